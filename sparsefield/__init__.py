@@ -1,0 +1,1 @@
+"""sparsefield: command line and report, on top of theory, numerics, empirical, figures."""

@@ -1,0 +1,5 @@
+import sys
+
+from sparsefield.cli import main
+
+sys.exit(main())

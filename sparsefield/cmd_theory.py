@@ -1,0 +1,108 @@
+"""``sparsefield derive | map | drift``: the theory package on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("derive", help="tau, m and edge-of-chaos variances for a target sparsity")
+    p.add_argument("--activation", required=True, choices=["crelu", "cst", "relu_tau", "st"])
+    p.add_argument("--sparsity", type=float, required=True, help="target exact-zero fraction in (0,1)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--vprime", type=float, help="target V'(q*) in (0,1) (clipped only; default 0.5)")
+    g.add_argument("--m", type=float, help="clipping magnitude m > 0 (clipped only)")
+    p.add_argument("--q-star", type=float, default=1.0, help="fixed point q* > 0 (default 1)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_derive)
+
+    p = sub.add_parser("map", help="V, V', V'', chi_1 (and R, R') for any catalogue activation")
+    p.add_argument("--activation", required=True)
+    for name in ("tau", "m", "c", "slope"):
+        p.add_argument(f"--{name}", type=float)
+    p.add_argument("--sigma-w2", type=float, required=True)
+    p.add_argument("--sigma-b2", type=float, required=True)
+    p.add_argument("--q", type=float, required=True)
+    p.add_argument("--rho", type=float)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_map)
+
+    p = sub.add_parser("drift", help="expected-gradient statistics and predicted drift sign [BF2]")
+    p.add_argument("--activation", nargs="+", default=None)
+    p.add_argument("--q", type=float, default=1.0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_drift)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.10g}" if isinstance(v, float) else str(v)
+
+
+def _table(rows: list[tuple[str, object]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {_fmt(v)}" for k, v in rows)
+
+
+def _derive(args: argparse.Namespace) -> int:
+    from theory.clipping import derive
+
+    d = derive(args.activation, args.sparsity, vprime=args.vprime, m=args.m, q_star=args.q_star)
+    out = d.to_dict()
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    rows = [(k, out[k]) for k in ("activation", "sparsity", "q_star", "tau", "m", "sigma_w2",
+                                  "sigma_b2", "chi1", "vprime", "vsecond")]
+    rows += [(f"fixed point {i}", f"q={f['q']:.10g}  V'={f['slope']:.6g}  {f['stability']}")
+             for i, f in enumerate(out["fixed_points"])]
+    if out["critical_m"]:
+        rows += [(f"critical m ({k})", v) for k, v in out["critical_m"].items()]
+    rows += [(k, v) for k, v in out["depth_scales"].items()]
+    print(_table(rows))
+    for w in out["warnings"]:
+        print(f"warning: {w}")
+    return 0
+
+
+def _map(args: argparse.Namespace) -> int:
+    from theory.activations import family
+    from theory.errors import ParameterError
+    from theory.maps import MeanField
+
+    fam = family(args.activation)
+    names = {p.name for p in fam.params}
+    params = {k: getattr(args, k) for k in ("tau", "m", "c", "slope") if getattr(args, k) is not None}
+    for k in params:
+        if k not in names:
+            raise ParameterError(k, params[k], f"omitted: {args.activation} takes {sorted(names) or 'no parameters'}")
+    mf = MeanField(fam.bind(**params), args.sigma_w2, args.sigma_b2)
+    out = {"V": float(mf.V(args.q)), "dV": float(mf.dV(args.q)), "d2V": float(mf.d2V(args.q)),
+           "chi1": float(mf.chi1(args.q))}
+    if args.rho is not None:
+        if math.isnan(args.rho) or not -1.0 <= args.rho <= 1.0:
+            raise ParameterError("rho", args.rho, "in [-1, 1]")
+        out.update(R=float(mf.R(args.rho, args.q)), dR=float(mf.dR(args.rho, args.q)))
+    print(json.dumps(out, indent=2) if args.json else _table(list(out.items())))
+    return 0
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from theory.activations import CATALOGUE, family
+    from theory.drift import drift_stats
+
+    names = args.activation or [n for n, f in CATALOGUE.items()
+                                if all(p.default is not None for p in f.params)]
+    out = {n: drift_stats(family(n).bind(), args.q) for n in names}
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    keys = ["E_phi", "E_phi_dphi", "E_phi_dphi_pos", "E_phi_dphi_neg", "p_zero", "drift"]
+    print(f"{'activation':<12}" + "".join(f"{k:>16}" for k in keys))
+    for n, row in out.items():
+        print(f"{n:<12}" + "".join(f"{row[k]:>16.6g}" if isinstance(row[k], float)
+                                   else f"{row[k]:>16}" for k in keys))
+    return 0

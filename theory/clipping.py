@@ -1,0 +1,235 @@
+"""Deriving the initialisation for a target sparsity: ``tau``, the clip ``m``, the edge of
+chaos, and the stability verdict ([P24] sections 3-4, science.md 4.2-4.4).
+
+Everything is computed at ``q* = 1`` in the scaled variables ``t = tau/sqrt(q*)``,
+``mu = m/sqrt(q*)`` and mapped back: ``tau, m ~ sqrt(q*)``, ``sigma_b^2 ~ q*``,
+``sigma_w^2`` unchanged (scale invariance of the piecewise-linear family).  On the edge
+of chaos, ``V'(q*) = 1 + E[phi phi''] / E[phi'^2]``; for CReLU this is
+``1 - mu gamma(t + mu) / (Phi(t + mu) - Phi(t))`` and CST gives the same expression.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy.optimize import elementwise
+
+from .activations import Activation, family, get
+from .eoc import edge_of_chaos
+from .errors import ParameterError, check_open_unit, check_positive
+from .maps import FixedPoint, MeanField
+from .piecewise_linear import PiecewiseLinear
+from .sparsity import tau_for_sparsity
+
+CLIPPED = ("crelu", "cst")
+UNCLIPPED = ("relu_tau", "st")
+DEFAULT_VPRIME = 0.5
+MU_RANGE = (1e-8, 1e3)
+
+
+def _check_name(name: str, allowed=CLIPPED + UNCLIPPED) -> str:
+    if name not in allowed:
+        raise ParameterError("activation", name, f"one of {list(allowed)}")
+    return name
+
+
+def _eoc_scaled(name: str, t, mu):
+    """Scaled (``q* = 1``) edge-of-chaos quantities, vectorised over ``t`` and ``mu``."""
+    pl = PiecewiseLinear.of(family(name), t, mu)
+    e_dphi2 = pl.e_dphi2(1.0)
+    sigma_w2 = 1.0 / e_dphi2
+    sigma_b2 = 1.0 - sigma_w2 * pl.e_phi2(1.0)
+    vprime = 1.0 + sigma_w2 * pl.e_phi_d2phi(1.0)
+    vsecond = sigma_w2 * pl.d2q_e_phi2(1.0)
+    return pl, sigma_w2, sigma_b2, vprime, vsecond
+
+
+def vprime_on_eoc(name: str, t, mu):
+    """``V'(q*)`` on the edge of chaos at ``q* = 1`` for scaled ``t``, ``mu`` (arrays)."""
+    return _eoc_scaled(_check_name(name, CLIPPED), t, mu)[3]
+
+
+def m_for_vprime(name: str, sparsity, vprime, q_star: float = 1.0):
+    """The clip ``m`` with ``V'(q*) = vprime`` on the edge of chaos at the given sparsity.
+
+    ``V'(q*)`` increases from 0 (``m -> 0``) to 1 (``m -> inf``), so the root is unique;
+    found by vectorised bisection in ``log m`` (grids of sparsities and targets at once).
+    """
+    _check_name(name, CLIPPED)
+    q_star = check_positive("q_star", q_star)
+    v = np.asarray(vprime, float)
+    bad = ~((v > 0) & (v < 1))
+    if np.any(bad):
+        raise ParameterError("vprime", float(v[bad][0]) if v.ndim else float(v),
+                             "in the open interval (0, 1)")
+    t = np.asarray(tau_for_sparsity(name, sparsity), float)
+    t, v = np.broadcast_arrays(t, v)
+    lo, hi = np.log(MU_RANGE[0]), np.log(MU_RANGE[1])
+    if np.any(vprime_on_eoc(name, t, np.exp(lo)) > v):
+        raise ParameterError("vprime", float(np.min(v)),
+                             f"above V'(q*) at m={MU_RANGE[0]:g}*sqrt(q*) for this sparsity")
+    res = elementwise.find_root(lambda x, t, v: vprime_on_eoc(name, t, np.exp(x)) - v,
+                                (np.full(t.shape, lo), np.full(t.shape, hi)), args=(t, v),
+                                tolerances=dict(xatol=1e-15, xrtol=1e-15))
+    return (np.exp(res.x) * np.sqrt(q_star))[()]
+
+
+def _max_gap(name: str, t, mus) -> np.ndarray:
+    """``max_{q > q*} (V(q) - q)`` on the edge of chaos (``q* = 1``), for each ``mu``.
+
+    Located on a log grid, then polished by Newton steps on ``V'(q) = 1`` using the
+    closed-form ``V''``.  ``>= 0`` iff ``V`` has extra fixed points above ``q*``.
+    """
+    mus = np.asarray(mus, float)[:, None]
+    pl, sigma_w2, sigma_b2, _, _ = _eoc_scaled(name, t, mus)
+    q_hi = 10.0 * (sigma_w2 * mus * mus + sigma_b2 + 1.0)
+    q = np.exp(np.log(1.0 + 1e-3) + np.linspace(0.0, 1.0, 400)[None, :]
+               * (np.log(q_hi) - np.log(1.0 + 1e-3)))
+    gap = sigma_w2 * pl.e_phi2(q) + sigma_b2 - q
+    i = np.argmax(gap, axis=1)
+    rows = np.arange(len(mus))
+    qc, best = q[rows, i][:, None], gap[rows, i]
+    lo, hi = q[rows, np.maximum(i - 1, 0)][:, None], q[rows, np.minimum(i + 1, q.shape[1] - 1)][:, None]
+    for _ in range(8):
+        d1 = sigma_w2 * (pl.e_dphi2(qc) + pl.e_phi_d2phi(qc)) - 1.0
+        d2 = sigma_w2 * pl.d2q_e_phi2(qc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            qc = np.clip(np.where(d2 < 0, qc - d1 / d2, qc), lo, hi)
+    polished = (sigma_w2 * pl.e_phi2(qc) + sigma_b2 - qc)[:, 0]
+    return np.maximum(best, polished)
+
+
+def _first_crossing(f, lo: float, hi: float, n: int) -> float | None:
+    """Smallest ``x`` in ``[lo, hi]`` where the vectorised ``f`` turns from < 0 to >= 0:
+    a log-grid scan for the bracket, then Chandrupatla's method (scipy)."""
+    grid = np.geomspace(lo, hi, n)
+    idx = np.nonzero((f(grid)[:-1] < 0) & (f(grid)[1:] >= 0))[0]
+    if not idx.size:
+        return None
+    a, b = np.log(grid[idx[0]]), np.log(grid[idx[0] + 1])
+    res = elementwise.find_root(lambda x: f(np.exp(x)), (a, b),
+                                tolerances=dict(xatol=1e-14, xrtol=1e-14))
+    return float(np.exp(res.x))
+
+
+def critical_m(name: str, sparsity: float, q_star: float = 1.0) -> dict:
+    """The critical clips at a sparsity, scaled by ``sqrt(q*)``:
+
+    ``vsecond_zero``: the ``m`` where ``V''(q*)`` changes sign (negative below);
+    ``bifurcation``: the smallest ``m`` beyond which ``V`` has extra fixed points above
+    ``q*`` (a saddle-node: an unstable one and a large stable one) [P24].
+    ``None`` where no such ``m`` exists in ``(1e-3, 1e2) sqrt(q*)``.
+    """
+    _check_name(name, CLIPPED)
+    check_open_unit("sparsity", sparsity)
+    q_star = check_positive("q_star", q_star)
+    t = float(tau_for_sparsity(name, sparsity))
+    v2 = _first_crossing(lambda mu: _eoc_scaled(name, t, mu)[4], 1e-3, 1e2, n=121)
+    bif = _first_crossing(lambda mu: _max_gap(name, t, np.ravel(mu)).reshape(np.shape(mu)),
+                          1e-3, 1e2, n=41)
+    return {k: (None if v is None else v * math.sqrt(q_star))
+            for k, v in (("vsecond_zero", v2), ("bifurcation", bif))}
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """The initialisation for a target sparsity and its stability verdict."""
+
+    activation: str
+    sparsity: float
+    q_star: float
+    tau: float
+    m: float | None
+    sigma_w2: float
+    sigma_b2: float
+    chi1: float
+    vprime: float
+    vsecond: float
+    fixed_points: list[dict]
+    critical_m: dict | None
+    depth_scales: dict
+    warnings: list[str] = field(default_factory=list)
+
+    def activation_fn(self) -> Activation:
+        """The bound catalogue activation."""
+        params = {"tau": self.tau} if self.m is None else {"tau": self.tau, "m": self.m}
+        return get(self.activation, **params)
+
+    def mean_field(self) -> MeanField:
+        return MeanField(self.activation_fn(), self.sigma_w2, self.sigma_b2)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def derive(activation: str, sparsity: float, vprime: float | None = None,
+           m: float | None = None, q_star: float = 1.0) -> Derivation:
+    """Threshold, clip and edge-of-chaos variances for a target exact-zero sparsity.
+
+    For clipped activations give a target ``vprime = V'(q*)`` in (0, 1) (default 0.5)
+    or the clip ``m`` itself; unclipped ones take neither.  ``q*`` is free [DT26].
+    """
+    name = _check_name(activation)
+    sparsity = check_open_unit("sparsity", sparsity)
+    q_star = check_positive("q_star", q_star)
+    if name in UNCLIPPED and (vprime is not None or m is not None):
+        bad = "vprime" if vprime is not None else "m"
+        raise ParameterError(bad, vprime if vprime is not None else m,
+                             f"omitted for the unclipped {name} (only crelu/cst take a clip)")
+    if vprime is not None and m is not None:
+        raise ParameterError("m", m, "omitted when vprime is given (give one of them)")
+    tau = float(tau_for_sparsity(name, sparsity, q_star))
+    if name in CLIPPED:
+        if m is None:
+            vprime = DEFAULT_VPRIME if vprime is None else check_open_unit("vprime", vprime)
+            m = float(m_for_vprime(name, sparsity, vprime, q_star))
+        else:
+            m = check_positive("m", m)
+        act = get(name, tau=tau, m=m)
+    else:
+        act = get(name, tau=tau)
+    sigma_w2, sigma_b2 = edge_of_chaos(act, q_star)
+    mf = MeanField(act, sigma_w2, sigma_b2)
+    v1, v2 = float(mf.dV(q_star)), float(mf.d2V(q_star))
+    crit = critical_m(name, sparsity, q_star) if name in CLIPPED else None
+    q_hi = 10.0 * (sigma_w2 * m * m + sigma_b2 + q_star) if m is not None else 1e3 * q_star
+    fps = mf.fixed_points(1e-3 * q_star, q_hi, known=(q_star,))
+    return Derivation(name, sparsity, q_star, tau, m, sigma_w2, sigma_b2,
+                      float(mf.chi1(q_star)), v1, v2, [f.to_dict() for f in fps], crit,
+                      mf.depth_scales(q_star), _warnings(name, v1, v2, fps, q_star, m, crit))
+
+
+def _warnings(name: str, v1: float, v2: float, fps: list[FixedPoint], q_star: float,
+              m: float | None, crit: dict | None) -> list[str]:
+    out = []
+    if name in UNCLIPPED and v2 > 0:
+        out.append(f"unstable: V'(q*)=1 and V''(q*)={v2:.3g}>0, so q* attracts only from "
+                   "below; finite-width fluctuations push q^l above it and the variance "
+                   "explodes with depth [P24]. Use crelu/cst.")
+    if name in CLIPPED and v2 > 0:
+        out.append(f"V''(q*)={v2:.3g}>0: m={m:.4g} is above the critical clip "
+                   f"{crit['vsecond_zero']:.4g} where V'' changes sign; stability margin shrinks")
+    extra = [f for f in fps if f.q > q_star * (1 + 1e-6)]
+    if name in CLIPPED and extra:
+        desc = ", ".join(f"q={f.q:.4g} ({f.stability})" for f in extra)
+        out.append(f"bifurcation: extra fixed points above q* at {desc}; finite-width noise "
+                   "can jump to the large stable one and destroy sparsity [P24]")
+    return out
+
+
+def derive_grid(name: str, sparsities, vprimes, q_star: float = 1.0) -> dict:
+    """Vectorised :func:`derive` over broadcast grids of sparsities and targets ``V'(q*)``:
+    arrays ``tau, m, sigma_w2, sigma_b2, vsecond`` (no fixed-point search)."""
+    _check_name(name, CLIPPED)
+    s, v = np.broadcast_arrays(np.asarray(sparsities, float), np.asarray(vprimes, float))
+    if np.any(~((s > 0) & (s < 1))):
+        raise ParameterError("sparsity", float(s[~((s > 0) & (s < 1))][0]),
+                             "in the open interval (0, 1)")
+    mu = np.asarray(m_for_vprime(name, s, v))
+    t = np.asarray(tau_for_sparsity(name, s))
+    _, sigma_w2, sigma_b2, _, vsecond = _eoc_scaled(name, t, mu)
+    rq = np.sqrt(q_star)
+    return {"tau": t * rq, "m": mu * rq, "sigma_w2": sigma_w2, "sigma_b2": sigma_b2 * q_star,
+            "vsecond": vsecond / q_star}
