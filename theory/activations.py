@@ -249,7 +249,12 @@ class Activation:
     def torch_fn(self, order: int = 0) -> Callable:
         """``phi`` (or ``phi'``) as a torch function, printed by sympy from the same pieces."""
         expr = self.family.expr(order).subs(dict(zip(self.family.symbols, self.values)))
-        return sp.lambdify(X, expr, modules="torch")
+        return sp.lambdify(X, expr, modules=[{"sqrt": _sqrt_any}, "torch"])
+
+
+def _sqrt_any(v):
+    """``sqrt`` for torch code: tensors via ``v.sqrt()``, plain numbers via ``math``."""
+    return v.sqrt() if hasattr(v, "sqrt") else math.sqrt(v)
 
 
 def _gelu(x):

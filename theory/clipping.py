@@ -105,7 +105,8 @@ def _first_crossing(f, lo: float, hi: float, n: int) -> float | None:
     """Smallest ``x`` in ``[lo, hi]`` where the vectorised ``f`` turns from < 0 to >= 0:
     a log-grid scan for the bracket, then Chandrupatla's method (scipy)."""
     grid = np.geomspace(lo, hi, n)
-    idx = np.nonzero((f(grid)[:-1] < 0) & (f(grid)[1:] >= 0))[0]
+    values = f(grid)
+    idx = np.nonzero((values[:-1] < 0) & (values[1:] >= 0))[0]
     if not idx.size:
         return None
     a, b = np.log(grid[idx[0]]), np.log(grid[idx[0] + 1])
@@ -209,8 +210,9 @@ def _warnings(name: str, v1: float, v2: float, fps: list[FixedPoint], q_star: fl
                    "below; finite-width fluctuations push q^l above it and the variance "
                    "explodes with depth [P24]. Use crelu/cst.")
     if name in CLIPPED and v2 > 0:
-        out.append(f"V''(q*)={v2:.3g}>0: m={m:.4g} is above the critical clip "
-                   f"{crit['vsecond_zero']:.4g} where V'' changes sign; stability margin shrinks")
+        where = ("at every clip for this sparsity" if crit["vsecond_zero"] is None else
+                 f"since m={m:.4g} is above the critical clip {crit['vsecond_zero']:.4g}")
+        out.append(f"V''(q*)={v2:.3g}>0 {where}: q* is less robust to upward fluctuations")
     extra = [f for f in fps if f.q > q_star * (1 + 1e-6)]
     if name in CLIPPED and extra:
         desc = ", ".join(f"q={f.q:.4g} ({f.stability})" for f in extra)

@@ -1,0 +1,104 @@
+"""The catalogue: one definition, and every generated form agrees with it."""
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from helpers import all_activations, ids
+from theory import activations as A
+from theory.errors import ParameterError
+
+ACTS = all_activations()
+REQUIRED = {"relu", "relu_tau", "st", "crelu", "cst", "gelu", "silu", "leaky_relu", "sigmoid",
+            "tanh", "identity", "abs", "relu2", "crelu2", "gelu2"}
+
+
+def off_breaks(act, n=41):
+    """Points that avoid the breakpoints by at least 1e-3."""
+    x = np.linspace(-4.3, 4.1, n)
+    for b in act.breakpoints:
+        x = x[np.abs(x - b) > 1e-3]
+    return x
+
+
+def test_catalogue_is_complete():
+    assert REQUIRED <= set(A.CATALOGUE)
+
+
+@pytest.mark.parametrize("act", ACTS, ids=ids(ACTS))
+def test_numpy_matches_sympy(act):
+    expr = act.sympy()
+    x = off_breaks(act)
+    ref = np.array([float(expr.subs(A.X, sp.Float(v, 30)).evalf(20)) for v in x])
+    np.testing.assert_allclose(act(x), ref, rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("act", ACTS, ids=ids(ACTS))
+def test_derivatives_match_finite_differences(act):
+    x, h = off_breaks(act), 1e-5
+    fd1 = (act(x + h) - act(x - h)) / (2 * h)
+    fd2 = (act(x + h) - 2 * act(x) + act(x - h)) / h**2
+    np.testing.assert_allclose(act.derivative(x), fd1, rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(act.derivative(x, 2), fd2, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("act", ACTS, ids=ids(ACTS))
+def test_kinks_are_the_jumps_of_phi_prime(act):
+    h = 1e-9
+    for b, jump in zip(act.breakpoints, act.kinks):
+        measured = (act(b + 2 * h) - act(b + h)) / h - (act(b - h) - act(b - 2 * h)) / h
+        assert measured == pytest.approx(jump, abs=1e-5)
+        assert act(b + 1e-12) == pytest.approx(act(b - 1e-12), abs=1e-10)  # continuous
+
+
+@pytest.mark.parametrize("act", ACTS, ids=ids(ACTS))
+def test_scalar_source_for_numba_matches_numpy(act):
+    f0, f1 = act.family.scalar_source(0), act.family.scalar_source(1)
+    for v in off_breaks(act, 17):
+        assert f0(float(v), *act.values) == pytest.approx(float(act(v)), rel=1e-14, abs=1e-15)
+        assert f1(float(v), *act.values) == pytest.approx(float(act.derivative(v)), rel=1e-14, abs=1e-15)
+
+
+@pytest.mark.parametrize("act", ACTS, ids=ids(ACTS))
+def test_parity_holds_numerically(act):
+    x = off_breaks(act)
+    p = act.family.parity
+    if p == 0:
+        assert not (np.allclose(act(-x), act(x)) or np.allclose(act(-x), -act(x)))
+    else:
+        np.testing.assert_allclose(act(-x), p * act(x), rtol=0, atol=1e-15)
+
+
+def test_known_parities():
+    assert {n for n, f in A.CATALOGUE.items() if f.parity} == {"st", "cst", "tanh", "identity", "abs"}
+
+
+def test_piecewise_linear_family():
+    pl = {n for n, f in A.CATALOGUE.items() if f.is_piecewise_linear}
+    assert pl == {"relu", "relu_tau", "st", "crelu", "cst", "leaky_relu", "identity", "abs"}
+
+
+@pytest.mark.parametrize("act", ACTS, ids=ids(ACTS))
+def test_torch_form_matches_numpy_and_autograd(act):
+    torch = pytest.importorskip("torch")
+    x = off_breaks(act)
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = act.torch_fn()(t)
+    np.testing.assert_allclose(y.detach().numpy(), act(x), rtol=1e-13, atol=1e-14)
+    (g,) = torch.autograd.grad(y.sum(), t)
+    np.testing.assert_allclose(g.numpy(), act.derivative(x), rtol=1e-12, atol=1e-13)
+
+
+def test_bad_parameters_are_named():
+    with pytest.raises(ParameterError, match="activation='nope'.*one of"):
+        A.get("nope")
+    with pytest.raises(ParameterError, match="tau=-1.*>= 0"):
+        A.get("relu_tau", tau=-1)
+    with pytest.raises(ParameterError, match="m=None"):
+        A.get("crelu", tau=0.5)
+    with pytest.raises(ParameterError, match="m=nan"):
+        A.get("crelu", tau=0.5, m=math.nan)
+    with pytest.raises(ParameterError, match="one of"):
+        A.get("relu", tau=1.0)

@@ -1,0 +1,134 @@
+"""[P24] claims on the edge of chaos, asserted over the parameter space (science.md 4.1-4.4)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from theory import activations as A
+from theory import clipping as C
+from theory import moments as M
+from theory.eoc import edge_of_chaos
+from theory.errors import InfeasibleError, ParameterError
+from theory.maps import MeanField
+from theory.sparsity import sparsity, tau_for_sparsity
+
+SPARSITY = st.floats(0.55, 0.95)
+QSTAR = st.floats(0.1, 10.0)
+TARGET = st.floats(0.05, 0.95)
+FAST = settings(max_examples=25, deadline=None)
+
+
+@FAST
+@given(s=SPARSITY, q=QSTAR, name=st.sampled_from(["relu_tau", "st", "crelu", "cst"]))
+def test_sparsity_formula_and_inverse(s, q, name):
+    tau = tau_for_sparsity(name, s, q)
+    assert sparsity(name, tau, q) == pytest.approx(s, rel=1e-12)
+    act = A.get(name, tau=tau) if name in ("relu_tau", "st") else A.get(name, tau=tau, m=1.0)
+    assert float(M.p_zero(act, q)) == pytest.approx(s, rel=1e-11)  # zero-set mass
+
+
+@FAST
+@given(s=SPARSITY, q=QSTAR, name=st.sampled_from(["relu_tau", "st"]))
+def test_unclipped_is_marginal_on_eoc(s, q, name):
+    """phi phi'' = 0, so V'(q*) = chi_1 = 1, and V''(q*) > 0 for tau > 0 [P24]."""
+    d = C.derive(name, s, q_star=q)
+    assert d.chi1 == pytest.approx(1.0, rel=1e-12)
+    assert d.vprime == pytest.approx(1.0, rel=1e-12)
+    assert d.vsecond > 0
+    assert float(d.mean_field().V(q)) == pytest.approx(q, rel=1e-12)
+    assert d.warnings and "unstable" in d.warnings[0]
+
+
+@FAST
+@given(s=SPARSITY, v=TARGET, name=st.sampled_from(["crelu", "cst"]))
+def test_clipping_stabilises(s, v, name):
+    """V'(q*) = chi_1 - k sigma_w^2 (m/sqrt q*) gamma((tau+m)/sqrt q*) < 1 [P24]."""
+    d = C.derive(name, s, vprime=v)
+    k = 1 if name == "crelu" else 2
+    gamma = np.exp(-0.5 * (d.tau + d.m) ** 2) / np.sqrt(2 * np.pi)
+    assert d.chi1 == pytest.approx(1.0, rel=1e-12)
+    assert d.vprime == pytest.approx(1 - k * d.sigma_w2 * d.m * gamma, rel=1e-11)
+    assert d.vprime == pytest.approx(v, rel=1e-9) and d.vprime < 1
+
+
+@FAST
+@given(s=SPARSITY, name=st.sampled_from(["crelu", "cst"]))
+def test_vprime_increases_with_m(s, name):
+    t = tau_for_sparsity(name, s)
+    v = C.vprime_on_eoc(name, t, np.geomspace(1e-3, 30, 200))
+    assert np.all(np.diff(v) >= 0) and np.all(np.diff(v)[v[1:] < 1 - 1e-9] > 0)
+    assert 0 < v[0] < 0.01 and v[-1] > 0.999
+
+
+@FAST
+@given(s=SPARSITY, v=TARGET, q=QSTAR, name=st.sampled_from(["crelu", "cst"]))
+def test_scale_invariance(s, v, q, name):
+    """tau, m ~ sqrt(q*), sigma_b^2 ~ q*, sigma_w^2 and V'(q*) unchanged."""
+    a, b = C.derive(name, s, vprime=v), C.derive(name, s, vprime=v, q_star=q)
+    assert b.tau == pytest.approx(a.tau * np.sqrt(q), rel=1e-10)
+    assert b.m == pytest.approx(a.m * np.sqrt(q), rel=1e-9)
+    assert b.sigma_b2 == pytest.approx(a.sigma_b2 * q, rel=1e-9)
+    assert b.sigma_w2 == pytest.approx(a.sigma_w2, rel=1e-9)
+    assert b.vsecond == pytest.approx(a.vsecond / q, rel=1e-6, abs=1e-9)
+
+
+@FAST
+@given(s=st.floats(0.05, 0.9), v=TARGET)
+def test_cst_is_crelu_at_half_sparsity_gap(s, v):
+    """CST at sparsity s = CReLU at (1+s)/2 with sigma_w^2 halved (same tau, m, sigma_b^2)."""
+    a, b = C.derive("cst", s, vprime=v), C.derive("crelu", (1 + s) / 2, vprime=v)
+    assert a.tau == pytest.approx(b.tau, rel=1e-12)
+    assert a.m == pytest.approx(b.m, rel=1e-9)
+    assert a.sigma_w2 == pytest.approx(b.sigma_w2 / 2, rel=1e-9)
+    assert a.sigma_b2 == pytest.approx(b.sigma_b2, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["crelu", "cst"])
+@pytest.mark.parametrize("s", [0.7, 0.85])
+def test_critical_clips(name, s):
+    crit = C.critical_m(name, s)
+    m1, m2 = crit["vsecond_zero"], crit["bifurcation"]
+    assert 0 < m1 < m2
+
+    def eoc(m):
+        return C.derive(name, s, m=m)
+    assert eoc(0.99 * m1).vsecond < 0 < eoc(1.01 * m1).vsecond
+    below, above = eoc(0.995 * m2), eoc(1.005 * m2)
+    assert len(below.fixed_points) == 1 and "bifurcation" not in " ".join(below.warnings)
+    extra = [f for f in above.fixed_points if f["q"] > 1.0 + 1e-6]
+    assert [f["stability"] for f in extra] == ["unstable", "stable"]
+    assert "bifurcation" in above.warnings[-1]
+
+
+def test_derive_grid_matches_pointwise():
+    s, v = np.array([[0.6], [0.9]]), np.array([[0.3, 0.8]])
+    g = C.derive_grid("crelu", s, v)
+    for i in range(2):
+        for j in range(2):
+            d = C.derive("crelu", s[i, 0], vprime=v[0, j])
+            for key in ("tau", "m", "sigma_w2", "sigma_b2", "vsecond"):
+                assert g[key][i, j] == pytest.approx(getattr(d, key), rel=1e-9, abs=1e-12)
+
+
+def test_infeasible_edge_of_chaos():
+    with pytest.raises(InfeasibleError, match="sigma_b2"):
+        edge_of_chaos(A.get("sigmoid"), 1.0)  # E[phi^2] / E[phi'^2] > q*
+
+
+@pytest.mark.parametrize("kwargs, param", [
+    (dict(activation="crelu", sparsity=1.2), "sparsity"),
+    (dict(activation="crelu", sparsity=0.0), "sparsity"),
+    (dict(activation="crelu", sparsity=float("nan")), "sparsity"),
+    (dict(activation="relu_tau", sparsity=0.3), "sparsity"),
+    (dict(activation="crelu", sparsity=0.8, vprime=1.0), "vprime"),
+    (dict(activation="crelu", sparsity=0.8, vprime=-0.1), "vprime"),
+    (dict(activation="crelu", sparsity=0.8, m=-1.0), "m"),
+    (dict(activation="st", sparsity=0.8, vprime=0.5), "vprime"),
+    (dict(activation="gelu", sparsity=0.8), "activation"),
+    (dict(activation="crelu", sparsity=0.8, q_star=-2.0), "q_star"),
+])
+def test_bad_input_names_the_parameter(kwargs, param):
+    with pytest.raises(ParameterError) as err:
+        C.derive(**kwargs)
+    assert err.value.param == param and "must be" in str(err.value)

@@ -1,0 +1,97 @@
+"""Gaussian moments: closed forms vs split quadrature (1e-10) vs mpmath (1e-12)."""
+
+import mpmath as mp
+import numpy as np
+import pytest
+import sympy as sp
+
+from helpers import all_activations, ids
+from theory import activations as A
+from theory import moments as M
+from theory.gaussian import truncated_moments
+
+ACTS = all_activations()
+PL = [a for a in ACTS if a.is_piecewise_linear]
+UNIVARIATE = ["e_phi", "e_phi2", "e_dphi2", "e_phi_d2phi", "p_zero", "d2q_e_phi2"]
+
+
+def close(a, b, rel):
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-3)
+
+
+def test_truncated_moments_match_high_precision_integrals():
+    mp.mp.dps = 30
+    got = truncated_moments(-0.5, 1.7, 0.3, 1.4)
+    for k in range(3):
+        ref = mp.quad(lambda x: x**k * mp.npdf(x, mp.mpf("0.3"), mp.sqrt(mp.mpf("1.4"))),
+                      [mp.mpf("-0.5"), mp.mpf("1.7")])
+        assert got[k] == pytest.approx(float(ref), rel=1e-14)
+    tail = truncated_moments(8.0, np.inf)  # far tail: no cancellation
+    assert tail[0] == pytest.approx(float(mp.ncdf(-8)), rel=1e-13)
+
+
+@pytest.mark.parametrize("act", PL, ids=ids(PL))
+@pytest.mark.parametrize("q", [0.05, 1.0, 7.3])
+def test_closed_forms_match_quadrature(act, q):
+    for name in UNIVARIATE:
+        fn = getattr(M, name)
+        c, qd = float(fn(act, q)), float(fn(act, q, method="quad"))
+        assert close(c, qd, 1e-10), (name, c, qd)
+    for region in ("all", "pos", "neg"):
+        c = float(M.e_phi_dphi(act, q, region))
+        assert close(c, float(M.e_phi_dphi(act, q, region, method="quad")), 1e-10)
+
+
+BIV = [A.get("crelu", tau=1.1, m=1.7), A.get("relu_tau", tau=0.7)]
+
+
+@pytest.mark.parametrize("act", BIV, ids=ids(BIV))
+def test_bivariate_closed_matches_nested_quadrature(act):
+    for rho in (-0.6, 0.97):
+        for fn in (M.e_phi_phi, M.e_dphi_dphi):
+            c, qd = float(fn(act, 1.3, rho)), float(fn(act, 1.3, rho, method="quad"))
+            assert close(c, qd, 1e-10), (fn.__name__, rho, c, qd)
+
+
+def mp_expect(act, g, q):
+    """mpmath reference: 30 digits, integrated between breakpoints."""
+    mp.mp.dps = 30
+    f = sp.lambdify(A.X, act.sympy(), "mpmath")
+    df = sp.lambdify(A.X, act.family.expr(1).subs(dict(zip(act.family.symbols, act.values))), "mpmath")
+    s = mp.sqrt(mp.mpf(q))
+    pts = [-mp.inf] + [mp.mpf(float(b)) / s for b in act.breakpoints] + [mp.inf]
+    return float(mp.quad(lambda z: g(f(s * z), df(s * z)) * mp.npdf(z), pts))
+
+
+SAMPLE = [A.get("crelu", tau=1.0364, m=0.8095), A.get("cst", tau=1.44, m=1.53),
+          A.get("relu_tau", tau=2.1), A.get("gelu"), A.get("crelu2", c=2.0), A.get("silu")]
+
+
+@pytest.mark.parametrize("act", SAMPLE, ids=ids(SAMPLE))
+def test_against_mpmath_high_precision(act):
+    q = 1.7
+    assert close(float(M.e_phi2(act, q)), mp_expect(act, lambda f, d: f * f, q), 1e-12)
+    assert close(float(M.e_dphi2(act, q)), mp_expect(act, lambda f, d: d * d, q), 1e-12)
+    assert close(float(M.e_phi_dphi(act, q)), mp_expect(act, lambda f, d: f * d, q), 1e-12)
+
+
+def test_vectorised_over_q():
+    act = A.get("cst", tau=0.4, m=0.6)
+    qs = np.array([0.2, 1.0, 3.0])
+    np.testing.assert_allclose(M.e_phi2(act, qs), [M.e_phi2(act, q) for q in qs], rtol=1e-15)
+    np.testing.assert_allclose(M.e_phi2(A.get("gelu"), qs),
+                               [M.e_phi2(A.get("gelu"), q) for q in qs], rtol=1e-15)
+
+
+def test_known_values():
+    relu = A.get("relu")
+    assert M.e_phi2(relu, 2.0) == pytest.approx(1.0, rel=1e-15)  # q/2
+    assert M.e_phi(relu, 2.0) == pytest.approx(np.sqrt(2.0 / (2 * np.pi)), rel=1e-15)
+    assert M.e_dphi2(relu, 2.0) == pytest.approx(0.5, rel=1e-15)
+    assert M.e_phi_phi(relu, 1.0, 0.0) == pytest.approx(1 / (2 * np.pi), rel=1e-12)
+    # arc-cosine kernel (Cho & Saul 2009) for ReLU at rho = 0.5
+    rho = 0.5
+    ref = (np.sqrt(1 - rho**2) + (np.pi - np.arccos(rho)) * rho) / (2 * np.pi)
+    assert M.e_phi_phi(relu, 1.0, rho) == pytest.approx(ref, rel=1e-12)
+    assert M.e_dphi_dphi(relu, 1.0, rho) == pytest.approx((np.pi - np.arccos(rho)) / (2 * np.pi), rel=1e-12)
+    assert M.e_phi_phi(A.get("tanh"), 1.0, 1.0) == pytest.approx(float(M.e_phi2(A.get("tanh"), 1.0)), rel=1e-13)
