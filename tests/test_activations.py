@@ -102,3 +102,13 @@ def test_bad_parameters_are_named():
         A.get("crelu", tau=0.5, m=math.nan)
     with pytest.raises(ParameterError, match="one of"):
         A.get("relu", tau=1.0)
+
+
+def test_torch_source_broadcasts_tensor_parameters():
+    torch = pytest.importorskip("torch")
+    fam = A.family("crelu")
+    x = np.linspace(-3, 3, 13)
+    taus, ms = [0.5, 1.0], [1.0, 0.25]
+    y = fam.torch_source()(torch.tensor(x), torch.tensor(taus)[:, None], torch.tensor(ms)[:, None])
+    for row, t, m in zip(y.numpy(), taus, ms):
+        np.testing.assert_allclose(row, A.get("crelu", tau=t, m=m)(x), rtol=0, atol=1e-15)

@@ -14,8 +14,9 @@ Adding an activation is one call to :func:`_define`.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -160,6 +161,14 @@ class Family:
             raise ValueError("order must be 0 or 1")
         return self._lambdify([self.expr(order)], "math")[0]
 
+    @lru_cache(maxsize=None)
+    def torch_source(self, order: int = 0) -> Callable:
+        """Torch function ``f(x, *params)`` (parameters may be tensors that broadcast),
+        printed by sympy from :meth:`expr`; torch is imported only when this is called."""
+        ops = {"sqrt": _sqrt_any, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
+               "ge": operator.ge}  # Python operators accept (number, tensor) in either order
+        return sp.lambdify((X, *self.symbols), self.expr(order), modules=[ops, "torch"])
+
     def bind(self, **params: float) -> "Activation":
         """This family at numeric parameter values (validated)."""
         unknown = set(params) - {p.name for p in self.params}
@@ -247,9 +256,9 @@ class Activation:
         return self.family.expr(0).subs(dict(zip(self.family.symbols, self.values)))
 
     def torch_fn(self, order: int = 0) -> Callable:
-        """``phi`` (or ``phi'``) as a torch function, printed by sympy from the same pieces."""
-        expr = self.family.expr(order).subs(dict(zip(self.family.symbols, self.values)))
-        return sp.lambdify(X, expr, modules=[{"sqrt": _sqrt_any}, "torch"])
+        """``phi`` (or ``phi'``) as a torch function of one tensor, parameters bound."""
+        f, v = self.family.torch_source(order), self.values
+        return lambda x: f(x, *v)
 
 
 def _sqrt_any(v):
