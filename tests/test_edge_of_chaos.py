@@ -101,6 +101,22 @@ def test_critical_clips(name, s):
     assert "bifurcation" in above.warnings[-1]
 
 
+@pytest.mark.parametrize("name", ["crelu", "cst"])
+def test_fixed_point_just_above_q_star_is_found(name):
+    """Far past the bifurcation the unstable root sits within 2% of q* = 1: it must be listed."""
+    m2 = C.critical_m(name, 0.85)["bifurcation"]
+    d = C.derive(name, 0.85, m=1.5 * m2)
+    mf = d.mean_field()
+    # V(q) - q < 0 just above q* (stable) and > 0 at q = 1.1 when the unstable root is near.
+    qs = np.linspace(1.0005, 1.1, 400)
+    g = mf.V(qs) - qs
+    crossings = qs[1:][np.sign(g[:-1]) != np.sign(g[1:])]
+    extra = [f["q"] for f in d.fixed_points if 1.0 + 1e-6 < f["q"] < 1.1]
+    assert len(crossings) == len(extra)
+    for q, c in zip(sorted(extra), crossings):
+        assert abs(q - c) < 1e-3
+
+
 def test_derive_grid_matches_pointwise():
     s, v = np.array([[0.6], [0.9]]), np.array([[0.3, 0.8]])
     g = C.derive_grid("crelu", s, v)

@@ -106,7 +106,10 @@ class MeanField:
         ReLU_tau/ST) from sign changes of ``V'(q) - 1`` where ``|V(q) - q|`` vanishes.
         ``known`` roots (e.g. ``q*``) are included exactly.
         """
-        grid = np.geomspace(q_lo, q_hi, n_grid)
+        # Bracket each known root tightly so a second root just beside it (the unstable
+        # point that a large clip puts next to q*) still shows a sign change.
+        near = [k * f for k in known for f in (1 - 1e-6, 1 + 1e-6) if q_lo < k * f < q_hi]
+        grid = np.unique(np.concatenate([np.geomspace(q_lo, q_hi, n_grid), near]))
         g = self.V(grid) - grid
         roots = [float(k) for k in known]
 
