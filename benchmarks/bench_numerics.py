@@ -1,0 +1,129 @@
+"""Numerics speed, each against a plain numpy baseline timed in the same run.
+
+1. Gaussian Monte Carlo: points/s and accuracy per second, ``1 / (stderr^2 * seconds)``
+   (the inverse of the time needed for a unit variance), of ``gaussian_mc`` (numba,
+   with and without variance reduction) vs vectorised numpy (``rng.standard_normal`` and
+   the catalogue's numpy ``phi``, ``phi'``), per quantity.
+2. Finite-width networks: network-layers/s (forward + backward) of the batched ``gram``
+   and ``dense`` samplers vs a plain numpy loop over networks with explicit weights.
+
+Run: ``python3 benchmarks/bench_numerics.py``.  Compile time is excluded (one warm-up
+call) and printed separately.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numba
+import numpy as np
+
+from numerics import finite_width, gaussian_mc
+from theory.activations import get
+from theory.clipping import derive
+
+N_POINTS = 1 << 22
+QUANTITIES = {"e_phi2": "phi2", "e_dphi2": "dphi2", "e_phi_dphi": "phi_dphi"}
+
+
+def numpy_mc(act, q: float, n: int, seed: int) -> dict:
+    """The baseline: i.i.d. draws, vectorised numpy, chunks of 2^20."""
+    rng = np.random.default_rng(seed)
+    sums = {k: np.zeros(2) for k in QUANTITIES}
+    for s in range(0, n, 1 << 20):
+        x = math.sqrt(q) * rng.standard_normal(min(1 << 20, n - s))
+        f, g = act(x), act.derivative(x)
+        for k, v in (("e_phi2", f * f), ("e_dphi2", g * g), ("e_phi_dphi", f * g)):
+            sums[k] += (v.sum(), (v * v).sum())
+    out = {}
+    for k, (a, b) in sums.items():
+        mean = a / n
+        out[k] = (mean, math.sqrt(max(b / n - mean * mean, 0.0) / (n - 1)))
+    return out
+
+
+def bench_mc(name: str, params: dict) -> None:
+    act = get(name, **params)
+    t0 = time.perf_counter()
+    gaussian_mc.moments(act, 1.0, n=1 << 14)
+    compile_s = time.perf_counter() - t0
+    rows = {}
+    for label, fn in (
+            ("numpy", lambda: numpy_mc(act, 1.0, N_POINTS, 1)),
+            ("numba plain", lambda: _ours(act, False)),
+            ("numba reduced", lambda: _ours(act, True))):
+        t0 = time.perf_counter()
+        res = fn()
+        rows[label] = (time.perf_counter() - t0, res)
+    base_t, base = rows["numpy"]
+    print(f"\n{name}{tuple(params.values()) or ''}: {N_POINTS:,} points, "
+          f"{numba.get_num_threads()} threads, first call (callbacks + kernel load) "
+          f"{compile_s:.2f} s")
+    print(f"  {'method':<14}{'time s':>8}{'Mpoints/s':>11}  "
+          + "".join(f"{k + ' stderr':>18}{'acc/s ratio':>13}" for k in QUANTITIES))
+    for label, (t, res) in rows.items():
+        cells = ""
+        for k in QUANTITIES:
+            se = res[k][1]
+            ratio = (base[k][1] ** 2 * base_t) / (se * se * t) if se > 0 else math.inf
+            cells += f"{se:>18.3e}{ratio:>12.1f}x"
+        print(f"  {label:<14}{t:>8.2f}{N_POINTS / t / 1e6:>11.2f}  {cells}")
+
+
+def _ours(act, reduce: bool) -> dict:
+    m = gaussian_mc.moments(act, 1.0, n=N_POINTS, seed=1, reduce=reduce)
+    return {k: (m[v].value, m[v].stderr) for k, v in QUANTITIES.items()}
+
+
+def plain_loop(act, sw2, sb2, depth, width, n_networks, seed) -> np.ndarray:
+    """The baseline: one network at a time, explicit weights kept for the backward pass."""
+    rng = np.random.default_rng(seed)
+    gains = np.empty((n_networks, depth))
+    for k in range(n_networks):
+        h = rng.standard_normal((2, width))
+        hs, ws = [h], []
+        for _ in range(depth):
+            w = rng.standard_normal((width, width)) * math.sqrt(sw2 / width)
+            h = act(hs[-1]) @ w.T + rng.standard_normal(width) * math.sqrt(sb2)
+            hs.append(h), ws.append(w)
+        g = rng.standard_normal((2, width))
+        for l in range(depth - 1, -1, -1):
+            back = act.derivative(hs[l]) * (g @ ws[l])
+            gains[k, l] = (back * back).sum() / (g * g).sum()
+            g = back
+    return gains
+
+
+def bench_finite_width() -> None:
+    d = derive("crelu", 0.85, vprime=0.5)
+    act, depth, width = d.activation_fn(), 50, 300
+    print(f"\nfinite width: crelu at V'(q*)=0.5, depth {depth}, width {width}, "
+          "forward + backward (gradient gains)")
+    runs = {"plain numpy loop": (8, lambda n: plain_loop(act, d.sigma_w2, d.sigma_b2, depth,
+                                                          width, n, 0)),
+            "dense batched": (16, lambda n: finite_width.simulate(
+                act, d.sigma_w2, d.sigma_b2, depth, width, n, method="dense")),
+            "dense float32": (16, lambda n: finite_width.simulate(
+                act, d.sigma_w2, d.sigma_b2, depth, width, n, method="dense", dtype=np.float32)),
+            "gram batched": (256, lambda n: finite_width.simulate(
+                act, d.sigma_w2, d.sigma_b2, depth, width, n, method="gram"))}
+    base = None
+    for label, (n, fn) in runs.items():
+        t0 = time.perf_counter()
+        fn(n)
+        rate = n * depth / (time.perf_counter() - t0)
+        base = base or rate
+        print(f"  {label:<18}{n:>5} networks {rate:>12.0f} network-layers/s "
+              f"{rate / base:>8.1f}x")
+
+
+def main() -> None:
+    for name, params in (("crelu", {"tau": 1.0364, "m": 0.8095}), ("relu_tau", {"tau": 1.0364}),
+                         ("gelu", {})):
+        bench_mc(name, params)
+    bench_finite_width()
+
+
+if __name__ == "__main__":
+    main()

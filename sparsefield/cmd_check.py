@@ -1,0 +1,74 @@
+"""``sparsefield check``: the verification matrix of :mod:`numerics.check` as a table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="verify the theory: closed form / quadrature / Monte "
+                                     "Carlo / finite width / drift (exit 1 on any failure)")
+    p.add_argument("--quick", action="store_true", help="smaller matrix (well under a minute)")
+    p.add_argument("--json", action="store_true", help="rows, summary and versions as JSON")
+    p.add_argument("--seed", type=int, default=0, help="master seed (integer >= 0, default 0)")
+    p.set_defaults(func=_check)
+
+
+def _num(v, width: int) -> str:
+    if v is None:
+        return f"{'-':>{width}}"
+    if isinstance(v, float) and not math.isfinite(v):
+        return f"{v!s:>{width}}"
+    return f"{v:>{width}.6g}" if abs(v) >= 1e-4 or v == 0 else f"{v:>{width}.3e}"
+
+
+def _table(rows) -> str:
+    wa = max(len("activation"), *(len(r.activation) for r in rows))
+    wq = max(len("quantity"), *(len(r.quantity) for r in rows))
+    wm = max(len("method"), *(len(r.method) for r in rows))
+    head = (f"{'activation':<{wa}}  {'quantity':<{wq}}  {'method':<{wm}}  {'theory':>12}  "
+            f"{'estimate':>12}  {'stderr':>10}  {'z':>8}  verdict")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        verdict = "pass" if r.passed else "FAIL"
+        lines.append(f"{r.activation:<{wa}}  {r.quantity:<{wq}}  {r.method:<{wm}}  "
+                     f"{_num(r.theory, 12)}  {_num(r.estimate, 12)}  {_num(r.stderr, 10)}  "
+                     f"{'-' if r.z is None else format(r.z, '.2f'):>8}  {verdict}"
+                     + (f"  ({r.note})" if r.note else ""))
+    return "\n".join(lines)
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("sparsefield", "numpy", "scipy", "sympy", "numba"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _check(args: argparse.Namespace) -> int:
+    from theory.errors import ParameterError
+
+    if args.seed < 0:
+        raise ParameterError("seed", args.seed, "an integer >= 0")
+    from numerics import check
+
+    rows = check.run(quick=args.quick, seed=args.seed, progress=not args.json)
+    summary = check.summary(rows)
+    if args.json:
+        print(json.dumps({"config": {"quick": args.quick, "seed": args.seed,
+                                     "z_bound": check.Z_BOUND},
+                          "versions": _versions(), "summary": summary,
+                          "rows": [r.to_dict() for r in rows]}, indent=2))
+    else:
+        print(_table(rows))
+        print(f"\n{summary['rows']} checks, {summary['failed']} failed "
+              f"(|z| < {check.Z_BOUND:g} passes; max |z| {summary['max_abs_z']:.2f})")
+    return 1 if summary["failed"] else 0

@@ -1,0 +1,78 @@
+"""The verification matrix (numerics.check) and ``sparsefield check``."""
+
+import dataclasses
+import json
+
+import pytest
+
+from numerics import check
+from sparsefield.cli import main
+from theory.activations import CATALOGUE, get
+
+TINY = dataclasses.replace(check.QUICK, n_mc=1 << 15, drift_samples=1500, drift_inits=300)
+
+
+def test_quick_matrix_covers_every_activation_and_method():
+    names = [n for n, _ in check.tasks(quick=True)]
+    for act in CATALOGUE:
+        assert f"monte carlo {act}" in names
+    for act in ("relu", "relu_tau", "st", "crelu", "cst", "leaky_relu", "identity", "abs"):
+        assert f"quadrature {act}" in names
+    assert "finite width claims" in names and "finite width crelu" in names
+    assert any(n.startswith("drift ") for n in names)
+
+
+def test_monte_carlo_and_quadrature_rows_pass():
+    act = get("cst", tau=0.9, m=0.7)
+    rows = check.monte_carlo_rows(act, 2.0, 0.1, TINY, seed=1) + check.quadrature_rows(act, TINY)
+    assert {r.method for r in rows} == {"monte carlo", "quadrature"}
+    assert all(r.passed for r in rows), [r for r in rows if not r.passed]
+    assert any(r.quantity.startswith("R'(rho)") for r in rows)
+
+
+@pytest.mark.parametrize("name", ["relu", "abs"])
+def test_drift_rows_pass(name):
+    rows = check.drift_rows(name, TINY, seed=2)
+    assert rows and all(r.passed for r in rows), [r for r in rows if not r.passed]
+
+
+def _fake_rows(ok: bool):
+    return [check.Row("relu", "E[phi^2] q=1", "monte carlo", 0.5, 0.5004, 0.0001, 4.0, ok),
+            check.Row("tanh", "E[phi'^2] q=1", "quadrature", 0.46, 0.46, None, None, True)]
+
+
+@pytest.mark.parametrize("ok, status", [(True, 0), (False, 1)])
+def test_cli_exit_status_and_table(monkeypatch, capsys, ok, status):
+    monkeypatch.setattr(check, "run", lambda quick, seed, progress: _fake_rows(ok))
+    assert main(["check", "--quick"]) == status
+    out = capsys.readouterr().out
+    assert ("FAIL" in out) is not ok
+    assert "theory" in out and "stderr" in out and "verdict" in out
+    assert f"2 checks, {0 if ok else 1} failed" in out
+
+
+def test_cli_json_has_rows_summary_and_versions(monkeypatch, capsys):
+    seen = {}
+
+    def fake(quick, seed, progress):
+        seen.update(quick=quick, seed=seed, progress=progress)
+        return _fake_rows(False)
+    monkeypatch.setattr(check, "run", fake)
+    assert main(["check", "--json", "--seed", "7"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert seen == {"quick": False, "seed": 7, "progress": False}
+    assert data["summary"] == {"rows": 2, "failed": 1, "max_abs_z": 4.0}
+    assert data["rows"][0]["z"] == 4.0 and data["versions"]["numpy"]
+
+
+def test_cli_rejects_a_negative_seed(capsys):
+    assert main(["check", "--quick", "--seed", "-1"]) == 2
+    assert "seed" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_check_end_to_end_passes(capsys):
+    """The whole quick matrix (the pieces are covered by the faster tests above)."""
+    assert main(["check", "--quick", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["summary"]["failed"] == 0 and data["summary"]["rows"] > 150
