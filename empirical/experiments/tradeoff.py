@@ -1,0 +1,118 @@
+"""Sparsity-accuracy trade-off [BF2] (science.md 4.6).
+
+Sparsity is forced in every hidden layer, per sample, by a quantile shift before the
+activation or by an exact top-k ([LN23]); see :mod:`empirical.forcing`.  Accuracy
+against the *measured* exact-zero fraction locates the cliff: the sparsity at which test
+accuracy first falls ``cliff_drop`` below the unforced baseline (linear interpolation
+between grid points); [BF2] report it near 70%.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..config import RunOptions
+from ..store import ResultStore
+from .stats import by_label, mean_sem, select, series
+
+NAME = "tradeoff"
+HELP = "accuracy vs forced sparsity (quantile shift, top-k): locate the cliff [BF2]"
+
+
+@dataclass
+class Config:
+    activation: str = "relu"
+    forces: list[str] = field(default_factory=lambda: ["quantile", "topk"])
+    sparsities: list[float] = field(default_factory=lambda: [
+        0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99])
+    width: int = 256
+    depth: int = 3
+    dataset: str = "auto"
+    n_train: int | None = None
+    n_test: int | None = None
+    steps: int = 2000
+    lr: float = 0.01
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    batch_size: int = 128
+    init: str = "eoc"
+    log_every: int = 50
+    eval_every: int = 500
+    eval_size: int = 5000
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    cliff_drop: float = 0.02  # accuracy loss (absolute) that marks the cliff
+
+
+def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
+    from ..config import point
+    from ..data import resolve_name
+
+    common = dict(activation=cfg.activation, width=cfg.width, depth=cfg.depth,
+                  dataset=resolve_name(cfg.dataset, data_root), n_train=cfg.n_train,
+                  n_test=cfg.n_test, steps=cfg.steps, lr=cfg.lr, optimizer=cfg.optimizer,
+                  momentum=cfg.momentum, batch_size=cfg.batch_size, init=cfg.init,
+                  log_every=cfg.log_every, eval_every=cfg.eval_every, eval_size=cfg.eval_size)
+    out = [("baseline", point(**common))]
+    out += [(f"{f}-s{s:g}", point(force=f, force_sparsity=s, **common))
+            for f in cfg.forces for s in cfg.sparsities]
+    return out
+
+
+def cliff(sparsity: np.ndarray, acc: np.ndarray, baseline: float, drop: float) -> float | None:
+    """First sparsity (interpolated) where ``acc`` falls ``drop`` below ``baseline``;
+    ``None`` when it never does.  ``sparsity`` must be increasing."""
+    below = baseline - drop
+    for i, (s, a) in enumerate(zip(sparsity, acc)):
+        if a < below:
+            if i == 0:
+                return float(s)
+            s0, a0 = sparsity[i - 1], acc[i - 1]
+            return float(s0 + (a0 - below) * (s - s0) / (a0 - a))
+    return None
+
+
+def summarise(records: list[dict], cfg: Config) -> dict:
+    rows = {}
+    for label, recs in by_label(records).items():
+        c = recs[0]["config"]
+        zero = [float(np.mean(series(r, "eval", "test_zero_frac")[-1])) for r in recs]
+        rows[label] = {"force": c["force"], "target": c["force_sparsity"], "seeds": len(recs),
+                       "test_acc": mean_sem([r["metrics"]["final"]["test_acc"] for r in recs]),
+                       "measured": mean_sem(zero)}
+    base = rows.get("baseline")
+    out = {"rows": rows, "cliff_drop": cfg.cliff_drop, "cliffs": {}}
+    if base is None:
+        return out
+    for force in cfg.forces:
+        pts = sorted((r["measured"]["mean"], r["test_acc"]["mean"]) for r in rows.values()
+                     if r["force"] == force)
+        if pts:
+            s, a = np.array(pts).T
+            out["cliffs"][force] = cliff(s, a, base["test_acc"]["mean"], cfg.cliff_drop)
+    return out
+
+
+def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
+    from ..runner import run_points
+
+    store, pts = ResultStore(opts.out, NAME), points(cfg, opts.data_root)
+    report = run_points(store, pts, cfg.seeds, opts, stop_after)
+    summary = summarise(select(store, pts, cfg.seeds), cfg)
+    summary.update(ran=len(report.ran), skipped=len(report.skipped))
+    store.write_summary(summary)
+    return summary
+
+
+def table(summary: dict) -> str:
+    lines = [f"{'point':<18}{'target':>8}{'measured':>10}{'test_acc':>10}{'sem':>8}"]
+    for label, r in sorted(summary["rows"].items(),
+                           key=lambda kv: (kv[1]["force"], kv[1]["target"] or 0)):
+        t = "-" if r["target"] is None else f"{r['target']:.3g}"
+        lines.append(f"{label:<18}{t:>8}{r['measured']['mean']:>10.4f}"
+                     f"{r['test_acc']['mean']:>10.4f}{r['test_acc']['sem']:>8.4f}")
+    for force, s in summary.get("cliffs", {}).items():
+        where = "not reached" if s is None else f"at sparsity {s:.3f}"
+        lines.append(f"cliff ({force}, accuracy {summary['cliff_drop']:g} below baseline): {where}")
+    return "\n".join(lines)

@@ -1,0 +1,261 @@
+"""Training an ensemble with instrumentation, periodic evaluation and checkpoints.
+
+The data sit on the device; each step draws one minibatch (shared by all members) from
+a seeded permutation, so a member's run depends on its own seed and ``data_seed`` only.
+Per-member losses are summed, so every member gets exactly its own gradient (SGD and
+Adam act elementwise).  The host is synchronised only every ``log_every`` steps.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from theory.errors import ParameterError
+
+from .config import TRAIN_KEYS, TrainConfig
+from .data import Dataset
+from .experiments.stats import loss_spikes
+from .instrument import Instrument
+
+TRAIN_DEFAULTS = {k: getattr(TrainConfig, k) for k in TRAIN_KEYS}
+
+
+class Stopped(Exception):
+    """Raised by :func:`train_ensemble` when asked to stop early (``stop_after``)."""
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto``: CUDA when present, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        dev = None
+    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if dev is None or dev.type not in ("cpu", "cuda") or (
+            dev.type == "cuda" and (dev.index or 0) >= n_cuda):
+        raise ParameterError("device", name, f"auto, cpu or cuda[:N] with N < {n_cuda} "
+                             "(CUDA devices present)")
+    return dev
+
+
+def member_loss(logits: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-member mean loss ``(E,)`` for logits ``(E, B, C)``: cross-entropy, or
+    ``1/2 ||f - onehot(y)||^2`` (``mse``)."""
+    e, b, c = logits.shape
+    if kind == "ce":
+        return F.cross_entropy(logits.reshape(e * b, c), y.repeat(e),
+                               reduction="none").view(e, b).mean(1)
+    if kind == "mse":
+        return 0.5 * ((logits - F.one_hot(y, c).to(logits.dtype)) ** 2).sum(-1).mean(1)
+    raise ParameterError("loss", kind, "one of ['ce', 'mse']")
+
+
+def _optimizer(model: nn.Module, spec: dict) -> torch.optim.Optimizer:
+    if spec["optimizer"] == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=spec["lr"], momentum=spec["momentum"],
+                               weight_decay=spec["weight_decay"])
+    if spec["optimizer"] == "adam":
+        return torch.optim.Adam(model.parameters(), lr=spec["lr"],
+                                weight_decay=spec["weight_decay"])
+    raise ParameterError("optimizer", spec["optimizer"], "one of ['sgd', 'adam']")
+
+
+class Batches:
+    """Minibatch indices from epoch permutations of a seeded CPU generator; each epoch's
+    permutation is copied to the device once, so drawing a batch needs no host transfer."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device) -> None:
+        self.n, self.bs, self.device = n, min(batch_size, n), device
+        self.gen = torch.Generator().manual_seed(int(seed))
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        self.perm, self.pos = torch.randperm(self.n, generator=self.gen).to(self.device), 0
+
+    def next(self) -> torch.Tensor:
+        if self.pos + self.bs > self.n:
+            self._new_epoch()
+        idx = self.perm[self.pos:self.pos + self.bs]
+        self.pos += self.bs
+        return idx
+
+    def state(self) -> dict:
+        return {"gen": self.gen.get_state(), "perm": self.perm, "pos": self.pos}
+
+    def load(self, state: dict) -> None:
+        self.gen.set_state(state["gen"].cpu())
+        self.perm, self.pos = state["perm"].to(self.device), state["pos"]
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, inst: Instrument, x: torch.Tensor, y: torch.Tensor,
+             loss: str, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Accuracy, loss and per-layer statistics (dead units included) over ``(x, y)``."""
+    inst.begin_eval()
+    correct = torch.zeros(inst.n, device=x.device)
+    total = torch.zeros(inst.n, device=x.device)
+    for i in range(0, len(x), batch_size):
+        logits = model(x[i:i + batch_size])
+        yb = y[i:i + batch_size]
+        correct += (logits.argmax(-1) == yb).float().sum(1)
+        total += member_loss(logits.float(), yb, loss) * len(yb)
+    out = inst.end_eval()
+    host = torch.stack([correct, total]).cpu().numpy() / len(x)
+    out["acc"], out["loss"] = host[0][None], host[1][None]
+    return out
+
+
+def init_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str,
+                   batch_size: int = 256) -> dict[str, np.ndarray]:
+    """Full-batch gradients over ``(x, y)`` before any update: per layer and member the
+    mean of ``dL/db`` (= mean over units of ``dL/dz_j``, the quantity of the Stein
+    argument [BF2]) and of ``dL/dW``, and ``E[sum_c p_c (1 - p_c)]`` (the trace of the
+    cross-entropy Hessian in the logits).  Gradients are cleared afterwards."""
+    model.zero_grad(set_to_none=True)
+    n, trace = len(x), 0.0
+    for i in range(0, n, batch_size):
+        logits = model(x[i:i + batch_size])
+        (member_loss(logits, y[i:i + batch_size], loss).sum() * (len(logits[0]) / n)).backward()
+        p = torch.softmax(logits.detach().float(), -1)
+        trace = trace + (p * (1 - p)).sum(-1).sum(1) / n
+    out = {"b_grad_mean": torch.stack([l.bias.grad.reshape(len(trace), -1).mean(1)
+                                       for l in model.linears]),
+           "w_grad_mean": torch.stack([l.weight.grad.reshape(len(trace), -1).mean(1)
+                                       for l in model.linears]),
+           "ce_hess_trace": trace[None]}
+    model.zero_grad(set_to_none=True)
+    return {k: v.cpu().numpy() for k, v in out.items()}
+
+
+def _save(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _append(history: dict, step: int, record: dict[str, np.ndarray]) -> None:
+    history.setdefault("step", []).append(step)
+    for k, v in record.items():
+        history.setdefault(k, []).append(v)
+
+
+def split_members(history: dict, n: int) -> list[dict]:
+    """Columnar per-member history: ``key -> [record]`` with a record ``[layer values]``
+    (or a scalar for one-row statistics); ``loss_steps`` is flattened over steps."""
+    out = [{"step": list(history.get("step", []))} for _ in range(n)]
+    for k, recs in history.items():
+        if k == "step":
+            continue
+        for e in range(n):
+            if k == "loss_steps":
+                out[e][k] = [float(v) for r in recs for v in r[:, e]]
+            else:
+                out[e][k] = [r[0, e].item() if r.shape[0] == 1 else r[:, e].tolist() for r in recs]
+    return out
+
+
+def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
+                   device: torch.device, checkpoint: Path | None = None,
+                   progress: bool = True, desc: str = "", stop_after: int | None = None
+                   ) -> list[dict]:
+    """Train ``model`` (an ensemble of ``n_members``) on ``data``; return per-member metrics
+    ``{"train": history, "eval": history, "final": {...}, "init": init_gradients}``.
+
+    ``spec`` holds :data:`TRAIN_DEFAULTS` keys.  With ``checkpoint`` the state is saved
+    every ``checkpoint_every`` steps (on a logging step) and a present checkpoint is
+    resumed.  ``stop_after`` ends the run early after that step (used to test resume).
+    """
+    spec = {**TRAIN_DEFAULTS, **spec}
+    model.to(device)
+    xs = {k: torch.from_numpy(getattr(data, k)).to(device) for k in
+          ("x_train", "y_train", "x_test", "y_test")}
+    n_eval = spec["eval_size"]
+    evalsets = {"test": (xs["x_test"][:n_eval], xs["y_test"][:n_eval]),
+                "train": (xs["x_train"][:n_eval], xs["y_train"][:n_eval])}
+    opt = _optimizer(model, spec)
+    inst = Instrument(model, n_members)
+    batches = Batches(len(xs["x_train"]), spec["batch_size"], spec["data_seed"], device)
+    hist, evals, start = {}, {}, 0
+
+    def run_eval(step: int) -> dict:
+        rec = {k: v.float().cpu().numpy() for k, v in inst.parameter_stats().items()}
+        for split, (x, y) in evalsets.items():
+            ev = evaluate(model, inst, x, y, spec["loss"], spec["batch_size"])
+            rec.update({f"{split}_{k}": v for k, v in ev.items()})
+        _append(evals, step, rec)
+        return rec
+
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        batches.load(state["batches"])
+        inst.input_mean, inst.out_colmean0 = state["input_mean"], state["out_colmean0"]
+        hist, evals, start, init = state["hist"], state["evals"], state["step"], state["init"]
+    else:
+        init = init_gradients(model, *evalsets["train"], spec["loss"], spec["batch_size"])
+        run_eval(0)
+    bar = tqdm(total=spec["steps"], initial=start, desc=desc, disable=None if progress else True,
+               leave=False, file=sys.stderr, dynamic_ncols=True)
+    log_every, ckpt_every = spec["log_every"], spec["checkpoint_every"]
+    try:
+        for step in range(start + 1, spec["steps"] + 1):
+            inst.mode = "train" if step % spec["stats_every"] == 0 else "off"
+            idx = batches.next()
+            loss_e = member_loss(model(xs["x_train"][idx]), xs["y_train"][idx], spec["loss"])
+            opt.zero_grad(set_to_none=True)
+            loss_e.sum().backward()
+            inst.after_backward(loss_e)
+            opt.step()
+            bar.update(1)
+            last = step == spec["steps"]
+            if step % log_every == 0 or last:
+                rec = inst.fetch()
+                _append(hist, step, rec)
+                bar.set_postfix(loss=f"{np.mean(rec['loss_steps'][-1]):.4g}")
+            if step % spec["eval_every"] == 0 or last:
+                run_eval(step)
+            if checkpoint is not None and ckpt_every and step % ckpt_every == 0 \
+                    and step % log_every == 0:
+                _save(checkpoint, {"model": model.state_dict(), "opt": opt.state_dict(),
+                                   "batches": batches.state(), "input_mean": inst.input_mean,
+                                   "out_colmean0": inst.out_colmean0, "hist": hist,
+                                   "evals": evals, "step": step, "init": init})
+            if stop_after is not None and step >= stop_after:
+                raise Stopped(f"stopped after step {step}")
+    finally:
+        bar.close()
+        inst.remove()
+    train_h, eval_h = split_members(hist, n_members), split_members(evals, n_members)
+    init_h = split_members({k: [v] for k, v in init.items()}, n_members)
+    return [{"train": t, "eval": v, "final": _final(t, v),
+             "init": {k: vals[0] for k, vals in i.items() if k != "step"}}
+            for t, v, i in zip(train_h, eval_h, init_h)]
+
+
+def _final(train: dict, evals: dict) -> dict:
+    """Headline numbers of one member: last evaluation and stability."""
+    losses = np.asarray(train.get("loss_steps", []), float)
+    out = {k: evals[k][-1] for k in ("test_acc", "test_loss", "train_acc", "train_loss")}
+    out["finite"] = bool(losses.size and np.all(np.isfinite(losses)))
+    out["test_zero_frac"] = evals["test_zero_frac"][-1]
+    out["init_test_zero_frac"] = evals["test_zero_frac"][0]
+    out["loss_spikes"] = loss_spikes(losses)
+    out["out_colmean_dev"] = float(np.max(np.asarray(train.get("out_colmean_dev") or [0.0], float)))
+    return out

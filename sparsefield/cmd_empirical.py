@@ -1,0 +1,86 @@
+"""``sparsefield train | experiment NAME``: training runs and the experiments of :mod:`empirical`.
+
+Results go to ``--out`` (default ``results/``) as one JSON per (config point, seed);
+rerunning skips finished work.  Experiments are listed in
+:data:`empirical.experiments.EXPERIMENTS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from empirical.config import TrainConfig, add_arguments, add_run_options
+    from empirical.experiments import EXPERIMENTS
+
+    p = sub.add_parser("train", help="train MLP/CNN ensembles (one per seed) with instrumentation",
+                       description="Train one config point for each seed; results in OUT/train/.")
+    add_arguments(p, TrainConfig)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default 0)")
+    add_run_options(p)
+    p.add_argument("--json", action="store_true", help="print the final metrics as JSON")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("experiment", help="run an experiment: " + ", ".join(EXPERIMENTS))
+    esub = p.add_subparsers(dest="experiment", required=True)
+    for name, path in EXPERIMENTS.items():
+        mod = importlib.import_module(path)
+        q = esub.add_parser(name, help=mod.HELP, description=(mod.__doc__ or "").split("\n\n")[0])
+        add_arguments(q, mod.Config)
+        add_run_options(q)
+        q.add_argument("--json", action="store_true", help="print the summary as JSON")
+        q.set_defaults(func=_experiment)
+
+
+def _data_error(err: Exception):
+    from sparsefield.cli import CliError
+
+    return CliError(str(err))
+
+
+def _train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from empirical.config import TrainConfig, from_arguments, run_options, validate
+    from empirical.data import DataUnavailable, resolve_name
+    from empirical.runner import run_points
+    from empirical.store import ResultStore
+
+    cfg = from_arguments(TrainConfig, args, args.config)
+    opts = run_options(args)
+    p = validate({**dataclasses.asdict(cfg), "dataset": resolve_name(cfg.dataset, opts.data_root)})
+    label = f"{p['model']}-{p['activation']}-{p['dataset']}"
+    store = ResultStore(opts.out, "train")
+    try:
+        report = run_points(store, [(label, p)], args.seeds, opts)
+    except DataUnavailable as err:
+        raise _data_error(err) from None
+    finals = {seed: store.load(p, seed)["metrics"]["final"] for seed in args.seeds}
+    if args.json:
+        print(json.dumps(finals, indent=2))
+        return 0
+    print(f"{label}: ran {len(report.ran)}, skipped {len(report.skipped)} (results in {store.dir})")
+    for seed, f in finals.items():
+        zero = sum(f["test_zero_frac"]) / max(len(f["test_zero_frac"]), 1)
+        print(f"seed {seed}: test_acc {f['test_acc']:.4f}  test_loss {f['test_loss']:.4g}  "
+              f"sparsity {zero:.4f}  finite {f['finite']}")
+    return 0
+
+
+def _experiment(args: argparse.Namespace) -> int:
+    from empirical import experiments
+    from empirical.config import from_arguments, run_options
+    from empirical.data import DataUnavailable
+    from empirical.store import jsonable
+
+    mod = experiments.get(args.experiment)
+    cfg = from_arguments(mod.Config, args, args.config)
+    try:
+        summary = mod.run(cfg, run_options(args))
+    except DataUnavailable as err:
+        raise _data_error(err) from None
+    print(json.dumps(jsonable(summary), indent=2) if args.json else mod.table(summary))
+    return 0

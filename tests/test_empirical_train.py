@@ -1,0 +1,99 @@
+"""Training loop: checkpoint resume reproduces an uninterrupted run; the runner never
+redoes finished (point, seed) pairs; the ``train`` command; CUDA (skipped without it)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from empirical.config import RunOptions, point
+from empirical.runner import run_points
+from empirical.store import ResultStore
+from empirical.train import Stopped
+from sparsefield.cli import main
+
+TINY = dict(activation="relu", width=16, depth=2, dataset="mixture", n_train=256, n_test=64,
+            steps=24, batch_size=32, lr=0.05, log_every=4, eval_every=12, eval_size=64)
+
+
+def _opts(tmp_path, **kw):
+    return RunOptions(out=str(tmp_path), progress=False, **kw)
+
+
+def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
+    p = point(**TINY, checkpoint_every=8)
+    pts = [("tiny", p)]
+    full = ResultStore(tmp_path / "a", "t")
+    run_points(full, pts, [0, 1], _opts(tmp_path / "a"))
+    cut = ResultStore(tmp_path / "b", "t")
+    with pytest.raises(Stopped):
+        run_points(cut, pts, [0, 1], _opts(tmp_path / "b"), stop_after=10)
+    assert len(list(cut.dir.glob("checkpoints/*.pt"))) == 1 and not cut.load_all()
+    run_points(cut, pts, [0, 1], _opts(tmp_path / "b"))
+    assert not list(cut.dir.glob("checkpoints/*.pt"))
+    for seed in (0, 1):
+        a, b = full.load(p, seed)["metrics"], cut.load(p, seed)["metrics"]
+        assert a["train"]["step"] == b["train"]["step"] == list(range(4, 25, 4))
+        np.testing.assert_allclose(a["train"]["loss_steps"], b["train"]["loss_steps"], rtol=1e-6)
+        np.testing.assert_allclose(a["eval"]["test_q"], b["eval"]["test_q"], rtol=1e-6)
+
+
+def test_runner_skips_finished_work_and_batches_members(tmp_path):
+    store = ResultStore(tmp_path, "t")
+    pts = [("a", point(**TINY)), ("b", point(**{**TINY, "activation": "crelu"}, sparsity=0.8))]
+    first = run_points(store, pts[:1], [0, 1], _opts(tmp_path))
+    assert first.ran == [("a", 0), ("a", 1)] and not first.skipped
+    second = run_points(store, pts, [0, 1, 2], _opts(tmp_path, max_members=2))
+    assert second.skipped == [("a", 0), ("a", 1)]
+    assert sorted(second.ran) == [("a", 2), ("b", 0), ("b", 1), ("b", 2)]
+    assert run_points(store, pts, [0, 1, 2], _opts(tmp_path)).ran == []
+    sizes = {(r["label"], r["seed"]): r["metrics"]["run"]["ensemble_size"] for r in store}
+    assert sizes[("b", 0)] == 2 and sizes[("b", 2)] == 1 and len(sizes) == 6
+
+
+def test_ensemble_member_result_does_not_depend_on_its_ensemble(tmp_path):
+    alone, together = ResultStore(tmp_path / "x", "t"), ResultStore(tmp_path / "y", "t")
+    p = point(**TINY)
+    run_points(alone, [("a", p)], [1], _opts(tmp_path / "x"))
+    run_points(together, [("a", p)], [0, 1], _opts(tmp_path / "y"))
+    np.testing.assert_allclose(alone.load(p, 1)["metrics"]["train"]["loss_steps"],
+                               together.load(p, 1)["metrics"]["train"]["loss_steps"], rtol=1e-5)
+
+
+def test_train_command_writes_results_and_reruns_nothing(tmp_path, capsys):
+    args = ["train", "--activation", "crelu", "--sparsity", "0.8", "--vprime", "0.5",
+            "--width", "16", "--depth", "3", "--dataset", "random", "--n-train", "128",
+            "--n-test", "32", "--steps", "6", "--log-every", "3", "--eval-every", "3",
+            "--seeds", "0", "1", "--out", str(tmp_path), "--no-progress", "--device", "cpu"]
+    assert main(args) == 0
+    assert "ran 2, skipped 0" in capsys.readouterr().out
+    assert main(args + ["--json"]) == 0
+    finals = json.loads(capsys.readouterr().out)
+    assert set(finals) == {"0", "1"} and all(f["finite"] for f in finals.values())
+    rec = ResultStore(tmp_path, "train").load_all()[0]
+    assert rec["metrics"]["member"]["vprime"] == pytest.approx(0.5)
+    assert main(args[:-1] + ["cuda:99"]) == 2
+    assert "device" in capsys.readouterr().err
+
+
+def test_train_command_reports_missing_data(tmp_path, capsys, monkeypatch):
+    import empirical.data as D
+
+    monkeypatch.setattr(D, "SYSTEM_FASHION", tmp_path / "absent")
+    assert main(["train", "--dataset", "fashion-mnist", "--steps", "1", "--out", str(tmp_path),
+                 "--no-progress"]) == 2
+    assert "dataset-fashion-mnist" in capsys.readouterr().err
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_run_matches_cpu(tmp_path):
+    p = point(**TINY)
+    cpu, gpu = ResultStore(tmp_path / "c", "t"), ResultStore(tmp_path / "g", "t")
+    run_points(cpu, [("a", p)], [0, 1], _opts(tmp_path / "c", device="cpu"))
+    run_points(gpu, [("a", p)], [0, 1], _opts(tmp_path / "g", device="auto"))
+    rec = gpu.load(p, 0)["metrics"]
+    assert rec["run"]["device"].startswith("cuda")
+    np.testing.assert_allclose(rec["train"]["loss_steps"],
+                               cpu.load(p, 0)["metrics"]["train"]["loss_steps"], rtol=2e-3, atol=2e-3)
