@@ -1,0 +1,86 @@
+"""Figures of the GPT activation comparison (stored ``gpt`` records, torch-free).
+
+Four panels from :mod:`empirical.gpt_experiment` records ([BF2], [LN23], [WA24]):
+validation loss over training per activation; ReLU exact-zero sparsity per MLP layer over
+training; final maximum ``|phi|`` per layer (spikes: ReLU^2 against its clipped form, with
+the clip ``c`` marked); per-batch unit usage of the first and last MLP layers over training.
+Means over seeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import style
+from .experiments import _groups
+
+
+def _history(recs: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, mean over seeds)``; per-layer keys give ``(n_eval, n_layer)`` arrays."""
+    steps = np.asarray(recs[0]["metrics"]["eval"]["step"], float)
+    vals = np.asarray([r["metrics"]["eval"][key] for r in recs], float)
+    return steps, np.nanmean(vals, axis=0)
+
+
+def _name(label: str, recs: list[dict]) -> str:
+    cfg = recs[0]["config"]
+    params = ", ".join(f"{k}={v:g}" for k, v in cfg["act_params"].items())
+    return style.label(cfg["activation"]) + (f" ({params})" if params else "")
+
+
+def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> list[Path]:
+    """Loss, ReLU sparsity by layer, spikes by layer and unit usage (first vs last layer)."""
+    groups = _groups(records, lambda r: r["label"])
+    by_loss = sorted(groups, key=lambda k: _history(groups[k], "val_loss")[1][-1])
+    fig, ax = style.subplots(1, 4, width=3.3, height=2.8)
+    ax_loss, ax_sp, ax_max, ax_use = ax[0]
+
+    for label in by_loss:
+        recs = groups[label]
+        steps, loss = _history(recs, "val_loss")
+        ax_loss.plot(steps, loss, color=style.color(recs[0]["config"]["activation"]),
+                     label=f"{_name(label, recs)}: {loss[-1]:.3f}")
+    ax_loss.set(xlabel="step", ylabel="validation loss (nats/char)", title="validation loss")
+    lo = min(_history(groups[k], "val_loss")[1][-1] for k in groups)
+    ax_loss.set_ylim(lo - 0.1, lo + 1.2)
+    ax_loss.legend(loc="upper right")
+
+    relu = [k for k in groups if groups[k][0]["config"]["activation"] == "relu"]
+    if relu:
+        steps, sp = _history(groups[relu[0]], "zero_sparsity")
+        colors = style.sequential(sp.shape[1])
+        for layer in range(sp.shape[1]):
+            ax_sp.plot(steps, sp[:, layer], color=colors[layer], label=f"layer {layer}")
+        ax_sp.axhline(0.5, color="0.6", lw=0.8, ls=":")
+        ax_sp.legend(loc="lower right")
+    else:
+        style.note(ax_sp, "no ReLU run stored")
+    ax_sp.set(xlabel="step", ylabel="exact-zero fraction", title="ReLU MLP sparsity by layer")
+
+    for label in by_loss:
+        recs = groups[label]
+        _, mx = _history(recs, "max_act")
+        act = recs[0]["config"]["activation"]
+        ax_max.plot(np.arange(mx.shape[1]), mx[-1], marker="o", ms=3,
+                    color=style.color(act), label=_name(label, recs))
+        if "c" in recs[0]["config"]["act_params"]:
+            ax_max.axhline(recs[0]["config"]["act_params"]["c"], color=style.color(act),
+                           lw=0.8, ls="--")
+    ax_max.set_yscale("log")
+    ax_max.set(xlabel="MLP layer", ylabel="max |phi| (final)", title="activation spikes")
+    ax_max.legend(loc="upper left")
+
+    for label in by_loss:
+        recs = groups[label]
+        if recs[0]["config"]["activation"] not in ("relu", "relu2", "crelu2"):
+            continue
+        steps, use = _history(recs, "batch_usage")
+        color = style.color(recs[0]["config"]["activation"])
+        ax_use.plot(steps, use[:, 0], color=color, label=f"{_name(label, recs)}, first")
+        ax_use.plot(steps, use[:, -1], color=color, ls="--")
+    ax_use.set(xlabel="step", ylabel="fraction of units used per batch",
+               title="unit usage: first (solid) vs last (dashed)")
+    ax_use.legend(loc="lower left")
+    return style.save(fig, out, "gpt")

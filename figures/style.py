@@ -1,0 +1,101 @@
+"""One look for every figure: Agg backend, fonts, colours per activation and per sparsity,
+and saving as PNG + PDF."""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+RC = {
+    "figure.dpi": 100, "font.size": 9,
+    "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 7.5, "legend.frameon": False,
+    "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.25, "lines.linewidth": 1.5,
+    "errorbar.capsize": 2,
+}
+
+ACTIVATION_COLORS = {
+    "relu": "#4d4d4d", "relu_tau": "#d62728", "st": "#ff7f0e", "crelu": "#1f77b4",
+    "cst": "#2ca02c", "gelu": "#9467bd", "silu": "#8c564b", "leaky_relu": "#7f7f7f",
+    "sigmoid": "#bcbd22", "tanh": "#17becf", "identity": "#aaaaaa", "abs": "#e377c2",
+    "relu2": "#a52a2a", "crelu2": "#5f9ea0", "gelu2": "#6a3d9a",
+}
+LABELS = {"relu_tau": r"ReLU$_\tau$", "st": r"ST$_\tau$", "crelu": r"CReLU$_{\tau,m}$",
+          "cst": r"CST$_{\tau,m}$", "relu": "ReLU", "gelu": "GELU", "silu": "SiLU",
+          "leaky_relu": "LeakyReLU", "sigmoid": "sigmoid", "tanh": "tanh",
+          "identity": "identity", "abs": "|x|", "relu2": r"ReLU$^2$",
+          "crelu2": r"clipped ReLU$^2$", "gelu2": r"GELU$^2$"}
+THEORY = {"color": "k", "lw": 1.2, "ls": "--"}
+MEASURED = {"marker": "o", "ms": 3.5, "ls": "none", "mfc": "white", "mew": 1.0}
+FORMATS = ("png", "pdf")
+DPI = 150
+_output = {"formats": FORMATS, "dpi": DPI}
+logging.getLogger("fontTools").setLevel(logging.ERROR)  # font-subsetting chatter in PDFs
+
+
+def apply() -> None:
+    """Set the shared rcParams (called by every figure function)."""
+    plt.rcParams.update(RC)
+
+
+def color(name: str) -> str:
+    return ACTIVATION_COLORS.get(name, "#333333")
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, name)
+
+
+def sequential(n: int, cmap: str = "viridis") -> list:
+    """``n`` colours from a sequential map (low sparsity light, high dark)."""
+    return list(plt.get_cmap(cmap)(np.linspace(0.85, 0.1, max(n, 1))))
+
+
+def subplots(nrows: int = 1, ncols: int = 1, width: float = 3.2, height: float = 2.6, **kw):
+    """``plt.subplots`` with panels of ``width x height`` inches and the shared style."""
+    apply()
+    kw.setdefault("squeeze", False)
+    kw.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), **kw)
+
+
+@contextmanager
+def output(formats=FORMATS, dpi: int = DPI):
+    """Within the block, :func:`save` writes ``formats`` at ``dpi`` (raster formats)."""
+    old = dict(_output)
+    _output.update(formats=tuple(formats), dpi=dpi)
+    try:
+        yield
+    finally:
+        _output.update(old)
+
+
+def save(fig, out: str | Path, name: str) -> list[Path]:
+    """Write ``out/name.png`` and ``out/name.pdf`` (see :func:`output`); close the figure;
+    return the paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext in _output["formats"]:
+        path = out / f"{name}.{ext}"
+        tmp = out / f".{name}.{ext}.tmp"
+        fig.savefig(tmp, dpi=_output["dpi"], format=ext)
+        os.replace(tmp, path)  # atomic: a reader never sees half a file
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def note(ax, text: str) -> None:
+    """A small grey note in the corner of a panel (e.g. where data are missing)."""
+    ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=7, color="0.4",
+            ha="left", va="bottom", wrap=True)

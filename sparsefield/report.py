@@ -1,0 +1,659 @@
+"""The main job: derive, verify, train a little, draw, and write one HTML report.
+
+``run(out, size)`` computes every part that is not stored yet under ``out/results``
+(resumable: a part stored with the same config is skipped, and so is every finished
+training run), draws every figure into ``out/figures`` and writes ``out/report.html``
+(figures embedded as base64 PNG, the verification table, the derived parameters, machine
+and package versions).
+
+Parts: theory curves (:mod:`figures.curves`); Gaussian Monte Carlo of ``V(q)``,
+``V'(q*)``, ``chi_1`` and the sparsity and finite-width random networks ``q^l`` over depth
+(:mod:`numerics`); the verification matrix :func:`numerics.check.run`; the
+:mod:`empirical` drift, clipping and trade-off experiments at small sizes (generated data
+where no data set is installed).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from figures import curves, style
+from figures.results import Results, write_part
+
+SEED = 20240216
+EXPERIMENTS = ("drift", "clipping", "tradeoff", "gpt")
+GPT_CLAIMS = {  # verdict keys of empirical.gpt_experiment.summarise
+    "relu_sparsity_grows": "ReLU MLP sparsity grows during training [LN23]",
+    "relu_layer_dependent": "ReLU sparsity differs between the first and last layer [LN23]",
+    "relu_drift_negative": "ReLU up-projection and bias drift negative [BF2]",
+    "relu2_spikes": "ReLU^2 raises the max activation in intermediate layers [BF2]",
+    "clip_bounds": "clipping bounds the ReLU^2 max activation",
+    "clip_no_worse": "clipped ReLU^2 no worse than ReLU^2 in validation loss",
+    "gelu2_best": "GELU^2 has the lowest validation loss [BF2]",
+}
+Z_OK = 4.5  # |z| below which a Monte Carlo estimate agrees with the theory
+
+
+@dataclass(frozen=True)
+class Size:
+    """Sizes of every part: ``full``, ``quick`` (a few minutes on 2 cores) or ``tiny`` (tests)."""
+
+    name: str
+    n_curve: int            # points per theory curve
+    stability: tuple        # (n_sparsity, n_m) of the stability diagram
+    mc_samples: int         # Gaussian draws per Monte Carlo point
+    mc_q: tuple             # q values of the Monte Carlo points on the variance maps
+    width: int              # finite-width networks
+    depth: int
+    networks: int
+    drift: dict             # overrides of empirical.experiments.drift.Config
+    clipping: dict
+    tradeoff: dict
+    gpt: dict
+    sparsities: tuple = curves.SPARSITIES
+
+
+SIZES = {
+    "full": Size("full", 161, (36, 200), 1 << 20, (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0),
+                 300, 100, 256, {}, {}, {}, {}),
+    "quick": Size("quick", 121, (20, 120), 1 << 18, (0.5, 1.0, 2.0, 3.0, 4.0), 300, 100, 64,
+                  dict(width=128, depth=3, steps=50, n_train=5000, n_test=1000,
+                       eval_size=1000, eval_every=10, seeds=[0, 1, 2, 3, 4]),
+                  dict(width=128, depth=10, steps=300, n_train=5000, n_test=1000,
+                       eval_size=1000, eval_every=50, optimizer="adam", lr=3e-3,
+                       seeds=[0, 1]),
+                  dict(width=128, depth=3, steps=300, n_train=5000, n_test=1000,
+                       eval_size=1000, eval_every=100, lr=0.05,
+                       sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.99], seeds=[0, 1]),
+                  dict(size="ci", steps=300, eval_every=50)),
+    "tiny": Size("tiny", 25, (3, 24), 1 << 15, (0.5, 2.0), 32, 12, 8,
+                 dict(activations=["relu", "tanh"], datasets=["random"], width=16, depth=2,
+                      steps=20, n_train=256, n_test=128, eval_size=128, eval_every=10,
+                      log_every=5, seeds=[0, 1]),
+                 dict(vprimes=[0.5], beyond=[1.5], unclipped=["relu_tau"], width=16, depth=6,
+                      steps=20, n_train=256, n_test=128, eval_size=128, eval_every=10,
+                      log_every=5, seeds=[0, 1]),
+                 dict(sparsities=[0.7, 0.9], forces=["quantile"], width=16, depth=2,
+                      steps=20, n_train=256, n_test=128, eval_size=128, eval_every=10,
+                      log_every=5, seeds=[0]),
+                 dict(size="ci", activations=["relu", "relu2", "crelu2:c=1"], steps=6,
+                      eval_every=3, topk=[0.5]),
+                 sparsities=(0.85,)),
+}
+
+
+@dataclass
+class Context:
+    """What the parts share: sizes, folders, options and notes for the report."""
+
+    size: Size
+    results: Path
+    device: str = "auto"
+    progress: bool = True
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# --- theory parts --------------------------------------------------------------------------
+def _derivations() -> dict:
+    """The default initialisation and the four families at the default sparsity."""
+    from theory.clipping import derive
+
+    d = curves.DEFAULT
+    out = {"default": derive(d["activation"], d["sparsity"], vprime=d["vprime"]).to_dict()}
+    out["families"] = {n: derive(n, d["sparsity"], vprime=d["vprime"] if n in ("crelu", "cst")
+                                 else None).to_dict() for n in curves.FAMILIES}
+    return out
+
+
+def _theory_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
+    s = ctx.size
+    sp = s.sparsities
+    return {
+        "derivations": _derivations,
+        "variance_maps": lambda: curves.variance_maps(sp, n=s.n_curve),
+        "vprime_curves": lambda: curves.vprime_curves(sp, n=2 * s.n_curve),
+        "stability_grid": lambda: curves.stability_grid(n_s=s.stability[0], n_m=s.stability[1]),
+        "bifurcation": lambda: curves.bifurcation_maps(n=2 * s.n_curve),
+        "eoc_curves": lambda: curves.eoc_curves(n=max(10, s.n_curve // 4)),
+        "sparsity_curves": lambda: curves.sparsity_curves(n=s.n_curve),
+        "drift_table": lambda: curves.drift_table(),
+    }
+
+
+# --- Monte Carlo parts -----------------------------------------------------------------------
+def gaussian_mc(derivations: list, q_points, n: int, seed: int = SEED) -> dict:
+    """Gaussian Monte Carlo with standard errors (:func:`numerics.gaussian_mc.estimates`):
+    ``V(q)`` on the variance maps; ``V(q*)``, ``chi_1`` and the exact-zero fraction at
+    ``q*`` for the derivations at the default sparsity, and ``V'(q*)`` there by Stein's
+    identity ``V'(q) = sigma_w^2 E[phi(sqrt(q) z)^2 (z^2 - 1)] / (2q)`` (plain numpy
+    sampling: no delta terms needed); the zero fraction against ``tau`` (``q = 1``)."""
+    from numerics.gaussian_mc import estimates
+    from theory.activations import get
+
+    points, checks = [], []
+    for i, d in enumerate(derivations):
+        act = d.activation_fn()
+        est = [estimates(act, q, d.sigma_w2, d.sigma_b2, n=n, seed=seed + i)["V"]
+               for q in q_points]
+        points.append({"activation": d.activation, "sparsity": d.sparsity, "q": list(q_points),
+                       "V": [e.value for e in est], "V_se": [e.stderr for e in est]})
+        if not math.isclose(d.sparsity, curves.DEFAULT["sparsity"]):
+            continue
+        e = estimates(act, d.q_star, d.sigma_w2, d.sigma_b2, n=n, seed=seed + 1000 + i)
+        name = f"{d.activation} s={d.sparsity:g}"
+        for label, key, theory in (("V(q*)", "V", float(d.mean_field().V(d.q_star))),
+                                   ("chi_1", "chi1", d.chi1), ("sparsity", "p_zero", d.sparsity)):
+            checks.append(_check_row(f"{label} {name}", theory, e[key].value, e[key].stderr,
+                                     f"numerics.gaussian_mc (n={e[key].n})"))
+        z = np.random.default_rng(seed + 2000 + i).standard_normal(n)
+        f = d.sigma_w2 * act(math.sqrt(d.q_star) * z) ** 2 * (z * z - 1) / (2 * d.q_star)
+        checks.append(_check_row(f"V'(q*) {name}", d.vprime, float(f.mean()),
+                                 float(f.std(ddof=1) / math.sqrt(n)),
+                                 f"Stein estimator, numpy (n={n})"))
+    sparsity = []
+    for kind, name in (("one_sided", "relu_tau"), ("two_sided", "st")):
+        for tau in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5):
+            e = estimates(get(name, tau=tau), 1.0, 1.0, 0.0, n=n, seed=seed)["p_zero"]
+            sparsity.append({"kind": kind, "tau": tau, "s": e.value, "se": e.stderr,
+                             "source": "Gaussian Monte Carlo"})
+    return {"source": "numerics", "n": n, "points": points, "checks": checks,
+            "sparsity": sparsity}
+
+
+def _check_row(check: str, theory: float, value: float, stderr: float, source: str) -> dict:
+    z = (value - theory) / stderr if stderr > 0 else (0.0 if value == theory else math.inf)
+    return {"check": check, "theory": theory, "measured": value, "stderr": stderr, "z": z,
+            "ok": abs(z) < Z_OK, "source": source}
+
+
+def finite_networks(derivations: list, width: int, depth: int, networks: int,
+                    q0: float = 1.0, seed: int = SEED, quantiles=(0.1, 0.9),
+                    max_points: int = 240) -> dict:
+    """Finite-width random networks on the edge of chaos (:func:`numerics.finite_width.
+    simulate`): ``q^l`` per network summarised by the median and ``quantiles`` over
+    networks, next to the mean-field ``q^l`` from the same ``q^0``; and (network, layer)
+    pairs of ``(tau / sqrt(q^l), exact-zero fraction)`` for the sparsity figure."""
+    from numerics.finite_width import simulate
+
+    rng = np.random.default_rng(seed)
+    panels, points = [], []
+    for d in derivations:
+        ens = simulate(d.activation_fn(), d.sigma_w2, d.sigma_b2, depth, width, networks,
+                       q0=q0, seed=seed, gradients=False)
+        q = ens.q_mean  # (networks, depth + 1)
+        with np.errstate(invalid="ignore"):
+            lo, med, hi = np.nanquantile(q, [quantiles[0], 0.5, quantiles[1]], axis=0)
+        panels.append({"activation": d.activation, "sparsity": d.sparsity, "m": d.m,
+                       "theory": d.mean_field().iterate(q0, depth).tolist(),
+                       "median": med.tolist(), "lo": lo.tolist(), "hi": hi.tolist(),
+                       "quantiles": list(quantiles), "final": q[:, -1].tolist()})
+        qs, sp = ens.q.reshape(-1), ens.sparsity.reshape(-1)
+        ok = np.flatnonzero(np.isfinite(qs) & (qs > 0))
+        kind = "two_sided" if d.activation in ("st", "cst") else "one_sided"
+        for i in rng.choice(ok, min(max_points, ok.size), replace=False):
+            points.append({"kind": kind, "tau": d.tau / math.sqrt(qs[i]), "s": float(sp[i]),
+                           "se": None, "source": f"random networks, width {width}"})
+    return {"source": "numerics", "width": width, "depth": depth, "n_networks": networks,
+            "q0": q0, "panels": panels, "sparsity": points}
+
+
+def _stored_derivations(ctx: Context) -> list:
+    from theory.clipping import derive
+
+    fams = Results(ctx.results).part("theory", "derivations")["families"]
+    return [derive(n, d["sparsity"], m=d["m"]) if d["m"] else derive(n, d["sparsity"])
+            for n, d in fams.items()]
+
+
+def _numerics_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
+    s = ctx.size
+
+    def mc() -> dict:
+        from theory.clipping import derive
+
+        ds = [derive(n, sp, vprime=curves.DEFAULT["vprime"] if n in ("crelu", "cst") else None)
+              for n in curves.FAMILIES for sp in s.sparsities]
+        return gaussian_mc(ds, s.mc_q, s.mc_samples)
+
+    parts = {"gaussian_mc": mc,
+             "depth": lambda: finite_networks(_stored_derivations(ctx), s.width, s.depth,
+                                              s.networks)}
+    if s.name == "tiny":
+        ctx.notes.append("numerics.check (the verification matrix) is left out at the tiny "
+                         "size; run --quick or the full report for it")
+    else:
+        parts["check"] = lambda: numerics_check(quick=s.name != "full", seed=SEED)
+    return parts
+
+
+def numerics_check(quick: bool, seed: int) -> dict:
+    """The verification matrix of :func:`numerics.check.run` with its summary."""
+    from numerics import check
+
+    rows = check.run(quick=quick, seed=seed)
+    return _plain({"rows": [r.to_dict() for r in rows], "summary": check.summary(rows)})
+
+
+def _plain(obj):
+    """Numpy scalars inside dicts and lists as Python numbers (for JSON)."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    return obj.item() if isinstance(obj, np.generic) else obj
+
+
+# --- experiments -------------------------------------------------------------------------------
+def _run_experiments(ctx: Context, bar) -> None:
+    try:
+        import torch  # noqa: F401
+        from empirical.config import RunOptions
+        from empirical.experiments import get
+    except ImportError as err:
+        ctx.notes.append(f"experiments skipped: {err} (install the [torch] extra)")
+        return
+    if ctx.size.name != "full":
+        torch.set_num_threads(1)  # small networks: one thread wastes no time spinning
+    opts = RunOptions(out=str(ctx.results), device=ctx.device, progress=ctx.progress)
+    for name in EXPERIMENTS:
+        bar.set_postfix_str(f"experiment {name}")
+        mod = get(name)
+        cfg = mod.Config(**getattr(ctx.size, name))
+        t0 = time.perf_counter()
+        summary = mod.run(cfg, opts)
+        ctx.timings[f"experiment {name}"] = time.perf_counter() - t0
+        if summary.get("ran", 0) == 0:
+            ctx.notes.append(f"experiment {name}: all runs were stored already (resumed)")
+        bar.update(1)
+
+
+# --- the job -----------------------------------------------------------------------------------
+def compute(ctx: Context, bar=None) -> None:
+    """Compute and store every theory and Monte Carlo part not stored yet with the same
+    config (resumable)."""
+    groups = [("theory", _theory_parts), ("numerics", _numerics_parts)]
+    for group, make in groups:
+        for name, fn in make(ctx).items():
+            if bar is not None:
+                bar.set_postfix_str(f"{group}/{name}")
+            config = _config(ctx.size, group, name)
+            stored = Results(ctx.results).record(group, name)
+            if stored is not None and stored["config"] == config:
+                ctx.timings[f"{group}/{name}"] = 0.0
+            else:
+                t0 = time.perf_counter()
+                data = fn()
+                elapsed = time.perf_counter() - t0
+                write_part(ctx.results, group, name, data, config=config,
+                           seed=SEED if group == "numerics" else None, elapsed_s=elapsed)
+                ctx.timings[f"{group}/{name}"] = elapsed
+            if bar is not None:
+                bar.update(1)
+
+
+def run(out: str | Path, size: str = "quick", device: str = "auto", progress: bool = True
+        ) -> Path:
+    """Compute what is missing under ``out/results``, draw the figures, write the report."""
+    from tqdm.auto import tqdm
+
+    from figures.catalogue import make_all
+
+    out = Path(out)
+    try:
+        from empirical.train import resolve_device
+    except ImportError:  # no torch: the experiments are skipped with a note
+        pass
+    else:
+        resolve_device(device)  # a bad --device fails now, not after the theory parts
+    ctx = Context(SIZES[size], out / "results", device, progress)
+    t_start = time.perf_counter()
+    n_parts = len(_theory_parts(ctx)) + len(_numerics_parts(Context(ctx.size, ctx.results)))
+    bar = tqdm(total=n_parts + len(EXPERIMENTS), desc="report", disable=not progress, dynamic_ncols=True)
+    compute(ctx, bar)
+    _run_experiments(ctx, bar)
+    bar.close()
+    t0 = time.perf_counter()
+    formats = ("png",) if size == "tiny" else style.FORMATS
+    made = make_all(ctx.results, out / "figures", progress=progress, formats=formats)
+    ctx.timings["figures"] = time.perf_counter() - t0
+    ctx.timings["total"] = time.perf_counter() - t_start
+    path = out / "report.html"
+    _write_text(path, render(Results(ctx.results), made, ctx))
+    return path
+
+
+def _config(size: Size, group: str, name: str) -> dict:
+    d = dataclasses.asdict(size)
+    keep = {"size": size.name, "sparsities": list(size.sparsities)}
+    if group == "numerics":
+        keep.update({k: d[k] for k in ("mc_samples", "width", "depth", "networks")},
+                    mc_q=list(size.mc_q))
+    else:
+        keep.update(n_curve=size.n_curve, stability=list(size.stability), default=curves.DEFAULT)
+    return keep
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+# --- HTML --------------------------------------------------------------------------------------
+def verification_rows(res: Results) -> list[dict]:
+    """Theory against measurement: ``check, theory, measured, stderr, z, ok, source``."""
+    rows = []
+    mc = res.part("numerics", "gaussian_mc")
+    if mc:
+        rows += mc["checks"]
+        zs = [(v - t) / se for p, t in _map_theory(res, mc)
+              for v, se, t in zip(p["V"], p["V_se"], t)]
+        if zs:
+            zmax = float(np.max(np.abs(zs)))
+            rows.append({"check": f"V(q) at {len(zs)} points of the variance maps",
+                         "theory": None, "measured": None, "stderr": None, "z": zmax,
+                         "ok": zmax < Z_OK, "source": "Gaussian MC (max |z|)"})
+    depth = res.part("numerics", "depth")
+    for p in (depth or {}).get("panels", []):
+        med = float(np.median(p["final"]))
+        stable = p.get("m") is not None
+        rows.append({"check": f"q^L / q* at depth {depth['depth']}, {p['activation']} "
+                              f"(width {depth['width']}, median of {depth['n_networks']})",
+                     "theory": p["theory"][-1], "measured": med, "stderr": None, "z": None,
+                     "ok": (abs(med - 1.0) < 0.5) if stable else (med > 2.0),
+                     "source": "finite-width networks: " + ("stays at q*" if stable else
+                                                           "explodes (V''>0) as predicted")})
+    check = res.part("numerics", "check")
+    rows += [_check_row_of(r) for r in (check or {}).get("rows", [])
+             if r["method"] == "finite width" and r["z"] is None]
+    rows += _experiment_rows(res)
+    return rows
+
+
+def _check_row_of(r: dict) -> dict:
+    """A :mod:`numerics.check` row in the report's verification format."""
+    return {"check": f"{r['activation']}: {r['quantity']}", "theory": r["theory"],
+            "measured": r["estimate"], "stderr": r["stderr"], "z": r["z"], "ok": r["passed"],
+            "source": f"numerics.check, {r['method']}" + (f" ({r['note']})" if r["note"] else "")}
+
+
+def _map_theory(res: Results, mc: dict):
+    """Pairs (Monte Carlo point, theory V at its q) for the variance-map points."""
+    from theory.clipping import derive
+
+    for p in mc["points"]:
+        kw = {"vprime": curves.DEFAULT["vprime"]} if p["activation"] in ("crelu", "cst") else {}
+        mf = derive(p["activation"], p["sparsity"], **kw).mean_field()
+        yield p, mf.V(np.asarray(p["q"])).tolist()
+
+
+def _experiment_rows(res: Results) -> list[dict]:
+    rows = []
+    drift = res.summary("drift")
+    if drift:
+        n = len(drift["rows"])
+        k = sum(r["agrees"] for r in drift["rows"].values())
+        rows.append({"check": "drift sign of hidden biases (activation x data set)",
+                     "theory": None, "measured": f"{k}/{n} agree", "stderr": None, "z": None,
+                     "ok": k == n, "source": "empirical drift (sign by |z| over seeds)"})
+    clip = res.summary("clipping")
+    if clip:
+        for label, r in clip["rows"].items():
+            rows.append({"check": f"sparsity after training, {label}",
+                         "theory": clip["target_sparsity"], "measured": r["zero_final"]["mean"],
+                         "stderr": r["zero_final"]["sem"], "z": None,
+                         "ok": r["at_target_final"] == r["seeds"],
+                         "source": f"empirical clipping ({r['at_target_final']}/{r['seeds']} "
+                                   f"seeds within {clip['tolerance']:g})"})
+    trade = res.summary("tradeoff")
+    if trade:
+        for force, s in (trade.get("cliffs") or {}).items():
+            rows.append({"check": f"accuracy cliff ({force})", "theory": 0.7, "measured": s,
+                         "stderr": None, "z": None, "ok": None,
+                         "source": "[BF2] report ~70%; informative only"})
+    gpt = res.summary("gpt")
+    if gpt:
+        verdicts, size = gpt["verdicts"], gpt["config"]["size"]
+        for key, claim in GPT_CLAIMS.items():
+            if key in verdicts:
+                rows.append({"check": f"GPT ({size} size): {claim}", "theory": None,
+                             "measured": "confirmed" if verdicts[key] else "not confirmed",
+                             "stderr": None, "z": None, "ok": None,
+                             "source": "empirical gpt; a paper's claim, informative only"})
+        rows.append({"check": f"GPT ({size} size): validation loss, best first", "theory": None,
+                     "measured": ", ".join(f"{k} {gpt['rows'][k]['val_loss']:.3f}"
+                                           for k in verdicts["order"]),
+                     "stderr": None, "z": None, "ok": None,
+                     "source": "[BF2] found GELU^2 best"})
+    return rows
+
+
+SWEEP_COLUMNS = ("label", "seeds", "diverged", "act_tau", "act_m", "test_acc", "zero_init",
+                 "zero_final", "q_final_max")
+
+
+def _figure_html(name: str, title: str, png: Path | None, caption: str = "",
+                 notes: list[str] = ()) -> str:
+    """One ``<figure>``: the PNG embedded as base64 (shown at 100 px/inch of 150 dpi)."""
+    body = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
+    img = ""
+    if png is not None:
+        raw = png.read_bytes()
+        width = int.from_bytes(raw[16:20], "big") * 2 // 3
+        img = (f'<img alt="{html.escape(title)}" width="{width}" '
+               f'src="data:image/png;base64,{base64.b64encode(raw).decode()}">'
+               f"<figcaption>{html.escape(caption)}</figcaption>")
+    return f'<figure id="fig-{name}"><h3>{html.escape(title)}</h3>{img}{body}</figure>'
+
+
+def _sweep_section(res: Results) -> str:
+    """Every sweep stored under the results root (``sparsefield sweep FILE --results
+    OUT/results``): its per-point summary and its figures."""
+    parts = []
+    for path in sorted(res.root.glob("*/sweep-*/sweep.json")):
+        rec = json.loads(path.read_text())
+        rows = rec.get("point_rows") or []
+        head = (f"<h3>{html.escape(rec['sweep'])} (size {html.escape(str(rec['size']))}): "
+                f"{len(rows)} points x {len(rec['seeds'])} seeds"
+                f"{'' if rec.get('complete') else ', incomplete'}</h3>")
+        table = _table(list(SWEEP_COLUMNS), [[_fmt(r.get(k)) for k in SWEEP_COLUMNS] for r in rows])
+        figs = [_figure_html(f"sweep-{rec['sweep']}-{Path(f).stem}", f"{rec['sweep']}: {Path(f).stem}",
+                             Path(f)) for f in rec["outputs"]["figures"].split()
+                if f.endswith(".png") and Path(f).exists()]
+        parts.append(head + f"<p class=\"muted\">summary CSV: <code>{html.escape(rec['outputs']['summary'])}"
+                     f"</code></p>" + table + "".join(figs))
+    if not parts:
+        return ""
+    return "<h2>Sweeps</h2>" + "".join(parts)
+
+
+def _check_section(check: dict | None) -> str:
+    """Per-method counts of the :mod:`numerics.check` matrix and the full matrix, folded."""
+    if not check:
+        return ""
+    by = {}
+    for r in check["rows"]:
+        b = by.setdefault(r["method"], {"n": 0, "passed": 0, "z": []})
+        b["n"] += 1
+        b["passed"] += bool(r["passed"])
+        if r["z"] is not None and r["theory"] is not None:
+            b["z"].append(abs(r["z"]))
+    counts = _table(["method", "checks", "passed", "max |z|"],
+                    [[html.escape(k), str(b["n"]), str(b["passed"]),
+                      _fmt(max(b["z"])) if b["z"] else "&ndash;"] for k, b in by.items()],
+                    ["ok" if b["passed"] == b["n"] else "bad" for b in by.values()], mark=2)
+    rows = check["rows"]
+    full = _table(["activation", "quantity", "method", "theory", "estimate", "std. error", "z",
+                   "passed", "note"],
+                  [[html.escape(r["activation"]), html.escape(r["quantity"]),
+                    html.escape(r["method"]), _fmt(r["theory"]), _fmt(r["estimate"]),
+                    _fmt(r["stderr"]), _fmt(r["z"]), _fmt(r["passed"]), html.escape(r["note"])]
+                   for r in rows], ["ok" if r["passed"] else "bad" for r in rows], mark=7)
+    s = check["summary"]
+    return (f"<h3>numerics.check: the verification matrix</h3><p>{s['rows']} checks, "
+            f"{s['failed']} failed, largest |z| {_fmt(s['max_abs_z'])}.</p>{counts}"
+            f"<details><summary>all {s['rows']} rows</summary>{full}</details>")
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "&ndash;"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return "inf" if math.isinf(v) else f"{v:.6g}"
+    return html.escape(str(v))
+
+
+def _table(head: list[str], rows: list[list], classes: list[str] | None = None,
+           mark: int = -1) -> str:
+    """An HTML table; ``classes[i]`` styles cell ``mark`` of row ``i``."""
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    trs = []
+    for i, row in enumerate(rows):
+        cells = [f'<td class="{classes[i]}">{c}</td>' if classes and classes[i]
+                 and j == mark % len(row) else f"<td>{c}</td>" for j, c in enumerate(row)]
+        trs.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
+
+
+def _data_sources(res: Results) -> list[str]:
+    out = []
+    for exp in EXPERIMENTS:
+        seen = {}
+        for r in res.records(exp):
+            d = r["metrics"].get("data", {})
+            seen[d.get("name", d.get("source"))] = d.get("source")
+        for name, src in seen.items():
+            note = ""
+            if name in ("mixture", "random"):
+                note = " &mdash; generated data" + (", no data set installed here"
+                                                    if name == "mixture" else "")
+            out.append(f"{exp}: <b>{html.escape(str(name))}</b> ({html.escape(str(src))}){note}")
+    return out
+
+
+def _machine() -> list[tuple[str, str]]:
+    from empirical.store import versions
+
+    rows = [("platform", platform.platform()), ("processor", _cpu_model()),
+            ("cpu cores", str(os.cpu_count()))]
+    try:
+        import torch
+
+        cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+        rows.append(("cuda", cuda))
+    except ImportError:
+        rows.append(("torch", "not installed"))
+    rows += [(k, str(v)) for k, v in versions().items()]
+    from importlib import metadata
+
+    for name in ("numba", "matplotlib", "tqdm", "mpmath"):
+        try:
+            rows.append((name, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            rows.append((name, "-"))
+    return rows
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "-"
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1200px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em} h2{margin-top:1.8em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.86em;margin:.6em 0}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left} th{background:#f3f3f3}
+td.ok{background:#d9f2d9} td.bad{background:#f8d0d0}
+figure{margin:1.2em 0} figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:.9em;color:#444} .note{color:#8a5a00;font-size:.9em}
+.muted{color:#666;font-size:.9em} code{background:#f5f5f5;padding:0 3px}
+"""
+
+
+def render(res: Results, made: list, ctx: Context) -> str:
+    """The self-contained HTML page."""
+    ver = verification_rows(res)
+    n_ok = sum(1 for r in ver if r["ok"] is True)
+    n_bad = sum(1 for r in ver if r["ok"] is False)
+    vt = _table(["check", "theory", "measured", "std. error", "z", "agrees", "source"],
+                [[html.escape(r["check"]), _fmt(r["theory"]), _fmt(r["measured"]),
+                  _fmt(r["stderr"]), _fmt(r["z"]), _fmt(r["ok"]), html.escape(r["source"])]
+                 for r in ver],
+                ["ok" if r["ok"] else ("bad" if r["ok"] is False else "") for r in ver], mark=5)
+    der = res.part("theory", "derivations") or {}
+    d = der.get("default", {})
+    keys = ("activation", "sparsity", "q_star", "tau", "m", "sigma_w2", "sigma_b2", "chi1",
+            "vprime", "vsecond")
+    dt = _table(["quantity", "value"], [[k, _fmt(d.get(k))] for k in keys] +
+                [[f"critical m ({k})", _fmt(v)] for k, v in (d.get("critical_m") or {}).items()] +
+                [[f"fixed point {i}", f"q={_fmt(f['q'])}, V'={_fmt(f['slope'])}, {f['stability']}"]
+                 for i, f in enumerate(d.get("fixed_points", []))])
+    fam = der.get("families", {})
+    ft = _table(["activation", "tau", "m", "sigma_w2", "sigma_b2", "V'(q*)", "V''(q*)", "warnings"],
+                [[n, _fmt(x["tau"]), _fmt(x["m"]), _fmt(x["sigma_w2"]), _fmt(x["sigma_b2"]),
+                  _fmt(x["vprime"]), _fmt(x["vsecond"]),
+                  html.escape("; ".join(x["warnings"])) or "&ndash;"] for n, x in fam.items()])
+    check_part = res.part("numerics", "check")
+    check = _check_section(check_part)
+    headline = ""
+    if check_part:
+        cs = check_part["summary"]
+        headline = f"; numerics.check: {cs['rows'] - cs['failed']} of {cs['rows']} passed"
+    figs = [_figure_html(m.name, m.title, m.png, m.caption, m.notes) for m in made]
+    sources = _data_sources(res)
+    timing = _table(["part", "seconds"],
+                    [[html.escape(k), f"{v:.1f}"] for k, v in ctx.timings.items()])
+    notes = "".join(f'<li class="note">{html.escape(n)}</li>' for n in ctx.notes)
+    default = curves.DEFAULT
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>sparsefield report</title>
+<style>{CSS}</style></head><body>
+<h1>sparsefield report</h1>
+<p class="muted">size <code>{ctx.size.name}</code>, written {time.strftime('%Y-%m-%d %H:%M:%S')},
+results in <code>{html.escape(str(ctx.results))}</code>. Theory: mean-field maps of
+sparsity-inducing activations [P24, DT26]; drift [BF2].</p>
+<p><b>Summary:</b> {n_ok} verification checks agree with the theory, {n_bad} disagree{headline};
+{sum(1 for m in made if m.png)} of {len(made)} figures drawn.</p>
+<h2>Derived initialisation</h2>
+<p>Target: {default['activation']} at {default['sparsity']:.0%} exact-zero sparsity on the edge
+of chaos with V'(q*) = {default['vprime']} (q* = 1).</p>
+{dt}
+<h3>All four families at sparsity {default['sparsity']}</h3>{ft}
+<h2>Verification</h2>
+<p>{n_ok} checks agree, {n_bad} disagree (Monte Carlo agrees when |z| &lt; {Z_OK}).</p>
+{vt}
+{check}
+<h2>Figures</h2>
+{''.join(figs)}
+{_sweep_section(res)}
+<h2>Data</h2>
+<ul>{''.join(f'<li>{s}</li>' for s in sources) or '<li>no experiment records</li>'}</ul>
+<ul>{notes}</ul>
+<h2>Machine and versions</h2>
+{_table(["item", "value"], [[html.escape(k), html.escape(v)] for k, v in _machine()])}
+<h3>Time per part (0: stored earlier)</h3>{timing}
+</body></html>
+"""

@@ -1,0 +1,139 @@
+"""The main job at its tiny size: stored, resumable results, every figure and the
+verification table in one self-contained HTML page, rendered by headless Chromium."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from figures import curves
+from figures.catalogue import FIGURES
+from figures.results import Results
+from sparsefield import report
+from sparsefield.cli import build_parser, main
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    path = report.run(out, "tiny", progress=False)
+    return out, path, path.read_text()
+
+
+def test_html_holds_every_figure_and_the_tables(job):
+    _, path, html = job
+    assert path.name == "report.html"
+    for fig in FIGURES:
+        block = re.search(rf'<figure id="fig-{fig.name}">(.*?)</figure>', html, re.S)
+        assert block, fig.name
+        assert 'src="data:image/png;base64,' in block.group(1), fig.name
+    assert "<th>agrees</th>" in html and "Derived initialisation" in html
+    d = json.loads((job[0] / "results/theory/derivations.json").read_text())["data"]["default"]
+    assert f"{d['tau']:.6g}" in html and f"{d['m']:.6g}" in html
+    assert "generated data" in html
+    assert "src=\"http" not in html and "<link" not in html  # self-contained
+
+
+def test_results_are_stored_with_config_seed_and_versions(job):
+    root = job[0] / "results"
+    rec = Results(root).record("numerics", "depth")
+    assert rec["seed"] == report.SEED and rec["config"]["size"] == "tiny"
+    assert rec["versions"]["numpy"] and rec["versions"]["sparsefield"]
+    for exp in report.EXPERIMENTS:
+        records = Results(root).records(exp)
+        assert records and all("versions" in r and "seed" in r for r in records)
+
+
+def test_monte_carlo_agrees_with_the_theory(job):
+    rows = report.verification_rows(Results(job[0] / "results"))
+    mc = [r for r in rows if r["z"] is not None]
+    assert len(mc) >= 4 * 4  # V(q*), V'(q*), chi_1, sparsity for four families
+    assert all(abs(r["z"]) < report.Z_OK for r in mc), [r for r in mc if abs(r["z"]) >= 4.5]
+    depth = [r for r in rows if r["check"].startswith("q^L") and ("crelu" in r["check"]
+                                                                  or "cst" in r["check"])]
+    assert len(depth) == 2 and all(r["ok"] for r in depth)
+
+
+def test_stored_parts_are_not_recomputed(job, monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("recomputed a stored part")
+
+    for name in ("variance_maps", "vprime_curves", "stability_grid", "bifurcation_maps",
+                 "eoc_curves", "sparsity_curves", "drift_table"):
+        monkeypatch.setattr(curves, name, boom)
+    monkeypatch.setattr(report, "_derivations", boom)
+    monkeypatch.setattr(report, "gaussian_mc", boom)
+    monkeypatch.setattr(report, "finite_networks", boom)
+    ctx = report.Context(report.SIZES["tiny"], job[0] / "results", progress=False)
+    report.compute(ctx)
+    assert ctx.timings and all(v == 0.0 for v in ctx.timings.values())
+    bigger = report.Context(report.SIZES["quick"], job[0] / "results", progress=False)
+    with pytest.raises(AssertionError, match="recomputed"):
+        report.compute(bigger)  # another size is another config: computed afresh
+
+
+def test_gpt_claims_are_reported_as_informative_rows(job):
+    rows = [r for r in report.verification_rows(Results(job[0] / "results"))
+            if r["check"].startswith("GPT")]
+    assert any("clipping bounds the ReLU^2 max activation" in r["check"] for r in rows)
+    assert all(r["ok"] is None for r in rows)  # paper claims, not theory: never counted
+    assert "validation loss, best first" in rows[-1]["check"]
+
+
+def test_stored_sweeps_get_a_section(tmp_path):
+    from figures import style
+
+    fig, _ = style.subplots()
+    with style.output(("png",)):
+        (png,) = style.save(fig, tmp_path / "p24" / "sweep-reduced", "tradeoff")
+    rows = [{"label": "crelu-s0.85-v0.5", "seeds": 2, "diverged": 0, "test_acc": 0.81,
+             "zero_final": 0.849}]
+    (tmp_path / "p24" / "sweep-reduced" / "sweep.json").write_text(json.dumps(
+        {"sweep": "p24", "size": "reduced", "seeds": [0, 1], "complete": True,
+         "point_rows": rows, "outputs": {"summary": "x.csv", "figures": str(png)}}))
+    html = report._sweep_section(Results(tmp_path))
+    assert "<h2>Sweeps</h2>" in html and "crelu-s0.85-v0.5" in html and "0.849" in html
+    assert html.count('src="data:image/png;base64,') == 1
+    assert report._sweep_section(Results(tmp_path / "none")) == ""
+
+
+def test_check_section_counts_the_matrix():
+    rows = [{"activation": "crelu", "quantity": "V(q) q=1", "method": "monte carlo",
+             "theory": 1.0, "estimate": 1.001, "stderr": 0.001, "z": 1.0, "passed": True,
+             "note": ""},
+            {"activation": "relu_tau", "quantity": "P(explode)", "method": "finite width",
+             "theory": None, "estimate": 0.9, "stderr": 0.05, "z": None, "passed": False,
+             "note": "x"}]
+    html = report._check_section({"rows": rows, "summary": {"rows": 2, "failed": 1,
+                                                             "max_abs_z": 1.0}})
+    assert "2 checks, 1 failed" in html and html.count("<tr>") == 2 + 1 + 2 + 1
+    assert report._check_row_of(rows[1])["ok"] is False
+
+
+def test_report_command_line(tmp_path, capsys):
+    args = build_parser().parse_args(["report", "--quick", "--out", "x", "--device", "cpu"])
+    assert args.quick and not args.tiny and args.out == "x" and args.device == "cpu"
+    assert build_parser().parse_args(["figures"]).results == "results"
+    out = tmp_path / "never"
+    assert main(["report", "--tiny", "--device", "cuda:99", "--out", str(out)]) == 2
+    assert "device" in capsys.readouterr().err and not out.exists()  # fails before any work
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+def test_page_renders_in_headless_chromium(job, tmp_path):
+    from matplotlib.image import imread
+
+    shot = tmp_path / "page.png"
+    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--no-first-run",
+                    f"--screenshot={shot}", "--window-size=1280,2400",
+                    job[1].resolve().as_uri()], check=True, timeout=120,
+                   capture_output=True)
+    img = imread(shot)
+    assert img.shape[:2] == (2400, 1280)
+    assert np.std(img[..., :3]) > 0.05  # text, tables and figures, not a blank page
