@@ -12,6 +12,10 @@ import sys
 
 COMMAND_MODULES = [
     "sparsefield.cmd_theory",
+    "sparsefield.cmd_check",
+    "sparsefield.cmd_sweep",
+    "sparsefield.cmd_empirical",
+    "sparsefield.cmd_report",
 ]
 
 
