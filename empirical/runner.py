@@ -79,3 +79,18 @@ def _run_chunk(store, chunk, opts, device, data_cache, stop_after) -> None:
         res["run"] = {"device": str(device), "ensemble_size": len(chunk)}
         store.write(p, seed, res, label)
     ckpt.unlink(missing_ok=True)
+
+
+def run_experiment(name: str, points: list[tuple[str, dict]], summarise, cfg, opts: RunOptions,
+                   stop_after: int | None = None) -> dict:
+    """An experiment's ``run``: train the missing (point, seed) pairs of ``cfg.seeds`` into
+    ``ResultStore(opts.out, name)``, summarise the stored records of these points and seeds
+    with ``summarise(records, cfg)``, and store the summary (with ``ran`` and ``skipped``)."""
+    from .experiments.stats import select
+
+    store = ResultStore(opts.out, name)
+    report = run_points(store, points, cfg.seeds, opts, stop_after)
+    summary = summarise(select(store, points, cfg.seeds), cfg)
+    summary.update(ran=len(report.ran), skipped=len(report.skipped))
+    store.write_summary(summary)
+    return summary

@@ -91,7 +91,7 @@ def drift(table: dict, records: list[dict], out: str | Path, summary: dict | Non
     and the exact-zero fraction of the ReLU network rising from 50%."""
     by_data = _groups(records, lambda r: r["config"]["dataset"])
     datasets = sorted(by_data, key=lambda d: (d != "random", d))
-    rows = [[f"T", f"W{i}", f"B{i}", f"S{i}"] for i in range(len(datasets))]
+    rows = [["T", f"W{i}", f"B{i}", f"S{i}"] for i in range(len(datasets))]
     style.apply()
     import matplotlib.pyplot as plt
     fig = plt.figure(figsize=(13.5, 2.6 * len(datasets) + 0.4), layout="constrained")

@@ -16,6 +16,8 @@ import numpy as np
 from . import style
 from .experiments import _groups
 
+SIZE_ORDER = ("", "ci", "cpu", "gpu")  # empirical.gpt_experiment.SIZES, smallest first
+
 
 def _history(recs: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     """``(steps, mean over seeds)``; per-layer keys give ``(n_eval, n_layer)`` arrays."""
@@ -31,8 +33,12 @@ def _name(label: str, recs: list[dict]) -> str:
 
 
 def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> list[Path]:
-    """Loss, ReLU sparsity by layer, spikes by layer and unit usage (first vs last layer)."""
-    groups = _groups(records, lambda r: r["label"])
+    """Loss, ReLU sparsity by layer, spikes by layer and unit usage (first vs last layer),
+    from the records of the summary's model size (else the largest size stored)."""
+    sizes = sorted({r["config"].get("size", "") for r in records}, key=SIZE_ORDER.index)
+    size = summary["config"]["size"] if summary and summary["config"]["size"] in sizes else sizes[-1]
+    groups = _groups([r for r in records if r["config"].get("size", "") == size],
+                     lambda r: r["label"])
     by_loss = sorted(groups, key=lambda k: _history(groups[k], "val_loss")[1][-1])
     fig, ax = style.subplots(1, 4, width=3.3, height=2.8)
     ax_loss, ax_sp, ax_max, ax_use = ax[0]
@@ -42,7 +48,8 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
         steps, loss = _history(recs, "val_loss")
         ax_loss.plot(steps, loss, color=style.color(recs[0]["config"]["activation"]),
                      label=f"{_name(label, recs)}: {loss[-1]:.3f}")
-    ax_loss.set(xlabel="step", ylabel="validation loss (nats/char)", title="validation loss")
+    ax_loss.set(xlabel="step", ylabel="validation loss (nats/char)",
+                title=f"validation loss ({size} size)" if size else "validation loss")
     lo = min(_history(groups[k], "val_loss")[1][-1] for k in groups)
     ax_loss.set_ylim(lo - 0.1, lo + 1.2)
     ax_loss.legend(loc="upper right")

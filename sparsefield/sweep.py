@@ -64,9 +64,7 @@ import itertools
 import json
 import logging
 import math
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,7 +74,7 @@ from tqdm.auto import tqdm
 
 from empirical.config import point
 from empirical.experiments.stats import mean_sem
-from empirical.store import ResultStore, atomic_write_json, point_key, versions
+from empirical.store import ResultStore, atomic_write_json, atomic_write_text, point_key, versions
 from theory.errors import InfeasibleError, ParameterError
 
 try:
@@ -426,24 +424,13 @@ def point_rows(rows: list[dict], axes: tuple[str, ...]) -> list[dict]:
 
 
 def atomic_write_csv(path: Path, rows: list[dict]) -> Path:
-    """Write ``rows`` (dicts; columns in first-seen order) via a temporary file."""
+    """Write ``rows`` (dicts; columns in first-seen order) atomically."""
     columns = list(dict.fromkeys(k for r in rows for k in r))
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(buf.getvalue())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, buf.getvalue())
 
 
 def summarise(store: ResultStore, sweep: Sweep) -> tuple[dict[str, str], list[dict]]:

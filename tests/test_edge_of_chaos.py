@@ -10,7 +10,6 @@ from theory import clipping as C
 from theory import moments as M
 from theory.eoc import edge_of_chaos
 from theory.errors import InfeasibleError, ParameterError
-from theory.maps import MeanField
 from theory.sparsity import sparsity, tau_for_sparsity
 
 SPARSITY = st.floats(0.55, 0.95)

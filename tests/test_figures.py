@@ -223,3 +223,20 @@ def test_figures_command(full_root, tmp_path, capsys):
                  "--only", "tradeoff", "--formats", "png", "--dpi", "60"]) == 0
     assert [p.name for p in tmp_path.iterdir()] == ["tradeoff.png"]
     assert main(["figures", "--only", "no_such_figure"]) == 2
+
+
+def test_gpt_figure_draws_one_model_size(full_root, tmp_path):
+    """Records of two sizes in one store: the figure takes the summary's size only."""
+    from empirical.gpt_experiment import SIZES
+    from figures import gpt
+
+    assert list(gpt.SIZE_ORDER[1:]) == list(SIZES)
+    recs = Results(full_root).records("gpt")
+    small = [{**r, "config": {**r["config"], "size": "ci"}} for r in recs]
+    big = [{**r, "config": {**r["config"], "size": "cpu"}} for r in recs if r["config"]["activation"] == "relu"]
+    (png,) = [p for p in gpt.gpt(small + big, tmp_path / "a", None) if p.suffix == ".png"]
+    (only_big,) = [p for p in gpt.gpt(big, tmp_path / "b", None) if p.suffix == ".png"]
+    assert png.read_bytes() == only_big.read_bytes()  # the larger size, alone
+    summary = {"config": {"size": "ci"}}
+    (ci,) = [p for p in gpt.gpt(small + big, tmp_path / "c", summary) if p.suffix == ".png"]
+    assert ci.read_bytes() != png.read_bytes()

@@ -10,6 +10,7 @@ of chaos, ``V'(q*) = 1 + E[phi phi''] / E[phi'^2]``; for CReLU this is
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -126,12 +127,19 @@ def critical_m(name: str, sparsity: float, q_star: float = 1.0) -> dict:
     _check_name(name, CLIPPED)
     check_open_unit("sparsity", sparsity)
     q_star = check_positive("q_star", q_star)
-    t = float(tau_for_sparsity(name, sparsity))
+    v2, bif = _critical_scaled(name, float(tau_for_sparsity(name, sparsity)))
+    return {k: (None if v is None else v * math.sqrt(q_star))
+            for k, v in (("vsecond_zero", v2), ("bifurcation", bif))}
+
+
+@functools.lru_cache(maxsize=1024)
+def _critical_scaled(name: str, t: float) -> tuple[float | None, float | None]:
+    """Critical clips at ``q* = 1`` (cached: the costly part of :func:`derive`, shared by
+    every target ``V'(q*)`` and ``q*`` at one sparsity)."""
     v2 = _first_crossing(lambda mu: _eoc_scaled(name, t, mu)[4], 1e-3, 1e2, n=121)
     bif = _first_crossing(lambda mu: _max_gap(name, t, np.ravel(mu)).reshape(np.shape(mu)),
                           1e-3, 1e2, n=41)
-    return {k: (None if v is None else v * math.sqrt(q_star))
-            for k, v in (("vsecond_zero", v2), ("bifurcation", bif))}
+    return v2, bif
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import RunOptions
-from ..store import ResultStore
-from .stats import by_label, mean_sem, select, series
+from .stats import by_label, mean_sem, series
 
 NAME = "clipping"
 HELP = "deep MLP at a target sparsity: clip m below/at/above the derived values vs unclipped [P24]"
@@ -115,14 +114,9 @@ def summarise(records: list[dict], cfg: Config) -> dict:
 
 
 def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
-    from ..runner import run_points
+    from ..runner import run_experiment
 
-    store, pts = ResultStore(opts.out, NAME), points(cfg, opts.data_root)
-    report = run_points(store, pts, cfg.seeds, opts, stop_after)
-    summary = summarise(select(store, pts, cfg.seeds), cfg)
-    summary.update(ran=len(report.ran), skipped=len(report.skipped))
-    store.write_summary(summary)
-    return summary
+    return run_experiment(NAME, points(cfg, opts.data_root), summarise, cfg, opts, stop_after)
 
 
 def table(summary: dict) -> str:
