@@ -112,3 +112,18 @@ def test_loss_spikes_counts_jumps_over_the_running_median():
     assert loss_spikes(base) == 0
     assert loss_spikes(base[:30] + [5.0] + base[30:]) == 1
     assert loss_spikes(base[:30] + [float("nan")] + base[30:]) == 1
+
+
+def test_diverged_runs_are_counted_not_averaged_into_the_cliff():
+    def rec(label, force, s, acc, zero, finite=True):
+        return {"label": label, "config": {"force": force, "force_sparsity": s},
+                "metrics": {"final": {"finite": finite, "test_acc": acc},
+                            "eval": {"test_zero_frac": [[zero, zero]]}}}
+    records = [rec("baseline", "none", None, 0.9, 0.5),
+               rec("quantile-s0.5", "quantile", 0.5, 0.1, 0.0, finite=False),
+               rec("quantile-s0.7", "quantile", 0.7, 0.9, 0.7),
+               rec("quantile-s0.9", "quantile", 0.9, 0.5, 0.9)]
+    s = tradeoff.summarise(records, tradeoff.Config(forces=["quantile"]))
+    assert s["rows"]["quantile-s0.5"]["diverged"] == 1
+    assert s["rows"]["quantile-s0.5"]["measured"]["n"] == 0
+    assert 0.7 < s["cliffs"]["quantile"] < 0.9  # not 0.0 from the diverged run

@@ -2,7 +2,8 @@
 
 Sparsity is forced in every hidden layer, per sample, by a quantile shift before the
 activation or by an exact top-k ([LN23]); see :mod:`empirical.forcing`.  Accuracy
-against the *measured* exact-zero fraction locates the cliff: the sparsity at which test
+against the *measured* exact-zero fraction (runs that diverged are counted, not averaged)
+locates the cliff: the sparsity at which test
 accuracy first falls ``cliff_drop`` below the unforced baseline (linear interpolation
 between grid points); [BF2] report it near 70%.
 """
@@ -76,9 +77,11 @@ def summarise(records: list[dict], cfg: Config) -> dict:
     rows = {}
     for label, recs in by_label(records).items():
         c = recs[0]["config"]
-        zero = [float(np.mean(series(r, "eval", "test_zero_frac")[-1])) for r in recs]
+        ok = [r for r in recs if r["metrics"]["final"]["finite"]]  # diverged runs: counted only
+        zero = [float(np.mean(series(r, "eval", "test_zero_frac")[-1])) for r in ok]
         rows[label] = {"force": c["force"], "target": c["force_sparsity"], "seeds": len(recs),
-                       "test_acc": mean_sem([r["metrics"]["final"]["test_acc"] for r in recs]),
+                       "diverged": len(recs) - len(ok),
+                       "test_acc": mean_sem([r["metrics"]["final"]["test_acc"] for r in ok]),
                        "measured": mean_sem(zero)}
     base = rows.get("baseline")
     out = {"rows": rows, "cliff_drop": cfg.cliff_drop, "cliffs": {}}
@@ -86,7 +89,7 @@ def summarise(records: list[dict], cfg: Config) -> dict:
         return out
     for force in cfg.forces:
         pts = sorted((r["measured"]["mean"], r["test_acc"]["mean"]) for r in rows.values()
-                     if r["force"] == force)
+                     if r["force"] == force and r["measured"]["n"])
         if pts:
             s, a = np.array(pts).T
             out["cliffs"][force] = cliff(s, a, base["test_acc"]["mean"], cfg.cliff_drop)
@@ -100,12 +103,14 @@ def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
 
 
 def table(summary: dict) -> str:
-    lines = [f"{'point':<18}{'target':>8}{'measured':>10}{'test_acc':>10}{'sem':>8}"]
+    lines = [f"{'point':<18}{'target':>8}{'measured':>10}{'test_acc':>10}{'sem':>8}"
+             f"{'diverged':>10}"]
     for label, r in sorted(summary["rows"].items(),
                            key=lambda kv: (kv[1]["force"], kv[1]["target"] or 0)):
         t = "-" if r["target"] is None else f"{r['target']:.3g}"
         lines.append(f"{label:<18}{t:>8}{r['measured']['mean']:>10.4f}"
-                     f"{r['test_acc']['mean']:>10.4f}{r['test_acc']['sem']:>8.4f}")
+                     f"{r['test_acc']['mean']:>10.4f}{r['test_acc']['sem']:>8.4f}"
+                     f"{r['diverged']:>7}/{r['seeds']}")
     for force, s in summary.get("cliffs", {}).items():
         where = "not reached" if s is None else f"at sparsity {s:.3f}"
         lines.append(f"cliff ({force}, accuracy {summary['cliff_drop']:g} below baseline): {where}")
