@@ -233,7 +233,8 @@ def test_gpt_figure_draws_one_model_size(full_root, tmp_path):
     assert list(gpt.SIZE_ORDER[1:]) == list(SIZES)
     recs = Results(full_root).records("gpt")
     small = [{**r, "config": {**r["config"], "size": "ci"}} for r in recs]
-    big = [{**r, "config": {**r["config"], "size": "cpu"}} for r in recs if r["config"]["activation"] == "relu"]
+    big = [{**r, "config": {**r["config"], "size": "cpu"}} for r in recs
+           if r["config"]["activation"] == "relu"]
     (png,) = [p for p in gpt.gpt(small + big, tmp_path / "a", None) if p.suffix == ".png"]
     (only_big,) = [p for p in gpt.gpt(big, tmp_path / "b", None) if p.suffix == ".png"]
     assert png.read_bytes() == only_big.read_bytes()  # the larger size, alone
