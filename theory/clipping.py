@@ -15,6 +15,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from scipy import optimize
 from scipy.optimize import elementwise
 
 from .activations import Activation, family, get
@@ -48,8 +49,10 @@ def _eoc_scaled(name: str, t, mu):
 
 
 def vprime_on_eoc(name: str, t, mu):
-    """``V'(q*)`` on the edge of chaos at ``q* = 1`` for scaled ``t``, ``mu`` (arrays)."""
-    return _eoc_scaled(_check_name(name, CLIPPED), t, mu)[3]
+    """``V'(q*)`` on the edge of chaos at ``q* = 1`` for scaled ``t``, ``mu`` (arrays):
+    ``1 + E[phi phi''] / E[phi'^2]`` (``sigma_w^2 = 1 / E[phi'^2]``, [P24])."""
+    pl = PiecewiseLinear.of(family(_check_name(name, CLIPPED)), t, mu)
+    return 1.0 + pl.e_phi_d2phi(1.0) / pl.e_dphi2(1.0)
 
 
 def m_for_vprime(name: str, sparsity, vprime, q_star: float = 1.0):
@@ -71,6 +74,10 @@ def m_for_vprime(name: str, sparsity, vprime, q_star: float = 1.0):
     if np.any(vprime_on_eoc(name, t, np.exp(lo)) > v):
         raise ParameterError("vprime", float(np.min(v)),
                              f"above V'(q*) at m={MU_RANGE[0]:g}*sqrt(q*) for this sparsity")
+    if t.size == 1:  # one target: Brent's method (scipy's C loop, a few ms)
+        x = optimize.brentq(lambda x: float(vprime_on_eoc(name, t, np.exp(x))) - float(v),
+                            lo, hi, xtol=1e-15, rtol=1e-15)
+        return (np.exp(np.full(t.shape, x)) * np.sqrt(q_star))[()]
     res = elementwise.find_root(lambda x, t, v: vprime_on_eoc(name, t, np.exp(x)) - v,
                                 (np.full(t.shape, lo), np.full(t.shape, hi)), args=(t, v),
                                 tolerances=dict(xatol=1e-15, xrtol=1e-15))
@@ -104,16 +111,15 @@ def _max_gap(name: str, t, mus) -> np.ndarray:
 
 def _first_crossing(f, lo: float, hi: float, n: int) -> float | None:
     """Smallest ``x`` in ``[lo, hi]`` where the vectorised ``f`` turns from < 0 to >= 0:
-    a log-grid scan for the bracket, then Chandrupatla's method (scipy)."""
+    a log-grid scan for the bracket, then Brent's method in ``log x`` (scipy)."""
     grid = np.geomspace(lo, hi, n)
     values = f(grid)
     idx = np.nonzero((values[:-1] < 0) & (values[1:] >= 0))[0]
     if not idx.size:
         return None
     a, b = np.log(grid[idx[0]]), np.log(grid[idx[0] + 1])
-    res = elementwise.find_root(lambda x: f(np.exp(x)), (a, b),
-                                tolerances=dict(xatol=1e-14, xrtol=1e-14))
-    return float(np.exp(res.x))
+    return float(np.exp(optimize.brentq(lambda x: float(f(np.exp(x))), a, b,
+                                        xtol=1e-14, rtol=1e-14)))
 
 
 def critical_m(name: str, sparsity: float, q_star: float = 1.0) -> dict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .gaussian import gamma, truncated_moments
+from .gaussian import gamma, interval_prob, truncated_moments
 
 
 def density(x, q, mu=0.0):
@@ -66,6 +66,14 @@ class PiecewiseLinear:
             b_ = np.maximum(a_, b_)
             yield (self.slopes[k], self.intercepts[k], *truncated_moments(a_, b_, mu, q))
 
+    def _masses(self, q, mu=0.0):
+        """Yield ``(a, c, M0)`` per interval: :meth:`_segments` without ``M1, M2``."""
+        e, s = self.edges, np.sqrt(np.asarray(q, float))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = [(np.asarray(b, float) - mu) / s for b in e]
+        for k in range(len(self.slopes)):
+            yield self.slopes[k], self.intercepts[k], interval_prob(z[k], z[k + 1])
+
     # --- univariate moments, x ~ N(mu, q) -------------------------------------------
     def e_phi(self, q, mu=0.0):
         """``E[phi] = sum_k a_k M1_k + c_k M0_k``."""
@@ -78,11 +86,11 @@ class PiecewiseLinear:
 
     def e_dphi(self, q, mu=0.0):
         """``E[phi'] = sum_k a_k M0_k``."""
-        return _total((a * m0 for a, c, m0, _, _ in self._segments(q, mu)), q)
+        return _total((a * m0 for a, c, m0 in self._masses(q, mu)), q)
 
     def e_dphi2(self, q, mu=0.0):
         """``E[phi'^2] = sum_k a_k^2 M0_k``."""
-        return _total((a * a * m0 for a, c, m0, _, _ in self._segments(q, mu)), q)
+        return _total((a * a * m0 for a, c, m0 in self._masses(q, mu)), q)
 
     def e_phi_d2phi(self, q, mu=0.0):
         """``E[phi phi''] = sum_k J_k phi(b_k) p_q(b_k)`` (the delta terms, [P24])."""
