@@ -52,7 +52,7 @@ deterministic, so two clients running the same sweep on one scheduler share the 
 The summary step writes one CSV row per (point, seed) (grid keys and final metrics), a
 per-point CSV (means over seeds) and the figures named in the file: ``tradeoff`` (accuracy
 against measured sparsity, one line per series of grid values [BF2]) and ``clipping``
-(:func:`figures.experiments.clipping` per target sparsity [P24]).
+(:func:`figures.experiments.clipping` per activation and target sparsity [P24]).
 """
 
 from __future__ import annotations
@@ -491,13 +491,13 @@ def plot_tradeoff(rows: list[dict], axes: tuple[str, ...], out: Path) -> list[Pa
 
 def plot_clipping(records: list[dict], out: Path) -> list[Path]:
     """[P24] clipping figure (:func:`figures.experiments.clipping`: training curves,
-    ``q^l`` at initialisation, accuracy and sparsity against ``m``), one per target
-    sparsity of the sweep."""
+    ``q^l`` at initialisation, accuracy and sparsity against ``m``), one per activation
+    and target sparsity of the sweep (each with its own critical clips)."""
     from figures import experiments
 
-    by_target: dict[float, list[dict]] = {}
+    groups: dict[tuple[str, float], list[dict]] = {}
     for r in records:
         if r["config"]["sparsity"] is not None:
-            by_target.setdefault(r["config"]["sparsity"], []).append(r)
-    return [path for s, recs in sorted(by_target.items())
-            for path in experiments.clipping(recs, out, name=f"clipping_s{s:g}")]
+            groups.setdefault((r["config"]["activation"], r["config"]["sparsity"]), []).append(r)
+    return [path for (act, s), recs in sorted(groups.items())
+            for path in experiments.clipping(recs, out, name=f"clipping_{act}_s{s:g}")]

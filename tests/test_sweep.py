@@ -99,7 +99,7 @@ def test_tiny_sweep_end_to_end_then_nothing_to_do(tmp_path, capsys):
         assert 0.0 <= float(r["test_acc"]) <= 1.0 and r["diverged"] == "False"
         # At initialisation the exact-zero fraction is near its target (width 16, 128 inputs).
         assert abs(float(r["zero_init"]) - float(r["sparsity"])) < 0.1
-    for fig in ("clipping_s0.7.png", "clipping_s0.7.pdf", "tradeoff.png", "tradeoff.pdf"):
+    for fig in ("clipping_crelu_s0.7.png", "clipping_cst_s0.7.pdf", "tradeoff.png", "tradeoff.pdf"):
         assert (folder / fig).stat().st_size > 0
     assert not list(tmp_path.rglob("*.tmp"))
 
