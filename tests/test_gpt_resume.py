@@ -61,5 +61,6 @@ def test_summary_verdicts_on_planted_records():
     assert v["order"] == ["gelu2", "crelu2-c=4", "relu2", "relu"] and v["gelu2_best"]
     recs[1]["metrics"]["eval"]["max_act"][1][2] = 1.0  # ReLU^2 below ReLU in layer 2
     recs[2]["metrics"]["final"]["val_loss"] = 1.95
+    recs[2]["metrics"]["eval"]["max_act"][1][0] = 4.5  # the clip did not bound layer 0
     v = summarise(recs, CFG)["verdicts"]
     assert not v["relu2_spikes"] and not v["clip_no_worse"] and not v["clip_bounds"]
