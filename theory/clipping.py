@@ -37,8 +37,10 @@ def _check_name(name: str, allowed=CLIPPED + UNCLIPPED) -> str:
     return name
 
 
-def _eoc_scaled(name: str, t, mu):
-    """Scaled (``q* = 1``) edge-of-chaos quantities, vectorised over ``t`` and ``mu``."""
+def eoc_scaled(name: str, t, mu):
+    """Edge of chaos at ``q* = 1`` for scaled ``t = tau/sqrt(q*)``, ``mu = m/sqrt(q*)``
+    (broadcast arrays): ``(pl, sigma_w2, sigma_b2, V'(q*), V''(q*))`` with
+    ``sigma_w2 = 1/E[phi'^2]``, ``sigma_b2 = 1 - sigma_w2 E[phi^2]`` [P24 eq. EoC]."""
     pl = PiecewiseLinear.of(family(name), t, mu)
     e_dphi2 = pl.e_dphi2(1.0)
     sigma_w2 = 1.0 / e_dphi2
@@ -91,7 +93,7 @@ def _max_gap(name: str, t, mus) -> np.ndarray:
     closed-form ``V''``.  ``>= 0`` iff ``V`` has extra fixed points above ``q*``.
     """
     mus = np.asarray(mus, float)[:, None]
-    pl, sigma_w2, sigma_b2, _, _ = _eoc_scaled(name, t, mus)
+    pl, sigma_w2, sigma_b2, _, _ = eoc_scaled(name, t, mus)
     q_hi = 10.0 * (sigma_w2 * mus * mus + sigma_b2 + 1.0)
     q = np.exp(np.log(1.0 + 1e-3) + np.linspace(0.0, 1.0, 400)[None, :]
                * (np.log(q_hi) - np.log(1.0 + 1e-3)))
@@ -142,7 +144,7 @@ def critical_m(name: str, sparsity: float, q_star: float = 1.0) -> dict:
 def _critical_scaled(name: str, t: float) -> tuple[float | None, float | None]:
     """Critical clips at ``q* = 1`` (cached: the costly part of :func:`derive`, shared by
     every target ``V'(q*)`` and ``q*`` at one sparsity)."""
-    v2 = _first_crossing(lambda mu: _eoc_scaled(name, t, mu)[4], 1e-3, 1e2, n=121)
+    v2 = _first_crossing(lambda mu: eoc_scaled(name, t, mu)[4], 1e-3, 1e2, n=121)
     bif = _first_crossing(lambda mu: _max_gap(name, t, np.ravel(mu)).reshape(np.shape(mu)),
                           1e-3, 1e2, n=41)
     return v2, bif
@@ -245,7 +247,7 @@ def derive_grid(name: str, sparsities, vprimes, q_star: float = 1.0) -> dict:
                              "in the open interval (0, 1)")
     mu = np.asarray(m_for_vprime(name, s, v))
     t = np.asarray(tau_for_sparsity(name, s))
-    _, sigma_w2, sigma_b2, _, vsecond = _eoc_scaled(name, t, mu)
+    _, sigma_w2, sigma_b2, _, vsecond = eoc_scaled(name, t, mu)
     rq = np.sqrt(q_star)
     return {"tau": t * rq, "m": mu * rq, "sigma_w2": sigma_w2, "sigma_b2": sigma_b2 * q_star,
             "vsecond": vsecond / q_star}
