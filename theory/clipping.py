@@ -40,7 +40,7 @@ def _check_name(name: str, allowed=CLIPPED + UNCLIPPED) -> str:
 def eoc_scaled(name: str, t, mu):
     """Edge of chaos at ``q* = 1`` for scaled ``t = tau/sqrt(q*)``, ``mu = m/sqrt(q*)``
     (broadcast arrays): ``(pl, sigma_w2, sigma_b2, V'(q*), V''(q*))`` with
-    ``sigma_w2 = 1/E[phi'^2]``, ``sigma_b2 = 1 - sigma_w2 E[phi^2]`` [P24 eq. EoC]."""
+    ``sigma_w2 = 1/E[phi'^2]``, ``sigma_b2 = 1 - sigma_w2 E[phi^2]`` ([P24]; science.md 2)."""
     pl = PiecewiseLinear.of(family(name), t, mu)
     e_dphi2 = pl.e_dphi2(1.0)
     sigma_w2 = 1.0 / e_dphi2
