@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from empirical.gpt_experiment import SIZES
+
 from . import style
 from .experiments import _groups
 
-SIZE_ORDER = ("", "ci", "cpu", "gpu")  # empirical.gpt_experiment.SIZES, smallest first
+SIZE_ORDER = ("", *SIZES)  # smallest first; "" for records without a size
 
 
 def _history(recs: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -29,8 +29,8 @@ from typing import Callable
 
 import numpy as np
 
-from figures import curves, style
 from empirical.store import atomic_write_text
+from figures import curves, style
 from figures.results import Results, write_part
 
 SEED = 20240216
