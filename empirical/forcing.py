@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from theory.errors import ParameterError
+from sparsefield.theory.errors import ParameterError
 
 KINDS = ("none", "quantile", "topk")
 

@@ -6,7 +6,7 @@ from the activation, same batches).  Every ``eval_every`` steps the run records 
 validation set:
 
 * validation loss (and the mean training loss since the last evaluation);
-* per MLP layer (one 8192-token batch, [LN23]/[WA24] via :mod:`empirical.token_metrics`):
+* per MLP layer (one 8192-token batch, [LN23]/[WA24] via :mod:`sparsefield.empirical.token_metrics`):
   exact-zero sparsity, soft sparsity (fraction of negative pre-activations), per-sequence
   and per-batch unit usage, dead units, maximum ``|phi|`` (spikes, science.md 4.7);
 * weight drift [BF2] of the up and down projections: raw mean of ``W``, mean of
@@ -15,7 +15,7 @@ validation set:
   of ReLU-like activations, science.md 4.5); the mean of the up-projection bias;
 * at the end, the validation loss under a correct per-token top-k of the MLP activations.
 
-One result JSON per (activation, seed) through :class:`empirical.store.ResultStore`
+One result JSON per (activation, seed) through :class:`sparsefield.empirical.store.ResultStore`
 (experiment ``gpt``); a run in progress is checkpointed at each evaluation and resumes
 from there.  :func:`summarise` turns the records into the verdicts on the claims.
 
@@ -32,7 +32,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from theory.errors import ParameterError
+from sparsefield.theory.errors import ParameterError
 
 from .store import ResultStore, atomic_torch_save, point_key
 
@@ -73,7 +73,7 @@ class Config:
 
 def parse_activation(spec: str) -> tuple[str, dict[str, float]]:
     """``"crelu2:c=4"`` -> ``("crelu2", {"c": 4.0})``, validated by the catalogue."""
-    from theory.activations import get
+    from sparsefield.theory.activations import get
 
     name, _, rest = spec.partition(":")
     params: dict[str, float] = {}
@@ -329,7 +329,7 @@ def run_gpt(config: Config, results_dir: str | os.PathLike, device: str = "auto"
 
 
 def run(cfg: Config, opts, stop_after: int | None = None) -> dict:
-    """Registry entry point (``opts``: :class:`empirical.config.RunOptions`)."""
+    """Registry entry point (``opts``: :class:`sparsefield.empirical.config.RunOptions`)."""
     return run_gpt(cfg, opts.out, opts.device, opts.progress, stop_after)
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from theory.activations import Activation, get
-from theory.clipping import CLIPPED, UNCLIPPED, derive
-from theory.eoc import edge_of_chaos
-from theory.errors import ParameterError
+from sparsefield.theory.activations import Activation, get
+from sparsefield.theory.clipping import CLIPPED, UNCLIPPED, derive
+from sparsefield.theory.eoc import edge_of_chaos
+from sparsefield.theory.errors import ParameterError
 
 INITS = ("eoc", "default")
 ACT_PARAMS = ("tau", "m", "c", "slope")
@@ -37,7 +37,7 @@ class MemberInit:
 def resolve(point: dict) -> MemberInit:
     """Member from a config point: ``activation`` with explicit parameters, or a target
     ``sparsity`` (with ``vprime`` or ``m`` for clipped ones) derived by
-    :func:`theory.clipping.derive`; ``init`` is ``eoc`` or ``default``."""
+    :func:`sparsefield.theory.clipping.derive`; ``init`` is ``eoc`` or ``default``."""
     name, init, q_star = point["activation"], point.get("init", "eoc"), point.get("q_star", 1.0)
     if init not in INITS:
         raise ParameterError("init", init, f"one of {list(INITS)}")

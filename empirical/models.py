@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from theory.errors import ParameterError
+from sparsefield.theory.errors import ParameterError
 
 from .forcing import check_kind, quantile_shift, topk_mask
 from .init import MemberInit, init_bias_, init_weight_

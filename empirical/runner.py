@@ -1,7 +1,7 @@
 """Running config points x seeds as batched ensembles, resumably, into a result store.
 
 Pending (point, seed) pairs (those without a result file) are grouped by
-:func:`empirical.config.group_key` (same architecture, activation family, data and
+:func:`sparsefield.empirical.config.group_key` (same architecture, activation family, data and
 optimisation) and trained ``max_members`` at a time as one ensemble.  Each member's
 result is written as soon as its ensemble finishes; an ensemble's checkpoint (when
 ``checkpoint_every > 0``) lets an interrupted long run continue where it stopped.

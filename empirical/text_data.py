@@ -22,7 +22,7 @@ from importlib import metadata
 import numpy as np
 import torch
 
-from theory.errors import ParameterError
+from sparsefield.theory.errors import ParameterError
 
 from .data import DataUnavailable
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from theory.errors import ParameterError
+from sparsefield.theory.errors import ParameterError
 
 BATCH_TOKENS = 8192  # [WA24]
 

@@ -1,6 +1,6 @@
 """Catalogue activations as torch modules, generated from the one sympy definition.
 
-A single parameter set uses :meth:`theory.activations.Activation.torch_fn`; an ensemble
+A single parameter set uses :meth:`sparsefield.theory.activations.Activation.torch_fn`; an ensemble
 whose members differ in parameters (same family) uses :meth:`Family.torch_source` with
 the parameters as tensors broadcast along the member axis.
 """
@@ -13,8 +13,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from theory.activations import Activation, Family
-from theory.errors import ParameterError
+from sparsefield.theory.activations import Activation, Family
+from sparsefield.theory.errors import ParameterError
 
 
 @lru_cache(maxsize=None)

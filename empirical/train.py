@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from theory.errors import ParameterError
+from sparsefield.theory.errors import ParameterError
 
 from .config import TRAIN_KEYS, TrainConfig
 from .data import Dataset

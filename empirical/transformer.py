@@ -3,7 +3,7 @@
 Pre-norm blocks ``x + Attn(RMSNorm(x))``, ``x + MLP(RMSNorm(x))``; learned absolute
 positions; causal attention through ``F.scaled_dot_product_attention`` (fused kernels on
 CUDA); MLP ``down(phi(up(u)))`` with ``phi`` generated from the one catalogue definition
-(:meth:`theory.activations.Activation.torch_fn`); weights tied between the token embedding
+(:meth:`sparsefield.theory.activations.Activation.torch_fn`); weights tied between the token embedding
 and the read-out.  Init as in GPT-2: ``N(0, 0.02^2)``, residual projections scaled by
 ``1 / sqrt(2 n_layer)``, zero biases.
 
@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from theory.activations import get
-from theory.errors import ParameterError
+from sparsefield.theory.activations import get
+from sparsefield.theory.errors import ParameterError
 
 Observer = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], "torch.Tensor | None"]
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.activations import CATALOGUE, family, get
-from theory.clipping import CLIPPED, eoc_scaled, critical_m, derive, m_for_vprime
-from theory.drift import drift_stats
-from theory.eoc import edge_of_chaos
-from theory.errors import InfeasibleError
-from theory.sparsity import sparsity as sparsity_of
-from theory.sparsity import tau_for_sparsity
+from sparsefield.theory.activations import CATALOGUE, family, get
+from sparsefield.theory.clipping import CLIPPED, eoc_scaled, critical_m, derive, m_for_vprime
+from sparsefield.theory.drift import drift_stats
+from sparsefield.theory.eoc import edge_of_chaos
+from sparsefield.theory.errors import InfeasibleError
+from sparsefield.theory.sparsity import sparsity as sparsity_of
+from sparsefield.theory.sparsity import tau_for_sparsity
 
 FAMILIES = ("relu_tau", "st", "crelu", "cst")
 SPARSITIES = (0.6, 0.75, 0.85, 0.95)
@@ -148,6 +148,6 @@ def drift_names() -> list[str]:
 
 
 def drift_table(names=None, q: float = 1.0) -> dict:
-    """:func:`theory.drift.drift_stats` for each activation: the predicted drift sign [BF2]."""
+    """:func:`sparsefield.theory.drift.drift_stats` for each activation: the predicted drift sign [BF2]."""
     names = drift_names() if names is None else list(names)
     return {"q": q, "rows": {n: drift_stats(family(n).bind(), q) for n in names}}

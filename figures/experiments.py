@@ -6,7 +6,7 @@
   the theory's critical clips marked, and ``q^l`` across layers at initialisation;
 * trade-off [BF2]: accuracy against forced sparsity, with the cliff.
 
-A record is one (config point, seed) as written by :class:`empirical.store.ResultStore`:
+A record is one (config point, seed) as written by :class:`sparsefield.empirical.store.ResultStore`:
 ``label``, ``config``, ``seed`` and ``metrics`` with ``train`` / ``eval`` histories
 (per-layer lists per logged step), ``final`` and ``member``.
 """

@@ -1,5 +1,5 @@
 """Reading stored results (torch-free): theory and Monte Carlo parts written by
-:mod:`sparsefield.report`, and experiment records written by :mod:`empirical.store`.
+:mod:`sparsefield.report`, and experiment records written by :mod:`sparsefield.empirical.store`.
 
 Layout under a results root::
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from empirical.store import ResultStore, atomic_write_json, versions
+from sparsefield.empirical.store import ResultStore, atomic_write_json, versions
 
 
 def part_path(root: str | Path, group: str, name: str) -> Path:

@@ -2,9 +2,9 @@
 
 Methods: ``quadrature`` (theory's closed form vs its own breakpoint-split quadrature,
 piecewise-linear activations, tolerance ``QUAD_TOL``), ``monte carlo``
-(:mod:`numerics.gaussian_mc`, z-score), ``finite width`` (:mod:`numerics.finite_width`
-ensembles vs the iterated maps, z-score; the [P24] claims of :mod:`numerics.reproduce`),
-``stein mc`` (:mod:`numerics.drift_mc` vs :mod:`theory.drift` [BF2]).  A z-score row
+(:mod:`sparsefield.numerics.gaussian_mc`, z-score), ``finite width`` (:mod:`sparsefield.numerics.finite_width`
+ensembles vs the iterated maps, z-score; the [P24] claims of :mod:`sparsefield.numerics.reproduce`),
+``stein mc`` (:mod:`sparsefield.numerics.drift_mc` vs :mod:`sparsefield.theory.drift` [BF2]).  A z-score row
 passes when ``|z| < Z_BOUND``.
 """
 
@@ -15,13 +15,13 @@ from typing import Callable
 
 import numpy as np
 
-from theory import moments
-from theory.activations import CATALOGUE, Activation
-from theory.clipping import derive
-from theory.drift import drift_stats
-from theory.eoc import edge_of_chaos
-from theory.errors import InfeasibleError
-from theory.maps import MeanField
+from sparsefield.theory import moments
+from sparsefield.theory.activations import CATALOGUE, Activation
+from sparsefield.theory.clipping import derive
+from sparsefield.theory.drift import drift_stats
+from sparsefield.theory.eoc import edge_of_chaos
+from sparsefield.theory.errors import InfeasibleError
+from sparsefield.theory.maps import MeanField
 
 from . import drift_mc, finite_width, gaussian_mc, reproduce
 from .stats import Z_BOUND, Estimate, sample_mean
@@ -108,7 +108,7 @@ def _claim(act: str, quantity: str, est: Estimate, passed: bool, note: str,
 
 
 def quadrature_rows(act: Activation, s: Settings) -> list[Row]:
-    """Closed forms vs breakpoint-split quadrature (both from :mod:`theory.moments`)."""
+    """Closed forms vs breakpoint-split quadrature (both from :mod:`sparsefield.theory.moments`)."""
     pairs = []
     for q in s.q_values:
         pairs += [(f"{k} q={q:g}", lambda m, f=f, q=q: f(act, q, method=m))

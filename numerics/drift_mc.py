@@ -3,7 +3,7 @@
 A hidden layer ``h = phi(z)`` feeds a linear read-out ``f = W h`` with
 ``W_cj ~ N(0, sigma^2)``.  Stein's lemma gives
 ``E_W[dL/dz_j] = sigma^2 phi(z_j) phi'(z_j) E_W[tr Hess_f L]``
-(:func:`theory.drift.stein_expected_grad`), ``tr Hess = n_out`` for
+(:func:`sparsefield.theory.drift.stein_expected_grad`), ``tr Hess = n_out`` for
 ``L = 1/2 |f - y|^2`` and ``sum_c p_c (1 - p_c)`` for softmax cross-entropy.  Here the
 left side is averaged over sampled ``W`` and compared per unit (paired with the sampled
 right side, so the errors largely cancel), for fixed and for random inputs and labels;
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory import drift, moments
-from theory.activations import Activation
-from theory.errors import ParameterError, check_positive
+from sparsefield.theory import drift, moments
+from sparsefield.theory.activations import Activation
+from sparsefield.theory.errors import ParameterError, check_positive
 
 from .stats import Z_BOUND, Estimate, sample_mean
 
@@ -118,7 +118,7 @@ def random_inputs(act: Activation, n_hidden: int, n_out: int, q: float, sigma2: 
     """Fresh ``z ~ N(0, q)``, random class label and ``W`` per sample; averages over units.
 
     ``grad``: net ``E[dL/dz]``; ``paired``: ``E[dL/dz - sigma^2 phi phi' tr Hess]`` (0 by
-    Stein); for MSE ``theory`` is ``sigma^2 n_out E[phi phi']`` (:mod:`theory.moments`).
+    Stein); for MSE ``theory`` is ``sigma^2 n_out E[phi phi']`` (:mod:`sparsefield.theory.moments`).
     """
     _check(loss, n_hidden=n_hidden, n_out=n_out, n_samples=n_samples)
     q, sigma2 = check_positive("q", q), check_positive("sigma2", sigma2)

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory import moments
-from theory.activations import Activation
-from theory.errors import ParameterError, check_nonnegative, check_positive
-from theory.maps import MeanField
+from sparsefield.theory import moments
+from sparsefield.theory.activations import Activation
+from sparsefield.theory.errors import ParameterError, check_nonnegative, check_positive
+from sparsefield.theory.maps import MeanField
 
 from .stats import Estimate, sample_means
 

@@ -11,7 +11,7 @@ For ``x ~ N(0, q)`` and ``u1, u2`` of variance ``q`` and correlation ``rho``
 
 Variance reduction (``reduce=True``): antithetic pairs ``(z1, z2), (-z1, -z2)`` (only the
 even part of each integrand is sampled) and control variates with exactly known means
-(:data:`numerics.kernels.CONTROLS`).  ``reduce=False`` is plain Monte Carlo with the same
+(:data:`sparsefield.numerics.kernels.CONTROLS`).  ``reduce=False`` is plain Monte Carlo with the same
 number of draws.
 """
 
@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-from theory.activations import Activation
-from theory.errors import ParameterError, check_positive
+from sparsefield.theory.activations import Activation
+from sparsefield.theory.errors import ParameterError, check_positive
 
 from . import kernels
 from .stats import Estimate, Moments
@@ -35,7 +35,7 @@ DEFAULT_N = 1 << 20
 
 def moments(act: Activation, q: float, rho: float = 0.0, n: int = DEFAULT_N, seed: int = 0,
             reduce: bool = True) -> Moments:
-    """Means of :data:`numerics.kernels.FEATURES` from about ``n`` Gaussian points.
+    """Means of :data:`sparsefield.numerics.kernels.FEATURES` from about ``n`` Gaussian points.
 
     The points come in blocks of ``clip(n / (4 BLOCKS), 16, MAX_BLOCK)`` pairs; the block
     layout depends on ``n`` only, so results depend on ``(n, seed)`` only.

@@ -23,8 +23,8 @@ import numba
 import numpy as np
 from numba import types
 
-from theory.activations import family
-from theory.errors import ParameterError
+from sparsefield.theory.activations import family
+from sparsefield.theory.errors import ParameterError
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 # Features, averaged over u1, u2 (univariate ones) and over the antithetic pair.

@@ -14,9 +14,9 @@ import math
 
 import numpy as np
 
-from theory import moments
-from theory.clipping import critical_m, derive
-from theory.errors import ParameterError
+from sparsefield.theory import moments
+from sparsefield.theory.clipping import critical_m, derive
+from sparsefield.theory.errors import ParameterError
 
 from .finite_width import Ensemble, simulate
 from .stats import Estimate, proportion, sample_mean, wilson

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from theory.errors import InfeasibleError, ParameterError
+    from sparsefield.theory.errors import InfeasibleError, ParameterError
 
     try:
         return int(args.func(args) or 0)

@@ -1,4 +1,4 @@
-"""``sparsefield check``: the verification matrix of :mod:`numerics.check` as a table."""
+"""``sparsefield check``: the verification matrix of :mod:`sparsefield.numerics.check` as a table."""
 
 from __future__ import annotations
 
@@ -54,11 +54,11 @@ def _versions() -> dict:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from theory.errors import ParameterError
+    from sparsefield.theory.errors import ParameterError
 
     if args.seed < 0:
         raise ParameterError("seed", args.seed, "an integer >= 0")
-    from numerics import check
+    from sparsefield.numerics import check
 
     rows = check.run(quick=args.quick, seed=args.seed, progress=not args.json)
     summary = check.summary(rows)

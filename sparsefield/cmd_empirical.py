@@ -2,7 +2,7 @@
 
 Results go to ``--out`` (default ``results/``) as one JSON per (config point, seed);
 rerunning skips finished work.  Experiments are listed in
-:data:`empirical.experiments.EXPERIMENTS`.
+:data:`sparsefield.empirical.experiments.EXPERIMENTS`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from empirical.config import TrainConfig, add_arguments, add_run_options
-    from empirical.experiments import EXPERIMENTS
+    from sparsefield.empirical.config import TrainConfig, add_arguments, add_run_options
+    from sparsefield.empirical.experiments import EXPERIMENTS
 
     p = sub.add_parser("train", help="train MLP/CNN ensembles (one per seed) with instrumentation",
                        description="Train one config point for each seed; results in OUT/train/.")
@@ -44,10 +44,10 @@ def _data_error(err: Exception):
 def _train(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from empirical.config import TrainConfig, from_arguments, run_options, validate
-    from empirical.data import DataUnavailable, resolve_name
-    from empirical.runner import run_points
-    from empirical.store import ResultStore
+    from sparsefield.empirical.config import TrainConfig, from_arguments, run_options, validate
+    from sparsefield.empirical.data import DataUnavailable, resolve_name
+    from sparsefield.empirical.runner import run_points
+    from sparsefield.empirical.store import ResultStore
 
     cfg = from_arguments(TrainConfig, args, args.config)
     opts = run_options(args)
@@ -71,10 +71,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _experiment(args: argparse.Namespace) -> int:
-    from empirical import experiments
-    from empirical.config import from_arguments, run_options
-    from empirical.data import DataUnavailable
-    from empirical.store import jsonable
+    from sparsefield.empirical import experiments
+    from sparsefield.empirical.config import from_arguments, run_options
+    from sparsefield.empirical.data import DataUnavailable
+    from sparsefield.empirical.store import jsonable
 
     mod = experiments.get(args.experiment)
     cfg = from_arguments(mod.Config, args, args.config)

@@ -33,8 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _figures(args: argparse.Namespace) -> int:
-    from figures.catalogue import FIGURES, make_all
-    from theory.errors import ParameterError
+    from sparsefield.figures.catalogue import FIGURES, make_all
+    from sparsefield.theory.errors import ParameterError
 
     names = [f.name for f in FIGURES]
     for name in args.only or []:

@@ -33,7 +33,7 @@ def _num(v) -> str:
 def _sweep(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from empirical.store import ResultStore
+    from sparsefield.empirical.store import ResultStore
 
     from .cli import CliError
     from .sweep import load_sweep, pending, run_sweep

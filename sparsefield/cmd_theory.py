@@ -48,7 +48,7 @@ def _table(rows: list[tuple[str, object]]) -> str:
 
 
 def _derive(args: argparse.Namespace) -> int:
-    from theory.clipping import derive
+    from sparsefield.theory.clipping import derive
 
     d = derive(args.activation, args.sparsity, vprime=args.vprime, m=args.m, q_star=args.q_star)
     out = d.to_dict()
@@ -69,9 +69,9 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from theory.activations import family
-    from theory.errors import ParameterError
-    from theory.maps import MeanField
+    from sparsefield.theory.activations import family
+    from sparsefield.theory.errors import ParameterError
+    from sparsefield.theory.maps import MeanField
 
     fam = family(args.activation)
     names = {p.name for p in fam.params}
@@ -91,8 +91,8 @@ def _map(args: argparse.Namespace) -> int:
 
 
 def _drift(args: argparse.Namespace) -> int:
-    from theory.activations import CATALOGUE, family
-    from theory.drift import drift_stats
+    from sparsefield.theory.activations import CATALOGUE, family
+    from sparsefield.theory.drift import drift_stats
 
     names = args.activation or [n for n, f in CATALOGUE.items()
                                 if all(p.default is not None for p in f.params)]

@@ -6,9 +6,9 @@ training run), draws every figure into ``out/figures`` and writes ``out/report.h
 (figures embedded as base64 PNG, the verification table, the derived parameters, machine
 and package versions).
 
-Parts: theory curves (:mod:`figures.curves`); Gaussian Monte Carlo of ``V(q)``,
+Parts: theory curves (:mod:`sparsefield.figures.curves`); Gaussian Monte Carlo of ``V(q)``,
 ``V'(q*)``, ``chi_1`` and the sparsity and finite-width random networks ``q^l`` over depth
-(:mod:`numerics`); the verification matrix :func:`numerics.check.run`; the
+(:mod:`numerics`); the verification matrix :func:`sparsefield.numerics.check.run`; the
 :mod:`empirical` drift, clipping and trade-off experiments at small sizes (generated data
 where no data set is installed).
 """
@@ -29,9 +29,9 @@ from typing import Callable
 
 import numpy as np
 
-from empirical.store import atomic_write_text
-from figures import curves, style
-from figures.results import Results, write_part
+from sparsefield.empirical.store import atomic_write_text
+from sparsefield.figures import curves, style
+from sparsefield.figures.results import Results, write_part
 
 SEED = 20240216
 EXPERIMENTS = ("drift", "clipping", "tradeoff", "gpt")
@@ -110,7 +110,7 @@ class Context:
 # --- theory parts --------------------------------------------------------------------------
 def _derivations() -> dict:
     """The default initialisation and the four families at the default sparsity."""
-    from theory.clipping import derive
+    from sparsefield.theory.clipping import derive
 
     d = curves.DEFAULT
     out = {"default": derive(d["activation"], d["sparsity"], vprime=d["vprime"]).to_dict()}
@@ -136,13 +136,13 @@ def _theory_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
 
 # --- Monte Carlo parts -----------------------------------------------------------------------
 def gaussian_mc(derivations: list, q_points, n: int, seed: int = SEED) -> dict:
-    """Gaussian Monte Carlo with standard errors (:func:`numerics.gaussian_mc.estimates`):
+    """Gaussian Monte Carlo with standard errors (:func:`sparsefield.numerics.gaussian_mc.estimates`):
     ``V(q)`` on the variance maps; ``V(q*)``, ``chi_1`` and the exact-zero fraction at
     ``q*`` for the derivations at the default sparsity, and ``V'(q*)`` there by Stein's
     identity ``V'(q) = sigma_w^2 E[phi(sqrt(q) z)^2 (z^2 - 1)] / (2q)`` (plain numpy
     sampling: no delta terms needed); the zero fraction against ``tau`` (``q = 1``)."""
-    from numerics.gaussian_mc import estimates
-    from theory.activations import get
+    from sparsefield.numerics.gaussian_mc import estimates
+    from sparsefield.theory.activations import get
 
     points, checks = [], []
     for i, d in enumerate(derivations):
@@ -183,11 +183,11 @@ def _check_row(check: str, theory: float, value: float, stderr: float, source: s
 def finite_networks(derivations: list, width: int, depth: int, networks: int,
                     q0: float = 1.0, seed: int = SEED, quantiles=(0.1, 0.9),
                     max_points: int = 240) -> dict:
-    """Finite-width random networks on the edge of chaos (:func:`numerics.finite_width.
+    """Finite-width random networks on the edge of chaos (:func:`sparsefield.numerics.finite_width.
     simulate`): ``q^l`` per network summarised by the median and ``quantiles`` over
     networks, next to the mean-field ``q^l`` from the same ``q^0``; and (network, layer)
     pairs of ``(tau / sqrt(q^l), exact-zero fraction)`` for the sparsity figure."""
-    from numerics.finite_width import simulate
+    from sparsefield.numerics.finite_width import simulate
 
     rng = np.random.default_rng(seed)
     panels, points = [], []
@@ -212,7 +212,7 @@ def finite_networks(derivations: list, width: int, depth: int, networks: int,
 
 
 def _stored_derivations(ctx: Context) -> list:
-    from theory.clipping import derive
+    from sparsefield.theory.clipping import derive
 
     fams = Results(ctx.results).part("theory", "derivations")["families"]
     return [derive(n, d["sparsity"], m=d["m"]) if d["m"] else derive(n, d["sparsity"])
@@ -223,7 +223,7 @@ def _numerics_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
     s = ctx.size
 
     def mc() -> dict:
-        from theory.clipping import derive
+        from sparsefield.theory.clipping import derive
 
         ds = [derive(n, sp, vprime=curves.DEFAULT["vprime"] if n in ("crelu", "cst") else None)
               for n in curves.FAMILIES for sp in s.sparsities]
@@ -241,8 +241,8 @@ def _numerics_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
 
 
 def numerics_check(quick: bool, seed: int) -> dict:
-    """The verification matrix of :func:`numerics.check.run` with its summary."""
-    from numerics import check
+    """The verification matrix of :func:`sparsefield.numerics.check.run` with its summary."""
+    from sparsefield.numerics import check
 
     rows = check.run(quick=quick, seed=seed)
     return _plain({"rows": [r.to_dict() for r in rows], "summary": check.summary(rows)})
@@ -261,8 +261,8 @@ def _plain(obj):
 def _run_experiments(ctx: Context, bar) -> None:
     try:
         import torch  # noqa: F401
-        from empirical.config import RunOptions
-        from empirical.experiments import get
+        from sparsefield.empirical.config import RunOptions
+        from sparsefield.empirical.experiments import get
     except ImportError as err:
         ctx.notes.append(f"experiments skipped: {err} (install the [torch] extra)")
         return
@@ -288,7 +288,7 @@ def _run_experiments(ctx: Context, bar) -> None:
 def _larger_gpt_stored(res: Results, size: str) -> bool:
     """Whether the stored GPT summary is of a larger model size than ``size``
     (``sparsefield experiment gpt --size cpu --out OUT/results`` before the report)."""
-    from empirical.gpt_experiment import SIZES
+    from sparsefield.empirical.gpt_experiment import SIZES
 
     stored = res.summary("gpt")
     return bool(stored) and list(SIZES).index(stored["config"]["size"]) > list(SIZES).index(size)
@@ -323,11 +323,11 @@ def run(out: str | Path, size: str = "quick", device: str = "auto", progress: bo
     """Compute what is missing under ``out/results``, draw the figures, write the report."""
     from tqdm.auto import tqdm
 
-    from figures.catalogue import make_all
+    from sparsefield.figures.catalogue import make_all
 
     out = Path(out)
     try:
-        from empirical.train import resolve_device
+        from sparsefield.empirical.train import resolve_device
     except ImportError:  # no torch: the experiments are skipped with a note
         pass
     else:
@@ -392,7 +392,7 @@ def verification_rows(res: Results) -> list[dict]:
 
 
 def _check_row_of(r: dict) -> dict:
-    """A :mod:`numerics.check` row in the report's verification format."""
+    """A :mod:`sparsefield.numerics.check` row in the report's verification format."""
     return {"check": f"{r['activation']}: {r['quantity']}", "theory": r["theory"],
             "measured": r["estimate"], "stderr": r["stderr"], "z": r["z"], "ok": r["passed"],
             "source": f"numerics.check, {r['method']}" + (f" ({r['note']})" if r["note"] else "")}
@@ -400,7 +400,7 @@ def _check_row_of(r: dict) -> dict:
 
 def _map_theory(res: Results, mc: dict):
     """Pairs (Monte Carlo point, theory V at its q) for the variance-map points."""
-    from theory.clipping import derive
+    from sparsefield.theory.clipping import derive
 
     for p in mc["points"]:
         kw = {"vprime": curves.DEFAULT["vprime"]} if p["activation"] in ("crelu", "cst") else {}
@@ -506,7 +506,7 @@ def _sweep_section(res: Results) -> str:
 
 
 def _check_section(check: dict | None) -> str:
-    """Per-method counts of the :mod:`numerics.check` matrix and the full matrix, folded."""
+    """Per-method counts of the :mod:`sparsefield.numerics.check` matrix and the full matrix, folded."""
     if not check:
         return ""
     by = {}
@@ -572,7 +572,7 @@ def _data_sources(res: Results) -> list[str]:
 
 
 def _machine() -> list[tuple[str, str]]:
-    from empirical.store import versions
+    from sparsefield.empirical.store import versions
 
     rows = [("platform", platform.platform()), ("processor", _cpu_model()),
             ("cpu cores", str(os.cpu_count()))]

@@ -1,9 +1,9 @@
 """Sweeps at scale: a TOML grid of training points x seeds, one Dask task per (point, seed).
 
 A sweep file names an experiment (the result store's folder), a base
-:class:`empirical.config.TrainConfig` and one or more grids whose product gives the
-config points; each (point, seed) is trained by :func:`empirical.runner.run_points` as one
-Dask task that writes its own result JSON atomically (:class:`empirical.store.ResultStore`)::
+:class:`sparsefield.empirical.config.TrainConfig` and one or more grids whose product gives the
+config points; each (point, seed) is trained by :func:`sparsefield.empirical.runner.run_points` as one
+Dask task that writes its own result JSON atomically (:class:`sparsefield.empirical.store.ResultStore`)::
 
     [sweep]
     name = "p24_dnn"            # experiment: results go to RESULTS/p24_dnn/
@@ -52,7 +52,7 @@ deterministic, so two clients running the same sweep on one scheduler share the 
 The summary step writes one CSV row per (point, seed) (grid keys and final metrics), a
 per-point CSV (means over seeds) and the figures named in the file: ``tradeoff`` (accuracy
 against measured sparsity, one line per series of grid values [BF2]) and ``clipping``
-(:func:`figures.experiments.clipping` per activation and target sparsity [P24]).
+(:func:`sparsefield.figures.experiments.clipping` per activation and target sparsity [P24]).
 """
 
 from __future__ import annotations
@@ -72,10 +72,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from empirical.config import point
-from empirical.experiments.stats import mean_sem
-from empirical.store import ResultStore, atomic_write_json, atomic_write_text, point_key, versions
-from theory.errors import InfeasibleError, ParameterError
+from sparsefield.empirical.config import point
+from sparsefield.empirical.experiments.stats import mean_sem
+from sparsefield.empirical.store import ResultStore, atomic_write_json, atomic_write_text, point_key, versions
+from sparsefield.theory.errors import InfeasibleError, ParameterError
 
 try:
     import tomllib
@@ -149,8 +149,8 @@ def load_sweep(path: str | Path, size: str | None = None,
                data_root: str | None = None) -> Sweep:
     """Parse a sweep file; ``size`` applies its ``[size.NAME]`` overrides.  ``dataset =
     "auto"`` is resolved here (the point keys name the data actually used)."""
-    from empirical.data import resolve_name
-    from theory.activations import family
+    from sparsefield.empirical.data import resolve_name
+    from sparsefield.theory.activations import family
 
     path = Path(path)
     doc = tomllib.loads(path.read_text())
@@ -216,8 +216,8 @@ def train_task(out: str, experiment: str, label: str, p: dict, seed: int,
     is returned as ``{"error": ...}`` rather than raised and retried."""
     import torch
 
-    from empirical.config import RunOptions
-    from empirical.runner import run_points
+    from sparsefield.empirical.config import RunOptions
+    from sparsefield.empirical.runner import run_points
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -470,9 +470,9 @@ def _series(rows: list[dict], axes: tuple[str, ...]) -> dict[str, list[dict]]:
 def plot_tradeoff(rows: list[dict], axes: tuple[str, ...], out: Path) -> list[Path]:
     """Test accuracy against the measured final exact-zero fraction, one line per series
     of grid values (mean +- s.e.m. over seeds) [BF2].  Unlike
-    :func:`figures.experiments.tradeoff` (forced sparsity against one unforced baseline)
+    :func:`sparsefield.figures.experiments.tradeoff` (forced sparsity against one unforced baseline)
     it takes any grid: theory-initialised and forced points alike."""
-    from figures import style
+    from sparsefield.figures import style
 
     fig, axs = style.subplots(1, 1, width=4.4, height=3.0)
     ax = axs[0][0]
@@ -490,10 +490,10 @@ def plot_tradeoff(rows: list[dict], axes: tuple[str, ...], out: Path) -> list[Pa
 
 
 def plot_clipping(records: list[dict], out: Path) -> list[Path]:
-    """[P24] clipping figure (:func:`figures.experiments.clipping`: training curves,
+    """[P24] clipping figure (:func:`sparsefield.figures.experiments.clipping`: training curves,
     ``q^l`` at initialisation, accuracy and sparsity against ``m``), one per activation
     and target sparsity of the sweep (each with its own critical clips)."""
-    from figures import experiments
+    from sparsefield.figures import experiments
 
     groups: dict[tuple[str, float], list[dict]] = {}
     for r in records:

@@ -1,6 +1,6 @@
 """Shared fixtures for the theory tests: parameter sets covering every catalogue family."""
 
-from theory import activations as A
+from sparsefield.theory import activations as A
 
 PARAMS = {
     "relu_tau": [{"tau": 0.0}, {"tau": 0.7}, {"tau": 2.5}],

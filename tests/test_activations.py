@@ -7,8 +7,8 @@ import pytest
 import sympy as sp
 
 from helpers import all_activations, ids
-from theory import activations as A
-from theory.errors import ParameterError
+from sparsefield.theory import activations as A
+from sparsefield.theory.errors import ParameterError
 
 ACTS = all_activations()
 REQUIRED = {"relu", "relu_tau", "st", "crelu", "cst", "gelu", "silu", "leaky_relu", "sigmoid",

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from theory import activations as A
-from theory import drift as D
-from theory import moments as M
+from sparsefield.theory import activations as A
+from sparsefield.theory import drift as D
+from sparsefield.theory import moments as M
 
 DRIFTING = ["relu", "gelu", "silu", "relu2", "gelu2", "leaky_relu", "sigmoid"]
 CONTROLS = ["tanh", "identity", "abs"]

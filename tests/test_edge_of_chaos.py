@@ -5,12 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from theory import activations as A
-from theory import clipping as C
-from theory import moments as M
-from theory.eoc import edge_of_chaos
-from theory.errors import InfeasibleError, ParameterError
-from theory.sparsity import sparsity, tau_for_sparsity
+from sparsefield.theory import activations as A
+from sparsefield.theory import clipping as C
+from sparsefield.theory import moments as M
+from sparsefield.theory.eoc import edge_of_chaos
+from sparsefield.theory.errors import InfeasibleError, ParameterError
+from sparsefield.theory.sparsity import sparsity, tau_for_sparsity
 
 SPARSITY = st.floats(0.55, 0.95)
 QSTAR = st.floats(0.1, 10.0)

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from empirical.forcing import n_zero, quantile_shift, topk_mask
-from empirical.torch_act import TorchActivation
+from sparsefield.empirical.forcing import n_zero, quantile_shift, topk_mask
+from sparsefield.empirical.torch_act import TorchActivation
 from tests.helpers import all_activations, ids
-from theory import activations as A
-from theory.errors import ParameterError
+from sparsefield.theory import activations as A
+from sparsefield.theory.errors import ParameterError
 
 ACTS = all_activations()
 

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from empirical import data as D
+from sparsefield.empirical import data as D
 
 
 def _idx_set(root, n_train=12, n_test=5, compress=True, seed=0):

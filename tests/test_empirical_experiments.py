@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from empirical.config import RunOptions
-from empirical.experiments import clipping, drift, get, tradeoff
-from theory.errors import ParameterError
+from sparsefield.empirical.config import RunOptions
+from sparsefield.empirical.experiments import clipping, drift, get, tradeoff
+from sparsefield.theory.errors import ParameterError
 
 
 def _opts(tmp_path):
@@ -106,7 +106,7 @@ def test_registry():
 
 
 def test_loss_spikes_counts_jumps_over_the_running_median():
-    from empirical.experiments.stats import loss_spikes
+    from sparsefield.empirical.experiments.stats import loss_spikes
 
     base = list(np.linspace(2.0, 1.0, 40))
     assert loss_spikes(base) == 0

@@ -7,12 +7,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from empirical.config import point
-from empirical.init import resolve
-from empirical.instrument import Instrument
-from empirical.models import build
-from empirical.train import member_loss
-from theory.errors import ParameterError
+from sparsefield.empirical.config import point
+from sparsefield.empirical.init import resolve
+from sparsefield.empirical.instrument import Instrument
+from sparsefield.empirical.models import build
+from sparsefield.empirical.train import member_loss
+from sparsefield.theory.errors import ParameterError
 
 
 def _mlp(activation="relu", seeds=(0, 1, 2), width=16, depth=3, **kw):

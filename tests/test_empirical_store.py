@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from empirical.store import ResultStore, atomic_write_json, point_key
+from sparsefield.empirical.store import ResultStore, atomic_write_json, point_key
 
 
 def test_write_has_load_roundtrip(tmp_path):
@@ -41,8 +41,8 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
 
 
 def test_store_experiments_and_cli_parser_import_without_torch():
-    code = ("import sys, empirical.store, empirical.experiments.drift, "
-            "empirical.experiments.clipping, empirical.experiments.tradeoff, "
+    code = ("import sys, sparsefield.empirical.store, sparsefield.empirical.experiments.drift, "
+            "sparsefield.empirical.experiments.clipping, sparsefield.empirical.experiments.tradeoff, "
             "sparsefield.cmd_empirical; "
             "bad = [m for m in ('torch', 'sympy') if m in sys.modules]; assert not bad, bad; "
             "import sparsefield.cli; sparsefield.cli.build_parser(); "

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from empirical.config import RunOptions, point
-from empirical.runner import run_points
-from empirical.store import ResultStore
-from empirical.train import Stopped
+from sparsefield.empirical.config import RunOptions, point
+from sparsefield.empirical.runner import run_points
+from sparsefield.empirical.store import ResultStore
+from sparsefield.empirical.train import Stopped
 from sparsefield.cli import main
 
 TINY = dict(activation="relu", width=16, depth=2, dataset="mixture", n_train=256, n_test=64,
@@ -78,7 +78,7 @@ def test_train_command_writes_results_and_reruns_nothing(tmp_path, capsys):
 
 
 def test_train_command_reports_missing_data(tmp_path, capsys, monkeypatch):
-    import empirical.data as D
+    import sparsefield.empirical.data as D
 
     monkeypatch.setattr(D, "SYSTEM_FASHION", tmp_path / "absent")
     assert main(["train", "--dataset", "fashion-mnist", "--steps", "1", "--out", str(tmp_path),

@@ -8,13 +8,13 @@ import struct
 import numpy as np
 import pytest
 
-from empirical.store import ResultStore
-from figures import curves
-from figures.catalogue import FIGURES, make_all, network_sparsity
-from figures.results import Results, write_part
+from sparsefield.empirical.store import ResultStore
+from sparsefield.figures import curves
+from sparsefield.figures.catalogue import FIGURES, make_all, network_sparsity
+from sparsefield.figures.results import Results, write_part
 from sparsefield.cli import main
-from theory.clipping import derive
-from theory.sparsity import sparsity
+from sparsefield.theory.clipping import derive
+from sparsefield.theory.sparsity import sparsity
 
 EXPERIMENT_FIGURES = ["drift", "clipping", "tradeoff", "gpt"]
 
@@ -227,8 +227,8 @@ def test_figures_command(full_root, tmp_path, capsys):
 
 def test_gpt_figure_draws_one_model_size(full_root, tmp_path):
     """Records of two sizes in one store: the figure takes the summary's size only."""
-    from empirical.gpt_experiment import SIZES
-    from figures import gpt
+    from sparsefield.empirical.gpt_experiment import SIZES
+    from sparsefield.figures import gpt
 
     assert list(gpt.SIZE_ORDER[1:]) == list(SIZES)
     recs = Results(full_root).records("gpt")

@@ -2,7 +2,7 @@
 
 import json
 
-from empirical import experiments
+from sparsefield.empirical import experiments
 from sparsefield.cli import main
 
 

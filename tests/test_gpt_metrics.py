@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from empirical import token_metrics as tm
-from theory.errors import ParameterError
+from sparsefield.empirical import token_metrics as tm
+from sparsefield.theory.errors import ParameterError
 
 
 def planted() -> torch.Tensor:

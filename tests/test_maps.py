@@ -6,10 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import all_activations, ids
-from theory import activations as A
-from theory import moments as M
-from theory.errors import ParameterError
-from theory.maps import FixedPoint, MeanField
+from sparsefield.theory import activations as A
+from sparsefield.theory import moments as M
+from sparsefield.theory.errors import ParameterError
+from sparsefield.theory.maps import FixedPoint, MeanField
 
 ACTS = all_activations()
 

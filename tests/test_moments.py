@@ -6,9 +6,9 @@ import pytest
 import sympy as sp
 
 from helpers import all_activations, ids
-from theory import activations as A
-from theory import moments as M
-from theory.gaussian import truncated_moments
+from sparsefield.theory import activations as A
+from sparsefield.theory import moments as M
+from sparsefield.theory.gaussian import truncated_moments
 
 ACTS = all_activations()
 PL = [a for a in ACTS if a.is_piecewise_linear]

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from numerics import drift_mc
-from numerics.stats import Z_BOUND
-from theory.activations import get
-from theory.errors import ParameterError
+from sparsefield.numerics import drift_mc
+from sparsefield.numerics.stats import Z_BOUND
+from sparsefield.theory.activations import get
+from sparsefield.theory.errors import ParameterError
 
 H, C = 24, 6
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from numerics import finite_width, reproduce
-from numerics.stats import Z_BOUND
-from theory.activations import get
-from theory.clipping import derive
-from theory.errors import ParameterError
+from sparsefield.numerics import finite_width, reproduce
+from sparsefield.numerics.stats import Z_BOUND
+from sparsefield.theory.activations import get
+from sparsefield.theory.clipping import derive
+from sparsefield.theory.errors import ParameterError
 
 
 @pytest.fixture(scope="module")

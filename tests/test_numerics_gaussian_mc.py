@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from helpers import PARAMS
-from numerics import gaussian_mc
-from numerics.stats import Z_BOUND
-from theory import moments
-from theory.activations import CATALOGUE, get
-from theory.errors import ParameterError
-from theory.maps import MeanField
+from sparsefield.numerics import gaussian_mc
+from sparsefield.numerics.stats import Z_BOUND
+from sparsefield.theory import moments
+from sparsefield.theory.activations import CATALOGUE, get
+from sparsefield.theory.errors import ParameterError
+from sparsefield.theory.maps import MeanField
 
 N = 1 << 17
 SW2, SB2 = 1.7, 0.2

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from numerics.stats import Estimate, Moments, proportion, sample_means, wilson
+from sparsefield.numerics.stats import Estimate, Moments, proportion, sample_means, wilson
 
 
 def _block_means(x, size):

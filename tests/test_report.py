@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from figures import curves
-from figures.catalogue import FIGURES
-from figures.results import Results
+from sparsefield.figures import curves
+from sparsefield.figures.catalogue import FIGURES
+from sparsefield.figures.results import Results
 from sparsefield import report
 from sparsefield.cli import build_parser, main
 
@@ -86,7 +86,7 @@ def test_gpt_claims_are_reported_as_informative_rows(job):
 
 
 def test_stored_sweeps_get_a_section(tmp_path):
-    from figures import style
+    from sparsefield.figures import style
 
     fig, _ = style.subplots()
     with style.output(("png",)):

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from empirical.config import point
-from empirical.store import ResultStore, point_key
+from sparsefield.empirical.config import point
+from sparsefield.empirical.store import ResultStore, point_key
 from sparsefield.cli import main
 from sparsefield.sweep import load_sweep, run_sweep, summary_up_to_date, train_task
-from theory.errors import ParameterError
+from sparsefield.theory.errors import ParameterError
 
 TINY = Path(__file__).resolve().parents[1] / "sweeps" / "tiny.toml"
 SWEEPS = TINY.parent

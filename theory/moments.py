@@ -1,9 +1,9 @@
 """Gaussian moments of an activation, ``x ~ N(0, q)`` (and bivariate ``u1, u2``).
 
-Each function uses the closed forms of :mod:`theory.piecewise_linear` when the
+Each function uses the closed forms of :mod:`sparsefield.theory.piecewise_linear` when the
 activation is piecewise linear and ``method="auto"``; otherwise (or with
 ``method="quad"``) it integrates the smooth pieces between breakpoints
-(:func:`theory.gaussian.split_expect`) and adds the delta terms of ``phi''`` at kinks.
+(:func:`sparsefield.theory.gaussian.split_expect`) and adds the delta terms of ``phi''`` at kinks.
 ``q`` may be a scalar or an array.
 """
 

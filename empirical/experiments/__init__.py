@@ -5,7 +5,7 @@ An experiment is a module exposing
 * ``HELP`` (one line) and ``Config`` (a dataclass; its fields become ``--options``, and
   a JSON ``--config`` file may set them);
 * ``run(cfg, opts: RunOptions) -> dict`` that trains what is missing into
-  ``ResultStore(opts.out, NAME)`` (see :func:`empirical.runner.run_points`) and returns
+  ``ResultStore(opts.out, NAME)`` (see :func:`sparsefield.empirical.runner.run_points`) and returns
   (and stores, ``summary.json``) a JSON-able summary;
 * ``summarise(records, cfg) -> dict`` computing the verdicts from stored records, and
   ``table(summary) -> str`` printing them.
@@ -20,16 +20,16 @@ import importlib
 from types import ModuleType
 
 EXPERIMENTS: dict[str, str] = {
-    "drift": "empirical.experiments.drift",
-    "clipping": "empirical.experiments.clipping",
-    "tradeoff": "empirical.experiments.tradeoff",
-    "gpt": "empirical.gpt_experiment",
+    "drift": "sparsefield.empirical.experiments.drift",
+    "clipping": "sparsefield.empirical.experiments.clipping",
+    "tradeoff": "sparsefield.empirical.experiments.tradeoff",
+    "gpt": "sparsefield.empirical.gpt_experiment",
 }
 
 
 def get(name: str) -> ModuleType:
     """The module of experiment ``name``."""
-    from theory.errors import ParameterError
+    from sparsefield.theory.errors import ParameterError
 
     if name not in EXPERIMENTS:
         raise ParameterError("experiment", name, f"one of {sorted(EXPERIMENTS)}")

@@ -1,7 +1,7 @@
 """Clipping stabilises sparse deep networks [P24] (science.md 4.2-4.3).
 
 A deep MLP on the edge of chaos at a target sparsity ``s``: CReLU (or CST) with the clip
-``m`` set by :func:`theory.clipping.derive` for targets ``V'(q*)`` (0.5, 0.7, 0.9), and
+``m`` set by :func:`sparsefield.theory.clipping.derive` for targets ``V'(q*)`` (0.5, 0.7, 0.9), and
 beyond the bifurcation (``m = factor x critical_m(...)["bifurcation"]``), against the
 unclipped ReLU_tau and ST_tau at the same sparsity.  Per point: whether training is
 stable (finite losses, test accuracy above chance) and whether the measured exact-zero
@@ -50,7 +50,7 @@ class Config:
 
 
 def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
-    from theory.clipping import critical_m
+    from sparsefield.theory.clipping import critical_m
 
     from ..config import point
     from ..data import resolve_name

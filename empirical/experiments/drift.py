@@ -1,7 +1,7 @@
 """Negative weight drift [BF2] (science.md 4.5): MLPs trained with cross-entropy and
 plain SGD on random inputs with random labels and on real data.
 
-Measured against :func:`theory.drift.drift_stats` (sign of ``E[phi phi']`` at ``q*``):
+Measured against :func:`sparsefield.theory.drift.drift_stats` (sign of ``E[phi phi']`` at ``q*``):
 
 * hidden biases and hidden-to-hidden weight means (and the projection of weight rows on
   the running input mean) drift negative for ReLU, GELU, SiLU, ReLU^2, not for the
@@ -109,8 +109,8 @@ def _sign(stat: dict, unit: float, cfg: Config) -> str:
 
 def summarise(records: list[dict], cfg: Config) -> dict:
     """Per (activation, data): drift statistics over seeds and the verdict vs theory."""
-    from theory.activations import get
-    from theory.drift import drift_stats
+    from sparsefield.theory.activations import get
+    from sparsefield.theory.drift import drift_stats
 
     rows = {}
     for label, recs in by_label(records).items():

@@ -1,7 +1,7 @@
 """Sparsity-accuracy trade-off [BF2] (science.md 4.6).
 
 Sparsity is forced in every hidden layer, per sample, by a quantile shift before the
-activation or by an exact top-k ([LN23]); see :mod:`empirical.forcing`.  Accuracy
+activation or by an exact top-k ([LN23]); see :mod:`sparsefield.empirical.forcing`.  Accuracy
 against the *measured* exact-zero fraction (runs that diverged are counted, not averaged)
 locates the cliff: the sparsity at which test
 accuracy first falls ``cliff_drop`` below the unforced baseline (linear interpolation
