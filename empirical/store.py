@@ -18,13 +18,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
-PACKAGES = ("sparsefield", "numpy", "scipy", "sympy", "torch")
+PACKAGES = ("sparsefield", "numpy", "scipy", "sympy", "numba", "torch")
 
 
-def versions() -> dict[str, str | None]:
-    """Python and package versions (read from metadata, nothing is imported)."""
+def versions(extra: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """Python and package versions, ``PACKAGES`` then ``extra`` (read from metadata,
+    nothing is imported; ``None`` for a package that is not installed)."""
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in PACKAGES + tuple(extra):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -1,1 +1,76 @@
-"""sparsefield: command line and report, on top of theory, numerics, empirical, figures."""
+"""sparsefield: mean-field theory of sparsity-inducing activations, checked by Monte Carlo
+and confirmed by training.
+
+The public API, for a researcher at a Python prompt (theory: ``docs/theory.md``)::
+
+    import sparsefield as sf
+    d = sf.derive("crelu", 0.85, vprime=0.5)       # tau, m, sigma_w^2, sigma_b^2 [P24]
+    mf = sf.MeanField(sf.get("crelu", tau=d.tau, m=d.m), d.sigma_w2, d.sigma_b2)
+    mf.V(1.0), mf.dV(1.0), mf.chi1(1.0)
+
+========================  ============================================================
+``derive``                edge-of-chaos initialisation for a target sparsity
+``derive_grid``           :func:`derive` over a grid of sparsities and targets
+``critical_m``            the clips where ``V''(q*) = 0`` and where extra fixed points appear
+``MeanField``             variance and correlation maps ``V, V', V'', R, R', chi_1``
+``activation`` / ``get``  a catalogue activation at parameter values
+``catalogue``             the catalogue: name -> family definition
+``drift_stats``           expected-gradient statistics and the predicted drift sign [BF2]
+``edge_of_chaos``         ``(sigma_w^2, sigma_b^2)`` for an activation and a fixed point
+``ParameterError``        bad input (names the parameter and its valid range)
+``InfeasibleError``       the edge of chaos would need ``sigma_b^2 < 0``
+``__version__``           the installed distribution's version
+========================  ============================================================
+
+Every name is loaded on first use (PEP 562), so ``import sparsefield`` and the command
+line pay only for what they touch: the theory needs numpy, scipy and sympy, never torch or
+numba.  The subpackages ``theory``, ``numerics``, ``empirical`` and ``figures`` are
+reachable as attributes too.
+"""
+
+import importlib
+
+# public name -> (module, attribute)
+_API = {
+    "derive": ("sparsefield.theory.clipping", "derive"),
+    "derive_grid": ("sparsefield.theory.clipping", "derive_grid"),
+    "critical_m": ("sparsefield.theory.clipping", "critical_m"),
+    "MeanField": ("sparsefield.theory.maps", "MeanField"),
+    "activation": ("sparsefield.theory.activations", "get"),
+    "get": ("sparsefield.theory.activations", "get"),
+    "catalogue": ("sparsefield.theory.activations", "CATALOGUE"),
+    "drift_stats": ("sparsefield.theory.drift", "drift_stats"),
+    "edge_of_chaos": ("sparsefield.theory.eoc", "edge_of_chaos"),
+    "ParameterError": ("sparsefield.theory.errors", "ParameterError"),
+    "InfeasibleError": ("sparsefield.theory.errors", "InfeasibleError"),
+}
+_SUBPACKAGES = ("theory", "numerics", "empirical", "figures")
+
+__all__ = [*_API, "__version__"]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sparsefield")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def __getattr__(name: str):
+    if name in _API:
+        module, attr = _API[name]
+        value = getattr(importlib.import_module(module), attr)
+    elif name == "__version__":
+        value = _version()
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))

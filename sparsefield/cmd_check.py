@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,23 +40,12 @@ def _table(rows) -> str:
     return "\n".join(lines)
 
 
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": sys.version.split()[0]}
-    for pkg in ("sparsefield", "numpy", "scipy", "sympy", "numba"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
 def _check(args: argparse.Namespace) -> int:
     from sparsefield.theory.errors import ParameterError
 
     if args.seed < 0:
         raise ParameterError("seed", args.seed, "an integer >= 0")
+    from sparsefield.empirical.store import versions
     from sparsefield.numerics import check
 
     rows = check.run(quick=args.quick, seed=args.seed, progress=not args.json)
@@ -65,7 +53,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"config": {"quick": args.quick, "seed": args.seed,
                                      "z_bound": check.Z_BOUND},
-                          "versions": _versions(), "summary": summary,
+                          "versions": versions(), "summary": summary,
                           "rows": [r.to_dict() for r in rows]}, indent=2))
     else:
         print(_table(rows))

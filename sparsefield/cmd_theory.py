@@ -6,10 +6,14 @@ import argparse
 import json
 import math
 
+# The activations ``derive`` accepts, spelled out so that building the parser imports no
+# theory (sympy, scipy); a test checks them against theory.clipping.
+DERIVE_ACTIVATIONS = ("crelu", "cst", "relu_tau", "st")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("derive", help="tau, m and edge-of-chaos variances for a target sparsity")
-    p.add_argument("--activation", required=True, choices=["crelu", "cst", "relu_tau", "st"])
+    p.add_argument("--activation", required=True, choices=DERIVE_ACTIVATIONS)
     p.add_argument("--sparsity", type=float, required=True, help="target exact-zero fraction in (0,1)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--vprime", type=float, help="target V'(q*) in (0,1) (clipped only; default 0.5)")

@@ -327,7 +327,7 @@ def run_sweep(sweep: Sweep, results: str | Path = "results", scheduler: str | No
         "skipped": report.skipped, "done": len(report.done),
         "failed": [list(f) for f in report.failed], "task_s": report.task_s,
         "wall_s": report.wall_s, "outputs": report.outputs, "point_rows": report.points,
-        "versions": {**versions(), "distributed": _version("distributed")}})
+        "versions": versions(("distributed",))})
     return report
 
 
@@ -348,15 +348,6 @@ def summary_up_to_date(record_path: Path, store: ResultStore, sweep: Sweep) -> b
     stamp = record_path.stat().st_mtime
     return all(Path(f).exists() for f in outputs) and all(
         store.path(p, s).stat().st_mtime <= stamp for _, p in sweep.points for s in sweep.seeds)
-
-
-def _version(name: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 # --- summary ------------------------------------------------------------------------------

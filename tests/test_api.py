@@ -1,0 +1,76 @@
+"""The public API of ``import sparsefield``: every name resolves to its definition, lazily,
+and neither the API nor the command line imports what it does not use."""
+
+import json
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+
+import sparsefield as sf
+from sparsefield import cmd_theory
+from sparsefield.theory import activations, clipping, drift, eoc, errors, maps
+
+HEAVY = ("numpy", "scipy", "sympy", "mpmath", "numba", "torch", "matplotlib")
+
+
+def _imported_after(code: str) -> dict:
+    """Top-level packages among ``HEAVY`` that a fresh interpreter holds after ``code``."""
+    probe = (f"{code}\nimport json, sys\n"
+             f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_names_are_the_theory_definitions():
+    assert sf.derive is clipping.derive and sf.derive_grid is clipping.derive_grid
+    assert sf.critical_m is clipping.critical_m and sf.MeanField is maps.MeanField
+    assert sf.activation is activations.get and sf.get is activations.get
+    assert sf.catalogue is activations.CATALOGUE and sf.drift_stats is drift.drift_stats
+    assert sf.edge_of_chaos is eoc.edge_of_chaos
+    assert sf.ParameterError is errors.ParameterError
+    assert sf.InfeasibleError is errors.InfeasibleError
+    assert sf.__version__ == metadata.version("sparsefield")
+    assert set(sf.__all__) <= set(dir(sf)) and "theory" in dir(sf)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        sf.no_such_name  # noqa: B018
+
+
+def test_theory_package_exports_resolve():
+    import sparsefield.theory as theory
+
+    for name in theory.__all__:
+        obj = getattr(theory, name)
+        assert getattr(obj, "__name__", name) == name or name == "CATALOGUE", name
+    with pytest.raises(AttributeError):
+        theory.no_such_name  # noqa: B018
+
+
+def test_api_derives_with_a_bad_input_error():
+    d = sf.derive("crelu", 0.85, vprime=0.5)
+    assert d.activation == "crelu" and abs(d.vprime - 0.5) < 1e-9 and d.chi1 == pytest.approx(1.0)
+    with pytest.raises(sf.ParameterError, match="sparsity"):
+        sf.derive("crelu", 1.5)
+
+
+def test_import_sparsefield_imports_no_numerical_stack():
+    assert _imported_after("import sparsefield") == set()
+    assert _imported_after("import sparsefield.theory.errors") == set()
+
+
+def test_derive_imports_neither_torch_nor_numba():
+    got = _imported_after("import sparsefield as sf; print(sf.derive('crelu', 0.85, vprime=0.5))")
+    assert {"numpy", "scipy", "sympy"} <= got  # the probe really ran the theory
+    assert not got & {"torch", "numba", "matplotlib"}
+
+
+def test_building_the_cli_parser_imports_no_theory():
+    got = _imported_after("from sparsefield.cli import build_parser; build_parser()")
+    assert not got & {"scipy", "sympy", "mpmath", "numba", "torch", "matplotlib"}
+
+
+def test_derive_choices_are_the_derivable_activations():
+    assert sorted(cmd_theory.DERIVE_ACTIVATIONS) == sorted(clipping.CLIPPED + clipping.UNCLIPPED)
+    assert all(n in activations.CATALOGUE for n in cmd_theory.DERIVE_ACTIVATIONS)
