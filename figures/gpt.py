@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sparsefield.empirical.gpt_experiment import SIZES
+from sparsefield.empirical.gpt_config import SIZES
 
 from . import style
 from .experiments import _groups

@@ -2,7 +2,7 @@
 against the clip, the (sparsity, m) stability diagram, the bifurcation, edge-of-chaos
 curves and sparsity against ``tau`` ([P24], [DT26], Poole et al. 2016).
 
-Each function takes stored results (see :mod:`sparsefield.figures.curves` for the theory dicts and
+Each function takes stored results (see :mod:`sparsefield.theory.curves` for the theory dicts and
 :mod:`sparsefield.report` for the Monte Carlo ones) and an output folder, and returns the
 written paths.
 """

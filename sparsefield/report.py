@@ -6,7 +6,7 @@ training run), draws every figure into ``out/figures`` and writes ``out/report.h
 (figures embedded as base64 PNG, the verification table, the derived parameters, machine
 and package versions).
 
-Parts: theory curves (:mod:`sparsefield.figures.curves`); Gaussian Monte Carlo of ``V(q)``,
+Parts: theory curves (:mod:`sparsefield.theory.curves`); Gaussian Monte Carlo of ``V(q)``,
 ``V'(q*)``, ``chi_1`` and the sparsity and finite-width random networks ``q^l`` over depth
 (:mod:`numerics`); the verification matrix :func:`sparsefield.numerics.check.run`; the
 :mod:`empirical` drift, clipping and trade-off experiments at small sizes (generated data
@@ -30,8 +30,10 @@ from typing import Callable
 import numpy as np
 
 from sparsefield.empirical.store import atomic_write_text
-from sparsefield.figures import curves, style
+from sparsefield.figures import style
 from sparsefield.figures.results import Results, write_part
+from sparsefield.numerics.stats import Z_BOUND
+from sparsefield.theory import curves
 
 SEED = 20240216
 EXPERIMENTS = ("drift", "clipping", "tradeoff", "gpt")
@@ -44,7 +46,7 @@ GPT_CLAIMS = {  # verdict keys of empirical.gpt_experiment.summarise
     "clip_no_worse": "clipped ReLU^2 no worse than ReLU^2 in validation loss",
     "gelu2_best": "GELU^2 has the lowest validation loss [BF2]",
 }
-Z_OK = 4.5  # |z| below which a Monte Carlo estimate agrees with the theory
+Z_OK = Z_BOUND  # |z| below which a Monte Carlo estimate agrees with the theory
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,7 @@ def _run_experiments(ctx: Context, bar) -> None:
 def _larger_gpt_stored(res: Results, size: str) -> bool:
     """Whether the stored GPT summary is of a larger model size than ``size``
     (``sparsefield experiment gpt --size cpu --out OUT/results`` before the report)."""
-    from sparsefield.empirical.gpt_experiment import SIZES
+    from sparsefield.empirical.gpt_config import SIZES
 
     stored = res.summary("gpt")
     return bool(stored) and list(SIZES).index(stored["config"]["size"]) > list(SIZES).index(size)

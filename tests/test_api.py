@@ -15,13 +15,17 @@ from sparsefield.theory import activations, clipping, drift, eoc, errors, maps
 HEAVY = ("numpy", "scipy", "sympy", "mpmath", "numba", "torch", "matplotlib")
 
 
-def _imported_after(code: str) -> dict:
-    """Top-level packages among ``HEAVY`` that a fresh interpreter holds after ``code``."""
-    probe = (f"{code}\nimport json, sys\n"
-             f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, timeout=120).stdout
     return set(json.loads(out.splitlines()[-1]))
+
+
+def _imported_after(code: str) -> set[str]:
+    """Top-level packages among ``HEAVY`` that a fresh interpreter holds after ``code``."""
+    return set(HEAVY) & _modules_after(code)
 
 
 def test_names_are_the_theory_definitions():
@@ -74,3 +78,13 @@ def test_building_the_cli_parser_imports_no_theory():
 def test_derive_choices_are_the_derivable_activations():
     assert sorted(cmd_theory.DERIVE_ACTIVATIONS) == sorted(clipping.CLIPPED + clipping.UNCLIPPED)
     assert all(n in activations.CATALOGUE for n in cmd_theory.DERIVE_ACTIVATIONS)
+
+
+def test_figures_import_no_training_code():
+    got = _modules_after("import importlib, pkgutil, sparsefield.figures as F\n"
+                         "for m in pkgutil.iter_modules(F.__path__):\n"
+                         "    importlib.import_module(f'sparsefield.figures.{m.name}')")
+    assert "sparsefield.figures.gpt" in got and "sparsefield.figures.maps" in got
+    empirical = {m for m in got if m.startswith("sparsefield.empirical.")}
+    assert empirical <= {"sparsefield.empirical.store", "sparsefield.empirical.gpt_config"}, empirical
+    assert "torch" not in got

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from sparsefield.empirical.store import ResultStore
-from sparsefield.figures import curves
 from sparsefield.figures.catalogue import FIGURES, make_all, network_sparsity
 from sparsefield.figures.results import Results, write_part
 from sparsefield.cli import main
+from sparsefield.theory import curves
 from sparsefield.theory.clipping import derive
 from sparsefield.theory.sparsity import sparsity
 

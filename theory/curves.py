@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sparsefield.theory.activations import CATALOGUE, family, get
-from sparsefield.theory.clipping import CLIPPED, eoc_scaled, critical_m, derive, m_for_vprime
-from sparsefield.theory.drift import drift_stats
-from sparsefield.theory.eoc import edge_of_chaos
-from sparsefield.theory.errors import InfeasibleError
-from sparsefield.theory.sparsity import sparsity as sparsity_of
-from sparsefield.theory.sparsity import tau_for_sparsity
+from .activations import CATALOGUE, family, get
+from .clipping import CLIPPED, eoc_scaled, critical_m, derive, m_for_vprime
+from .drift import drift_stats
+from .eoc import edge_of_chaos
+from .errors import InfeasibleError
+from .sparsity import sparsity as sparsity_of
+from .sparsity import tau_for_sparsity
 
 FAMILIES = ("relu_tau", "st", "crelu", "cst")
 SPARSITIES = (0.6, 0.75, 0.85, 0.95)
