@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from . import depth, experiments, gpt, maps, style
+from .experiments import _groups, _series
 from .results import Results
 
 
@@ -94,8 +96,6 @@ def network_sparsity(records: list[dict], near: float = 0.5) -> list[dict]:
     ``|q^l / q* - 1| < near``: ``q^l`` is a mean over inputs, and where some inputs'
     variance has exploded it no longer describes the others, whose ``h ~ N(0, q)`` the
     formula assumes."""
-    from .experiments import _groups, _series
-
     out = []
     for recs in _groups(records, lambda r: r["label"]).values():
         member = recs[0]["metrics"]["member"]
@@ -187,8 +187,6 @@ FIGURES = [
 def make_all(results: str | Path, out: str | Path, names: list[str] | None = None,
              progress: bool = True, formats=style.FORMATS, dpi: int = style.DPI) -> list[Made]:
     """Draw every figure (or those in ``names``) from the results under ``results``."""
-    from tqdm.auto import tqdm
-
     res, out = Results(results), Path(out)
     made = []
     figs = [f for f in FIGURES if names is None or f.name in names]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 from . import style
@@ -92,7 +94,6 @@ def vprime_curves(curves: dict, out: str | Path, name: str = "vprime_vs_m") -> l
         bottom.set_xlabel("clip $m$ ($q^*=1$)")
     axes[0][0].set_ylabel("$V'(q^*)$")
     axes[1][0].set_ylabel("$V''(q^*)$")
-    from matplotlib.lines import Line2D
     marks = [Line2D([], [], marker="o", ls="none", color="0.3", label="derived $m$ for target"),
              Line2D([], [], marker="x", ls="none", color="0.3", label="$V''(q^*)=0$"),
              Line2D([], [], marker="^", ls="none", color="0.3", label="bifurcation")]
@@ -132,8 +133,6 @@ def stability_diagram(grid: dict, out: str | Path, default: dict | None = None,
         ax.set_title(style.label(fam))
         ax.set_xlabel("sparsity $s$")
     axes[0][0].set_ylabel("clip $m$ ($q^*=1$)")
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
     handles = [Line2D([], [], color="k", label="$V''(q^*)=0$ ($V''<0$ below and left)"),
                Patch(facecolor="none", edgecolor="#d62728", hatch="////",
                      label="bifurcation: extra fixed points"),

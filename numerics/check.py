@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
+from tqdm import tqdm
 
 from sparsefield.theory import moments
 from sparsefield.theory.activations import CATALOGUE, Activation
@@ -260,8 +261,6 @@ def tasks(quick: bool = False, seed: int = 0) -> list[tuple[str, Callable[[], li
 
 def run(quick: bool = False, seed: int = 0, progress: bool = False) -> list[Row]:
     """Run every task of :func:`tasks`; a tqdm bar when ``progress`` (and on a terminal)."""
-    from tqdm import tqdm
-
     todo = tasks(quick, seed)
     rows: list[Row] = []
     with tqdm(todo, disable=None if progress else True, unit="task", leave=False) as bar:

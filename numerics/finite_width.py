@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from sparsefield.theory import moments
 from sparsefield.theory.activations import Activation
@@ -104,7 +105,6 @@ def simulate(act: Activation, sigma_w2: float, sigma_b2: float, depth: int, widt
 
 
 def _progress(total: int, show: bool):
-    from tqdm import tqdm
     return tqdm(total=total, disable=not show, desc="networks", unit="group", leave=False)
 
 
