@@ -2,9 +2,11 @@
 and neither the API nor the command line imports what it does not use."""
 
 import json
+import re
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +90,13 @@ def test_figures_import_no_training_code():
     empirical = {m for m in got if m.startswith("sparsefield.empirical.")}
     assert empirical <= {"sparsefield.empirical.store", "sparsefield.empirical.gpt_config"}, empirical
     assert "torch" not in got
+
+
+def test_the_readme_python_api_example_runs():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - the project's own README
+    d = scope["d"]
+    assert (round(d.tau, 4), round(d.m, 4)) == (1.0364, 0.8095)
