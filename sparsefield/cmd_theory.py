@@ -6,8 +6,10 @@ import argparse
 import json
 import math
 
+from sparsefield.theory.errors import ParameterError
+
 # The activations ``derive`` accepts, spelled out so that building the parser imports no
-# theory (sympy, scipy); a test checks them against theory.clipping.
+# sympy or scipy (theory.clipping would); a test checks them against theory.clipping.
 DERIVE_ACTIVATIONS = ("crelu", "cst", "relu_tau", "st")
 
 
@@ -74,7 +76,6 @@ def _derive(args: argparse.Namespace) -> int:
 
 def _map(args: argparse.Namespace) -> int:
     from sparsefield.theory.activations import family
-    from sparsefield.theory.errors import ParameterError
     from sparsefield.theory.maps import MeanField
 
     fam = family(args.activation)
