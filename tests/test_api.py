@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import sparsefield as sf
+import sparsefield.theory as theory
 from sparsefield import cmd_theory
 from sparsefield.theory import activations, clipping, drift, eoc, errors, maps
 
@@ -45,8 +46,6 @@ def test_names_are_the_theory_definitions():
 
 
 def test_theory_package_exports_resolve():
-    import sparsefield.theory as theory
-
     for name in theory.__all__:
         obj = getattr(theory, name)
         assert getattr(obj, "__name__", name) == name or name == "CATALOGUE", name
