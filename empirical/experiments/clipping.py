@@ -126,8 +126,10 @@ def summarise(records: list[dict], cfg: Config) -> dict:
                    vsecond=member.get("vsecond"), critical_m=member.get("critical_m"),
                    extra_fixed_points=member.get("extra_fixed_points"))
         rows[label] = row
+    setup = {k: getattr(cfg, k) for k in ("depth", "width", "steps", "optimizer", "lr",
+                                          "batch_size")}
     return {"target_sparsity": cfg.sparsity, "tolerance": cfg.tolerance, "within": cfg.within,
-            "baseline": base_v, "rows": rows}
+            "baseline": base_v, "setup": setup, "rows": rows}
 
 
 def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:

@@ -90,7 +90,9 @@ def summarise(records: list[dict], cfg: Config) -> dict:
                        "measured": mean_sem(zero), "verdict": v["verdict"],
                        "verdict_text": v["text"], "failed": v["failed"]}
     base = rows.get("baseline")
-    out = {"rows": rows, "cliff_drop": cfg.cliff_drop, "cliffs": {}, "baseline": base_v}
+    setup = {k: getattr(cfg, k) for k in ("depth", "width", "steps", "optimizer", "lr")}
+    out = {"rows": rows, "cliff_drop": cfg.cliff_drop, "cliffs": {}, "baseline": base_v,
+           "setup": setup}
     if base is None:
         return out
     for force in cfg.forces:
