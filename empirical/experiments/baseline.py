@@ -26,7 +26,7 @@ CHANCE_MARGIN = 0.05  # accuracy (absolute) above chance still counted as "at ch
 # the EoC of ReLU is sigma_w^2 = 2, sigma_b^2 = 0 at every q*; q* = 1 with standardised
 # inputs makes it the He initialisation
 BASELINE = {"activation": "relu", "init": "eoc", "q_star": 1.0}
-TEXT = {"within": "within {points:g} points of ReLU", "degraded": "degraded",
+TEXT = {"within": "within {points:g} points of {ref}", "degraded": "degraded",
         "failed": "failed", "trains": "trains (no baseline)", "baseline": "baseline"}
 
 
@@ -44,9 +44,10 @@ def run_outcome(rec: dict, chance_margin: float = CHANCE_MARGIN) -> dict:
 
 
 def verdict(records: list[dict], baseline: dict | None, within: float = WITHIN,
-            chance_margin: float = CHANCE_MARGIN) -> dict:
+            chance_margin: float = CHANCE_MARGIN, ref: str = "ReLU") -> dict:
     """The verdict of one point's runs (``records``, one per seed) against ``baseline`` (a
-    :func:`verdict` of the baseline's runs, or ``None``), with its numbers."""
+    :func:`verdict` of the baseline's runs, or ``None``; ``ref`` names it), with its
+    numbers."""
     outs = [run_outcome(r, chance_margin) for r in records]
     acc = mean_sem([o["acc"] for o in outs])
     n, n_failed = len(outs), sum(o["failed"] for o in outs)
@@ -60,9 +61,10 @@ def verdict(records: list[dict], baseline: dict | None, within: float = WITHIN,
     gap = acc["mean"] - baseline["acc"]["mean"] if baseline else None
     out = {"verdict": code, "acc": acc, "seeds": n, "failed": n_failed,
            "diverged": sum(o["diverged"] for o in outs),
-           "at_chance": sum(o["at_chance"] for o in outs), "chance": outs[0]["chance"] if outs else None,
+           "at_chance": sum(o["at_chance"] for o in outs),
+           "chance": outs[0]["chance"] if outs else None,
            "baseline_acc": baseline["acc"]["mean"] if baseline else None, "gap": gap,
-           "baseline_ok": base_ok, "within": within}
+           "baseline_ok": base_ok, "within": within, "ref": ref}
     out["text"] = describe(out)
     return out
 
@@ -70,11 +72,11 @@ def verdict(records: list[dict], baseline: dict | None, within: float = WITHIN,
 def describe(v: dict) -> str:
     """One line: the verdict and its numbers, e.g. ``within 2 points of ReLU (0.912 +- 0.004
     vs ReLU 0.925; 0/2 failed)``."""
-    word = TEXT[v["verdict"]].format(points=100 * v["within"])
+    word = TEXT[v["verdict"]].format(points=100 * v["within"], ref=v["ref"])
     acc = v["acc"]
     num = f"{acc['mean']:.3f}" + (f" +- {acc['sem']:.3f}" if math.isfinite(acc["sem"]) else "")
     if v.get("baseline_acc") is not None and v["verdict"] != "baseline":
-        num += f" vs ReLU {v['baseline_acc']:.3f}"
+        num += f" vs {v['ref']} {v['baseline_acc']:.3f}"
     tail = f"{v['failed']}/{v['seeds']} failed"
     if v["diverged"]:
         tail += f", {v['diverged']} diverged"

@@ -83,7 +83,8 @@ def summarise(records: list[dict], cfg: Config) -> dict:
         c = recs[0]["config"]
         ok = [r for r in recs if r["metrics"]["final"]["finite"]]  # diverged runs: counted only
         zero = [float(np.mean(series(r, "eval", "test_zero_frac")[-1])) for r in ok]
-        v = base_v if label == "baseline" else B.verdict(recs, base_v)
+        v = base_v if label == "baseline" else B.verdict(recs, base_v,
+                                                          ref=f"unforced {cfg.activation}")
         rows[label] = {"force": c["force"], "target": c["force_sparsity"], "seeds": len(recs),
                        "diverged": len(recs) - len(ok),
                        "test_acc": mean_sem([r["metrics"]["final"]["test_acc"] for r in ok]),
@@ -116,8 +117,11 @@ def table(summary: dict) -> str:
     for label, r in sorted(summary["rows"].items(),
                            key=lambda kv: (kv[1]["force"], kv[1]["target"] or 0)):
         t = "-" if r["target"] is None else f"{r['target']:.3g}"
-        lines.append(f"{label:<18}{t:>8}{r['measured']['mean']:>10.4f}"
-                     f"{r['test_acc']['mean']:>10.4f}{r['test_acc']['sem']:>8.4f}"
+        num = {k: float("nan") if v is None else v for k, v in  # JSON stores nan as null
+               (("measured", r["measured"]["mean"]), ("acc", r["test_acc"]["mean"]),
+                ("sem", r["test_acc"]["sem"]))}
+        lines.append(f"{label:<18}{t:>8}{num['measured']:>10.4f}"
+                     f"{num['acc']:>10.4f}{num['sem']:>8.4f}"
                      f"{r['diverged']:>7}/{r['seeds']:<2}  {r['verdict_text']}")
     for force, s in summary.get("cliffs", {}).items():
         where = "not reached" if s is None else f"at sparsity {s:.3f}"
