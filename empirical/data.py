@@ -75,8 +75,10 @@ class Dataset:
     def standardized(self) -> "Dataset":
         """Zero-mean features, scaled so that ``E||x||^2 / dim = 1`` (train statistics).
 
-        One global scale keeps constant pixels at zero; the first layer of an EoC network
-        then starts at ``q^1 = sigma_w^2 + sigma_b^2`` as in the mean-field recursion.
+        One global scale keeps constant pixels at zero.  With the first layer's weight
+        variance ``(q* - sigma_b^2) / dim`` (:mod:`sparsefield.empirical.init`) an EoC network
+        then starts at ``q^1 = q*`` on average over inputs, the fixed point itself (a
+        first layer like the others would start at ``sigma_w^2 + sigma_b^2`` instead).
         """
         mean = self.x_train.mean(axis=0, keepdims=True)
         scale = np.sqrt(np.mean((self.x_train - mean) ** 2)) or 1.0

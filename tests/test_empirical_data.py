@@ -160,3 +160,29 @@ def test_corrupt_bundled_mnist_is_detected(tmp_path):
     bad.write_bytes(bytes(raw))
     with pytest.raises(D.ChecksumError, match="sha256"):
         D.load_mnist_bundled(bad)
+
+
+def test_standardised_mnist_starts_the_eoc_network_at_q_star():
+    """Input scale: standardised bundled MNIST with the first layer's variance (q* -
+    sigma_b^2) / dim gives q^1 = (q* - sigma_b^2) E||x||^2/dim + sigma_b^2 = q* (CReLU at
+    85%, q* = 1; not sigma_w^2 + sigma_b^2 = 9.2).  Mean over 6 independent networks of the
+    first pre-activations' second moment, z-bound over networks."""
+    import torch
+
+    from sparsefield.empirical.config import point
+    from sparsefield.empirical.init import resolve
+    from sparsefield.empirical.models import build
+
+    ds = D.load("mnist-bundled", n_train=None, n_test=1000).standardized()
+    energy = float(np.mean(ds.x_test.reshape(len(ds.x_test), -1) ** 2))
+    assert abs(energy - 1.0) < 0.05  # train statistics carry over to the test digits
+    member = resolve(point(activation="crelu", sparsity=0.85, vprime=0.5, width=256, depth=1))
+    assert member.sigma_w2 + member.sigma_b2 > 9.0
+    seeds = list(range(6))
+    model = build({"width": 256, "depth": 1}, [member] * len(seeds), seeds, ds.shape, 10)
+    with torch.no_grad():
+        h = model.linears[0](torch.from_numpy(ds.x_test).flatten(1))  # (members, n, width)
+    q1 = (h ** 2).mean(dim=(1, 2)).numpy()
+    expected = (member.q_star - member.sigma_b2) * energy + member.sigma_b2
+    z = (q1.mean() - expected) / (q1.std(ddof=1) / np.sqrt(len(q1)))
+    assert abs(z) < 4.0 and abs(q1.mean() - member.q_star) < 0.1

@@ -66,7 +66,7 @@ def test_clipping_derived_m_keeps_sparsity_unclipped_explodes(tmp_path):
     """[P24]: CReLU at the derived m (V'(q*) = 0.5) keeps 85% sparsity through depth and
     training; the unclipped ReLU_tau at the same sparsity lets q^l explode."""
     cfg = clipping.Config(vprimes=[0.5], beyond=[], unclipped=["relu_tau"], width=64, depth=20,
-                          dataset="mixture", n_train=1024, n_test=256, steps=40, lr=0.01,
+                          dataset="mnist-bundled", n_train=1024, n_test=256, steps=40, lr=0.01,
                           eval_every=20, eval_size=256, seeds=[0, 1])
     s = clipping.run(cfg, _opts(tmp_path))
     crelu, relu_tau = s["rows"]["crelu-vprime0.5"], s["rows"]["relu_tau"]
@@ -77,20 +77,72 @@ def test_clipping_derived_m_keeps_sparsity_unclipped_explodes(tmp_path):
     assert crelu["q_init_max"]["mean"] < 2.0
     assert relu_tau["q_init_max"]["mean"] > 100.0
     assert relu_tau["at_target_final"] == 0
+    # the dense baseline is part of every run: ReLU on its own EoC, same size
+    base = s["rows"][clipping.BASELINE_LABEL]
+    assert base["activation"] == "relu" and base["tau"] is None and base["seeds"] == 2
+    assert s["baseline"]["verdict"] == "baseline" and s["within"] == 0.02
 
 
-def test_tradeoff_forced_sparsity_is_exact_and_cliff_is_located(tmp_path):
-    cfg = tradeoff.Config(sparsities=[0.6, 0.9], width=64, depth=2, dataset="mixture",
-                          n_train=1024, n_test=256, steps=40, eval_every=20, eval_size=256,
-                          seeds=[0])
-    s = tradeoff.run(cfg, _opts(tmp_path))
-    rows = s["rows"]
-    for target in (0.6, 0.9):
-        measured = rows[f"quantile-s{target:g}"]["measured"]["mean"]
-        assert measured == pytest.approx(round(target * 64) / 64, abs=1e-9)
-        assert rows[f"topk-s{target:g}"]["measured"]["mean"] >= round(target * 64) / 64 - 1e-9
-    assert rows["baseline"]["test_acc"]["mean"] > 0.2
-    assert set(s["cliffs"]) == {"quantile", "topk"}
+def test_clipping_verdicts_against_a_trained_relu_baseline(tmp_path):
+    """On bundled MNIST at depth 10 the ReLU baseline learns; every other point is judged
+    against it with its numbers (Adam, 120 steps, 2,000 training digits)."""
+    cfg = clipping.Config(vprimes=[0.5], beyond=[], unclipped=["relu_tau"], width=64, depth=10,
+                          dataset="mnist-bundled", n_train=2000, n_test=500, steps=120,
+                          optimizer="adam", lr=3e-3, eval_every=60, eval_size=500, seeds=[0, 1])
+    s = clipping.run(cfg, _opts(tmp_path))
+    base = s["baseline"]
+    assert base["verdict"] == "baseline" and base["acc"]["mean"] > 0.85 and base["failed"] == 0
+    for label, r in s["rows"].items():
+        if label == clipping.BASELINE_LABEL:
+            continue
+        assert r["verdict"] in ("within", "degraded", "failed")
+        within = r["test_acc"]["mean"] >= base["acc"]["mean"] - 0.02
+        assert (r["verdict"] == "within") == within, label
+        assert f"vs ReLU {base['acc']['mean']:.3f}" in r["verdict_text"]
+    assert f"ReLU {base['acc']['mean']:.3f}" in clipping.table(s)
+
+
+def test_diverged_runs_are_reported_as_failed(tmp_path):
+    """A learning rate far too large: the ReLU baseline's loss overflows (diverged), the
+    bounded CReLU stays at chance; both are "failed", never "within" or "degraded"."""
+    cfg = clipping.Config(vprimes=[0.5], beyond=[], unclipped=[], width=16, depth=6,
+                          dataset="mnist-bundled", n_train=256, n_test=128, steps=20,
+                          lr=1e4, eval_every=10, eval_size=128, log_every=5, seeds=[0])
+    s = clipping.run(cfg, _opts(tmp_path))
+    assert s["baseline"]["verdict"] == "failed" and s["baseline"]["diverged"] == 1
+    base, crelu = s["rows"][clipping.BASELINE_LABEL], s["rows"]["crelu-vprime0.5"]
+    assert base["verdict_text"].startswith("failed (") and "1 diverged" in base["verdict_text"]
+    assert crelu["verdict"] == "failed" and crelu["diverged"] == 0
+    assert crelu["test_acc"]["mean"] < 0.15 and crelu["verdict_text"].startswith("failed (")
+
+
+def _run(acc, finite=True, n_classes=10):
+    return {"metrics": {"final": {"finite": finite, "test_acc": acc},
+                        "data": {"n_classes": n_classes}}}
+
+
+def test_verdict_rules_at_chance_diverged_degraded_within():
+    from sparsefield.empirical.experiments import baseline as B
+
+    base = B.baseline_verdict([_run(0.90), _run(0.92)])
+    assert base["verdict"] == "baseline" and base["acc"]["mean"] == pytest.approx(0.91)
+    assert B.verdict([_run(0.895), _run(0.90)], base)["verdict"] == "within"
+    assert B.verdict([_run(0.95), _run(0.96)], base)["verdict"] == "within"  # above is within
+    degraded = B.verdict([_run(0.80), _run(0.85)], base)
+    assert degraded["verdict"] == "degraded" and degraded["gap"] == pytest.approx(-0.085)
+    at_chance = B.verdict([_run(0.11), _run(0.14)], base)
+    assert at_chance["verdict"] == "failed" and at_chance["at_chance"] == 2
+    # a diverged run counts at chance accuracy, whatever its last evaluation said
+    diverged = B.verdict([_run(0.9, finite=False), _run(float("nan"), finite=False)], base)
+    assert diverged["verdict"] == "failed" and diverged["acc"]["mean"] == pytest.approx(0.1)
+    half = B.verdict([_run(0.9, finite=False), _run(0.91)], base)
+    assert half["verdict"] == "degraded" and half["failed"] == 1  # one of two: not hidden
+    assert "1/2 failed, 1 diverged" in half["text"]
+    # a failed baseline judges nothing
+    dead = B.baseline_verdict([_run(0.1)])
+    assert dead["verdict"] == "failed"
+    assert B.verdict([_run(0.9)], dead)["verdict"] == "trains"
+    assert B.verdict([_run(0.1)], dead)["verdict"] == "failed"
 
 
 def test_cliff_interpolation():
@@ -118,6 +170,7 @@ def test_diverged_runs_are_counted_not_averaged_into_the_cliff():
     def rec(label, force, s, acc, zero, finite=True):
         return {"label": label, "config": {"force": force, "force_sparsity": s},
                 "metrics": {"final": {"finite": finite, "test_acc": acc},
+                            "data": {"n_classes": 10},
                             "eval": {"test_zero_frac": [[zero, zero]]}}}
     records = [rec("baseline", "none", None, 0.9, 0.5),
                rec("quantile-s0.5", "quantile", 0.5, 0.1, 0.0, finite=False),
@@ -127,3 +180,5 @@ def test_diverged_runs_are_counted_not_averaged_into_the_cliff():
     assert s["rows"]["quantile-s0.5"]["diverged"] == 1
     assert s["rows"]["quantile-s0.5"]["measured"]["n"] == 0
     assert 0.7 < s["cliffs"]["quantile"] < 0.9  # not 0.0 from the diverged run
+    assert s["rows"]["quantile-s0.5"]["verdict"] == "failed"  # and reported as failed
+    assert s["rows"]["quantile-s0.9"]["verdict"] == "degraded"

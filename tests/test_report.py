@@ -35,7 +35,15 @@ def test_html_holds_every_figure_and_the_tables(job):
     assert "<th>agrees</th>" in html and "Derived initialisation" in html
     d = json.loads((job[0] / "results/theory/derivations.json").read_text())["data"]["default"]
     assert f"{d['tau']:.6g}" in html and f"{d['m']:.6g}" in html
-    assert "generated data" in html
+    from sparsefield.empirical.data import resolve_name
+
+    real = {"mnist-bundled": "MNIST (bundled)",
+            "fashion-mnist": "Fashion-MNIST"}[resolve_name("auto")]
+    data = html[html.index("<h2>Data</h2>"):]
+    assert f"clipping: <b>{real}</b>" in data and f"tradeoff: <b>{real}</b>" in data
+    assert "random inputs, random labels" in data  # drift: random data by design
+    assert "gpt: <b>Shakespeare (bundled)" in data and "q<sup>1</sup>/q* = " in data
+    assert "<h2>Stored paper-size results</h2>" in html
     assert "src=\"http" not in html and "<link" not in html  # self-contained
 
 
@@ -100,6 +108,35 @@ def test_stored_sweeps_get_a_section(tmp_path):
     assert "<h2>Sweeps</h2>" in html and "crelu-s0.85-v0.5" in html and "0.849" in html
     assert html.count('src="data:image/png;base64,') == 1
     assert report._sweep_section(Results(tmp_path / "none")) == ""
+
+
+def test_training_is_judged_against_the_relu_baseline(job):
+    rows = [r for r in report.verification_rows(Results(job[0] / "results"))
+            if r["check"].startswith("training vs the dense ReLU baseline")]
+    labels = {r["check"].split(", ")[1].split(" (")[0] for r in rows}
+    assert {"relu-baseline", "crelu-vprime0.5", "relu_tau"} <= labels
+    assert all(r["ok"] is None and "depth 6" in r["check"] for r in rows)
+    verdicts = [r["measured"] for r in rows]
+    assert all(v.split(" (")[0] in ("baseline", "within 2 points of ReLU", "degraded", "failed")
+               for v in verdicts)
+    assert "<b>Training:</b> dense ReLU baseline test accuracy" in job[2]
+
+
+def test_stored_paper_results_are_shown_escaped(tmp_path):
+    (tmp_path / "p24_depth100.csv").write_text("label,test_acc\ncrelu<script>,0.78\nrelu,0.94\n")
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "README.md").write_text("sparsefield sweep sweeps/p24_dnn.toml --size paper & co\n")
+    from sparsefield.figures import style
+
+    fig, _ = style.subplots()
+    with style.output(("png",)):
+        style.save(fig, tmp_path, "p24_depth100")
+    html = report._stored_results_section(tmp_path)
+    assert "crelu&lt;script&gt;" in html and "<script>" not in html
+    assert html.index("p24_depth100.csv") < html.index("other.csv")  # conventional files first
+    assert html.count('src="data:image/png;base64,') == 1 and "--size paper &amp; co" in html
+    empty = report._stored_results_section(tmp_path / "none")
+    assert "None stored" in empty and "sweeps/p24_dnn.toml" in empty
 
 
 def test_check_section_counts_the_matrix():

@@ -3,10 +3,21 @@
 A deep MLP on the edge of chaos at a target sparsity ``s``: CReLU (or CST) with the clip
 ``m`` set by :func:`sparsefield.theory.clipping.derive` for targets ``V'(q*)`` (0.5, 0.7, 0.9), and
 beyond the bifurcation (``m = factor x critical_m(...)["bifurcation"]``), against the
-unclipped ReLU_tau and ST_tau at the same sparsity.  Per point: whether training is
-stable (finite losses, test accuracy above chance) and whether the measured exact-zero
-fraction, over all hidden layers, stays at ``s`` at initialisation and after training;
-``predicted_at_target`` is the mean-field verdict (clipped, no fixed point above ``q*``).
+unclipped ReLU_tau and ST_tau at the same sparsity, and the dense baseline of [P24]: ReLU
+(``tau = 0``) on its own edge of chaos (``sigma_w^2 = 2, sigma_b^2 = 0``), same depth,
+width, optimiser and steps (label :data:`BASELINE_LABEL`).
+
+Per point: the training verdict against that baseline (:mod:`.baseline`: within 2 points
+of ReLU, degraded, or failed = diverged or at chance, with the numbers) and whether the
+measured exact-zero fraction, over all hidden layers, stays at ``s`` at initialisation and
+after training; ``predicted_at_target`` is the mean-field verdict (clipped, no fixed point
+above ``q*``).
+
+Input scale: inputs are standardised (zero-mean pixels, one global scale with
+``E||x||^2 / dim = 1``, :meth:`sparsefield.empirical.data.Dataset.standardized`) and the
+first layer's weights have variance ``(q* - sigma_b^2) / dim``
+(:mod:`sparsefield.empirical.init`), so the first pre-activations start at
+``q^1 = q*`` on average over inputs, the fixed point itself, for every activation.
 """
 
 from __future__ import annotations
@@ -16,10 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import RunOptions
+from . import baseline as B
 from .stats import by_label, mean_sem, series
 
 NAME = "clipping"
-HELP = "deep MLP at a target sparsity: clip m below/at/above the derived values vs unclipped [P24]"
+HELP = ("deep MLP at a target sparsity: clip m below/at/above the derived values vs unclipped, "
+        "against the dense ReLU baseline [P24]")
+BASELINE_LABEL = "relu-baseline"
 
 
 @dataclass
@@ -46,7 +60,8 @@ class Config:
     checkpoint_every: int = 200  # long runs resume from the last checkpoint
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
     tolerance: float = 0.05  # |measured - target sparsity| counted as "at target"
-    learn_margin: float = 0.05  # test accuracy above chance counted as "trains"
+    within: float = B.WITHIN  # accuracy below the ReLU baseline still "within" it
+    chance_margin: float = B.CHANCE_MARGIN  # accuracy above chance still "at chance"
 
 
 def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
@@ -68,22 +83,16 @@ def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
         out += [(f"{cfg.clipped}-bifurcation-x{f:g}", point(activation=cfg.clipped, m=f * bif, **common))
                 for f in cfg.beyond]
     out += [(name, point(activation=name, **common)) for name in cfg.unclipped]
-    return out
+    dense = {**common, "sparsity": None, **B.BASELINE}
+    return out + [(BASELINE_LABEL, point(**dense))]
 
 
-def _outcome(rec: dict, target: float, tol: float, learn_margin: float) -> dict:
-    """Stability (finite losses and test accuracy above chance by ``learn_margin``) and
-    sparsity of one run (hidden-layer averages)."""
+def _outcome(rec: dict, target: float, tol: float) -> dict:
+    """Sparsity and ``q^l`` of one run (hidden-layer averages)."""
     zero = series(rec, "eval", "test_zero_frac")
     q = series(rec, "eval", "test_q")
-    loss = series(rec, "train", "loss_steps")
-    finite = bool(loss.size and np.all(np.isfinite(loss)))
-    f = rec["metrics"]["final"]
-    chance = 1.0 / rec["metrics"]["data"]["n_classes"]
-    learned = finite and f["test_acc"] is not None and f["test_acc"] > chance + learn_margin
     z0, z1 = float(np.mean(zero[0])), float(np.nanmean(zero[-1]))
-    return {"stable": bool(learned), "finite": finite, "test_acc": f["test_acc"],
-            "zero_init": z0, "zero_final": z1,
+    return {"test_acc": rec["metrics"]["final"]["test_acc"], "zero_init": z0, "zero_final": z1,
             "zero_init_last": float(zero[0][-1]), "zero_final_last": float(zero[-1][-1]),
             "q_init_max": float(np.nanmax(q[0])), "q_init_last": float(q[0][-1]),
             "at_target_init": abs(z0 - target) <= tol,
@@ -91,26 +100,36 @@ def _outcome(rec: dict, target: float, tol: float, learn_margin: float) -> dict:
 
 
 def summarise(records: list[dict], cfg: Config) -> dict:
+    groups = by_label(records)
+    base = groups.get(BASELINE_LABEL)
+    base_v = B.baseline_verdict(base, cfg.chance_margin) if base else None
     rows = {}
-    for label, recs in by_label(records).items():
-        outs = [_outcome(r, cfg.sparsity, cfg.tolerance, cfg.learn_margin) for r in recs]
+    for label, recs in groups.items():
+        outs = [_outcome(r, cfg.sparsity, cfg.tolerance) for r in recs]
         member = recs[0]["metrics"]["member"]
         row = {k: mean_sem([o[k] for o in outs]) for k in
                ("test_acc", "zero_init", "zero_final", "zero_init_last", "zero_final_last",
                 "q_init_max", "q_init_last")}
-        row.update({k: sum(o[k] for o in outs) for k in
-                    ("stable", "finite", "at_target_init", "at_target_final")})
+        row.update({k: sum(o[k] for o in outs) for k in ("at_target_init", "at_target_final")})
+        v = base_v if label == BASELINE_LABEL else B.verdict(recs, base_v, cfg.within,
+                                                              cfg.chance_margin)
+        row.update(verdict=v["verdict"], verdict_text=v["text"], failed=v["failed"],
+                   diverged=v["diverged"], finite=len(recs) - v["diverged"], gap=v["gap"])
         # mean field: q* is attracting from both sides only when clipped without extra
         # fixed points above it (V'(q*) < 1, below the bifurcation) [P24]
+        dense = label == BASELINE_LABEL
         predicted = member["activation"] in ("crelu", "cst") and not member.get("extra_fixed_points")
-        row.update(predicted_at_target=predicted,
-                   agrees_init=(row["at_target_init"] == len(recs)) == predicted)
+        row.update(predicted_at_target=None if dense else predicted,
+                   agrees_init=None if dense else (row["at_target_init"] == len(recs)) == predicted)
         row.update(seeds=len(recs), activation=member["activation"], tau=member["params"].get("tau"),
                    m=member["params"].get("m"), vprime=member.get("vprime"),
                    vsecond=member.get("vsecond"), critical_m=member.get("critical_m"),
                    extra_fixed_points=member.get("extra_fixed_points"))
         rows[label] = row
-    return {"target_sparsity": cfg.sparsity, "tolerance": cfg.tolerance, "rows": rows}
+    setup = {k: getattr(cfg, k) for k in ("depth", "width", "steps", "optimizer", "lr",
+                                          "batch_size")}
+    return {"target_sparsity": cfg.sparsity, "tolerance": cfg.tolerance, "within": cfg.within,
+            "baseline": base_v, "setup": setup, "rows": rows}
 
 
 def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
@@ -120,16 +139,17 @@ def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
 
 
 def table(summary: dict) -> str:
-    head = (f"{'point':<28}{'m':>8}{'Vprime':>8}{'stable':>8}{'acc':>7}{'zero0':>7}"
-            f"{'zeroT':>7}{'zeroT_L':>8}{'qmax0':>9}{'target0':>8}{'targetT':>8}")
+    head = (f"{'point':<28}{'m':>8}{'Vprime':>8}{'acc':>7}{'zero0':>7}{'zeroT':>7}"
+            f"{'zeroT_L':>8}{'qmax0':>9}{'target0':>8}{'targetT':>8}  verdict vs ReLU")
     lines = [f"target sparsity {summary['target_sparsity']} (tolerance {summary['tolerance']})", head]
     for label, r in summary["rows"].items():
         n = r["seeds"]
         m = "-" if r["m"] is None else f"{r['m']:.3g}"
         vp = "-" if r["vprime"] is None else f"{r['vprime']:.3g}"
-        lines.append(f"{label:<28}{m:>8}{vp:>8}{r['stable']:>5}/{n:<2}"
+        at = (f"{'-':>9}{'-':>8}" if r["predicted_at_target"] is None else  # dense: no target
+              f"{r['at_target_init']:>6}/{n:<2}{r['at_target_final']:>5}/{n:<2}")
+        lines.append(f"{label:<28}{m:>8}{vp:>8}"
                      f"{r['test_acc']['mean']:>7.3f}{r['zero_init']['mean']:>7.3f}"
                      f"{r['zero_final']['mean']:>7.3f}{r['zero_final_last']['mean']:>8.3f}"
-                     f"{r['q_init_max']['mean']:>9.3g}{r['at_target_init']:>6}/{n:<2}"
-                     f"{r['at_target_final']:>5}/{n:<2}")
+                     f"{r['q_init_max']['mean']:>9.3g}{at}  {r['verdict_text']}")
     return "\n".join(lines)

@@ -5,7 +5,9 @@ activation or by an exact top-k ([LN23]); see :mod:`sparsefield.empirical.forcin
 against the *measured* exact-zero fraction (runs that diverged are counted, not averaged)
 locates the cliff: the sparsity at which test
 accuracy first falls ``cliff_drop`` below the unforced baseline (linear interpolation
-between grid points); [BF2] report it near 70%.
+between grid points); [BF2] report it near 70%.  Every point also gets the training
+verdict of :mod:`.baseline` against the unforced network (within 2 points of it, degraded,
+or failed = diverged or at chance).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import RunOptions
+from . import baseline as B
 from .stats import by_label, mean_sem, series
 
 NAME = "tradeoff"
@@ -74,17 +77,23 @@ def cliff(sparsity: np.ndarray, acc: np.ndarray, baseline: float, drop: float) -
 
 
 def summarise(records: list[dict], cfg: Config) -> dict:
-    rows = {}
-    for label, recs in by_label(records).items():
+    rows, groups = {}, by_label(records)
+    base_v = B.baseline_verdict(groups["baseline"]) if "baseline" in groups else None
+    for label, recs in groups.items():
         c = recs[0]["config"]
         ok = [r for r in recs if r["metrics"]["final"]["finite"]]  # diverged runs: counted only
         zero = [float(np.mean(series(r, "eval", "test_zero_frac")[-1])) for r in ok]
+        v = base_v if label == "baseline" else B.verdict(recs, base_v,
+                                                          ref=f"unforced {cfg.activation}")
         rows[label] = {"force": c["force"], "target": c["force_sparsity"], "seeds": len(recs),
                        "diverged": len(recs) - len(ok),
                        "test_acc": mean_sem([r["metrics"]["final"]["test_acc"] for r in ok]),
-                       "measured": mean_sem(zero)}
+                       "measured": mean_sem(zero), "verdict": v["verdict"],
+                       "verdict_text": v["text"], "failed": v["failed"]}
     base = rows.get("baseline")
-    out = {"rows": rows, "cliff_drop": cfg.cliff_drop, "cliffs": {}}
+    setup = {k: getattr(cfg, k) for k in ("depth", "width", "steps", "optimizer", "lr")}
+    out = {"rows": rows, "cliff_drop": cfg.cliff_drop, "cliffs": {}, "baseline": base_v,
+           "setup": setup}
     if base is None:
         return out
     for force in cfg.forces:
@@ -104,13 +113,16 @@ def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
 
 def table(summary: dict) -> str:
     lines = [f"{'point':<18}{'target':>8}{'measured':>10}{'test_acc':>10}{'sem':>8}"
-             f"{'diverged':>10}"]
+             f"{'diverged':>10}  verdict vs unforced"]
     for label, r in sorted(summary["rows"].items(),
                            key=lambda kv: (kv[1]["force"], kv[1]["target"] or 0)):
         t = "-" if r["target"] is None else f"{r['target']:.3g}"
-        lines.append(f"{label:<18}{t:>8}{r['measured']['mean']:>10.4f}"
-                     f"{r['test_acc']['mean']:>10.4f}{r['test_acc']['sem']:>8.4f}"
-                     f"{r['diverged']:>7}/{r['seeds']}")
+        num = {k: float("nan") if v is None else v for k, v in  # JSON stores nan as null
+               (("measured", r["measured"]["mean"]), ("acc", r["test_acc"]["mean"]),
+                ("sem", r["test_acc"]["sem"]))}
+        lines.append(f"{label:<18}{t:>8}{num['measured']:>10.4f}"
+                     f"{num['acc']:>10.4f}{num['sem']:>8.4f}"
+                     f"{r['diverged']:>7}/{r['seeds']:<2}  {r['verdict_text']}")
     for force, s in summary.get("cliffs", {}).items():
         where = "not reached" if s is None else f"at sparsity {s:.3f}"
         lines.append(f"cliff ({force}, accuracy {summary['cliff_drop']:g} below baseline): {where}")
