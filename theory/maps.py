@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from scipy import optimize
 from . import moments
 from .activations import Activation
 from .errors import ParameterError, check_nonnegative, check_positive
+from .spec import format_spec
 
 MARGINAL_TOL = 1e-12  # |V'(q)| within this of 1: marginal (rounding of V' is ~1e-16)
 SAME_ROOT_RTOL = 1e-12  # roots closer than this (relative) are one root
@@ -81,13 +83,14 @@ class MeanField:
 
         At a fixed point ``V(q*) = q*`` this is science.md's ``R(rho)``.
         """
-        return self._guard("R", lambda qq: (self.sigma_w2 * moments.e_phi_phi(self.act, qq, rho)
-                                            + self.sigma_b2) / self.V(qq), q, rho)
+        return self._guard("R", lambda qq: _ratio(
+            self.sigma_w2 * moments.e_phi_phi(self.act, qq, rho) + self.sigma_b2, self.V(qq)),
+            q, rho)
 
     def dR(self, rho, q):
         """``R'(rho) = sigma_w^2 E[phi'(u1) phi'(u2)] q / V(q)`` (``= sigma_w^2 E[phi'phi']`` at ``q*``)."""
-        return self._guard("dR", lambda qq: self.sigma_w2 * moments.e_dphi_dphi(self.act, qq, rho)
-                           * qq / self.V(qq), q, rho)
+        return self._guard("dR", lambda qq: _ratio(
+            self.sigma_w2 * moments.e_dphi_dphi(self.act, qq, rho) * qq, self.V(qq)), q, rho)
 
     def _guard(self, what: str, f, q, rho=None):
         """``f(q)`` if it is a valid result, else a :class:`ParameterError` naming ``q`` and
@@ -107,22 +110,24 @@ class MeanField:
         v_bad = float(value[bad][0]) if value.ndim else float(value)
         at = "" if rho is None else f" at rho={float(np.ravel(rho)[0]):g}"
         ok = []
-        for p in range(-12, 13):
-            try:
-                qq = np.asarray(10.0 ** p)
-                ok.append(not np.any(_invalid(what, np.asarray(f(qq), float), qq,
-                                              self.sigma_w2, self.sigma_b2)))
-            except (ArithmeticError, ValueError):
-                ok.append(False)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # a diagnosis: the first call warned
+            for p in range(-12, 13):
+                try:
+                    qq = np.asarray(10.0 ** p)
+                    ok.append(not np.any(_invalid(what, np.asarray(f(qq), float), qq,
+                                                  self.sigma_w2, self.sigma_b2)))
+                except (ArithmeticError, ValueError):
+                    ok.append(False)
         span = _run_around(ok, 12)
         if span and 10.0 ** (span[0] - 12) <= q_bad <= 10.0 ** (span[1] - 12):
             p = math.log10(q_bad) + 12  # q_bad fails between grid decades: cut the span there
             span = (math.floor(p) + 1, span[1]) if q_bad < 1 else (span[0], math.ceil(p) - 1)
             span = span if span[0] <= span[1] else None
         where = (f"in [1e{span[0] - 12}, 1e{span[1] - 12}]" if span else "nowhere")
-        raise ParameterError("q", q_bad, f"{where}, where {what} of {self.act.name}"
-                             f"{self.act.params or ''}{at} is computable (it gave "
-                             f"{v_bad:g} at q={q_bad:g})")
+        raise ParameterError("q", q_bad, f"{where}, where {what} of "
+                             f"{format_spec(self.act)}{at} is computable (it gave {v_bad:g} at "
+                             f"q={q_bad:g})")
 
     def iterate(self, q0: float, depth: int) -> np.ndarray:
         """``q^0, ..., q^depth`` under ``q^{l+1} = V(q^l)`` (infinite width); an exploded
@@ -256,6 +261,13 @@ def extra_fixed_points(fixed_points, q_star: float) -> list:
     def q_of(f):
         return f["q"] if isinstance(f, dict) else f.q
     return [f for f in fixed_points if q_of(f) - q_star > SAME_ROOT_RTOL * q_star]
+
+
+def _ratio(a, b):
+    """``a / b``; ``0 / 0`` (``V(q) = 0``: no correlation defined) becomes NaN silently
+    and is reported by the guard."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(a, float) / b
 
 
 def _invalid(what: str, value: np.ndarray, q, sigma_w2: float, sigma_b2: float) -> np.ndarray:
