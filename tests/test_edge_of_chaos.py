@@ -151,6 +151,7 @@ def test_fixed_point_just_above_q_star_is_found(name):
 
 
 def test_derive_grid_matches_pointwise():
+    """Structural: guards the vectorised solver against the scalar one (a refactor guard)."""
     s, v = np.array([[0.6], [0.9]]), np.array([[0.3, 0.8]])
     g = C.derive_grid("crelu", s, v)
     for i in range(2):
