@@ -271,8 +271,8 @@ def drift_rows(act: Activation, s: Settings, seed: int, sigma_w2: float = 1.0) -
         rows.append(Row(name, f"E_W[dL/dz_j] vs Stein, max|z| ({loss})", "stein mc", None,
                         float(np.max(np.abs(u.zscore))), None, worst,
                         u.agrees and u.sign_contradictions == 0,
-                        f"max |z| of {n_hidden} units; corr {u.correlation:.4f}, rel.err "
-                        f"{u.rel_error:.3f}, sign {u.sign_agreement:.0%} of z>0"))
+                        f"max |z| of {n_hidden} units; corr {_finite(u.correlation)}, rel.err "
+                        f"{_finite(u.rel_error)}, sign {u.sign_agreement:.0%} of z>0"))
     r = drift_mc.random_inputs(act, n_hidden, n_out, 1.0, 1.0 / n_hidden, "mse",
                                s.drift_samples, seed)
     rows.append(_z_row(name, "E[dL/dz] random inputs (mse)", "stein mc", r["theory"], r["grad"],
@@ -334,6 +334,11 @@ def run(quick: bool = False, seed: int = 0, progress: bool = False,
             bar.set_description(name)
             rows += thunk()
     return rows
+
+
+def _finite(v: float) -> str:
+    """A note's number; ``-`` where it is undefined (e.g. no spread to correlate)."""
+    return f"{v:.4f}" if np.isfinite(v) else "-"
 
 
 def _sub(seed: int, *key: int) -> int:

@@ -154,3 +154,11 @@ def test_targets_below_the_range_are_rejected():
     from sparsefield.theory.errors import ParameterError
     with pytest.raises(ParameterError, match=r"vprime=1e-13.*\[1e-12, 1\)"):
         C.derive("crelu", 0.9, vprime=1e-13)
+
+
+def test_a_clip_at_the_bifurcation_is_warned_about():
+    bif = C.critical_m("crelu", 0.85)["bifurcation"]
+    below = C.derive("crelu", 0.85, m=bif * (1 - 1e-6))
+    assert not extra_fixed_points(below.fixed_points, 1.0)
+    assert any("tangent" in w for w in below.warnings)
+    assert not any("tangent" in w for w in C.derive("crelu", 0.85, m=1.1 * bif).warnings)

@@ -34,6 +34,7 @@ UNCLIPPED = ("relu_tau", "st")
 DEFAULT_VPRIME = 0.5
 MU_RANGE = (1e-15, 1e3)
 VPRIME_MIN = 1e-12  # smallest target V'(q*) accepted (accurate to ~1e-15 relative there)
+NEAR_BIFURCATION = 1e-4  # a clip this close (relative) to the bifurcation gets a warning
 SMALL_MU = 1.0  # below: the cancellation-free J form of V'(q*); above: the direct form
 _GL = np.polynomial.legendre.leggauss(32)
 
@@ -263,6 +264,11 @@ def _warnings(name: str, v1: float, v2: float, fps: list[FixedPoint], q_star: fl
         where = ("at every clip for this sparsity" if crit["vsecond_zero"] is None else
                  f"since m={m:.4g} is above the critical clip {crit['vsecond_zero']:.4g}")
         out.append(f"V''(q*)={v2:.3g}>0 {where}: q* is less robust to upward fluctuations")
+    bif = crit["bifurcation"] if crit else None
+    if m is not None and bif is not None and abs(m / bif - 1.0) < NEAR_BIFURCATION:
+        out.append(f"m={m:.10g} is within {NEAR_BIFURCATION:g} (relative) of the bifurcation "
+                   f"clip {bif:.10g}: the extra pair of fixed points is (nearly) tangent, "
+                   "and whether it exists turns on the last digits of m")
     extra = extra_fixed_points(fps, q_star)
     if name in CLIPPED and extra:
         desc = ", ".join(f"q={f.q:.10g} ({f.stability})" for f in extra)
