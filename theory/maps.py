@@ -201,7 +201,7 @@ class MeanField:
             if any(a < k < b for k in ks):
                 continue
             res = optimize.minimize_scalar(lambda x: s * f(x), bounds=(a, b), method="bounded",
-                                           options={"xatol": 1e-14 * b})
+                                           options={"xatol": 1e-10 * b, "maxiter": 200})
             c, hc = float(res.x), s * float(res.fun)
             if hc * s < 0:  # the other sign: two roots, one on each side of c
                 add(root(a, c), found)
