@@ -145,6 +145,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
                                help=f"default {default}")
         else:
             group.add_argument(flag, type=tp, nargs="+" if many else None, default=None,
+                               action="extend" if many else "store",  # --x A B, --x A --x B
                                metavar=f.name.upper(), help=f"default {default}")
 
 

@@ -18,6 +18,7 @@ from sparsefield.theory.activations import Activation, get
 from sparsefield.theory.clipping import CLIPPED, UNCLIPPED, derive
 from sparsefield.theory.eoc import edge_of_chaos
 from sparsefield.theory.errors import ParameterError
+from sparsefield.theory.maps import extra_fixed_points
 
 INITS = ("eoc", "default")
 ACT_PARAMS = ("tau", "m", "c", "slope")
@@ -50,7 +51,7 @@ def resolve(point: dict) -> MemberInit:
                    q_star=q_star)
         act, sw, sb = d.activation_fn(), d.sigma_w2, d.sigma_b2
         info = {k: v for k, v in d.to_dict().items() if k != "fixed_points"}
-        info["extra_fixed_points"] = [f for f in d.fixed_points if f["q"] > q_star * (1 + 1e-6)]
+        info["extra_fixed_points"] = extra_fixed_points(d.fixed_points, q_star)
     else:
         act = get(name, **{k: point[k] for k in ACT_PARAMS if point.get(k) is not None})
         sw, sb = edge_of_chaos(act, q_star) if init == "eoc" else (None, None)

@@ -2,10 +2,14 @@
 
 Methods: ``quadrature`` (theory's closed form vs its own breakpoint-split quadrature,
 piecewise-linear activations, tolerance ``QUAD_TOL``), ``monte carlo``
-(:mod:`sparsefield.numerics.gaussian_mc`, z-score), ``finite width`` (:mod:`sparsefield.numerics.finite_width`
-ensembles vs the iterated maps, z-score; the [P24] claims of :mod:`sparsefield.numerics.reproduce`),
-``stein mc`` (:mod:`sparsefield.numerics.drift_mc` vs :mod:`sparsefield.theory.drift` [BF2]).  A z-score row
-passes when ``|z| < Z_BOUND``.
+(:mod:`sparsefield.numerics.gaussian_mc`, z-score; ``R``, ``R'`` also for smooth activations
+at several ``(q, rho)``; a row whose variance-reduced error is 0 by construction is redone
+by plain Monte Carlo or, for a constant integrand, left out), ``finite width``
+(:mod:`sparsefield.numerics.finite_width` ensembles vs the iterated maps, z-score; the [P24]
+claims of :mod:`sparsefield.numerics.reproduce`, the bifurcation jump against a control
+below the bifurcation), ``stein mc`` (:mod:`sparsefield.numerics.drift_mc` vs
+:mod:`sparsefield.theory.drift` [BF2], every activation).  A z-score row passes when
+``|z| < Z_BOUND``.
 """
 
 from __future__ import annotations
@@ -23,16 +27,17 @@ from sparsefield.theory.drift import drift_stats
 from sparsefield.theory.eoc import edge_of_chaos
 from sparsefield.theory.errors import InfeasibleError
 from sparsefield.theory.maps import MeanField
+from sparsefield.theory.spec import format_spec, parse
 
 from . import drift_mc, finite_width, gaussian_mc, reproduce
-from .stats import Z_BOUND, Estimate, sample_mean
+from .stats import ROUNDING, Z_BOUND, Estimate, proportion, sample_mean, wilson
 
 QUAD_TOL = 1e-8  # closed form vs quadrature: |diff| <= QUAD_TOL (1 + |closed|)
 P24 = ("relu_tau", "st", "crelu", "cst")
 PARAMS = {"crelu2": {"c": 1.0}}
 GENERIC = (1.5, 0.1)  # (sigma_w^2, sigma_b^2) where no edge of chaos is imposed
-DRIFT = ("relu", "gelu", "silu", "leaky_relu", "sigmoid", "relu2", "crelu2", "gelu2", "tanh",
-         "identity", "abs")
+DEGENERATE = 10 * ROUNDING  # a Monte Carlo stderr below this (relative): 0 by construction
+BELOW_BIFURCATION = 0.9  # control clip (x bifurcation) for the jump probability
 
 
 @dataclass(frozen=True)
@@ -61,33 +66,39 @@ class Settings:
     n_mc: int
     q_values: tuple[float, ...]
     rhos: tuple[float, ...]
-    slow_rhos: tuple[float, ...]  # at q = 1: R, R' of smooth activations and closed vs
-    # quadrature of E[phi phi], E[phi' phi'] (nested quadrature: seconds per value)
+    slow_rhos: tuple[float, ...]  # at q = 1: closed form vs quadrature of E[phi phi],
+    # E[phi' phi'] (piecewise linear; nested quadrature)
+    smooth_corr: tuple[tuple[float, float], ...]  # (q, rho): R, R' of smooth activations
+    # vs Monte Carlo (nested quadrature: seconds per value)
     map_size: tuple[int, int, int]  # depth, width, networks
     map_activations: tuple[str, ...]
     claim_networks: tuple[int, int, int]  # explosion, stability, bifurcation
-    drift: tuple[str, ...]
+    drift: tuple[str, ...] | None  # None: every activation of the matrix
     drift_samples: int
     drift_inits: int
 
 
-QUICK = Settings(1 << 19, (1.0,), (0.5,), (), (20, 300, 48), ("crelu",),
-                 (32, 32, 96), ("relu", "gelu", "relu2", "tanh", "identity", "abs"), 4000, 1000)
-FULL = Settings(1 << 22, (1.0, 2.5), (-0.3, 0.5, 0.9), (0.5,), (30, 300, 256),
-                ("crelu", "cst", "tanh"), (128, 128, 512), DRIFT, 40000, 8000)
+QUICK = Settings(1 << 19, (1.0,), (0.5,), (), ((1.0, 0.9),), (20, 300, 48), ("crelu",),
+                 (32, 32, 96), None, 2000, 600)
+FULL = Settings(1 << 22, (1.0, 2.5), (-0.3, 0.5, 0.9), (0.5,),
+                ((1.0, -0.5), (1.0, 0.5), (1.0, 0.99), (0.25, 0.9), (4.0, 0.5)),
+                (30, 300, 256), ("crelu", "cst", "tanh"), (128, 128, 512), None, 40000, 8000)
+QUICK_SMOOTH = ("tanh",)  # smooth activations whose R, R' the quick matrix checks
 
 
-def setups() -> list[tuple[Activation, float, float]]:
-    """Every catalogue activation with ``(sigma_w^2, sigma_b^2)``: the derived edge of chaos
-    at 85% sparsity (``V'(q*) = 0.5`` when clipped) for [P24], the edge of chaos at
-    ``q* = 1`` where feasible, else ``GENERIC``."""
+def setups(specs: list[str] | None = None) -> list[tuple[Activation, float, float]]:
+    """Activations with ``(sigma_w^2, sigma_b^2)``: every catalogue name (default) or the
+    given specs (:func:`sparsefield.theory.spec.parse`).  A bare [P24] name gets the derived
+    edge of chaos at 85% sparsity (``V'(q*) = 0.5`` when clipped); others the edge of chaos
+    at ``q* = 1`` where feasible, else ``GENERIC``; bare names needing parameters take
+    ``PARAMS``."""
     out = []
-    for name, fam in CATALOGUE.items():
-        if name in P24:
-            d = derive(name, 0.85)
+    for spec in specs or list(CATALOGUE):
+        if spec in P24:
+            d = derive(spec, 0.85)
             out.append((d.activation_fn(), d.sigma_w2, d.sigma_b2))
             continue
-        act = fam.bind(**PARAMS.get(name, {}))
+        act = CATALOGUE[spec].bind(**PARAMS[spec]) if spec in PARAMS else parse(spec)
         try:
             out.append((act, *edge_of_chaos(act, 1.0)))
         except InfeasibleError:
@@ -127,32 +138,58 @@ def quadrature_rows(act: Activation, s: Settings) -> list[Row]:
     return rows
 
 
-def monte_carlo_rows(act: Activation, sw2: float, sb2: float, s: Settings, seed: int
-                     ) -> list[Row]:
+def monte_carlo_rows(act: Activation, sw2: float, sb2: float, s: Settings, seed: int,
+                     smooth_corr: bool = True) -> list[Row]:
     """Gaussian Monte Carlo of the moments and maps against :mod:`theory`; ``R``, ``R'``
-    at ``s.rhos`` (piecewise linear) or at ``q = 1``, ``s.slow_rhos`` (smooth)."""
+    at ``s.rhos`` (piecewise linear) or at the ``(q, rho)`` of ``s.smooth_corr`` (smooth,
+    when ``smooth_corr``).
+
+    A quantity whose variance-reduced error is 0 by construction (below ``DEGENERATE``,
+    e.g. ``E[phi'^2]`` of ReLU: antithetic pairs make it exact) is estimated again by
+    plain Monte Carlo; if that error is 0 too (a constant integrand, e.g. ``P(phi = 0)``
+    of GELU) the row is left out: it would be no check."""
     mf = MeanField(act, sw2, sb2)
+    points = [(q, rho) for q in s.q_values for rho in (s.rhos if act.is_piecewise_linear else ())]
+    if not act.is_piecewise_linear and smooth_corr:
+        points += list(s.smooth_corr)
     rows = []
     for i, q in enumerate(s.q_values):
-        if act.is_piecewise_linear:
-            rhos = s.rhos
-        else:
-            rhos = s.slow_rhos if q == 1.0 else ()
-        for j, rho in enumerate(rhos or (0.0,)):
-            est = gaussian_mc.estimates(act, q, sw2, sb2, rho, s.n_mc, _sub(seed, i, j))
-            if j == 0:
-                theory = {"E[phi^2]": ("e_phi2", moments.e_phi2(act, q)),
-                          "E[phi'^2]": ("e_dphi2", moments.e_dphi2(act, q)),
-                          "E[phi phi']": ("e_phi_dphi", moments.e_phi_dphi(act, q)),
-                          "P(phi=0)": ("p_zero", moments.p_zero(act, q)),
-                          "V(q)": ("V", mf.V(q)), "chi_1(q)": ("chi1", mf.chi1(q))}
-                rows += [_z_row(act.name, f"{k} q={q:g}", "monte carlo", float(v), est[key])
-                         for k, (key, v) in theory.items()]
-            if rhos:
-                for k, key, f in (("R(rho)", "R", mf.R), ("R'(rho)", "dR", mf.dR)):
-                    rows.append(_z_row(act.name, f"{k} q={q:g} rho={rho:g}", "monte carlo",
-                                       float(f(rho, q)), est[key]))
+        theory = {"E[phi^2]": ("e_phi2", moments.e_phi2(act, q)),
+                  "E[phi'^2]": ("e_dphi2", moments.e_dphi2(act, q)),
+                  "E[phi phi']": ("e_phi_dphi", moments.e_phi_dphi(act, q)),
+                  "P(phi=0)": ("p_zero", moments.p_zero(act, q)),
+                  "V(q)": ("V", mf.V(q)), "chi_1(q)": ("chi1", mf.chi1(q))}
+        rows += _mc_rows(act, q, 0.0, sw2, sb2, s, _sub(seed, i, 0),
+                         {f"{k} q={q:g}": (key, float(v)) for k, (key, v) in theory.items()})
+    for j, (q, rho) in enumerate(points):
+        rows += _mc_rows(act, q, rho, sw2, sb2, s, _sub(seed, 100 + j, 1), {
+            f"R(rho) q={q:g} rho={rho:g}": ("R", float(mf.R(rho, q))),
+            f"R'(rho) q={q:g} rho={rho:g}": ("dR", float(mf.dR(rho, q)))})
     return rows
+
+
+def _mc_rows(act: Activation, q: float, rho: float, sw2: float, sb2: float, s: Settings,
+             seed: int, theory: dict[str, tuple[str, float]]) -> list[Row]:
+    """One Monte Carlo run at ``(q, rho)``, z-rows for ``{label: (key, theory value)}``;
+    degenerate errors handled as in :func:`monte_carlo_rows`."""
+    est = gaussian_mc.estimates(act, q, sw2, sb2, rho, s.n_mc, seed)
+    plain = None
+    rows = []
+    for label, (key, value) in theory.items():
+        e, note = est[key], ""
+        if _degenerate(e, value):
+            if plain is None:
+                plain = gaussian_mc.estimates(act, q, sw2, sb2, rho, s.n_mc // 4, seed,
+                                              reduce=False)
+            e, note = plain[key], "plain MC: the variance-reduced error is 0 by construction"
+            if _degenerate(e, value):
+                continue  # a constant integrand: equal by construction, not a check
+        rows.append(_z_row(act.name, label, "monte carlo", value, e, note))
+    return rows
+
+
+def _degenerate(e: Estimate, value: float) -> bool:
+    return e.stderr <= DEGENERATE * max(abs(e.value), abs(value), 1e-300)
 
 
 def map_rows(act: Activation, sw2: float, sb2: float, s: Settings, seed: int) -> list[Row]:
@@ -194,19 +231,40 @@ def claim_rows(s: Settings, seed: int) -> list[Row]:
     for i, name in enumerate(("crelu", "cst")):
         r = reproduce.bifurcation(name, n_networks=n_bif, seed=_sub(seed, 12, i))
         lo, hi = r["interval"]
-        rows.append(_claim(name, "P(jump to large fixed point)", r["probability"], lo > 0.0,
-                           f"m = 1.1 x bifurcation: 95% CI [{lo:.2f}, {hi:.2f}] > 0; "
-                           f"large q = {r['q_large']:.3g}, sparsity there "
-                           f"{r['sparsity_large']:.2f}"))
+        c = _below_bifurcation(name, r["threshold"], n_bif, _sub(seed, 13, i))
+        clo, chi = wilson(round(c.value * c.n), c.n)
+        rows.append(_claim(name, "P(jump to large fixed point)", r["probability"], lo > chi,
+                           f"m = 1.1 x bifurcation: 95% CI [{lo:.2f}, {hi:.2f}] above the "
+                           f"control's [{clo:.2f}, {chi:.2f}]; large q = {r['q_large']:.3g}, "
+                           f"sparsity there {r['sparsity_large']:.2f}"))
+        rows.append(_claim(name, "P(jump) control, below the bifurcation", c, chi < 0.1,
+                           f"m = {BELOW_BIFURCATION:g} x bifurcation (no fixed point above q*): "
+                           f"95% CI [{clo:.2f}, {chi:.2f}] < 0.1", theory=0.0))
     return rows
 
 
-def drift_rows(name: str, s: Settings, seed: int) -> list[Row]:
-    """[BF2]: per-unit Stein formula, random inputs, 2-hidden-layer net expected gradient."""
-    act = CATALOGUE[name].bind(**PARAMS.get(name, {}))
+def _below_bifurcation(name: str, threshold: float, n: int, seed: int) -> Estimate:
+    """Fraction of networks ending (mean ``q`` of the last layers) above ``threshold`` at a
+    clip ``BELOW_BIFURCATION x`` the bifurcation, where ``V`` has no fixed point above q*."""
+    from sparsefield.theory.clipping import critical_m
+
+    d = derive(name, 0.85, m=BELOW_BIFURCATION * critical_m(name, 0.85)["bifurcation"])
+    ens = finite_width.simulate(d.activation_fn(), d.sigma_w2, d.sigma_b2, 100, 300, n,
+                                q0=d.q_star, seed=seed, gradients=False)
+    k = int(np.sum(ens.q_mean[:, -reproduce.TAIL:].mean(1) > threshold))
+    return proportion(k, n)
+
+
+def drift_rows(act: Activation, s: Settings, seed: int, sigma_w2: float = 1.0) -> list[Row]:
+    """[BF2]: per-unit Stein formula, random inputs, 2-hidden-layer net expected gradient
+    (hidden weights of variance ``sigma_w2 / fan_in``: the [P24] thresholds get their edge
+    of chaos, at ``sigma_w^2 = 1`` most of their units would be dead)."""
+    name = format_spec(act) if act.name in PARAMS else act.name
     rng = np.random.default_rng(np.random.SeedSequence((seed, 3)))
     n_hidden, n_out = 32, 10
-    z, y = rng.standard_normal(n_hidden), np.eye(n_out)[rng.integers(n_out)]
+    # pre-activations on a grid over [-3, 3]: every piece of phi has units (a random draw
+    # can leave, e.g., CST's active band empty, and all-zero gradients check nothing)
+    z, y = np.linspace(-3.0, 3.0, n_hidden), np.eye(n_out)[rng.integers(n_out)]
     rows = []
     for loss in drift_mc.LOSSES:
         u = drift_mc.fixed_input(act, z, y, 1.0 / n_hidden, loss, s.drift_samples, seed)
@@ -214,8 +272,8 @@ def drift_rows(name: str, s: Settings, seed: int) -> list[Row]:
         rows.append(Row(name, f"E_W[dL/dz_j] vs Stein, max|z| ({loss})", "stein mc", None,
                         float(np.max(np.abs(u.zscore))), None, worst,
                         u.agrees and u.sign_contradictions == 0,
-                        f"max |z| of {n_hidden} units; corr {u.correlation:.4f}, rel.err "
-                        f"{u.rel_error:.3f}, sign {u.sign_agreement:.0%} of z>0"))
+                        f"max |z| of {n_hidden} units; corr {_finite(u.correlation)}, rel.err "
+                        f"{_finite(u.rel_error)}, sign {u.sign_agreement:.0%} of z>0"))
     r = drift_mc.random_inputs(act, n_hidden, n_out, 1.0, 1.0 / n_hidden, "mse",
                                s.drift_samples, seed)
     rows.append(_z_row(name, "E[dL/dz] random inputs (mse)", "stein mc", r["theory"], r["grad"],
@@ -224,7 +282,7 @@ def drift_rows(name: str, s: Settings, seed: int) -> list[Row]:
                                s.drift_samples, seed)
     rows.append(_z_row(name, "E[dL/dz - Stein] random inputs (ce)", "stein mc", 0.0,
                        r["paired"]))
-    net = drift_mc.network(act, 16, 32, n_out, "ce", s.drift_inits, seed=seed)
+    net = drift_mc.network(act, 16, 32, n_out, "ce", s.drift_inits, sigma_w2=sigma_w2, seed=seed)
     sign = drift_stats(act)["drift"]
     for key in ("b2", "W2"):
         est = net[key]
@@ -240,34 +298,46 @@ def drift_rows(name: str, s: Settings, seed: int) -> list[Row]:
     return rows
 
 
-def tasks(quick: bool = False, seed: int = 0) -> list[tuple[str, Callable[[], list[Row]]]]:
-    """The matrix as named thunks (run in order by :func:`run`)."""
+def tasks(quick: bool = False, seed: int = 0, activations: list[str] | None = None
+          ) -> list[tuple[str, Callable[[], list[Row]]]]:
+    """The matrix as named thunks (run in order by :func:`run`); ``activations``: specs
+    restricting it (default every catalogue activation; the [P24] claims run only then)."""
     s = QUICK if quick else FULL
     out = []
-    for i, (act, sw2, sb2) in enumerate(setups()):
+    chosen = setups(activations)
+    for i, (act, sw2, sb2) in enumerate(chosen):
         if act.is_piecewise_linear:
             out.append((f"quadrature {act.name}", lambda a=act: quadrature_rows(a, s)))
+        corr = not quick or activations is not None or act.name in QUICK_SMOOTH
         args = (act, sw2, sb2, s)
         out.append((f"monte carlo {act.name}",
-                    lambda a=args, k=i: monte_carlo_rows(*a, _sub(seed, 1, k))))
+                    lambda a=args, k=i, c=corr: monte_carlo_rows(*a, _sub(seed, 1, k), c)))
         if act.name in s.map_activations:
             out.append((f"finite width {act.name}",
                         lambda a=args, k=i: map_rows(*a, _sub(seed, 2, k))))
-    out.append(("finite width claims", lambda: claim_rows(s, seed)))
-    out += [(f"drift {n}", lambda n=n, k=k: drift_rows(n, s, _sub(seed, 4, k)))
-            for k, n in enumerate(s.drift)]
+    if activations is None:
+        out.append(("finite width claims", lambda: claim_rows(s, seed)))
+    drift = chosen if s.drift is None else [x for x in chosen if x[0].name in s.drift]
+    out += [(f"drift {a.name}", lambda a=a, k=k, w=(sw2 if a.name in P24 else 1.0):
+             drift_rows(a, s, _sub(seed, 4, k), w)) for k, (a, sw2, _) in enumerate(drift)]
     return out
 
 
-def run(quick: bool = False, seed: int = 0, progress: bool = False) -> list[Row]:
+def run(quick: bool = False, seed: int = 0, progress: bool = False,
+        activations: list[str] | None = None) -> list[Row]:
     """Run every task of :func:`tasks`; a tqdm bar when ``progress`` (and on a terminal)."""
-    todo = tasks(quick, seed)
+    todo = tasks(quick, seed, activations)
     rows: list[Row] = []
     with tqdm(todo, disable=None if progress else True, unit="task", leave=False) as bar:
         for name, thunk in bar:
             bar.set_description(name)
             rows += thunk()
     return rows
+
+
+def _finite(v: float) -> str:
+    """A note's number; ``-`` where it is undefined (e.g. no spread to correlate)."""
+    return f"{v:.4f}" if np.isfinite(v) else "-"
 
 
 def _sub(seed: int, *key: int) -> int:

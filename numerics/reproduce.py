@@ -17,6 +17,7 @@ import numpy as np
 from sparsefield.theory import moments
 from sparsefield.theory.clipping import critical_m, derive
 from sparsefield.theory.errors import ParameterError
+from sparsefield.theory.maps import extra_fixed_points
 
 from .finite_width import Ensemble, simulate
 from .stats import Estimate, proportion, sample_mean, wilson
@@ -62,7 +63,7 @@ def bifurcation(name: str, sparsity: float = 0.85, factor: float = 1.1, depth: i
     stable fixed point, i.e. jumped to the large one."""
     m = factor * critical_m(name, sparsity)["bifurcation"]
     d = derive(name, sparsity, m=m)
-    above = [f for f in d.fixed_points if f["q"] > d.q_star * (1 + 1e-6)]
+    above = extra_fixed_points(d.fixed_points, d.q_star)
     if not above:
         raise ParameterError("factor", factor, "> 1: a clip past the bifurcation, where V "
                              "has fixed points above q*")

@@ -13,6 +13,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="smaller matrix (well under a minute)")
     p.add_argument("--json", action="store_true", help="rows, summary and versions as JSON")
     p.add_argument("--seed", type=int, default=0, help="master seed (integer >= 0, default 0)")
+    p.add_argument("--activation", nargs="+", action="extend", default=None, metavar="SPEC",
+                   help="restrict the matrix to these activations: a catalogue name (the [P24] "
+                        "ones at their derived edge of chaos) or a spec such as crelu2:c=4; "
+                        "--activation A B or repeated --activation A --activation B")
     p.set_defaults(func=_check)
 
 
@@ -48,10 +52,14 @@ def _check(args: argparse.Namespace) -> int:
     from sparsefield.empirical.store import versions
     from sparsefield.numerics import check
 
-    rows = check.run(quick=args.quick, seed=args.seed, progress=not args.json)
+    specs = list(dict.fromkeys(args.activation)) if args.activation else None
+    if specs:
+        check.setups(specs)  # bad specs: exit 2 before any work
+    rows = check.run(quick=args.quick, seed=args.seed, progress=not args.json, activations=specs)
     summary = check.summary(rows)
     if args.json:
         print(json.dumps({"config": {"quick": args.quick, "seed": args.seed,
+                                     "activations": specs,
                                      "z_bound": check.Z_BOUND},
                           "versions": versions(), "summary": summary,
                           "rows": [r.to_dict() for r in rows]}, indent=2))

@@ -25,9 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_derive)
 
     p = sub.add_parser("map", help="V, V', V'', chi_1 (and R, R') for any catalogue activation")
-    p.add_argument("--activation", required=True)
-    for name in ("tau", "m", "c", "slope"):
-        p.add_argument(f"--{name}", type=float)
+    p.add_argument("--activation", required=True, help=f"an activation spec: {SPEC_HELP}")
+    for name in ACT_FLAGS:
+        p.add_argument(f"--{name}", type=float, help=f"the activation's {name} (or in the spec)")
     p.add_argument("--sigma-w2", type=float, required=True)
     p.add_argument("--sigma-b2", type=float, required=True)
     p.add_argument("--q", type=float, required=True)
@@ -36,10 +36,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_map)
 
     p = sub.add_parser("drift", help="expected-gradient statistics and predicted drift sign [BF2]")
-    p.add_argument("--activation", nargs="+", default=None)
+    p.add_argument("--activation", nargs="+", action="extend", default=None, metavar="SPEC",
+                   help=f"activation specs ({SPEC_HELP}); --activation A B or repeated "
+                        "--activation A --activation B (default: every activation without "
+                        "required parameters)")
     p.add_argument("--q", type=float, default=1.0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_drift)
+
+
+SPEC_HELP = "name or name:k=v,k=v, e.g. crelu2:c=4 or crelu:tau=1,m=2"
+ACT_FLAGS = ("tau", "m", "c", "slope")
+
+
+def activation_specs(specs: list[str]) -> dict:
+    """``{spec: Activation}`` for a list of specs (:func:`sparsefield.theory.spec.parse`),
+    in order, repeated specs once."""
+    from sparsefield.theory.spec import parse
+
+    return {s: parse(s) for s in dict.fromkeys(specs)}
 
 
 def _fmt(v) -> str:
@@ -75,16 +90,14 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from sparsefield.theory.activations import family
     from sparsefield.theory.maps import MeanField
+    from sparsefield.theory.spec import parse
 
-    fam = family(args.activation)
-    names = {p.name for p in fam.params}
-    params = {k: getattr(args, k) for k in ("tau", "m", "c", "slope") if getattr(args, k) is not None}
-    for k in params:
-        if k not in names:
-            raise ParameterError(k, params[k], f"omitted: {args.activation} takes {sorted(names) or 'no parameters'}")
-    mf = MeanField(fam.bind(**params), args.sigma_w2, args.sigma_b2)
+    flags = ",".join(f"{k}={getattr(args, k)!r}" for k in ACT_FLAGS if getattr(args, k) is not None)
+    spec = args.activation if not flags else (  # --tau 1 etc. join the spec's parameters
+        args.activation + ("," if ":" in args.activation else ":") + flags)
+    act = parse(spec)
+    mf = MeanField(act, args.sigma_w2, args.sigma_b2)
     out = {"V": float(mf.V(args.q)), "dV": float(mf.dV(args.q)), "d2V": float(mf.d2V(args.q)),
            "chi1": float(mf.chi1(args.q))}
     if args.rho is not None:
@@ -96,18 +109,19 @@ def _map(args: argparse.Namespace) -> int:
 
 
 def _drift(args: argparse.Namespace) -> int:
-    from sparsefield.theory.activations import CATALOGUE, family
+    from sparsefield.theory.activations import CATALOGUE
     from sparsefield.theory.drift import drift_stats
 
-    names = args.activation or [n for n, f in CATALOGUE.items()
+    specs = args.activation or [n for n, f in CATALOGUE.items()
                                 if all(p.default is not None for p in f.params)]
-    out = {n: drift_stats(family(n).bind(), args.q) for n in names}
+    out = {s: drift_stats(act, args.q) for s, act in activation_specs(specs).items()}
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
     keys = ["E_phi", "E_phi_dphi", "E_phi_dphi_pos", "E_phi_dphi_neg", "p_zero", "drift"]
-    print(f"{'activation':<12}" + "".join(f"{k:>16}" for k in keys))
+    width = max(12, *(len(s) + 2 for s in out))
+    print(f"{'activation':<{width}}" + "".join(f"{k:>16}" for k in keys))
     for n, row in out.items():
-        print(f"{n:<12}" + "".join(f"{row[k]:>16.6g}" if isinstance(row[k], float)
-                                   else f"{row[k]:>16}" for k in keys))
+        print(f"{n:<{width}}" + "".join(f"{row[k]:>16.6g}" if isinstance(row[k], float)
+                                        else f"{row[k]:>16}" for k in keys))
     return 0

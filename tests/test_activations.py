@@ -55,6 +55,8 @@ def test_kinks_are_the_jumps_of_phi_prime(act):
 
 @pytest.mark.parametrize("act", ACTS, ids=ids(ACTS))
 def test_scalar_source_for_numba_matches_numpy(act):
+    """Structural (one sympy expression, two printers): guards a refactor of the code
+    printing; the independent check is tests/test_activation_forms.py."""
     f0, f1 = act.family.scalar_source(0), act.family.scalar_source(1)
     for v in off_breaks(act, 17):
         assert f0(float(v), *act.values) == pytest.approx(float(act(v)), rel=1e-14, abs=1e-15)
@@ -82,6 +84,8 @@ def test_piecewise_linear_family():
 
 @pytest.mark.parametrize("act", ACTS, ids=ids(ACTS))
 def test_torch_form_matches_numpy_and_autograd(act):
+    """Structural (printed from the same expression as numpy): guards a refactor of the
+    torch printer; the independent check is tests/test_activation_forms.py."""
     torch = pytest.importorskip("torch")
     x = off_breaks(act)
     t = torch.tensor(x, dtype=torch.float64, requires_grad=True)

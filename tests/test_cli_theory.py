@@ -1,6 +1,7 @@
 """The command-line contract of ``derive``, ``map`` and ``drift``."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -62,3 +63,83 @@ def test_console_script_no_traceback():
     r = subprocess.run([sys.executable, "-m", "sparsefield", "derive", "--activation", "cst",
                         "--sparsity", "nan"], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "sparsity=nan" in r.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["--activation", "sigmoid", "--sigma-w2", "2", "--sigma-b2", "0.1", "--q", "350"],
+    ["--activation", "silu", "--sigma-w2", "2", "--sigma-b2", "0.1", "--q", "350"],
+    ["--activation", "crelu", "--tau", "1", "--m", "1", "--sigma-w2", "2", "--sigma-b2", "0",
+     "--q", "1e-6", "--rho", "0.5"],
+    ["--activation", "crelu", "--tau", "1", "--m", "1", "--sigma-w2", "2", "--sigma-b2", "0",
+     "--q", "1e20"],
+])
+def test_map_never_prints_nan_or_a_negative_variance(capsys, argv):
+    """Issue 12 item 2: a finite result (variance >= 0), or exit 2 with one line naming q."""
+    code, out, err = run(capsys, "map", *argv, "--json")
+    if code == 0:
+        d = json.loads(out)
+        assert all(math.isfinite(v) for v in d.values()) and d["V"] >= 0 and d["chi1"] >= 0
+    else:
+        lines = err.strip().splitlines()
+        assert code == 2 and "q=" in lines[-1] and "computable" in lines[-1]
+
+
+def test_guard_turns_nan_and_negative_variances_into_errors(monkeypatch, capsys):
+    """Whatever a moment returns, MeanField never hands out NaN or V < 0."""
+    from sparsefield.theory import moments
+    monkeypatch.setattr(moments, "e_dphi2", lambda act, q, method="auto": q * float("nan"))
+    code, out, err = run(capsys, "map", "--activation", "relu", "--sigma-w2", "2",
+                         "--sigma-b2", "0.1", "--q", "1", "--json")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "q=1.0 is invalid" in err and "dV of relu" in err and "nowhere" in err
+    monkeypatch.undo()
+    monkeypatch.setattr(moments, "e_phi2", lambda act, q, method="auto": -0.01 * q)
+    code, _, err = run(capsys, "map", "--activation", "relu", "--sigma-w2", "2",
+                       "--sigma-b2", "0.1", "--q", "1", "--json")
+    assert code == 2 and "V of relu" in err
+
+
+def test_drift_takes_parameters_and_both_list_forms(capsys):
+    code, out, _ = run(capsys, "drift", "--activation", "crelu2:c=4", "relu",
+                       "--activation", "tanh", "--json")
+    d = json.loads(out)
+    assert code == 0 and list(d) == ["crelu2:c=4", "relu", "tanh"]
+    # clipped ReLU^2, independently: E[phi phi'] = int_0^2 2 x^3 gamma(x) dx (c = 4)
+    exact = 2 * (2 - (2 ** 2 + 2) * math.exp(-2)) / math.sqrt(2 * math.pi)  # [-(x^2+2) gamma]
+    assert d["crelu2:c=4"]["E_phi_dphi"] == pytest.approx(exact, rel=1e-10)
+    assert d["relu"]["E_phi_dphi"] == pytest.approx(1 / math.sqrt(2 * math.pi), rel=1e-12)
+
+
+@pytest.mark.parametrize("spec, param", [("crelu2", "c"), ("crelu2:c=-1", "c"),
+                                         ("crelu2:d=3", "d"), ("relu:tau=1", "tau"),
+                                         ("crelu:tau=1,m=x", "m"), ("nope", "activation")])
+def test_drift_bad_specs_exit_2(capsys, spec, param):
+    code, _, err = run(capsys, "drift", "--activation", spec)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and f"{param}=" in lines[0] and "must be" in lines[0]
+
+
+def test_map_takes_a_spec_and_flags():
+    from sparsefield.cli import main as cli
+    assert cli(["map", "--activation", "crelu:tau=0.5", "--m", "1", "--sigma-w2", "2",
+                "--sigma-b2", "0.1", "--q", "1"]) == 0
+    assert cli(["map", "--activation", "crelu:tau=0.5,m=1", "--m", "1", "--sigma-w2", "2",
+                "--sigma-b2", "0.1", "--q", "1"]) == 2
+
+
+def test_experiment_lists_take_both_forms():
+    """Repeated list flags accumulate (they used to keep only the last)."""
+    import argparse
+    from dataclasses import dataclass, field
+
+    from sparsefield.empirical.config import add_arguments, from_arguments
+
+    @dataclass
+    class Cfg:
+        activations: list[str] = field(default_factory=lambda: ["relu"])
+        width: int = 3
+    p = argparse.ArgumentParser()
+    add_arguments(p, Cfg)
+    args = p.parse_args(["--activations", "relu", "gelu", "--activations", "tanh"])
+    assert from_arguments(Cfg, args).activations == ["relu", "gelu", "tanh"]
+    assert from_arguments(Cfg, p.parse_args([])).activations == ["relu"]

@@ -49,12 +49,27 @@ def test_finite_differences_of_V(act):
 
 
 def test_correlation_map_at_fixed_point():
+    """The stable fixed point and the correlation map against independent routes: V by
+    scipy quad of phi^2, R and R' by Monte Carlo of correlated Gaussians (z-bounds), R'
+    by differences of R."""
+    from scipy import integrate
     act = A.get("crelu", tau=0.5, m=1.2)
     mf = MeanField(act, 2.5, 0.3)
     (fp,) = [f for f in mf.fixed_points(1e-3, 1e2) if f.stability == "stable"]
-    assert float(mf.V(fp.q)) == pytest.approx(fp.q, rel=1e-12)
-    assert float(mf.R(1.0, fp.q)) == pytest.approx(1.0, rel=1e-12)
-    assert float(mf.dR(1.0, fp.q)) == pytest.approx(float(mf.chi1(fp.q)), rel=1e-10)
+    s = np.sqrt(fp.q)
+    e_phi2 = sum(integrate.quad(lambda x: float(act(x)) ** 2 * np.exp(-x * x / (2 * fp.q)),
+                                a, b, epsrel=1e-13, epsabs=0)[0]
+                 for a, b in ((0.5, 1.7), (1.7, 40 * s))) / (s * np.sqrt(2 * np.pi))
+    assert 2.5 * e_phi2 + 0.3 == pytest.approx(fp.q, rel=1e-11)
+    rng = np.random.default_rng(7)
+    rho = 0.3
+    z1, z2 = rng.standard_normal((2, 1 << 21))
+    u1, u2 = s * z1, s * (rho * z1 + np.sqrt(1 - rho * rho) * z2)
+    for f, value in ((lambda: (2.5 * act(u1) * act(u2) + 0.3) / fp.q, mf.R(rho, fp.q)),
+                     (lambda: 2.5 * act.derivative(u1) * act.derivative(u2), mf.dR(rho, fp.q))):
+        x = f()
+        z = (x.mean() - float(value)) / (x.std() / np.sqrt(x.size))
+        assert abs(z) < 4.5, z
     h = 1e-5
     fd = (mf.R(0.3 + h, fp.q) - mf.R(0.3 - h, fp.q)) / (2 * h)
     assert float(mf.dR(0.3, fp.q)) == pytest.approx(float(fd), rel=1e-6)

@@ -32,8 +32,37 @@ def test_monte_carlo_and_quadrature_rows_pass():
 
 @pytest.mark.parametrize("name", ["relu", "abs"])
 def test_drift_rows_pass(name):
-    rows = check.drift_rows(name, TINY, seed=2)
+    rows = check.drift_rows(get(name), TINY, seed=2)
     assert rows and all(r.passed for r in rows), [r for r in rows if not r.passed]
+
+
+def test_no_monte_carlo_row_has_an_error_of_zero_by_construction():
+    """ReLU's E[phi'^2] is exact under antithetic pairs: it is re-estimated by plain Monte
+    Carlo; identity's E[phi'^2] = 1 and GELU's P(phi=0) = 0 are constants: no rows."""
+    rows = []
+    for name in ("relu", "identity", "gelu"):
+        rows += check.monte_carlo_rows(get(name), 2.0, 0.0, TINY, seed=3, smooth_corr=False)
+    assert rows and all(r.stderr > check.DEGENERATE * max(abs(r.estimate), 1e-300)
+                        for r in rows), [r for r in rows if r.stderr == 0]
+    labels = {(r.activation, r.quantity) for r in rows}
+    assert ("relu", "E[phi'^2] q=1") in labels and ("identity", "E[phi'^2] q=1") not in labels
+    assert ("gelu", "P(phi=0) q=1") not in labels
+    assert any("plain MC" in r.note for r in rows if r.activation == "relu")
+
+
+def test_matrix_covers_smooth_correlations_and_drift_of_every_activation():
+    full = [n for n, _ in check.tasks(quick=False)]
+    for act in CATALOGUE:
+        assert f"drift {act}" in full
+    assert len(check.FULL.smooth_corr) >= 3 and len({q for q, _ in check.FULL.smooth_corr}) >= 2
+    assert check.QUICK.smooth_corr and check.QUICK_SMOOTH
+
+
+def test_activation_specs_restrict_the_matrix(capsys):
+    names = [n for n, _ in check.tasks(quick=True, activations=["crelu2:c=4", "tanh"])]
+    assert names == ["monte carlo crelu2", "monte carlo tanh", "drift crelu2", "drift tanh"]
+    assert main(["check", "--quick", "--activation", "crelu2:c=-1"]) == 2
+    assert "c=" in capsys.readouterr().err
 
 
 def _fake_rows(ok: bool):
@@ -43,7 +72,7 @@ def _fake_rows(ok: bool):
 
 @pytest.mark.parametrize("ok, status", [(True, 0), (False, 1)])
 def test_cli_exit_status_and_table(monkeypatch, capsys, ok, status):
-    monkeypatch.setattr(check, "run", lambda quick, seed, progress: _fake_rows(ok))
+    monkeypatch.setattr(check, "run", lambda quick, seed, progress, activations: _fake_rows(ok))
     assert main(["check", "--quick"]) == status
     out = capsys.readouterr().out
     assert ("FAIL" in out) is not ok
@@ -54,13 +83,13 @@ def test_cli_exit_status_and_table(monkeypatch, capsys, ok, status):
 def test_cli_json_has_rows_summary_and_versions(monkeypatch, capsys):
     seen = {}
 
-    def fake(quick, seed, progress):
-        seen.update(quick=quick, seed=seed, progress=progress)
+    def fake(quick, seed, progress, activations):
+        seen.update(quick=quick, seed=seed, progress=progress, activations=activations)
         return _fake_rows(False)
     monkeypatch.setattr(check, "run", fake)
     assert main(["check", "--json", "--seed", "7"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert seen == {"quick": False, "seed": 7, "progress": False}
+    assert seen == {"quick": False, "seed": 7, "progress": False, "activations": None}
     assert data["summary"] == {"rows": 2, "failed": 1, "max_abs_z": 4.0}
     assert data["rows"][0]["z"] == 4.0 and data["versions"]["numpy"]
 

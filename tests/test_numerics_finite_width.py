@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sparsefield.numerics import finite_width, reproduce
-from sparsefield.numerics.stats import Z_BOUND
+from sparsefield.numerics.stats import Z_BOUND, wilson
 from sparsefield.theory.activations import get
 from sparsefield.theory.clipping import derive
 from sparsefield.theory.errors import ParameterError
@@ -78,6 +78,14 @@ def test_clips_past_the_bifurcation_jump_to_the_large_fixed_point():
     assert 0.1 < lo and hi < 1.0  # some networks jump, not all
     assert r["sparsity_jumped"].value < 0.8  # and lose their sparsity
     assert r["q_large"] > 3.0
+    # control: the same networks below the bifurcation (no fixed point above q*) never
+    # end above the threshold, so the jumps above are caused by the bifurcation
+    from sparsefield.theory.clipping import critical_m
+    d = derive("crelu", 0.85, m=0.9 * critical_m("crelu", 0.85)["bifurcation"])
+    ens = finite_width.simulate(d.activation_fn(), d.sigma_w2, d.sigma_b2, 100, 300, 64, q0=1.0, seed=5,
+                                gradients=False)
+    k = int(np.sum(ens.q_mean[:, -reproduce.TAIL:].mean(1) > r["threshold"]))
+    assert wilson(k, 64)[1] < lo
 
 
 def test_bifurcation_needs_a_clip_past_it():

@@ -6,6 +6,9 @@ Everything is computed at ``q* = 1`` in the scaled variables ``t = tau/sqrt(q*)`
 ``sigma_w^2`` unchanged (scale invariance of the piecewise-linear family).  On the edge
 of chaos, ``V'(q*) = 1 + E[phi phi''] / E[phi'^2]``; for CReLU this is
 ``1 - mu gamma(t + mu) / (Phi(t + mu) - Phi(t))`` and CST gives the same expression.
+For small clips it is evaluated without cancellation as ``J / (mu + J)``,
+``J = int_0^mu expm1(a y - y^2/2) dy``, ``a = t + mu`` (substitute ``x = a - y`` in
+``int_t^{a} gamma(x) dx = gamma(a) int_0^mu exp(a y - y^2/2) dy``).
 """
 
 from __future__ import annotations
@@ -20,15 +23,20 @@ from scipy.optimize import elementwise
 
 from .activations import Activation, family, get
 from .eoc import edge_of_chaos
-from .errors import ParameterError, check_open_unit, check_positive
-from .maps import FixedPoint, MeanField
+from .errors import ParameterError, check_open_unit, check_positive, check_real
+from .gaussian import gamma, interval_prob
+from .maps import FixedPoint, MeanField, extra_fixed_points
 from .piecewise_linear import PiecewiseLinear
 from .sparsity import tau_for_sparsity
 
 CLIPPED = ("crelu", "cst")
 UNCLIPPED = ("relu_tau", "st")
 DEFAULT_VPRIME = 0.5
-MU_RANGE = (1e-8, 1e3)
+MU_RANGE = (1e-15, 1e3)
+VPRIME_MIN = 1e-12  # smallest target V'(q*) accepted (accurate to ~1e-15 relative there)
+NEAR_BIFURCATION = 1e-4  # a clip this close (relative) to the bifurcation gets a warning
+SMALL_MU = 1.0  # below: the cancellation-free J form of V'(q*); above: the direct form
+_GL = np.polynomial.legendre.leggauss(32)
 
 
 def _check_name(name: str, allowed=CLIPPED + UNCLIPPED) -> str:
@@ -45,16 +53,26 @@ def eoc_scaled(name: str, t, mu):
     e_dphi2 = pl.e_dphi2(1.0)
     sigma_w2 = 1.0 / e_dphi2
     sigma_b2 = 1.0 - sigma_w2 * pl.e_phi2(1.0)
-    vprime = 1.0 + sigma_w2 * pl.e_phi_d2phi(1.0)
+    vprime = vprime_on_eoc(name, t, mu) if name in CLIPPED else 1.0 + sigma_w2 * pl.e_phi_d2phi(1.0)
     vsecond = sigma_w2 * pl.d2q_e_phi2(1.0)
     return pl, sigma_w2, sigma_b2, vprime, vsecond
 
 
 def vprime_on_eoc(name: str, t, mu):
     """``V'(q*)`` on the edge of chaos at ``q* = 1`` for scaled ``t``, ``mu`` (arrays):
-    ``1 + E[phi phi''] / E[phi'^2]`` (``sigma_w^2 = 1 / E[phi'^2]``, [P24])."""
-    pl = PiecewiseLinear.of(family(_check_name(name, CLIPPED)), t, mu)
-    return 1.0 + pl.e_phi_d2phi(1.0) / pl.e_dphi2(1.0)
+    ``1 + E[phi phi''] / E[phi'^2] = 1 - mu gamma(t+mu) / (Phi(t+mu) - Phi(t))`` (CReLU and
+    CST alike, [P24]); for ``mu < SMALL_MU`` as ``J / (mu + J)`` (module docstring), which
+    keeps full relative accuracy as ``V'(q*) -> 0``."""
+    _check_name(name, CLIPPED)
+    t, mu = np.broadcast_arrays(np.asarray(t, float), np.asarray(mu, float))
+    a = t + mu
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        direct = 1.0 - mu * gamma(a) / interval_prob(t, a)
+        small = np.minimum(mu, SMALL_MU)[..., None]
+        y = small * (_GL[0] + 1.0) / 2.0
+        j = np.expm1(a[..., None] * y - y * y / 2.0) @ _GL[1] * small[..., 0] / 2.0
+        series = j / (np.minimum(mu, SMALL_MU) + j)
+    return np.where(mu < SMALL_MU, series, direct)[()]
 
 
 def m_for_vprime(name: str, sparsity, vprime, q_star: float = 1.0):
@@ -66,10 +84,10 @@ def m_for_vprime(name: str, sparsity, vprime, q_star: float = 1.0):
     _check_name(name, CLIPPED)
     q_star = check_positive("q_star", q_star)
     v = np.asarray(vprime, float)
-    bad = ~((v > 0) & (v < 1))
+    bad = ~((v >= VPRIME_MIN) & (v < 1))
     if np.any(bad):
         raise ParameterError("vprime", float(v[bad][0]) if v.ndim else float(v),
-                             "in the open interval (0, 1)")
+                             f"in [{VPRIME_MIN:g}, 1)")
     t = np.asarray(tau_for_sparsity(name, sparsity), float)
     t, v = np.broadcast_arrays(t, v)
     lo, hi = np.log(MU_RANGE[0]), np.log(MU_RANGE[1])
@@ -200,22 +218,39 @@ def derive(activation: str, sparsity: float, vprime: float | None = None,
     tau = float(tau_for_sparsity(name, sparsity, q_star))
     if name in CLIPPED:
         if m is None:
-            vprime = DEFAULT_VPRIME if vprime is None else check_open_unit("vprime", vprime)
+            vprime = DEFAULT_VPRIME if vprime is None else check_real(
+                "vprime", vprime, f"in [{VPRIME_MIN:g}, 1)", lambda v: VPRIME_MIN <= v < 1.0)
             m = float(m_for_vprime(name, sparsity, vprime, q_star))
         else:
             m = check_positive("m", m)
         act = get(name, tau=tau, m=m)
     else:
         act = get(name, tau=tau)
+    try:
+        return _derive(name, sparsity, q_star, tau, m, act)
+    except ParameterError as err:
+        if err.param != "q":
+            raise
+        given = (("vprime", vprime) if vprime is not None else ("m", m) if name in CLIPPED
+                 else ("sparsity", sparsity))
+        raise ParameterError(*given, f"a value whose variance map is computable: {err}") from None
+
+
+def _derive(name: str, sparsity: float, q_star: float, tau: float, m: float | None,
+            act: Activation) -> Derivation:
     sigma_w2, sigma_b2 = edge_of_chaos(act, q_star)
     mf = MeanField(act, sigma_w2, sigma_b2)
-    v1, v2 = float(mf.dV(q_star)), float(mf.d2V(q_star))
+    rq = math.sqrt(q_star)
+    v1 = (float(vprime_on_eoc(name, tau / rq, m / rq)) if name in CLIPPED  # cancellation-free
+          else float(mf.dV(q_star)))
+    v2 = float(mf.d2V(q_star))
     crit = critical_m(name, sparsity, q_star) if name in CLIPPED else None
     q_hi = 10.0 * (sigma_w2 * m * m + sigma_b2 + q_star) if m is not None else 1e3 * q_star
-    fps = mf.fixed_points(1e-3 * q_star, q_hi, known=(q_star,))
+    fps = [FixedPoint(f.q, v1) if f.q == q_star else f
+           for f in mf.fixed_points(1e-3 * q_star, q_hi, known=(q_star,))]
     return Derivation(name, sparsity, q_star, tau, m, sigma_w2, sigma_b2,
                       float(mf.chi1(q_star)), v1, v2, [f.to_dict() for f in fps], crit,
-                      mf.depth_scales(q_star), _warnings(name, v1, v2, fps, q_star, m, crit))
+                      mf.depth_scales(q_star, v1), _warnings(name, v1, v2, fps, q_star, m, crit))
 
 
 def _warnings(name: str, v1: float, v2: float, fps: list[FixedPoint], q_star: float,
@@ -229,9 +264,14 @@ def _warnings(name: str, v1: float, v2: float, fps: list[FixedPoint], q_star: fl
         where = ("at every clip for this sparsity" if crit["vsecond_zero"] is None else
                  f"since m={m:.4g} is above the critical clip {crit['vsecond_zero']:.4g}")
         out.append(f"V''(q*)={v2:.3g}>0 {where}: q* is less robust to upward fluctuations")
-    extra = [f for f in fps if f.q > q_star * (1 + 1e-6)]
+    bif = crit["bifurcation"] if crit else None
+    if m is not None and bif is not None and abs(m / bif - 1.0) < NEAR_BIFURCATION:
+        out.append(f"m={m:.10g} is within {NEAR_BIFURCATION:g} (relative) of the bifurcation "
+                   f"clip {bif:.10g}: the extra pair of fixed points is (nearly) tangent, "
+                   "and whether it exists turns on the last digits of m")
+    extra = extra_fixed_points(fps, q_star)
     if name in CLIPPED and extra:
-        desc = ", ".join(f"q={f.q:.4g} ({f.stability})" for f in extra)
+        desc = ", ".join(f"q={f.q:.10g} ({f.stability})" for f in extra)
         out.append(f"bifurcation: extra fixed points above q* at {desc}; finite-width noise "
                    "can jump to the large stable one and destroy sparsity [P24]")
     return out

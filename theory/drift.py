@@ -15,7 +15,8 @@ import numpy as np
 
 from . import moments
 from .activations import Activation
-from .errors import check_positive
+from .errors import ParameterError, check_positive
+from .spec import format_spec
 
 ZERO_TOL = 1e-12
 
@@ -57,7 +58,12 @@ def drift_stats(act: Activation, q: float = 1.0) -> dict:
     pos = float(moments.e_phi_dphi(act, q, "pos"))
     neg = float(moments.e_phi_dphi(act, q, "neg"))
     total = 0.0 if parity != 0 else pos + neg
-    scale = float(moments.e_phi2(act, q)) / np.sqrt(q)
-    return {"E_phi": e_phi, "E_phi_dphi": total, "E_phi_dphi_pos": pos,
-            "E_phi_dphi_neg": neg, "p_zero": float(moments.p_zero(act, q)),
-            "drift": drift_sign(total, scale)}
+    e_phi2 = float(moments.e_phi2(act, q))
+    out = {"E_phi": e_phi, "E_phi_dphi": total, "E_phi_dphi_pos": pos,
+           "E_phi_dphi_neg": neg, "p_zero": float(moments.p_zero(act, q))}
+    bad = [k for k, v in out.items() if not np.isfinite(v)] + (["E_phi2"] if not e_phi2 >= 0 else [])
+    if bad:
+        raise ParameterError("q", q, f"a variance where the drift statistics of "
+                             f"{format_spec(act)} are computable ({bad[0]} is not finite "
+                             "or negative there)")
+    return {**out, "drift": drift_sign(total, e_phi2 / np.sqrt(q))}

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,9 +19,15 @@ from scipy import optimize
 
 from . import moments
 from .activations import Activation
-from .errors import check_nonnegative, check_positive
+from .errors import ParameterError, check_nonnegative, check_positive
+from .spec import format_spec
 
-MARGINAL_TOL = 1e-9
+MARGINAL_TOL = 1e-12  # |V'(q)| within this of 1: marginal (rounding of V' is ~1e-16)
+SAME_ROOT_RTOL = 1e-12  # roots closer than this (relative) are one root
+TANGENT_TOL = 1e-14  # |h| at a polished extremum below this: a double (tangential) root
+NEAR_RTOL = 1e-3  # below this distance from a known root, deflate by quadrature of V'
+GL_NODES = 8
+EXPLODED = 1e150  # iterate: a variance past this has exploded (continues as inf)
 
 
 @dataclass(frozen=True)
@@ -54,39 +62,82 @@ class MeanField:
 
     def V(self, q):
         """``V(q) = sigma_w^2 E[phi^2] + sigma_b^2``."""
-        return self.sigma_w2 * moments.e_phi2(self.act, _q(q)) + self.sigma_b2
+        return self._guard("V", lambda qq: self.sigma_w2 * moments.e_phi2(self.act, qq)
+                           + self.sigma_b2, q)
 
     def dV(self, q):
         """``V'(q) = sigma_w^2 (E[phi'^2] + E[phi phi''])``."""
-        q = _q(q)
-        return self.sigma_w2 * (moments.e_dphi2(self.act, q) + moments.e_phi_d2phi(self.act, q))
+        return self._guard("dV", lambda qq: self.sigma_w2 * (moments.e_dphi2(self.act, qq)
+                                                             + moments.e_phi_d2phi(self.act, qq)), q)
 
     def d2V(self, q):
         """``V''(q) = sigma_w^2 d^2/dq^2 E[phi^2]``."""
-        return self.sigma_w2 * moments.d2q_e_phi2(self.act, _q(q))
+        return self._guard("d2V", lambda qq: self.sigma_w2 * moments.d2q_e_phi2(self.act, qq), q)
 
     def chi1(self, q):
         """``chi_1(q) = sigma_w^2 E[phi'^2]``: per-layer gradient gain."""
-        return self.sigma_w2 * moments.e_dphi2(self.act, _q(q))
+        return self._guard("chi1", lambda qq: self.sigma_w2 * moments.e_dphi2(self.act, qq), q)
 
     def R(self, rho, q):
         """Correlation map at variance ``q``: ``(sigma_w^2 E[phi(u1)phi(u2)] + sigma_b^2)/V(q)``.
 
         At a fixed point ``V(q*) = q*`` this is science.md's ``R(rho)``.
         """
-        q = _q(q)
-        return (self.sigma_w2 * moments.e_phi_phi(self.act, q, rho) + self.sigma_b2) / self.V(q)
+        return self._guard("R", lambda qq: _ratio(
+            self.sigma_w2 * moments.e_phi_phi(self.act, qq, rho) + self.sigma_b2, self.V(qq)),
+            q, rho)
 
     def dR(self, rho, q):
         """``R'(rho) = sigma_w^2 E[phi'(u1) phi'(u2)] q / V(q)`` (``= sigma_w^2 E[phi'phi']`` at ``q*``)."""
+        return self._guard("dR", lambda qq: _ratio(
+            self.sigma_w2 * moments.e_dphi_dphi(self.act, qq, rho) * qq, self.V(qq)), q, rho)
+
+    def _guard(self, what: str, f, q, rho=None):
+        """``f(q)`` if it is a valid result, else a :class:`ParameterError` naming ``q`` and
+        the decades of ``q`` where ``what`` is computable.
+
+        Invalid: NaN or infinite; a negative variance (``V < 0``, or ``E[phi^2] < 0``
+        beyond rounding, i.e. ``sigma_w^2 E[phi^2] < -1e-12 V``);
+        ``chi_1 < 0``; ``|R| > 1`` (Cauchy-Schwarz).  This is where results leave the
+        theory: no NaN and no negative variance is ever returned.
+        """
         q = _q(q)
-        return self.sigma_w2 * moments.e_dphi_dphi(self.act, q, rho) * q / self.V(q)
+        value = np.asarray(f(q), float)
+        bad = _invalid(what, value, q, self.sigma_w2, self.sigma_b2)
+        if not np.any(bad):
+            return value[()]
+        q_bad = float(np.broadcast_to(q, bad.shape)[bad][0])
+        v_bad = float(value[bad][0]) if value.ndim else float(value)
+        at = "" if rho is None else f" at rho={float(np.ravel(rho)[0]):g}"
+        ok = []
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # a diagnosis: the first call warned
+            for p in range(-12, 13):
+                try:
+                    qq = np.asarray(10.0 ** p)
+                    ok.append(not np.any(_invalid(what, np.asarray(f(qq), float), qq,
+                                                  self.sigma_w2, self.sigma_b2)))
+                except (ArithmeticError, ValueError):
+                    ok.append(False)
+        span = _run_around(ok, 12)
+        if span and 10.0 ** (span[0] - 12) <= q_bad <= 10.0 ** (span[1] - 12):
+            p = math.log10(q_bad) + 12  # q_bad fails between grid decades: cut the span there
+            span = (math.floor(p) + 1, span[1]) if q_bad < 1 else (span[0], math.ceil(p) - 1)
+            span = span if span[0] <= span[1] else None
+        where = (f"in [1e{span[0] - 12}, 1e{span[1] - 12}]" if span else "nowhere")
+        raise ParameterError("q", q_bad, f"{where}, where {what} of "
+                             f"{format_spec(self.act)}{at} is computable (it gave {v_bad:g} at "
+                             f"q={q_bad:g})")
 
     def iterate(self, q0: float, depth: int) -> np.ndarray:
-        """``q^0, ..., q^depth`` under ``q^{l+1} = V(q^l)`` (infinite width)."""
+        """``q^0, ..., q^depth`` under ``q^{l+1} = V(q^l)`` (infinite width); an exploded
+        variance (past ``EXPLODED`` or overflowing) continues as ``inf``."""
         qs = [float(_q(q0))]
         for _ in range(depth):
-            qs.append(float(self.V(qs[-1])) if np.isfinite(qs[-1]) else np.inf)
+            if not qs[-1] < EXPLODED:
+                qs.append(np.inf)
+                continue
+            qs.append(float(self.V(qs[-1])))
         return np.asarray(qs)
 
     def iterate_corr(self, rho0: float, q: float, depth: int) -> np.ndarray:
@@ -101,43 +152,150 @@ class MeanField:
                      ) -> list[FixedPoint]:
         """All fixed points of ``V`` in ``[q_lo, q_hi]``, sorted.
 
-        Transversal roots come from sign changes of ``V(q) - q`` on a log grid (refined
-        by Brent's method); tangential ones (``V' = 1``, as on the edge of chaos of
-        ReLU_tau/ST) from sign changes of ``V'(q) - 1`` where ``|V(q) - q|`` vanishes.
-        ``known`` roots (e.g. ``q*``) are included exactly.
+        ``known`` roots (e.g. ``q*``) are included exactly and *deflated*: the scan runs
+        on ``h(q) = (V(q) - q) / prod_k (q - k)``, which keeps every other root (also one
+        within ``1e-12 k`` of ``k``) as a sign change.  Near ``k`` the quotient is computed
+        without cancellation as the mean of ``V'(s) - 1`` over ``[k, q]`` (Gauss-Legendre),
+        on offsets ``k (1 +- 10^-j/2)`` down to ``SAME_ROOT_RTOL``.  Roots come from sign
+        changes of ``h`` on a log grid (Brent's method); a pair of roots closer than the
+        grid spacing (a newborn saddle-node pair) from a local extremum of ``h`` whose
+        polished value has the other sign; a tangential root (``V' = 1``, the pair at the
+        instant of birth) only where that polished value is zero to rounding.
         """
-        # Bracket each known root tightly so a second root just beside it (the unstable
-        # point that a large clip puts next to q*) still shows a sign change.
-        near = [k * f for k in known for f in (1 - 1e-6, 1 + 1e-6) if q_lo < k * f < q_hi]
-        grid = np.unique(np.concatenate([np.geomspace(q_lo, q_hi, n_grid), near]))
-        g = self.V(grid) - grid
-        roots = [float(k) for k in known]
+        ks = tuple(sorted({float(k) for k in known}))
+        grid = np.geomspace(q_lo, q_hi, n_grid)
+        offsets = 10.0 ** (-np.arange(4, 25) / 2.0)  # 1e-2 ... 1e-12
+        grid = np.concatenate([grid] + [k * (1 + s * offsets) for k in ks for s in (-1, 1)])
+        grid = np.unique(grid[(grid >= q_lo) & (grid <= q_hi)])
+        grid = grid[[all(abs(q - k) > SAME_ROOT_RTOL * k for k in ks) for q in grid]]
+        h = self._deflated(grid, ks)
+        roots = list(ks)
+        found: list[float] = []
+        double: list[float] = []
 
-        def add(r: float) -> None:
-            if all(abs(r - s) > 1e-7 * max(r, s) for s in roots):
+        def add(r: float, into: list) -> None:
+            if all(abs(r - s) > SAME_ROOT_RTOL * max(r, s) for s in roots):
                 roots.append(r)
-        for i in np.nonzero(np.sign(g[:-1]) * np.sign(g[1:]) < 0)[0]:
-            add(optimize.brentq(lambda x: float(self.V(x)) - x, grid[i], grid[i + 1],
-                                xtol=1e-14, rtol=1e-13))
-        for i in np.nonzero(g == 0.0)[0]:
-            add(float(grid[i]))
-        d = self.dV(grid) - 1.0
-        for i in np.nonzero(np.sign(d[:-1]) * np.sign(d[1:]) < 0)[0]:
-            c = optimize.brentq(lambda x: float(self.dV(x)) - 1.0, grid[i], grid[i + 1],
-                                xtol=1e-14, rtol=1e-13)
-            if abs(float(self.V(c)) - c) <= 1e-9 * c:
-                add(c)
-        return [FixedPoint(r, float(self.dV(r))) for r in sorted(roots)]
+                into.append(r)
 
-    def depth_scales(self, q_star: float) -> dict:
+        def f(x: float) -> float:
+            return float(self._deflated(np.array([x]), ks)[0])
+
+        def root(a: float, b: float) -> float:
+            return optimize.brentq(f, a, b, xtol=1e-300, rtol=4 * np.finfo(float).eps)
+        sign = np.sign(h)
+        for i in np.nonzero(sign[:-1] * sign[1:] < 0)[0]:
+            if any(grid[i] < k < grid[i + 1] for k in ks):
+                continue  # h changes sign at k itself: k is a double root (V'(k) = 1)
+            add(root(grid[i], grid[i + 1]), found)
+        for i in np.nonzero(h == 0.0)[0]:
+            add(float(grid[i]), found)
+        # Local extrema of h between same-signed neighbours: polish, look for a hidden pair.
+        for i in range(1, len(grid) - 1):
+            s = sign[i]
+            if s == 0 or sign[i - 1] != s or sign[i + 1] != s:
+                continue
+            if not (s * h[i] <= s * h[i - 1] and s * h[i] <= s * h[i + 1]):
+                continue
+            a, b = grid[i - 1], grid[i + 1]
+            if any(a < k < b for k in ks):
+                continue
+            res = optimize.minimize_scalar(lambda x: s * f(x), bounds=(a, b), method="bounded",
+                                           options={"xatol": 1e-10 * b, "maxiter": 200})
+            c, hc = float(res.x), s * float(res.fun)
+            if hc * s < 0:  # the other sign: two roots, one on each side of c
+                add(root(a, c), found)
+                add(root(c, b), found)
+            elif abs(hc) <= TANGENT_TOL * (1.0 + abs(float(self.dV(c)))):
+                add(c, double)
+        out = []
+        for r in sorted(roots):
+            slope = float(self.dV(r))
+            out.append(FixedPoint(r, 1.0 if r in double else slope))
+        return out
+
+    def _deflated(self, q: np.ndarray, known: tuple) -> np.ndarray:
+        """``(V(q) - q) / prod_k (q - k)`` for roots ``k`` of ``V(q) = q``.
+
+        The factor of the nearest ``k`` is divided out exactly where ``|q - k| <
+        NEAR_RTOL k``: ``(V(q) - q)/(q - k) = mean over [k, q] of (V'(s) - 1)`` (the
+        fundamental theorem of calculus with ``V(k) = k``), on ``GL_NODES`` nodes.
+        """
+        q = np.asarray(q, float)
+        out = np.empty_like(q)
+        near = np.zeros(q.shape, bool)
+        nodes, weights = np.polynomial.legendre.leggauss(GL_NODES)
+        for k in known:
+            idx = np.abs(q - k) < NEAR_RTOL * k
+            if np.any(idx):
+                qq = q[idx]
+                s = k + np.outer(qq - k, (nodes + 1.0) / 2.0)
+                mean = (self.dV(s.ravel()).reshape(s.shape) - 1.0) @ weights / 2.0
+                others = np.prod([qq - j for j in known if j != k], axis=0)
+                out[idx] = mean / others
+                near |= idx
+        far = ~near
+        if np.any(far):
+            qq = q[far]
+            out[far] = (self.V(qq) - qq) / np.prod([qq - k for k in known], axis=0)
+        return out
+
+    def depth_scales(self, q_star: float, slope: float | None = None) -> dict:
         """Schoenholz et al. 2017: ``xi_q = -1/ln V'(q*)``, ``xi_c = -1/ln chi_1``.
 
         ``inf`` where the slope is 1 (edge of chaos: correlations decay sub-exponentially).
+        ``slope``: ``V'(q*)`` when known more accurately than :meth:`dV` gives it.
         """
         def xi(slope: float) -> float:
             return float(np.inf) if abs(slope - 1.0) <= MARGINAL_TOL or slope <= 0 \
                 else float(-1.0 / np.log(slope))
-        return {"xi_q": xi(float(self.dV(q_star))), "xi_c": xi(float(self.chi1(q_star)))}
+        v1 = float(self.dV(q_star)) if slope is None else float(slope)
+        return {"xi_q": xi(v1), "xi_c": xi(float(self.chi1(q_star)))}
+
+
+def extra_fixed_points(fixed_points, q_star: float) -> list:
+    """The fixed points above ``q*`` other than ``q*`` itself: the bifurcation's extra roots
+    ([P24]; an unstable one and a large stable one).  The one rule for "extra": ``q > q*``
+    and not the same root as ``q*`` (relative distance above ``SAME_ROOT_RTOL``).
+    Accepts :class:`FixedPoint` objects or their :meth:`FixedPoint.to_dict` form."""
+    def q_of(f):
+        return f["q"] if isinstance(f, dict) else f.q
+    return [f for f in fixed_points if q_of(f) - q_star > SAME_ROOT_RTOL * q_star]
+
+
+def _ratio(a, b):
+    """``a / b``; ``0 / 0`` (``V(q) = 0``: no correlation defined) becomes NaN silently
+    and is reported by the guard."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(a, float) / b
+
+
+def _invalid(what: str, value: np.ndarray, q, sigma_w2: float, sigma_b2: float) -> np.ndarray:
+    """Mask of values that are no result (see :meth:`MeanField._guard`)."""
+    bad = ~np.isfinite(value)
+    with np.errstate(invalid="ignore"):
+        if what == "V":
+            bad |= (value < 0) | (value - sigma_b2 < -1e-12 * np.abs(value))
+        elif what == "chi1":
+            bad |= value < 0
+        elif what == "R":
+            bad |= np.abs(value) > 1.0 + 1e-9
+    return bad
+
+
+def _run_around(ok: list[bool], centre: int) -> tuple[int, int] | None:
+    """The run of ``True`` in ``ok`` containing ``centre`` (else the longest run)."""
+    runs, start = [], None
+    for i, v in enumerate([*ok, False]):
+        if v and start is None:
+            start = i
+        elif not v and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    for r in runs:
+        if r[0] <= centre <= r[1]:
+            return r
+    return max(runs, key=lambda r: r[1] - r[0], default=None)
 
 
 def _q(q):
