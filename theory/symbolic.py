@@ -171,15 +171,18 @@ def truncated_moments(a, b, kmax: int, mu=0, v=Q) -> list[sp.Expr]:
     """``[M_0, ..., M_kmax]``, ``M_k = E[u^k 1{a <= u < b}]`` for ``u ~ N(mu, v)``, by the
     recurrence of the module docstring (``a``, ``b`` may be ``-oo``, ``oo``)."""
     s = sp.sqrt(v)
-
-    def edge(e, k):  # e^k p(e), zero at infinite ends
-        return sp.S.Zero if e.is_infinite else e ** k * phi((e - mu) / s) / s
     a, b = sp.sympify(a), sp.sympify(b)
     m = [_mass(a, b, mu, s)]
     for k in range(1, kmax + 1):
         prev2 = m[k - 2] if k >= 2 else sp.S.Zero
-        m.append(mu * m[k - 1] + (k - 1) * v * prev2 + v * (edge(a, k - 1) - edge(b, k - 1)))
+        m.append(mu * m[k - 1] + (k - 1) * v * prev2
+                 + v * (_edge_term(a, k - 1, mu, s) - _edge_term(b, k - 1, mu, s)))
     return m
+
+
+def _edge_term(e, k: int, mu, s) -> sp.Expr:
+    """``e^k p(e)`` for the density ``p`` of ``N(mu, s^2)``; zero at infinite ends."""
+    return sp.S.Zero if e.is_infinite else e ** k * phi((e - mu) / s) / s
 
 
 def _expect_poly(poly: sp.Expr, a, b, mu=0, v=Q) -> sp.Expr:
@@ -228,31 +231,37 @@ def tidy(expr: sp.Expr) -> sp.Expr:
 @lru_cache(maxsize=None)
 def _derive(fam: Family) -> dict[str, sp.Expr]:
     p0, p1, p2 = (fam.pieces_sym(k) for k in range(3))
-    br = fam.breaks_sym
-    jumps = [sp.simplify(p0[k + 1].subs(X, b) - p0[k].subs(X, b)) for k, b in enumerate(br)]
     d = {"Ephi": _expect(fam, lambda k: p0[k]),
          "Ephi2": _expect(fam, lambda k: p0[k] ** 2),
          "Ephidphi": _expect(fam, lambda k: p0[k] * p1[k]),
          "P0": sum((_mass(e0, e1, 0, sp.sqrt(Q)) for e0, e1, z in
                     zip(_edges(fam)[:-1], _edges(fam)[1:], fam.zero_pieces) if z), sp.S.Zero)}
     dphi2 = _expect(fam, lambda k: p1[k] ** 2)
-    delta = sum(((p0[k + 1] * p1[k + 1] - p0[k] * p1[k]).subs(X, b)
-                 + (p0[k + 1] ** 2 - p0[k] ** 2).subs(X, b) * b / (2 * Q)) * _density(b)
-                for k, b in enumerate(br))
-    d["Ephid2phi"] = _expect(fam, lambda k: p0[k] * p2[k]) + delta
-    jumps_phi = any(j != 0 for j in jumps)
+    d["Ephid2phi"] = _expect(fam, lambda k: p0[k] * p2[k]) + breakpoint_terms(fam)
+    jumps_phi = any(j != 0 for j in fam.value_jumps_sym)
     d["Edphi2"] = sp.oo if jumps_phi else dphi2
-    d["V"] = SIGMA_W2 * d["Ephi2"] + SIGMA_B2
-    d["dV"] = SIGMA_W2 * (dphi2 + d["Ephid2phi"])
-    d["d2V"] = sp.diff(d["dV"], Q)
-    d["chi1"] = SIGMA_W2 * d["Edphi2"]
     d = {k: tidy(v) if v is not sp.oo else v for k, v in d.items()}
+    slope = dphi2 + d["Ephid2phi"]
+    d["V"] = SIGMA_W2 * d["Ephi2"] + SIGMA_B2
+    d["dV"] = SIGMA_W2 * tidy(slope)
+    d["d2V"] = SIGMA_W2 * tidy(sp.diff(slope, Q))
+    d["chi1"] = SIGMA_W2 * d["Edphi2"]
     if not jumps_phi:
         at = {Q: Q_STAR}
         e1, e2 = tidy(dphi2.subs(at)), d["Ephi2"].subs(at)
         d["EoC"] = sp.Tuple(1 / e1, Q_STAR - e2 / e1)
         d["dV_eoc"] = 1 + d["Ephid2phi"].subs(at) / e1
     return d
+
+
+def breakpoint_terms(fam: Family) -> sp.Expr:
+    """The delta contributions to ``E[phi phi'']`` at the breakpoints ``b``:
+    ``sum_b ([phi phi']_b + [phi^2]_b b / (2q)) p_q(b)``, ``[f]_b`` the jump of ``f`` at ``b``
+    (``= J_b phi(b) p_q(b)`` for continuous ``phi``, [P24])."""
+    p0, p1 = fam.pieces_sym(0), fam.pieces_sym(1)
+    return sum((((p0[k + 1] * p1[k + 1] - p0[k] * p1[k]).subs(X, b)
+                 + (p0[k + 1] ** 2 - p0[k] ** 2).subs(X, b) * b / (2 * Q)) * _density(b)
+                for k, b in enumerate(fam.breaks_sym)), sp.S.Zero)
 
 
 def _relu_power(fam: Family) -> int | None:
@@ -368,7 +377,8 @@ def crelu_formulas() -> dict[str, str]:
     """LaTeX of the CReLU formulas shown in the report and README: ``V(q)``, the edge of
     chaos and ``V'(q*)`` on it ([P24])."""
     sw2, sb2 = formula("crelu", "EoC")
+    loss = 1 - formula("crelu", "dV_eoc")  # printed as 1 - (...), as [P24] writes it
     return {"V": f"V(q) = {latex(formula('crelu', 'V'))}",
             "sigma_w2": rf"\sigma_w^{{2}} = {latex(sw2)}",
             "sigma_b2": rf"\sigma_b^{{2}} = {latex(sb2)}",
-            "dV_eoc": rf"V'(q^{{*}}) = {latex(formula('crelu', 'dV_eoc'))}"}
+            "dV_eoc": rf"V'(q^{{*}}) = 1 - {latex(loss)}"}
