@@ -60,16 +60,25 @@ def _substitutions(args: argparse.Namespace, fam) -> dict:
     return {s: sp.Rational(repr(float(v))) for s, v in subs.items()}
 
 
-def _entry(expr, subs: dict) -> dict:
+def _entry(expr, subs: dict, fam=None, quantity: str = "") -> dict:
+    """Printed forms and, when nothing is left free, the value.  A one-dimensional integral
+    is printed unsubstituted (sympy would evaluate it with mpmath just to order the terms)
+    and its value comes from the generated scipy function."""
     import sympy as sp
 
     from sparsefield.theory import symbolic
 
-    e = expr.subs(subs) if subs else expr
     value = None
-    if not e.free_symbols:
-        v = float(sp.N(e, 17))
-        value = v if math.isfinite(v) else None
+    if expr.has(sp.Integral):
+        e = expr
+        args = symbolic.arguments(fam, quantity)
+        if all(a in subs or a not in expr.free_symbols for a in args):
+            value = float(symbolic.lambdified(fam, quantity)(*(float(subs.get(a, 1)) for a in args)))
+    else:
+        e = expr.subs(subs) if subs else expr
+        if not e.free_symbols:
+            value = symbolic.value(e)
+    value = value if value is not None and math.isfinite(value) else None
     return {"expr": str(e), "erf": str(e.rewrite(sp.erf)), "latex": symbolic.latex(e),
             "symbols": sorted(s.name for s in e.free_symbols), "value": value}
 
@@ -104,7 +113,7 @@ def _formula(args: argparse.Namespace) -> int:
         if q == "EoC":
             out[q] = {"sigma_w2": _entry(expr[0], subs), "sigma_b2": _entry(expr[1], subs)}
         else:
-            out[q] = _entry(expr, subs)
+            out[q] = _entry(expr, subs, fam, q)
     if args.json:
         print(json.dumps({"activation": fam.name, "substituted": {str(k): float(v) for k, v in subs.items()},
                           "definitions": symbolic.DEFINITIONS, "quantities": out}, indent=2))

@@ -309,7 +309,7 @@ def _derive_bivariate(fam: Family) -> dict[str, sp.Expr]:
         for name, order in (("Ephiphi", 0), ("Edphidphi", 1)):
             pieces = fam.pieces_sym(order)
             inner = _conditional(fam, pieces, X)
-            out[name] = sp.Add(*(sp.Integral(sp.expand(pieces[j] * inner) * _density(X), (X, e[j], e[j + 1]))
+            out[name] = sp.Add(*(sp.Integral(tidy(pieces[j] * inner) * _density(X), (X, e[j], e[j + 1]))
                                  for j in range(len(e) - 1) if pieces[j] != 0))
     v = _derive(fam)["V"]
     out["R"] = (SIGMA_W2 * out["Ephiphi"] + SIGMA_B2) / v
@@ -356,6 +356,13 @@ def _lambdified(fam: Family, quantity: str) -> Callable:
 def lambdified(activation: str | Family, quantity: str) -> Callable:
     """Numpy function of :func:`arguments` evaluating :func:`formula` (``lambdify``, ``cse``)."""
     return _lambdified(_family(activation), quantity)
+
+
+def value(expr: sp.Expr) -> float:
+    """The number a closed expression (no free symbols, no integrals) stands for, to 17 digits."""
+    if expr.free_symbols:
+        raise ValueError(f"free symbols left: {sorted(s.name for s in expr.free_symbols)}")
+    return float(sp.N(expr, 17))
 
 
 def parse(text: str, activation: str | Family | None = None) -> sp.Expr:
