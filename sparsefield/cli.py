@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "sparsefield.cmd_sweep",
     "sparsefield.cmd_empirical",
     "sparsefield.cmd_report",
+    "sparsefield.cmd_formula",
 ]
 
 
