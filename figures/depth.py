@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from . import style
 
@@ -84,12 +85,14 @@ def p24_table(rows: list[dict], out: str | Path, name: str = "p24_depth100") -> 
 
 def depth_sweep(rows: list[dict], out: str | Path, name: str = "p24_depth_sweep") -> list[Path]:
     """Left: final test accuracy against depth per activation (fixed training budget).
-    Right: the mean-field prediction for the same points, ``1 - rho^L`` of two orthogonal
+    Middle: the mean-field prediction for the same points, ``1 - rho^L`` of two orthogonal
     inputs on the edge of chaos, ``(1 + K L / 2)^{-2}`` (theory.depth_scale), log scale.
+    Right: accuracy against ``L / ell_c`` (open markers: ``unstable`` rows, the unclipped
+    thresholds whose ``q*`` attracts only from below).
 
     ``rows``: ``series``, ``activation``, ``depth``, ``test_acc``, ``test_acc_sem``,
-    ``test_acc_seeds``, ``one_minus_rho`` and ``ell_c``; ``chance``."""
-    fig, axes = style.subplots(1, 2, width=3.6, height=2.9)
+    ``test_acc_seeds``, ``one_minus_rho``, ``ell_c`` and ``unstable``; ``chance``."""
+    fig, axes = style.subplots(1, 3, width=3.4, height=2.9)
     series: dict[str, list[dict]] = {}
     for r in rows:
         series.setdefault(r["series"], []).append(r)
@@ -102,6 +105,10 @@ def depth_sweep(rows: list[dict], out: str | Path, name: str = "p24_depth_sweep"
         axes[0][0].plot(depths, [r["test_acc"] for r in rs], color=c, lw=0.8, alpha=0.7)
         axes[0][1].plot(depths, [r["one_minus_rho"] for r in rs], color=c, marker=mk, ms=3.5,
                         label=f"{sname}: $\\ell_c$={rs[0]['ell_c']:.2g}")
+        ratio = [r["depth"] / r["ell_c"] for r in rs]
+        axes[0][2].errorbar(ratio, [r["test_acc"] for r in rs],
+                            yerr=[r["test_acc_sem"] for r in rs], color=c, marker=mk, ms=4,
+                            mfc="white" if rs[0].get("unstable") else c, lw=0.8)
     axes[0][0].axhline(rows[0]["chance"], color="0.6", lw=0.8, ls="--")
     axes[0][0].set_xscale("log")
     axes[0][0].set_xlabel("depth $L$")
@@ -115,6 +122,13 @@ def depth_sweep(rows: list[dict], out: str | Path, name: str = "p24_depth_sweep"
     axes[0][1].set_ylabel(r"$1-\rho^L$ (orthogonal inputs)")
     axes[0][1].legend(loc="lower left", fontsize=6.5)
     axes[0][1].set_title(r"mean field: $1-\rho^L \approx (\ell_c/L)^2$", fontsize=9)
+    axes[0][2].axhline(rows[0]["chance"], color="0.6", lw=0.8, ls="--")
+    axes[0][2].set_xscale("log")
+    axes[0][2].xaxis.set_minor_formatter(NullFormatter())
+    axes[0][2].set_ylim(0, 1)
+    axes[0][2].set_xlabel(r"$L / \ell_c$")
+    axes[0][2].set_ylabel("final test accuracy")
+    axes[0][2].set_title("against the depth scale (open: unstable $q^*$)", fontsize=9)
     return style.save(fig, out, name)
 
 
@@ -133,13 +147,14 @@ def qstar_sweep(rows: list[dict], out: str | Path, name: str = "dt26_qstar") -> 
         rs = sorted(rs, key=lambda r: r["q_star"])
         c = style.sequential(len(series) + 1)[i]
         qs = [r["q_star"] for r in rs]
+        ls = "-" if "V'" in sname else "--"
         _acc_points(ax, qs, rs, c, "os"[i % 2], label=sname)
-        ax.plot(qs, [r["test_acc"] for r in rs], color=c, lw=0.8)
+        ax.plot(qs, [r["test_acc"] for r in rs], color=c, lw=0.8, ls=ls)
     ax.axhline(rows[0]["chance"], color="0.6", lw=0.8, ls="--", label="chance")
     ax.set_xscale("log")
     ax.set_xlabel("fixed point $q^*$")
     ax.set_ylabel("final test accuracy")
     ax.set_ylim(0, 1)
     ax.set_title(rows[0].get("title", ""), fontsize=9)
-    ax.legend(loc="upper left")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=6.5)
     return style.save(fig, out, name)

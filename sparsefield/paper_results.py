@@ -2,8 +2,8 @@
 depth sweep against the correlation map's depth scale, and the [DT26] q* runs.
 
 Reads the result stores written by ``sparsefield sweep`` for ``sweeps/p24_dnn.toml``
-(size ``paper-cpu``), ``sweeps/p24_depth.toml`` and ``sweeps/dt26_qstar.toml`` (size
-``cpu``), adds the mean-field numbers of each point (``V'(q*)``, the variance depth scale
+(size ``paper-cpu``) and ``sweeps/p24_long.toml`` (4x the steps), ``sweeps/p24_depth.toml``
+and ``sweeps/dt26_qstar.toml`` (sizes ``cpu`` and ``depth20``), adds the mean-field numbers of each point (``V'(q*)``, the variance depth scale
 ``xi_q``, the edge-of-chaos kink coefficient ``K`` and ``ell_c = 2/K`` of
 :mod:`sparsefield.theory.depth_scale`) and a verdict relative to the ReLU baseline, and
 writes ``p24_depth100``, ``p24_depth_sweep`` and ``dt26_qstar`` (CSV + PNG).  Points with
@@ -94,11 +94,16 @@ def collect(sweep_file: Path, size: str | None, results: Path) -> list[dict]:
                "diverged": sum(bool(r["diverged"]) for r in runs),
                "zero_init": float(np.mean([r["zero_init"] for r in runs])) if runs else math.nan,
                "zero_final": float(np.mean([r["zero_final"] for r in runs])) if runs else math.nan,
-               "q_final_max": float(np.nanmax([r["q_final_max"] for r in runs]))
-               if runs else math.nan}
+               "q_final_max": _nanmax([r["q_final_max"] for r in runs])}
         row.update(theory(p))
         out.append(row)
     return out
+
+
+def _nanmax(values) -> float:
+    """Largest finite value (``nan`` if none: no run, or every run diverged)."""
+    v = np.asarray(values, float)
+    return float(np.max(v[np.isfinite(v)])) if np.isfinite(v).any() else math.nan
 
 
 def _with_verdicts(rows: list[dict], baseline) -> list[dict]:
@@ -106,6 +111,8 @@ def _with_verdicts(rows: list[dict], baseline) -> list[dict]:
         base = baseline(r)
         r["relu_acc"] = base
         r["verdict"] = verdict(r["test_acc"], base, r["diverged"] > 0) if r["seeds"] else "not run"
+        if r["activation"] == "relu" and r["verdict"] != "failed" and base is not None:
+            r["verdict"] = "baseline"
     return rows
 
 
@@ -118,14 +125,20 @@ def p24(results: Path, out: Path) -> list[dict]:
     from sparsefield.figures import depth
 
     rows = collect(SWEEPS / "p24_dnn.toml", "paper-cpu", results)
-    relu = next((r["test_acc"] for r in rows if r["activation"] == "relu" and r["seeds"]), None)
-    _with_verdicts(rows, lambda r: relu)
+    long = collect(SWEEPS / "p24_long.toml", None, results)  # 4x the budget, one seed
+    for r in long:
+        r["short"] += f", {r['steps']} steps"
+    rows += long
+    relu = {r["steps"]: r["test_acc"] for r in rows if r["activation"] == "relu" and r["seeds"]}
+    _with_verdicts(rows, lambda r: relu.get(r["steps"]))
     for r in rows:
         acc, sd = PAPER.get(r["label"], (None, None))
         r["paper_acc"], r["paper_sd"] = acc, sd
         r["paper_note"] = "fails to train" if r["label"] in PAPER_FAILS else ""
     atomic_write_csv(out / "p24_depth100.csv", _csv_rows(rows))
     steps = rows[0]["steps"]
+    for r in rows:
+        r["steps_note"] = "" if r["steps"] == steps else f"{r['steps']} steps, 1 seed"
     done = [{**r, "chance": CHANCE, "title": f"[P24] DNN, depth 100, width 300, 85% sparsity\n"
              f"bundled MNIST 8k/2k, Adam lr 1e-4, batch 64, {steps} steps"}
             for r in rows if r["seeds"]]
@@ -143,6 +156,7 @@ def depth_sweep(results: Path, out: Path) -> list[dict]:
     for r in rows:
         r["series"] = r["short"]
         r["depth_over_ell_c"] = r["depth"] / r["ell_c"]
+        r["unstable"] = r["activation"] in ("relu_tau", "st")
     atomic_write_csv(out / "p24_depth_sweep.csv", _csv_rows(rows))
     done = [{**r, "chance": CHANCE} for r in rows if r["seeds"]]
     if done:
@@ -153,18 +167,20 @@ def depth_sweep(results: Path, out: Path) -> list[dict]:
 def dt26(results: Path, out: Path) -> list[dict]:
     from sparsefield.figures import depth
 
-    rows = collect(SWEEPS / "dt26_qstar.toml", "cpu", results)
+    rows = collect(SWEEPS / "dt26_qstar.toml", "cpu", results) \
+        + collect(SWEEPS / "dt26_qstar.toml", "depth20", results)
     _with_verdicts(rows, lambda r: None)
+    fixed_m = "fixed m = 1.063, depth {}"
     for r in rows:
-        r["series"] = ("fixed V'(q*) = 0.7 (= fixed m/sqrt(q*))" if r["vprime_target"]
-                       else "fixed m = 1.063")
+        r["series"] = ("fixed V'(q*) = 0.7 (= fixed m/sqrt(q*)), depth {}" if r["vprime_target"]
+                       else fixed_m).format(r["depth"])
         r["m_over_sqrt_q"] = r["m"] / math.sqrt(r["q_star"])
     # q* = 1 belongs to both families (there fixed m is fixed V')
-    rows_fig = rows + [{**r, "series": "fixed m = 1.063"} for r in rows
+    rows_fig = rows + [{**r, "series": fixed_m.format(r["depth"])} for r in rows
                        if r["q_star"] == 1.0]
     atomic_write_csv(out / "dt26_qstar.csv", _csv_rows(rows))
-    done = [{**r, "chance": CHANCE, "title": f"[DT26] CReLU at 90% sparsity, depth 100, "
-             f"width 300\n{rows[0]['steps']} Adam steps, bundled MNIST 8k/2k"}
+    done = [{**r, "chance": CHANCE, "title": f"[DT26] CReLU at 90% sparsity, width 300\n"
+             f"{rows[0]['steps']} Adam steps, bundled MNIST 8k/2k"}
             for r in rows_fig if r["seeds"]]
     if done:
         depth.qstar_sweep(done, out, "dt26_qstar")

@@ -192,3 +192,18 @@ def test_worker_killed_mid_sweep(tmp_path):
     assert report.submitted == 4 and len(report.done) == 4, report.failed
     assert not report.failed
     assert set(stored_files(store, sw).values()) == {1}
+
+
+def test_paper_results_verdicts_relative_to_relu():
+    """A run at chance or diverged is 'failed' whatever the baseline; within 0.02 of ReLU
+    'matches ReLU'; in between 'degraded'."""
+    from sparsefield.paper_results import short_label, verdict
+
+    assert verdict(0.11, 0.92, False) == "failed"
+    assert verdict(0.15, None, False) == "failed"
+    assert verdict(0.91, 0.92, True) == "failed"
+    assert verdict(float("nan"), 0.92, False) == "failed"
+    assert verdict(0.905, 0.92, False) == "matches ReLU"
+    assert verdict(0.60, 0.92, False) == "degraded"
+    assert short_label(point(activation="crelu", sparsity=0.85, vprime=0.5)) == "CReLU V'=0.5"
+    assert short_label(point(activation="relu")) == "ReLU"
