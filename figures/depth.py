@@ -79,7 +79,7 @@ def p24_table(rows: list[dict], out: str | Path, name: str = "p24_depth100") -> 
     ax.set_ylabel("final test accuracy")
     ax.set_ylim(0, 1)
     ax.set_title(rows[0].get("title", ""), fontsize=9)
-    ax.legend(loc="upper right", fontsize=6.5)
+    ax.legend(loc="upper center", fontsize=6.5)
     return style.save(fig, out, name)
 
 
@@ -138,7 +138,7 @@ def qstar_sweep(rows: list[dict], out: str | Path, name: str = "dt26_qstar") -> 
 
     ``rows``: ``series``, ``q_star``, ``test_acc``, ``test_acc_sem``, ``test_acc_seeds``;
     ``chance``, ``title``."""
-    fig, axes = style.subplots(1, 1, width=4.2, height=3.0)
+    fig, axes = style.subplots(1, 1, width=5.0, height=3.2)
     ax = axes[0][0]
     series: dict[str, list[dict]] = {}
     for r in rows:
@@ -156,5 +156,5 @@ def qstar_sweep(rows: list[dict], out: str | Path, name: str = "dt26_qstar") -> 
     ax.set_ylabel("final test accuracy")
     ax.set_ylim(0, 1)
     ax.set_title(rows[0].get("title", ""), fontsize=9)
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=6.5)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.02, 0.14), fontsize=6.5)
     return style.save(fig, out, name)

@@ -169,11 +169,20 @@ def dt26(results: Path, out: Path) -> list[dict]:
 
     rows = collect(SWEEPS / "dt26_qstar.toml", "cpu", results) \
         + collect(SWEEPS / "dt26_qstar.toml", "depth20", results)
-    _with_verdicts(rows, lambda r: None)
+    # the baseline: ReLU at the same depth, width and budget (the depth sweep's runs)
+    sw = load_sweep(SWEEPS / "p24_depth.toml", "cpu")
+    store = ResultStore(results, sw.name)
+    relu = {}
+    for _, p in sw.points:
+        accs = [store.load(p, s)["metrics"]["final"]["test_acc"] for s in sw.seeds
+                if p["activation"] == "relu" and store.has(p, s)]
+        if accs:
+            relu[p["depth"]] = float(np.mean(accs))
+    _with_verdicts(rows, lambda r: relu.get(r["depth"]))
     fixed_m = "fixed m = 1.063, depth {}"
+    fixed_v = "fixed V'(q*) = 0.7 = fixed m/sqrt(q*), depth {}"
     for r in rows:
-        r["series"] = ("fixed V'(q*) = 0.7 (= fixed m/sqrt(q*)), depth {}" if r["vprime_target"]
-                       else fixed_m).format(r["depth"])
+        r["series"] = (fixed_v if r["vprime_target"] else fixed_m).format(r["depth"])
         r["m_over_sqrt_q"] = r["m"] / math.sqrt(r["q_star"])
     # q* = 1 belongs to both families (there fixed m is fixed V')
     rows_fig = rows + [{**r, "series": fixed_m.format(r["depth"])} for r in rows
