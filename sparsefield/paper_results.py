@@ -205,9 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     results, out = Path(args.results).resolve(), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with_style = {"p24": p24, "depth": depth_sweep, "dt26": dt26}
+    from sparsefield.figures import style
+
+    tables = {"p24": p24, "depth": depth_sweep, "dt26": dt26}
     for name in args.only:
-        rows = with_style[name](results, out)
+        with style.output(formats=("png",)):
+            rows = tables[name](results, out)
         for r in rows:
             print(f"{name:6s} {r['label']:40s} seeds {r['seeds']}/{r['seeds_planned']}  "
                   f"acc {r['test_acc']:.3f} +- {r['test_acc_sem']:.3f}  {r['verdict']}  "
