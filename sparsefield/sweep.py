@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -230,6 +231,51 @@ def train_task(out: str, experiment: str, label: str, p: dict, seed: int,
     return {"ran": len(report.ran), "wall_s": time.perf_counter() - t0}
 
 
+def ensemble_task(out: str, experiment: str, runs: list[tuple[str, dict, int]],
+                  device: str = "auto", data_root: str | None = None) -> dict:
+    """One Dask task training ``runs`` (``(label, point, seed)`` of one ensemble group:
+    equal :func:`sparsefield.empirical.config.group_key`) as one batched ensemble (on a GPU,
+    several seeds and clips at the price of about one run).  Errors as :func:`train_task`."""
+    import torch
+
+    from sparsefield.empirical.config import RunOptions
+    from sparsefield.empirical.runner import _run_chunk
+    from sparsefield.empirical.train import resolve_device
+
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    store = ResultStore(out, experiment)
+    todo = [(label, p, int(seed)) for label, p, seed in runs if not store.has(p, seed)]
+    opts = RunOptions(out=out, device=device, data_root=data_root, max_members=len(runs),
+                      progress=False)
+    try:
+        if todo:  # exactly these runs (a point's seeds may be split over chunks)
+            _run_chunk(store, todo, opts, resolve_device(device), {}, None)
+    except (ParameterError, InfeasibleError) as err:
+        return {"error": f"{type(err).__name__}: {err}", "wall_s": time.perf_counter() - t0}
+    return {"ran": len(todo), "wall_s": time.perf_counter() - t0}
+
+
+def ensemble_chunks(todo: list[tuple[str, dict, int]], max_members: int) -> list[list]:
+    """Pending runs grouped by ensemble group key, in chunks of at most ``max_members``
+    (in sweep order, so a point's seeds sit together unless a chunk boundary splits them)."""
+    from sparsefield.empirical.config import group_key
+
+    groups: dict[str, list] = {}
+    for run in todo:
+        groups.setdefault(group_key(run[1]), []).append(run)
+    chunks = []
+    for runs in groups.values():
+        chunk: list = []
+        for run in runs:
+            if len(chunk) >= max_members:
+                chunks.append(chunk)
+                chunk = []
+            chunk.append(run)
+        chunks.append(chunk)
+    return chunks
+
+
 def task_key(sweep: Sweep, p: dict, seed: int) -> str:
     return f"sweep-{sweep.name}-{point_key(p)}-seed{seed}"
 
@@ -247,7 +293,7 @@ def connect(scheduler: str | None, workers: int, gpu: bool = False):
             yield client
         return
     if workers < 1:
-        raise ParameterError("workers", workers, "an integer >= 1")
+        raise ParameterError("workers", workers, "an integer >= 1 (0: no Dask, in-process)")
     # One task per single-threaded worker at a time: "processing" then means running.
     with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -267,40 +313,79 @@ def _error(future) -> str:
 
 
 def _execute(client, store: ResultStore, sweep: Sweep, todo, data_root: str | None,
-             progress: bool, report: SweepReport) -> None:
+             progress: bool, report: SweepReport, max_members: int = 1) -> None:
     futures = {}
-    for label, p, seed in todo:
+    resources = {"GPU": 1} if sweep.gpu else None
+    if max_members > 1:
+        for chunk in ensemble_chunks(todo, max_members):
+            key = "+".join(task_key(sweep, p, s) for _, p, s in chunk)
+            fut = client.submit(ensemble_task, str(store.dir.parent), sweep.name, chunk,
+                                sweep.device, data_root, retries=sweep.retries,
+                                key="ensemble-" + hashlib.sha256(key.encode()).hexdigest()[:24],
+                                resources=resources)
+            futures[fut] = [(label, seed) for label, _, seed in chunk]
+    for label, p, seed in todo if max_members <= 1 else []:
         fut = client.submit(train_task, str(store.dir.parent), sweep.name, label, p, seed,
                             sweep.device, data_root, key=task_key(sweep, p, seed),
-                            retries=sweep.retries,
-                            resources={"GPU": 1} if sweep.gpu else None)
-        futures[fut] = (label, seed)
+                            retries=sweep.retries, resources=resources)
+        futures[fut] = [(label, seed)]
     keys, left = {f.key for f in futures}, set(futures)
-    with tqdm(total=len(futures), desc=f"sweep {sweep.name}", file=sys.stderr,
+    with tqdm(total=sum(map(len, futures.values())), desc=f"sweep {sweep.name}", file=sys.stderr,
               disable=None if progress else True, dynamic_ncols=True) as bar:
         while left:
             time.sleep(POLL_S)
             for fut in [f for f in left if f.done()]:
                 left.discard(fut)
-                label, seed = futures[fut]
+                runs = futures[fut]
                 res = fut.result() if fut.status == "finished" else {"error": _error(fut)}
                 if "error" in res:
-                    report.failed.append((label, seed, res["error"]))
+                    report.failed += [(label, seed, res["error"]) for label, seed in runs]
                 else:
                     report.task_s += res["wall_s"]
-                    report.done.append((label, seed))
+                    report.done += runs
                 fut.release()
-                bar.update(1)
+                bar.update(len(runs))
             running = sum(len(keys.intersection(ks)) for ks in client.processing().values())
             bar.set_postfix(done=len(report.done), running=running,
                             failed=len(report.failed))
 
 
+def _execute_local(store: ResultStore, sweep: Sweep, todo, data_root: str | None,
+                   progress: bool, report: SweepReport, max_members: int = 1) -> None:
+    """The tasks of :func:`_execute` run one after the other in this process (no Dask):
+    ``workers=0``, for a machine without ``distributed`` (a GPU box)."""
+    out = str(store.dir.parent)
+    if max_members > 1:
+        tasks = [(lambda c=c: ensemble_task(out, sweep.name, c, sweep.device, data_root),
+                  [(label, seed) for label, _, seed in c])
+                 for c in ensemble_chunks(todo, max_members)]
+    else:
+        tasks = [(lambda l=l, p=p, s=s: train_task(out, sweep.name, l, p, s, sweep.device,
+                                                   data_root), [(l, s)]) for l, p, s in todo]
+    with tqdm(total=len(todo), desc=f"sweep {sweep.name}", file=sys.stderr,
+              disable=None if progress else True, dynamic_ncols=True) as bar:
+        for task, runs in tasks:
+            res = task()
+            if "error" in res:
+                report.failed += [(label, seed, res["error"]) for label, seed in runs]
+            else:
+                report.task_s += res["wall_s"]
+                report.done += runs
+            bar.update(len(runs))
+
+
 def run_sweep(sweep: Sweep, results: str | Path = "results", scheduler: str | None = None,
               workers: int = 2, data_root: str | None = None,
-              progress: bool = True) -> SweepReport:
+              progress: bool = True, max_members: int = 1) -> SweepReport:
     """Train every missing (point, seed) of ``sweep`` on Dask, then summarise all of them
-    (a rerun with nothing to train reuses an up-to-date summary: it does no work)."""
+    (a rerun with nothing to train reuses an up-to-date summary: it does no work).
+
+    ``max_members > 1``: one task per ensemble group (:func:`ensemble_chunks`), trained as
+    one batched ensemble of up to that many members (for GPUs; on a CPU one member per
+    task is as fast).  ``workers=0`` (and no ``scheduler``) runs the tasks in this process,
+    one after the other, without Dask."""
+    if max_members < 1:
+        raise ParameterError("max_members", max_members, "an integer >= 1")
     t0 = time.perf_counter()
     store = ResultStore(Path(results).resolve(), sweep.name)
     todo = pending(store, sweep)
@@ -312,9 +397,11 @@ def run_sweep(sweep: Sweep, results: str | Path = "results", scheduler: str | No
         report.outputs, report.points = previous["outputs"], previous["point_rows"]
         report.wall_s = time.perf_counter() - t0
         return report
-    if todo:
+    if todo and scheduler is None and workers == 0:
+        _execute_local(store, sweep, todo, data_root, progress, report, max_members)
+    elif todo:
         with connect(scheduler, workers, sweep.gpu) as client:
-            _execute(client, store, sweep, todo, data_root, progress, report)
+            _execute(client, store, sweep, todo, data_root, progress, report, max_members)
     report.wall_s = time.perf_counter() - t0
     report.outputs, report.points = summarise(store, sweep)
     atomic_write_json(record_path, {
@@ -323,7 +410,7 @@ def run_sweep(sweep: Sweep, results: str | Path = "results", scheduler: str | No
                                          for l, p in sweep.points],
         "runs": _runs(sweep), "complete": not pending(store, sweep),
         "figures": list(sweep.figures), "scheduler": scheduler,
-        "workers": None if scheduler else workers, "submitted": report.submitted,
+        "workers": None if scheduler else workers, "max_members": max_members, "submitted": report.submitted,
         "skipped": report.skipped, "done": len(report.done),
         "failed": [list(f) for f in report.failed], "task_s": report.task_s,
         "wall_s": report.wall_s, "outputs": report.outputs, "point_rows": report.points,

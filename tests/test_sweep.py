@@ -15,7 +15,8 @@ import pytest
 from sparsefield.empirical.config import point
 from sparsefield.empirical.store import ResultStore, point_key
 from sparsefield.cli import main
-from sparsefield.sweep import load_sweep, run_sweep, summary_up_to_date, train_task
+from sparsefield.sweep import (ensemble_chunks, ensemble_task, load_sweep, run_sweep,
+                              summary_up_to_date, train_task)
 from sparsefield.theory.errors import ParameterError
 
 TINY = Path(__file__).resolve().parents[1] / "sweeps" / "tiny.toml"
@@ -43,11 +44,24 @@ def test_tiny_grid_and_sizes():
 
 def test_shipped_sweep_files():
     p24 = load_sweep(SWEEPS / "p24_dnn.toml")
-    assert len(p24.points) == 2 * 4 * 3 and p24.seeds == [0, 1, 2, 3, 4]
+    # ReLU baseline + clipped (2 x 4 sparsities x 3 V') + 1.5x bifurcation + unclipped (2 x 4)
+    assert len(p24.points) == 1 + 2 * 4 * 3 + 1 + 2 * 4 and p24.seeds == [0, 1, 2, 3, 4]
     assert {(p["width"], p["depth"]) for _, p in p24.points} == {(300, 100)}
+    relu = [p for _, p in p24.points if p["activation"] == "relu"]
+    assert len(relu) == 1 and relu[0]["sparsity"] is None and relu[0]["init"] == "eoc"
+    paper = load_sweep(SWEEPS / "p24_dnn.toml", size="paper-cpu")
+    assert len(paper.points) == 10 and paper.seeds == [0, 1]
+    assert {p["sparsity"] for _, p in paper.points} == {None, 0.85}
+    # the depth sweep shares p24_dnn's store: its depth-100 points are the paper-cpu ones
+    depth = load_sweep(SWEEPS / "p24_depth.toml", size="cpu")
+    assert depth.name == paper.name
+    keys = {point_key(p) for _, p in paper.points}
+    assert sum(point_key(p) in keys for _, p in depth.points if p["depth"] == 100) == 6
+    dt26 = load_sweep(SWEEPS / "dt26_qstar.toml", size="cpu")
+    assert {p["q_star"] for _, p in dt26.points} == {1.0, 3.0, 10.0}
     reduced = load_sweep(SWEEPS / "p24_dnn.toml", size="reduced")
-    assert {p["activation"] for _, p in reduced.points} == {"crelu", "cst"}
-    assert {p["vprime"] for _, p in reduced.points} == {0.5, 0.7, 0.9}
+    assert {p["activation"] for _, p in reduced.points} == {"relu", "crelu", "cst", "relu_tau", "st"}
+    assert {p["vprime"] for _, p in reduced.points} == {None, 0.5, 0.7, 0.9}
     assert max(p["depth"] * p["width"] for _, p in reduced.points) < 300 * 100
     trade = load_sweep(SWEEPS / "tradeoff.toml")
     assert {p["force"] for _, p in trade.points} >= {"none", "quantile"}
@@ -79,6 +93,38 @@ def test_bad_point_is_reported_not_retried(tmp_path):
     res = train_task(str(tmp_path), "bad", "relu-sparse", p, 0)
     assert res["error"].startswith("ParameterError")
     assert not list((tmp_path / "bad").glob("*.json"))
+
+
+def test_ensemble_chunks_and_task(tmp_path):
+    """--max-members: runs grouped by ensemble group (one family per chunk), each run in
+    exactly one chunk of at most max_members; a chunk trains as one batched ensemble."""
+    sw = load_sweep(TINY)
+    todo = [(label, p, s) for label, p in sw.points for s in sw.seeds]
+    for size in (1, 2, 3, 8):
+        chunks = ensemble_chunks(todo, size)
+        assert sorted(r[0] + str(r[2]) for c in chunks for r in c) == \
+            sorted(r[0] + str(r[2]) for r in todo)
+        assert all(1 <= len(c) <= size for c in chunks)
+        assert all(len({r[1]["activation"] for r in c}) == 1 for c in chunks)
+    (crelu, cst) = ensemble_chunks(todo, 8)
+    res = ensemble_task(str(tmp_path), "tiny", crelu, "cpu")
+    assert res["ran"] == 2
+    store = ResultStore(tmp_path, "tiny")
+    recs = [json.loads(f.read_text()) for f in store.dir.glob("*.json")]
+    assert len(recs) == 2 and {r["seed"] for r in recs} == {0, 1}
+    assert {r["metrics"]["run"]["ensemble_size"] for r in recs} == {2}
+    assert ensemble_task(str(tmp_path), "tiny", crelu, "cpu")["ran"] == 0  # stored: skipped
+
+
+def test_in_process_ensemble_sweep(tmp_path, capsys):
+    """--workers 0 (no Dask) with --max-members: every run trained, in ensembles."""
+    args = ["sweep", str(TINY), "--results", str(tmp_path), "--workers", "0",
+            "--max-members", "4", "--no-progress"]
+    assert main(args) == 0
+    assert "4 submitted, 0 skipped, 4 done, 0 failed" in capsys.readouterr().out
+    recs = [json.loads(f.read_text()) for f in (tmp_path / "tiny").glob("*.json")]
+    assert sorted(r["metrics"]["run"]["ensemble_size"] for r in recs) == [2, 2, 2, 2]
+    assert main(args[:5] + ["-1", "--no-progress"]) == 2  # --workers -1: one-line error
 
 
 def test_tiny_sweep_end_to_end_then_nothing_to_do(tmp_path, capsys):
@@ -146,3 +192,18 @@ def test_worker_killed_mid_sweep(tmp_path):
     assert report.submitted == 4 and len(report.done) == 4, report.failed
     assert not report.failed
     assert set(stored_files(store, sw).values()) == {1}
+
+
+def test_paper_results_verdicts_relative_to_relu():
+    """A run at chance or diverged is 'failed' whatever the baseline; within 0.02 of ReLU
+    'matches ReLU'; in between 'degraded'."""
+    from sparsefield.paper_results import short_label, verdict
+
+    assert verdict(0.11, 0.92, False) == "failed"
+    assert verdict(0.15, None, False) == "failed"
+    assert verdict(0.91, 0.92, True) == "failed"
+    assert verdict(float("nan"), 0.92, False) == "failed"
+    assert verdict(0.905, 0.92, False) == "matches ReLU"
+    assert verdict(0.60, 0.92, False) == "degraded"
+    assert short_label(point(activation="crelu", sparsity=0.85, vprime=0.5)) == "CReLU V'=0.5"
+    assert short_label(point(activation="relu")) == "ReLU"
