@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from . import moments
+from . import jumps, moments
 from .activations import Activation
 from .errors import check_nonnegative, check_positive
 
@@ -59,6 +59,8 @@ class MeanField:
     def dV(self, q):
         """``V'(q) = sigma_w^2 (E[phi'^2] + E[phi phi''])``."""
         q = _q(q)
+        if self.act.has_jumps:  # [jumps hook] E[phi'^2] = inf: Stein form (theory/jumps.py)
+            return self.sigma_w2 * jumps.dq_e_phi2(self.act, q)
         return self.sigma_w2 * (moments.e_dphi2(self.act, q) + moments.e_phi_d2phi(self.act, q))
 
     def d2V(self, q):
