@@ -9,7 +9,9 @@ import math
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("derive", help="tau, m and edge-of-chaos variances for a target sparsity")
-    p.add_argument("--activation", required=True, choices=["crelu", "cst", "relu_tau", "st"])
+    from sparsefield.theory.activations import PARAM_NAMES, names
+
+    p.add_argument("--activation", required=True, choices=list(names(derivable=True)))
     p.add_argument("--sparsity", type=float, required=True, help="target exact-zero fraction in (0,1)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--vprime", type=float, help="target V'(q*) in (0,1) (clipped only; default 0.5)")
@@ -20,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("map", help="V, V', V'', chi_1 (and R, R') for any catalogue activation")
     p.add_argument("--activation", required=True)
-    for name in ("tau", "m", "c", "slope"):
+    for name in PARAM_NAMES:
         p.add_argument(f"--{name}", type=float)
     p.add_argument("--sigma-w2", type=float, required=True)
     p.add_argument("--sigma-b2", type=float, required=True)
@@ -69,13 +71,14 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from sparsefield.theory.activations import family
+    from sparsefield.theory.activations import PARAM_NAMES, family
     from sparsefield.theory.errors import ParameterError
-    from sparsefield.theory.maps import MeanField
+    from sparsefield.theory.jumps import chi1_reason
+    from sparsefield.theory.maps import FixedPoint, MeanField
 
     fam = family(args.activation)
     names = {p.name for p in fam.params}
-    params = {k: getattr(args, k) for k in ("tau", "m", "c", "slope") if getattr(args, k) is not None}
+    params = {k: getattr(args, k) for k in PARAM_NAMES if getattr(args, k) is not None}
     for k in params:
         if k not in names:
             raise ParameterError(k, params[k], f"omitted: {args.activation} takes {sorted(names) or 'no parameters'}")
@@ -86,6 +89,11 @@ def _map(args: argparse.Namespace) -> int:
         if math.isnan(args.rho) or not -1.0 <= args.rho <= 1.0:
             raise ParameterError("rho", args.rho, "in [-1, 1]")
         out.update(R=float(mf.R(args.rho, args.q)), dR=float(mf.dR(args.rho, args.q)))
+    if abs(out["V"] - args.q) <= 1e-9 * args.q:  # e.g. SELU's self-normalising q* = 1
+        out["fixed_point"] = f"V(q) = q: {FixedPoint(args.q, out['dV']).stability}"
+    if mf.act.has_jumps:  # chi1 (and R'(1)) infinite: say so, with the reason
+        out = {k: "inf" if v == math.inf else v for k, v in out.items()}
+        out["chi1_reason"] = chi1_reason(mf.act)
     print(json.dumps(out, indent=2) if args.json else _table(list(out.items())))
     return 0
 

@@ -490,6 +490,9 @@ _define("hard_threshold", [THETA], lambda t: (-t, t), lambda x, t: (x, 0, x),
         examples=[{"theta": 1.0}, {"theta": 0.4}])
 
 
+PARAM_NAMES = tuple(sorted({p.name for f in CATALOGUE.values() for p in f.params}))
+
+
 def names(**where) -> tuple[str, ...]:
     """Catalogue names whose properties match, in catalogue order, e.g.
     ``names(tag="p24")``, ``names(clipped=True)``, ``names(derivable=True)``."""
