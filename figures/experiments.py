@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
+from sparsefield.theory.activations import names
+
 from . import style
 
-CONTROLS = ("tanh", "identity", "abs")
+CONTROLS = names(tag="control")
 DIVERGED = 1e3  # a loss this many times its first value counts as diverged
 
 

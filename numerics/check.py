@@ -16,8 +16,8 @@ from typing import Callable
 import numpy as np
 
 from sparsefield.theory import moments
-from sparsefield.theory.activations import CATALOGUE, Activation
-from sparsefield.theory.clipping import derive
+from sparsefield.theory.activations import CATALOGUE, Activation, names
+from sparsefield.theory.clipping import CLIPPED, UNCLIPPED, derive
 from sparsefield.theory.drift import drift_stats
 from sparsefield.theory.eoc import edge_of_chaos
 from sparsefield.theory.errors import InfeasibleError
@@ -27,11 +27,10 @@ from . import drift_mc, finite_width, gaussian_mc, reproduce
 from .stats import Z_BOUND, Estimate, sample_mean
 
 QUAD_TOL = 1e-8  # closed form vs quadrature: |diff| <= QUAD_TOL (1 + |closed|)
-P24 = ("relu_tau", "st", "crelu", "cst")
-PARAMS = {"crelu2": {"c": 1.0}}
+P24 = names(derivable=True)
+PARAMS = {n: f.examples[0] for n, f in CATALOGUE.items() if f.params}
 GENERIC = (1.5, 0.1)  # (sigma_w^2, sigma_b^2) where no edge of chaos is imposed
-DRIFT = ("relu", "gelu", "silu", "leaky_relu", "sigmoid", "relu2", "crelu2", "gelu2", "tanh",
-         "identity", "abs")
+DRIFT = names(tag="bf2") + names(tag="control")
 
 
 @dataclass(frozen=True)
@@ -117,6 +116,8 @@ def quadrature_rows(act: Activation, s: Settings) -> list[Row]:
     pairs += [(f"{k} q=1 rho={r:g}", lambda m, f=f, r=r: f(act, 1.0, r, method=m))
               for r in s.slow_rhos for k, f in (("E[phi phi]", moments.e_phi_phi),
                                                 ("E[phi' phi']", moments.e_dphi_dphi))]
+    if act.has_jumps:  # E[phi'^2] = inf by both routes
+        pairs = [p for p in pairs if not p[0].startswith("E[phi'^2]")]
     rows = []
     for label, f in pairs:
         closed, quad = float(f("closed")), float(f("quad"))
@@ -145,10 +146,13 @@ def monte_carlo_rows(act: Activation, sw2: float, sb2: float, s: Settings, seed:
                           "E[phi phi']": ("e_phi_dphi", moments.e_phi_dphi(act, q)),
                           "P(phi=0)": ("p_zero", moments.p_zero(act, q)),
                           "V(q)": ("V", mf.V(q)), "chi_1(q)": ("chi1", mf.chi1(q))}
+                if act.has_jumps:  # E[phi'^2] = chi_1 = inf: no sample mean estimates it
+                    del theory["E[phi'^2]"], theory["chi_1(q)"]
                 rows += [_z_row(act.name, f"{k} q={q:g}", "monte carlo", float(v), est[key])
                          for k, (key, v) in theory.items()]
             if rhos:
-                for k, key, f in (("R(rho)", "R", mf.R), ("R'(rho)", "dR", mf.dR)):
+                for k, key, f in (("R(rho)", "R", mf.R), ("R'(rho)", "dR", mf.dR))[
+                        :1 if act.has_jumps else 2]:  # R' of a jump has delta terms
                     rows.append(_z_row(act.name, f"{k} q={q:g} rho={rho:g}", "monte carlo",
                                        float(f(rho, q)), est[key]))
     return rows
@@ -177,12 +181,12 @@ def claim_rows(s: Settings, seed: int) -> list[Row]:
     """[P24]: explosion (unclipped), stability and sparsity (clipped), bifurcation jumps."""
     n_exp, n_stab, n_bif = s.claim_networks
     rows = []
-    for i, name in enumerate(("relu_tau", "st")):
+    for i, name in enumerate(UNCLIPPED):
         r = reproduce.explosion(name, n_networks=n_exp, seed=_sub(seed, 10, i))
         lo, hi = r["interval"]
         rows.append(_claim(name, f"P(q^100 > {reproduce.EXPLODED:g} q*)", r["fraction"], lo > 0.5,
                            f"most explode: 95% CI [{lo:.2f}, {hi:.2f}] > 1/2; width 300"))
-    for i, name in enumerate(("crelu", "cst")):
+    for i, name in enumerate(CLIPPED):
         r = reproduce.stability(name, n_networks=n_stab, seed=_sub(seed, 11, i))
         rows.append(_claim(name, f"P(|q^100/q* - 1| < {reproduce.NEAR:g})", r["near"],
                            r["near"].value >= 0.9, "clip at V'(q*)=0.5: >= 90% stay near q*"))
@@ -190,7 +194,7 @@ def claim_rows(s: Settings, seed: int) -> list[Row]:
         rows.append(_claim(name, "sparsity, last 10 layers", sp,
                            abs(sp.value - 0.85) < reproduce.SPARSITY_TOL,
                            f"target 0.85 +- {reproduce.SPARSITY_TOL:g}", theory=0.85))
-    for i, name in enumerate(("crelu", "cst")):
+    for i, name in enumerate(CLIPPED):
         r = reproduce.bifurcation(name, n_networks=n_bif, seed=_sub(seed, 12, i))
         lo, hi = r["interval"]
         rows.append(_claim(name, "P(jump to large fixed point)", r["probability"], lo > 0.0,
