@@ -57,7 +57,7 @@ def test_correlation_slope_has_the_delta_terms(act):
         assert float(mf.dR(rho, q)) == pytest.approx(fd, rel=1e-6)
         slopes.append(float(mf.dR(rho, q)))
     assert slopes[-1] > 1.0  # and it diverges as rho -> 1
-    assert float(mf.dR(0.9999, q)) > 10 * slopes[-1]
+    assert float(mf.dR(0.9999, q)) > 5 * slopes[-1]  # ~ (1 - rho)^(-1/2)
 
 
 def test_cli_map_reports_chi1_inf_with_reason(capsys):
@@ -99,7 +99,7 @@ def test_topk_at_a_fixed_fraction_is_the_threshold_in_the_wide_limit(name, sided
     # a deep top-k network follows the (linear, scale-invariant) map of the threshold
     mf = MeanField(A.get(name, theta=jumps.topk_threshold(frac, 1.0, sided)), 4.0, 0.2)
     gain = float(moments.e_phi2(mf.act, 1.0))
-    depth, n_net, n = 6, 40, 1000
+    depth, n_net, n = 5, 30, 600
     qs = np.empty((n_net, depth))
     for k in range(n_net):
         x = rng.standard_normal(n)
