@@ -151,13 +151,13 @@ def catalogue_activations(names: Iterable[str] | None = None) -> list[Activation
     return [CATALOGUE[n].bind(**ex) for n in (names or CATALOGUE) for ex in CATALOGUE[n].examples]
 
 
-def _param_values(fam: Family, data) -> dict:
+def _param_values(fam: Family, draw) -> dict:
     from hypothesis import strategies as st
 
     out = {}
     for p in fam.params:
         lo, hi = p.typical
-        v = data.draw(st.floats(lo, hi, allow_nan=False, allow_infinity=False), label=p.name)
+        v = draw(st.floats(lo, hi, allow_nan=False, allow_infinity=False))
         out[p.name] = v if p.ok(v) else p.typical[1]
     return out
 
@@ -171,10 +171,10 @@ def activations(names: Iterable[str] | None = None, continuous: bool | None = No
             if continuous is None or CATALOGUE[n].has_jumps != continuous]
 
     @st.composite
-    def draw(data):
-        fam = CATALOGUE[data.draw(st.sampled_from(pool), label="activation")]
-        return fam.bind(**_param_values(fam, data))
-    return draw()
+    def strategy(draw):
+        fam = CATALOGUE[draw(st.sampled_from(pool))]
+        return fam.bind(**_param_values(fam, draw))
+    return strategy()
 
 
 def eoc_points(names: Iterable[str] | None = None, q_star: tuple[float, float] = (0.25, 4.0)):
@@ -189,12 +189,12 @@ def eoc_points(names: Iterable[str] | None = None, q_star: tuple[float, float] =
     acts = activations(names, continuous=True)
 
     @st.composite
-    def draw(data):
-        act = data.draw(acts)
-        qs = data.draw(st.floats(*q_star, allow_nan=False), label="q_star")
+    def strategy(draw):
+        act = draw(acts)
+        qs = draw(st.floats(*q_star, allow_nan=False))
         try:
             sw2, sb2 = edge_of_chaos(act, qs)
         except InfeasibleError:
             assume(False)
         return MeanField(act, sw2, sb2), qs
-    return draw()
+    return strategy()

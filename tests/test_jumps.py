@@ -113,3 +113,15 @@ def test_topk_at_a_fixed_fraction_is_the_threshold_in_the_wide_limit(name, sided
         theory.append(mf.sigma_w2 * gain * theory[-1] + mf.sigma_b2)
     for layer in range(depth):
         assert abs(sample_mean(qs[:, layer]).z(theory[layer])) < Z_BOUND
+
+
+def test_check_matrix_rows_for_a_jump_pass():
+    import dataclasses
+
+    from sparsefield.numerics import check
+
+    tiny = dataclasses.replace(check.QUICK, n_mc=1 << 15)
+    act = JUMPS[0]
+    rows = check.monte_carlo_rows(act, 1.5, 0.1, tiny, seed=1) + check.quadrature_rows(act, tiny)
+    assert rows and all(r.passed for r in rows), [r for r in rows if not r.passed]
+    assert not any("phi'^2" in r.quantity or "chi_1" in r.quantity for r in rows)

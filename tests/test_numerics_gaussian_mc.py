@@ -34,6 +34,9 @@ def test_univariate_moments_and_maps_agree_with_theory(act):
               "p_zero": moments.p_zero(act, q), "V": mf.V(q), "chi1": mf.chi1(q)}
     if act.is_piecewise_linear:  # closed forms; smooth R is covered below
         theory.update(R=mf.R(0.4, q), dR=mf.dR(0.4, q))
+    if act.has_jumps:  # chi_1 = inf, R' has delta terms: not sample means (test_jumps.py)
+        for k in ("e_dphi2", "chi1", "dR"):
+            theory.pop(k, None)
     z = {k: est[k].z(float(v)) for k, v in theory.items()}
     assert all(abs(v) < Z_BOUND for v in z.values()), z
 
