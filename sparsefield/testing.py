@@ -27,8 +27,6 @@ import itertools
 import math
 from typing import Callable, Iterable, Mapping, Sequence
 
-import numpy as np
-
 from sparsefield.numerics.stats import Z_BOUND, Estimate
 from sparsefield.theory import moments
 from sparsefield.theory.activations import CATALOGUE, Activation, Family
