@@ -40,7 +40,9 @@ def mp_expect(act, q, order, dps=30):
     f = sp.lambdify(A.X, expr, "mpmath")
     with mpmath.workdps(dps):
         s = mpmath.sqrt(q)
-        pts = [-mpmath.inf, *[mpmath.mpf(float(b)) / s for b in act.breakpoints], mpmath.inf]
+        # |z| <= 40: the Gaussian mass beyond is e^-800, and mpmath need not evaluate
+        # exp(-exp(-x)) (GoLU) at x = -1e30
+        pts = [-40, *[mpmath.mpf(float(b)) / s for b in act.breakpoints], 40]
         g = lambda z: f(s * z) ** 2 * mpmath.exp(-z * z / 2) / mpmath.sqrt(2 * mpmath.pi)  # noqa: E731
         return float(sum(mpmath.quad(g, [a, b]) for a, b in zip(pts[:-1], pts[1:])))
 
@@ -91,6 +93,7 @@ def gauss_hermite_pair(f, g, q, rho, n=96):
 SMOOTH = [a for a in ACTS if smooth(a)]
 
 
+@pytest.mark.slow  # ~3 s per activation with today's nested quadrature (see issue 16)
 @pytest.mark.parametrize("act", SMOOTH, ids=[a.name for a in SMOOTH])
 def test_smooth_correlation_map_against_gauss_hermite(act):
     q, rho = 1.0, 0.5
