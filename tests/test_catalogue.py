@@ -42,7 +42,8 @@ def mp_expect(act, q, order, dps=30):
         s = mpmath.sqrt(q)
         # |z| <= 40: the Gaussian mass beyond is e^-800, and mpmath need not evaluate
         # exp(-exp(-x)) (GoLU) at x = -1e30
-        pts = [-40, *[mpmath.mpf(float(b)) / s for b in act.breakpoints], 40]
+        pts = sorted({*(mpmath.mpf(v) for v in (-40, -12, -6, -3, 0, 3, 6, 12, 40)),
+                      *(mpmath.mpf(float(b)) / s for b in act.breakpoints)})
         g = lambda z: f(s * z) ** 2 * mpmath.exp(-z * z / 2) / mpmath.sqrt(2 * mpmath.pi)  # noqa: E731
         return float(sum(mpmath.quad(g, [a, b]) for a, b in zip(pts[:-1], pts[1:])))
 
