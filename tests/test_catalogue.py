@@ -31,7 +31,10 @@ SW2, SB2, Q = 1.5, 0.1, 2.5  # q = 2.5: every breakpoint within ~4 standard devi
 
 
 def smooth(act) -> bool:
-    return not act.has_jumps and not np.any(act.kinks != 0)
+    """No jumps and no kinks; for Gauss-Hermite also ``phi''`` continuous (not relu2, elu)."""
+    c2 = all(abs(act.piece(k, 2)(b) - act.piece(k + 1, 2)(b)) < 1e-12
+             for k, b in enumerate(act.breakpoints))
+    return not act.has_jumps and not np.any(act.kinks != 0) and c2
 
 
 def mp_expect(act, q, order, dps=30):
