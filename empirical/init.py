@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 
 import torch
 
-from sparsefield.theory.activations import Activation, get
-from sparsefield.theory.clipping import CLIPPED, UNCLIPPED, derive
+from sparsefield.theory.activations import PARAM_NAMES, Activation, get, names
+from sparsefield.theory.clipping import derive
 from sparsefield.theory.eoc import edge_of_chaos
 from sparsefield.theory.errors import ParameterError
 from sparsefield.theory.maps import extra_fixed_points
 
 INITS = ("eoc", "default")
-ACT_PARAMS = ("tau", "m", "c", "slope")
+ACT_PARAMS = PARAM_NAMES
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,9 @@ def resolve(point: dict) -> MemberInit:
         raise ParameterError("init", init, f"one of {list(INITS)}")
     info: dict = {}
     if point.get("sparsity") is not None:
-        if name not in CLIPPED + UNCLIPPED:
+        if name not in names(derivable=True):
             raise ParameterError("sparsity", point["sparsity"],
-                                 f"omitted for {name} (only {list(CLIPPED + UNCLIPPED)} take it)")
+                                 f"omitted for {name} (only {list(names(derivable=True))} take it)")
         d = derive(name, point["sparsity"], vprime=point.get("vprime"), m=point.get("m"),
                    q_star=q_star)
         act, sw, sb = d.activation_fn(), d.sigma_w2, d.sigma_b2

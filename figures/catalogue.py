@@ -13,6 +13,8 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
+from sparsefield.theory.activations import CATALOGUE
+
 from . import depth, experiments, gpt, maps, style
 from .experiments import _groups, _series
 from .results import Results
@@ -102,7 +104,7 @@ def network_sparsity(records: list[dict], near: float = 0.5) -> list[dict]:
         tau = member.get("params", {}).get("tau")
         if tau is None:
             continue
-        kind = "two_sided" if member["activation"] in ("st", "cst") else "one_sided"
+        kind = "two_sided" if CATALOGUE[member["activation"]].sided == 2 else "one_sided"
         q_star = recs[0]["config"].get("q_star", 1.0)
         q = np.nanmean([_series(r, "eval", "test_q")[0] for r in recs], axis=0)
         z = np.nanmean([_series(r, "eval", "test_zero_frac")[0] for r in recs], axis=0)

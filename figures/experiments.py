@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
+from sparsefield.theory.activations import names
+
 from . import style
 
-CONTROLS = ("tanh", "identity", "abs")
+CONTROLS = names(tag="control")
 BASELINE = "relu"  # the dense baseline of the clipping runs [P24]
 VERDICT_SHORT = {"within": "within 2 pts", "degraded": "degraded", "failed": "failed",
                  "trains": "trains", "baseline": "baseline"}

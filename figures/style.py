@@ -15,6 +15,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sparsefield.theory.activations import CATALOGUE  # noqa: E402
+from sparsefield.theory.gated import GATED  # noqa: E402
+
 RC = {
     "figure.dpi": 100, "font.size": 9,
     "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 7.5, "legend.frameon": False,
@@ -23,17 +26,10 @@ RC = {
     "errorbar.capsize": 2,
 }
 
-ACTIVATION_COLORS = {
-    "relu": "#4d4d4d", "relu_tau": "#d62728", "st": "#ff7f0e", "crelu": "#1f77b4",
-    "cst": "#2ca02c", "gelu": "#9467bd", "silu": "#8c564b", "leaky_relu": "#7f7f7f",
-    "sigmoid": "#bcbd22", "tanh": "#17becf", "identity": "#aaaaaa", "abs": "#e377c2",
-    "relu2": "#a52a2a", "crelu2": "#5f9ea0", "gelu2": "#6a3d9a",
-}
-LABELS = {"relu_tau": r"ReLU$_\tau$", "st": r"ST$_\tau$", "crelu": r"CReLU$_{\tau,m}$",
-          "cst": r"CST$_{\tau,m}$", "relu": "ReLU", "gelu": "GELU", "silu": "SiLU",
-          "leaky_relu": "LeakyReLU", "sigmoid": "sigmoid", "tanh": "tanh",
-          "identity": "identity", "abs": "|x|", "relu2": r"ReLU$^2$",
-          "crelu2": r"clipped ReLU$^2$", "gelu2": r"GELU$^2$"}
+# Colours and labels live with the activation definitions (theory.activations, .gated).
+_DEFINED = {**CATALOGUE, **GATED}
+ACTIVATION_COLORS = {n: f.color for n, f in _DEFINED.items()}
+LABELS = {n: f.label or n for n, f in _DEFINED.items()}
 THEORY = {"color": "k", "lw": 1.2, "ls": "--"}
 MEASURED = {"marker": "o", "ms": 3.5, "ls": "none", "mfc": "white", "mew": 1.0}
 FORMATS = ("png", "pdf")

@@ -21,8 +21,8 @@ import numpy as np
 from tqdm import tqdm
 
 from sparsefield.theory import moments
-from sparsefield.theory.activations import CATALOGUE, Activation
-from sparsefield.theory.clipping import derive
+from sparsefield.theory.activations import CATALOGUE, Activation, names
+from sparsefield.theory.clipping import CLIPPED, UNCLIPPED, derive
 from sparsefield.theory.drift import drift_stats
 from sparsefield.theory.eoc import edge_of_chaos
 from sparsefield.theory.errors import InfeasibleError
@@ -33,8 +33,8 @@ from . import drift_mc, finite_width, gaussian_mc, reproduce
 from .stats import ROUNDING, Z_BOUND, Estimate, proportion, sample_mean, wilson
 
 QUAD_TOL = 1e-8  # closed form vs quadrature: |diff| <= QUAD_TOL (1 + |closed|)
-P24 = ("relu_tau", "st", "crelu", "cst")
-PARAMS = {"crelu2": {"c": 1.0}}
+P24 = names(derivable=True)
+PARAMS = {n: f.examples[0] for n, f in CATALOGUE.items() if f.params}
 GENERIC = (1.5, 0.1)  # (sigma_w^2, sigma_b^2) where no edge of chaos is imposed
 DEGENERATE = 10 * ROUNDING  # a Monte Carlo stderr below this (relative): 0 by construction
 BELOW_BIFURCATION = 0.9  # control clip (x bifurcation) for the jump probability
@@ -129,6 +129,8 @@ def quadrature_rows(act: Activation, s: Settings) -> list[Row]:
     pairs += [(f"{k} q=1 rho={r:g}", lambda m, f=f, r=r: f(act, 1.0, r, method=m))
               for r in s.slow_rhos for k, f in (("E[phi phi]", moments.e_phi_phi),
                                                 ("E[phi' phi']", moments.e_dphi_dphi))]
+    if act.has_jumps:  # E[phi'^2] = inf by both routes
+        pairs = [p for p in pairs if not p[0].startswith("E[phi'^2]")]
     rows = []
     for label, f in pairs:
         closed, quad = float(f("closed")), float(f("quad"))
@@ -159,12 +161,15 @@ def monte_carlo_rows(act: Activation, sw2: float, sb2: float, s: Settings, seed:
                   "E[phi phi']": ("e_phi_dphi", moments.e_phi_dphi(act, q)),
                   "P(phi=0)": ("p_zero", moments.p_zero(act, q)),
                   "V(q)": ("V", mf.V(q)), "chi_1(q)": ("chi1", mf.chi1(q))}
+        if act.has_jumps:  # E[phi'^2] = chi_1 = inf: no sample mean estimates it
+            del theory["E[phi'^2]"], theory["chi_1(q)"]
         rows += _mc_rows(act, q, 0.0, sw2, sb2, s, _sub(seed, i, 0),
                          {f"{k} q={q:g}": (key, float(v)) for k, (key, v) in theory.items()})
     for j, (q, rho) in enumerate(points):
-        rows += _mc_rows(act, q, rho, sw2, sb2, s, _sub(seed, 100 + j, 1), {
-            f"R(rho) q={q:g} rho={rho:g}": ("R", float(mf.R(rho, q))),
-            f"R'(rho) q={q:g} rho={rho:g}": ("dR", float(mf.dR(rho, q)))})
+        corr = {f"R(rho) q={q:g} rho={rho:g}": ("R", float(mf.R(rho, q)))}
+        if not act.has_jumps:  # R' of a jump has delta terms no sample mean estimates
+            corr[f"R'(rho) q={q:g} rho={rho:g}"] = ("dR", float(mf.dR(rho, q)))
+        rows += _mc_rows(act, q, rho, sw2, sb2, s, _sub(seed, 100 + j, 1), corr)
     return rows
 
 
@@ -215,12 +220,12 @@ def claim_rows(s: Settings, seed: int) -> list[Row]:
     """[P24]: explosion (unclipped), stability and sparsity (clipped), bifurcation jumps."""
     n_exp, n_stab, n_bif = s.claim_networks
     rows = []
-    for i, name in enumerate(("relu_tau", "st")):
+    for i, name in enumerate(UNCLIPPED):
         r = reproduce.explosion(name, n_networks=n_exp, seed=_sub(seed, 10, i))
         lo, hi = r["interval"]
         rows.append(_claim(name, f"P(q^100 > {reproduce.EXPLODED:g} q*)", r["fraction"], lo > 0.5,
                            f"most explode: 95% CI [{lo:.2f}, {hi:.2f}] > 1/2; width 300"))
-    for i, name in enumerate(("crelu", "cst")):
+    for i, name in enumerate(CLIPPED):
         r = reproduce.stability(name, n_networks=n_stab, seed=_sub(seed, 11, i))
         rows.append(_claim(name, f"P(|q^100/q* - 1| < {reproduce.NEAR:g})", r["near"],
                            r["near"].value >= 0.9, "clip at V'(q*)=0.5: >= 90% stay near q*"))
@@ -228,7 +233,7 @@ def claim_rows(s: Settings, seed: int) -> list[Row]:
         rows.append(_claim(name, "sparsity, last 10 layers", sp,
                            abs(sp.value - 0.85) < reproduce.SPARSITY_TOL,
                            f"target 0.85 +- {reproduce.SPARSITY_TOL:g}", theory=0.85))
-    for i, name in enumerate(("crelu", "cst")):
+    for i, name in enumerate(CLIPPED):
         r = reproduce.bifurcation(name, n_networks=n_bif, seed=_sub(seed, 12, i))
         lo, hi = r["interval"]
         c = _below_bifurcation(name, r["threshold"], n_bif, _sub(seed, 13, i))

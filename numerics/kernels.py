@@ -23,7 +23,7 @@ import numba
 import numpy as np
 from numba import types
 
-from sparsefield.theory.activations import family
+from sparsefield.theory.activations import Family, family
 from sparsefield.theory.errors import ParameterError
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -36,9 +36,10 @@ CONTROLS = ("z2", "absz", "z4", "z1w")
 
 
 @lru_cache(maxsize=None)
-def callbacks(name: str) -> tuple:
-    """``(phi, phi')`` of catalogue family ``name`` as numba C callbacks ``f(x, *params)``."""
-    fam = family(name)
+def callbacks(fam: Family | str) -> tuple:
+    """``(phi, phi')`` of a family (or catalogue name; user-defined families work too) as
+    numba C callbacks ``f(x, *params)``."""
+    fam = family(fam) if isinstance(fam, str) else fam
     sig = types.float64(*([types.float64] * (1 + len(fam.params))))
     return tuple(numba.cfunc(sig)(fam.scalar_source(order)) for order in (0, 1))
 

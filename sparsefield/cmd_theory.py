@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 SPEC_HELP = "name or name:k=v,k=v, e.g. crelu2:c=4 or crelu:tau=1,m=2"
-ACT_FLAGS = ("tau", "m", "c", "slope")
+ACT_FLAGS = ("alpha", "beta", "c", "m", "slope", "tau", "theta")  # = activations.PARAM_NAMES (a test checks)
 
 
 def activation_specs(specs: list[str]) -> dict:
@@ -90,7 +90,8 @@ def _derive(args: argparse.Namespace) -> int:
 
 
 def _map(args: argparse.Namespace) -> int:
-    from sparsefield.theory.maps import MeanField
+    from sparsefield.theory.jumps import chi1_reason
+    from sparsefield.theory.maps import FixedPoint, MeanField
     from sparsefield.theory.spec import parse
 
     flags = ",".join(f"{k}={getattr(args, k)!r}" for k in ACT_FLAGS if getattr(args, k) is not None)
@@ -104,6 +105,11 @@ def _map(args: argparse.Namespace) -> int:
         if math.isnan(args.rho) or not -1.0 <= args.rho <= 1.0:
             raise ParameterError("rho", args.rho, "in [-1, 1]")
         out.update(R=float(mf.R(args.rho, args.q)), dR=float(mf.dR(args.rho, args.q)))
+    if abs(out["V"] - args.q) <= 1e-9 * args.q:  # e.g. SELU's self-normalising q* = 1
+        out["fixed_point"] = f"V(q) = q: {FixedPoint(args.q, out['dV']).stability}"
+    if mf.act.has_jumps:  # chi1 (and R'(1)) infinite: say so, with the reason
+        out = {k: "inf" if v == math.inf else v for k, v in out.items()}
+        out["chi1_reason"] = chi1_reason(mf.act)
     print(json.dumps(out, indent=2) if args.json else _table(list(out.items())))
     return 0
 

@@ -12,7 +12,9 @@ from sparsefield.theory.errors import ParameterError
 
 ACTS = all_activations()
 REQUIRED = {"relu", "relu_tau", "st", "crelu", "cst", "gelu", "silu", "leaky_relu", "sigmoid",
-            "tanh", "identity", "abs", "relu2", "crelu2", "gelu2"}
+            "tanh", "identity", "abs", "relu2", "crelu2", "gelu2", "elu", "selu", "celu",
+            "softplus", "mish", "gelu_tanh", "erf", "swish", "golu", "aptx", "relu6",
+            "hardtanh", "hardsigmoid", "hardswish", "jumprelu", "hard_threshold"}
 
 
 def off_breaks(act, n=41):
@@ -50,7 +52,9 @@ def test_kinks_are_the_jumps_of_phi_prime(act):
     for b, jump in zip(act.breakpoints, act.kinks):
         measured = (act(b + 2 * h) - act(b + h)) / h - (act(b - h) - act(b - 2 * h)) / h
         assert measured == pytest.approx(jump, abs=1e-5)
-        assert act(b + 1e-12) == pytest.approx(act(b - 1e-12), abs=1e-10)  # continuous
+        gap = act(b + 1e-12) - act(b - 1e-12)
+        assert gap == pytest.approx(act.jumps[list(act.breakpoints).index(b)], abs=1e-10)
+    assert act.has_jumps == bool(np.any(act.jumps != 0))
 
 
 @pytest.mark.parametrize("act", ACTS, ids=ids(ACTS))
@@ -74,12 +78,14 @@ def test_parity_holds_numerically(act):
 
 
 def test_known_parities():
-    assert {n for n, f in A.CATALOGUE.items() if f.parity} == {"st", "cst", "tanh", "identity", "abs"}
+    assert {n for n, f in A.CATALOGUE.items() if f.parity} == {
+        "st", "cst", "tanh", "identity", "abs", "erf", "hardtanh", "hard_threshold"}
 
 
 def test_piecewise_linear_family():
     pl = {n for n, f in A.CATALOGUE.items() if f.is_piecewise_linear}
-    assert pl == {"relu", "relu_tau", "st", "crelu", "cst", "leaky_relu", "identity", "abs"}
+    assert pl == {"relu", "relu_tau", "st", "crelu", "cst", "leaky_relu", "identity", "abs",
+                  "relu6", "hardtanh", "hardsigmoid", "jumprelu", "hard_threshold"}
 
 
 @pytest.mark.parametrize("act", ACTS, ids=ids(ACTS))

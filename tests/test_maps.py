@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from helpers import all_activations, ids
 from sparsefield.theory import activations as A
+from sparsefield.theory import jumps
 from sparsefield.theory import moments as M
 from sparsefield.theory.errors import ParameterError
 from sparsefield.theory.maps import FixedPoint, MeanField
@@ -18,7 +19,10 @@ ACTS = all_activations()
 def test_stein_identity_for_vprime(act):
     """d/dq E[phi^2] (density route) = E[phi'^2] + E[phi phi''] (deltas included)."""
     for q in (0.3, 2.2):
-        stein = float(M.e_dphi2(act, q) + M.e_phi_d2phi(act, q))
+        if act.has_jumps:  # E[phi'^2] = inf: the Stein form with the jump terms
+            stein = float(jumps.dq_e_phi2(act, q))
+        else:
+            stein = float(M.e_dphi2(act, q) + M.e_phi_d2phi(act, q))
         assert stein == pytest.approx(float(M.dq_e_phi2(act, q)), rel=1e-10, abs=1e-12)
 
 

@@ -24,7 +24,9 @@ def _acts():
 
 @pytest.mark.parametrize("act", _acts(), ids=lambda a: a.name)
 def test_univariate_moments_and_maps_agree_with_theory(act):
-    q = 1.3
+    # breakpoints within 4 standard deviations (relu6's clip at 6): a sample that never
+    # reaches a kink has a standard error blind to it
+    q = max(1.3, (max(abs(act.breakpoints), default=0.0) / 4.0) ** 2)
     est = gaussian_mc.estimates(act, q, SW2, SB2, rho=0.4, n=N, seed=11)
     mf = MeanField(act, SW2, SB2)
     theory = {"e_phi": moments.e_phi(act, q), "e_phi2": moments.e_phi2(act, q),
@@ -34,6 +36,9 @@ def test_univariate_moments_and_maps_agree_with_theory(act):
               "p_zero": moments.p_zero(act, q), "V": mf.V(q), "chi1": mf.chi1(q)}
     if act.is_piecewise_linear:  # closed forms; smooth R is covered below
         theory.update(R=mf.R(0.4, q), dR=mf.dR(0.4, q))
+    if act.has_jumps:  # chi_1 = inf, R' has delta terms: not sample means (test_jumps.py)
+        for k in ("e_dphi2", "chi1", "dR"):
+            theory.pop(k, None)
     z = {k: est[k].z(float(v)) for k, v in theory.items()}
     assert all(abs(v) < Z_BOUND for v in z.values()), z
 

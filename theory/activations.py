@@ -36,19 +36,28 @@ class Param:
     ok: Callable[[float], bool]
     default: float | None = None
     assumptions: dict = field(default_factory=lambda: {"real": True})
+    typical: tuple[float, float] = (0.1, 2.0)  # range drawn by sparsefield.testing
 
     @cached_property
     def symbol(self) -> sp.Symbol:
         return sp.Symbol(self.name, **self.assumptions)
 
 
+def _positive(name: str, default: float | None = None,
+              typical: tuple[float, float] = (0.1, 2.0)) -> Param:
+    return Param(name, "a finite number > 0", lambda v: 0.0 < v < math.inf, default,
+                 {"positive": True}, typical)
+
+
 TAU = Param("tau", "a finite number >= 0", lambda v: 0.0 <= v < math.inf,
-            assumptions={"nonnegative": True})
-M = Param("m", "a finite number > 0", lambda v: 0.0 < v < math.inf,
-          assumptions={"positive": True})
-C = Param("c", "a finite number > 0", lambda v: 0.0 < v < math.inf,
-          assumptions={"positive": True})
-SLOPE = Param("slope", "a number in [0, 1]", lambda v: 0.0 <= v <= 1.0, default=0.01)
+            assumptions={"nonnegative": True}, typical=(0.0, 2.0))
+M = _positive("m", typical=(0.2, 4.0))
+C = _positive("c", typical=(0.25, 4.0))
+SLOPE = Param("slope", "a number in [0, 1]", lambda v: 0.0 <= v <= 1.0, default=0.01,
+              typical=(0.0, 1.0))
+ALPHA = _positive("alpha", 1.0, (0.25, 3.0))
+BETA = _positive("beta", 1.0, (0.25, 4.0))
+THETA = _positive("theta", typical=(0.1, 2.0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +66,12 @@ class Family:
 
     ``breaks(*syms)`` returns the breakpoints, ``pieces(x, *syms)`` the expressions on
     the ``len(breaks) + 1`` intervals (each piece holds on ``[b_{k-1}, b_k)``).
+
+    Properties: ``clip`` names the parameter that sets the clipping magnitude (``None``
+    for a fixed clip or none) and ``clipped`` says whether ``phi`` is bounded by a clip;
+    ``threshold`` names the parameter that sets the exact-zero sparsity and ``sided``
+    (1 or 2) whether the zero set is ``x < threshold`` or ``|x| <= threshold``;
+    ``examples`` are parameter sets used by checks (the first is the default one).
     """
 
     name: str
@@ -64,6 +79,21 @@ class Family:
     breaks: Callable[..., Sequence[sp.Expr]]
     pieces: Callable[..., Sequence[sp.Expr]]
     description: str
+    label: str = ""
+    color: str = "#333333"
+    clipped: bool = False
+    clip: str | None = None
+    threshold: str | None = None
+    sided: int = 0
+    tags: frozenset = frozenset()
+    examples: tuple[dict, ...] = ({},)
+
+    @property
+    def derivable(self) -> bool:
+        """[P24] derivation applies: a threshold sets the sparsity, ``phi`` is piecewise
+        linear and continuous (``theory.clipping.derive``)."""
+        return (self.threshold is not None and self.is_piecewise_linear
+                and not self.has_jumps)
 
     # --- symbolic forms -------------------------------------------------------------
     @cached_property
@@ -96,10 +126,16 @@ class Family:
 
     @cached_property
     def value_jumps_sym(self) -> tuple[sp.Expr, ...]:
-        """Jump of ``phi`` at each breakpoint (all catalogue activations are continuous)."""
+        """Jump ``phi(b+) - phi(b-)`` at each breakpoint: the weight of ``delta(x - b)`` in
+        ``phi'`` (non-zero for JumpReLU and the hard threshold)."""
         d0 = self.pieces_sym(0)
         return tuple(sp.simplify(d0[k + 1].subs(X, b) - d0[k].subs(X, b))
                      for k, b in enumerate(self.breaks_sym))
+
+    @cached_property
+    def has_jumps(self) -> bool:
+        """Whether ``phi`` itself may jump (some value jump is not identically zero)."""
+        return any(j != 0 for j in self.value_jumps_sym)
 
     @cached_property
     def is_piecewise_linear(self) -> bool:
@@ -143,6 +179,10 @@ class Family:
     @cached_property
     def _np_kink_jumps(self) -> Callable:
         return sp.lambdify(self.symbols, list(self.kink_jumps_sym), modules="numpy")
+
+    @cached_property
+    def _np_value_jumps(self) -> Callable:
+        return sp.lambdify(self.symbols, list(self.value_jumps_sym), modules="numpy")
 
     @cached_property
     def _linear_coeffs(self) -> Callable:
@@ -239,6 +279,18 @@ class Activation:
         j = self.family._np_kink_jumps(*self.values)
         return np.asarray(j, dtype=float).reshape(-1)
 
+    @cached_property
+    def jumps(self) -> np.ndarray:
+        """Jumps of ``phi`` at :attr:`breakpoints` (weights of ``delta`` in ``phi'``)."""
+        j = self.family._np_value_jumps(*self.values)
+        return np.asarray(j, dtype=float).reshape(-1)
+
+    @property
+    def has_jumps(self) -> bool:
+        """``phi`` is discontinuous: ``E[phi'^2]`` and ``chi_1`` are infinite
+        (:mod:`sparsefield.theory.jumps`)."""
+        return self.family.has_jumps and bool(np.any(self.jumps != 0.0))
+
     @property
     def is_piecewise_linear(self) -> bool:
         return self.family.is_piecewise_linear
@@ -270,37 +322,184 @@ def _gelu(x):
     return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
 
 
+def _selu_constants() -> tuple[sp.Expr, sp.Expr]:
+    """``(alpha_01, lambda_01)`` of SELU, exactly (Klambauer et al. 2017, eqs. 14-15).
+
+    The self-normalising fixed point ``E[selu(z)] = 0``, ``E[selu(z)^2] = 1`` for
+    ``z ~ N(0, 1)``, with ``E[e^{a z}; z < 0] = e^{a^2/2} Phi(-a)``, gives
+    ``alpha = sqrt(2/pi) / (1 - sqrt(e) erfc(1/sqrt 2))`` and
+    ``lambda^-2 = 1/2 + alpha^2 (e^2 erfc(sqrt 2)/2 - sqrt(e) erfc(1/sqrt 2) + 1/2)``.
+    """
+    e = sp.E
+    alpha = sp.sqrt(2 / sp.pi) / (1 - sp.sqrt(e) * sp.erfc(1 / sp.sqrt(2)))
+    tail = e**2 * sp.erfc(sp.sqrt(2)) / 2 - sp.sqrt(e) * sp.erfc(1 / sp.sqrt(2)) + sp.Rational(1, 2)
+    lam = 1 / sp.sqrt(sp.Rational(1, 2) + alpha**2 * tail)
+    return alpha, lam
+
+
+SELU_ALPHA_EXACT, SELU_LAMBDA_EXACT = _selu_constants()
+# Evaluated once to 40 digits (printed to double precision in the numeric forms).
+SELU_ALPHA = sp.Float(SELU_ALPHA_EXACT.evalf(40), 40)
+SELU_LAMBDA = sp.Float(SELU_LAMBDA_EXACT.evalf(40), 40)
+GELU_TANH_C = sp.Rational(44715, 1000000)  # Hendrycks & Gimpel 2016, eq. for GELU(x) ~ ...
+
 CATALOGUE: dict[str, Family] = {}
 
 
-def _define(name, params, breaks, pieces, description) -> None:
-    CATALOGUE[name] = Family(name, tuple(params), breaks, pieces, description)
+def define(name: str, params: Sequence[Param], breaks: Callable[..., Sequence],
+           pieces: Callable[..., Sequence], description: str = "", **props) -> Family:
+    """A new activation from increasing breakpoints and one sympy piece per interval.
+
+    ``breaks(*symbols)`` gives ``b_0 < ... < b_{n-1}``, ``pieces(x, *symbols)`` the
+    ``n + 1`` expressions on ``(-inf, b_0), [b_0, b_1), ..., [b_{n-1}, inf)``; ``props``
+    are the :class:`Family` properties (``label``, ``color``, ``clipped``, ``clip``,
+    ``threshold``, ``sided``, ``tags``, ``examples``).  Kinks and jumps follow from the
+    pieces.  The family is not registered: use it directly (``fam.bind(...)``).  Bad
+    definitions raise :class:`ParameterError`.
+    """
+    if "examples" in props:
+        props["examples"] = tuple(dict(e) for e in props["examples"])
+    if "tags" in props:
+        props["tags"] = frozenset(props["tags"])
+    fam = Family(name, tuple(params), breaks, pieces, description, label=props.pop("label", name),
+                 **props)
+    try:
+        n = len(fam.pieces_sym(0))
+    except (TypeError, ValueError, sp.SympifyError) as e:
+        raise ParameterError("pieces", name, f"len(breaks) + 1 sympy expressions in x ({e})") from None
+    allowed = {X, *fam.symbols}
+    for p in fam.pieces_sym(0) + fam.breaks_sym:
+        extra = p.free_symbols - allowed
+        if extra:
+            raise ParameterError("pieces", str(p), f"expressions in x and {[q.name for q in fam.params]}"
+                                 f" only (found {sorted(map(str, extra))})")
+    for ex in fam.examples:
+        if len(fam.params) and not ex and any(q.default is None for q in fam.params):
+            continue
+        b = fam.bind(**ex).breakpoints
+        if np.any(np.diff(b) <= 0) or not np.all(np.isfinite(b)):
+            raise ParameterError("breaks", b.tolist(), f"strictly increasing finite numbers ({n - 1})")
+    return fam
 
 
-# [P24] sparsity-inducing activations (science.md section 2).
-_define("relu", [], lambda: (0,), lambda x: (0, x), "max(0, x)")
+def _define(name, params, breaks, pieces, description, **props) -> None:
+    CATALOGUE[name] = define(name, params, breaks, pieces, description, **props)
+
+
+# [P24] sparsity-inducing activations.
+_define("relu", [], lambda: (0,), lambda x: (0, x), "max(0, x)", label="ReLU",
+        color="#4d4d4d", tags={"bf2"})
 _define("relu_tau", [TAU], lambda t: (t,), lambda x, t: (0, x - t),
-        "shifted ReLU max(0, x - tau) [P24]")
+        "shifted ReLU max(0, x - tau) [P24]", label=r"ReLU$_\tau$", color="#d62728",
+        threshold="tau", sided=1, tags={"p24"},
+        examples=[{"tau": 0.0}, {"tau": 0.7}, {"tau": 2.5}])
 _define("st", [TAU], lambda t: (-t, t), lambda x, t: (x + t, 0, x - t),
-        "soft thresholding sign(x) max(|x| - tau, 0) [P24]")
+        "soft thresholding sign(x) max(|x| - tau, 0) [P24]", label=r"ST$_\tau$",
+        color="#ff7f0e", threshold="tau", sided=2, tags={"p24"},
+        examples=[{"tau": 0.3}, {"tau": 1.9}])
 _define("crelu", [TAU, M], lambda t, m: (t, t + m), lambda x, t, m: (0, x - t, m),
-        "clipped shifted ReLU min(max(x - tau, 0), m) [P24]")
+        "clipped shifted ReLU min(max(x - tau, 0), m) [P24]", label=r"CReLU$_{\tau,m}$",
+        color="#1f77b4", clipped=True, clip="m", threshold="tau", sided=1, tags={"p24"},
+        examples=[{"tau": 0.5, "m": 0.2}, {"tau": 1.1, "m": 1.7}, {"tau": 0.0, "m": 4.0}])
 _define("cst", [TAU, M], lambda t, m: (-t - m, -t, t, t + m),
         lambda x, t, m: (-m, x + t, 0, x - t, m),
-        "clipped soft thresholding sign(x) min(max(|x| - tau, 0), m) [P24]")
+        "clipped soft thresholding sign(x) min(max(|x| - tau, 0), m) [P24]",
+        label=r"CST$_{\tau,m}$", color="#2ca02c", clipped=True, clip="m", threshold="tau",
+        sided=2, tags={"p24"}, examples=[{"tau": 0.4, "m": 0.6}, {"tau": 1.4, "m": 2.2}])
 # [BF2] drift family and controls.
-_define("gelu", [], lambda: (), lambda x: (_gelu(x),), "x Phi(x) (exact erf form)")
-_define("silu", [], lambda: (), lambda x: (x / (1 + sp.exp(-x)),), "x sigmoid(x)")
+_define("gelu", [], lambda: (), lambda x: (_gelu(x),), "x Phi(x) (exact erf form)",
+        label="GELU", color="#9467bd", tags={"bf2"})
+_define("silu", [], lambda: (), lambda x: (x / (1 + sp.exp(-x)),), "x sigmoid(x)",
+        label="SiLU", color="#8c564b", tags={"bf2"})
 _define("leaky_relu", [SLOPE], lambda a: (0,), lambda x, a: (a * x, x),
-        "max(slope x, x)")
-_define("sigmoid", [], lambda: (), lambda x: (1 / (1 + sp.exp(-x)),), "1 / (1 + e^-x)")
-_define("tanh", [], lambda: (), lambda x: (sp.tanh(x),), "tanh(x) (control)")
-_define("identity", [], lambda: (), lambda x: (x,), "x (control)")
-_define("abs", [], lambda: (0,), lambda x: (-x, x), "|x| (control)")
-_define("relu2", [], lambda: (0,), lambda x: (0, x**2), "relu(x)^2 (Primer)")
+        "max(slope x, x)", label="LeakyReLU", color="#7f7f7f", tags={"bf2"},
+        examples=[{"slope": 0.01}, {"slope": 0.3}])
+_define("sigmoid", [], lambda: (), lambda x: (1 / (1 + sp.exp(-x)),), "1 / (1 + e^-x)",
+        label="sigmoid", color="#bcbd22", tags={"bf2"})
+_define("tanh", [], lambda: (), lambda x: (sp.tanh(x),), "tanh(x) (control)", label="tanh",
+        color="#17becf", tags={"control"})
+_define("identity", [], lambda: (), lambda x: (x,), "x (control)", label="identity",
+        color="#aaaaaa", tags={"control"})
+_define("abs", [], lambda: (0,), lambda x: (-x, x), "|x| (control)", label="|x|",
+        color="#e377c2", tags={"control"})
+_define("relu2", [], lambda: (0,), lambda x: (0, x**2), "relu(x)^2 (Primer)",
+        label=r"ReLU$^2$", color="#a52a2a", tags={"bf2"})
 _define("crelu2", [C], lambda c: (0, sp.sqrt(c)), lambda x, c: (0, x**2, c),
-        "min(relu(x)^2, c) (clipped ReLU^2 [BF2])")
-_define("gelu2", [], lambda: (), lambda x: (_gelu(x) ** 2,), "GELU(x)^2 [BF2]")
+        "min(relu(x)^2, c) (clipped ReLU^2 [BF2])", label=r"clipped ReLU$^2$",
+        color="#5f9ea0", clipped=True, clip="c", tags={"bf2"},
+        examples=[{"c": 1.0}, {"c": 0.5}, {"c": 3.0}])
+_define("gelu2", [], lambda: (), lambda x: (_gelu(x) ** 2,), "GELU(x)^2 [BF2]",
+        label=r"GELU$^2$", color="#6a3d9a", tags={"bf2"})
+# Smooth activations of the literature.
+_define("elu", [ALPHA], lambda a: (0,), lambda x, a: (a * (sp.exp(x) - 1), x),
+        "alpha (e^x - 1) for x < 0, x otherwise (Clevert et al. 2016, ELU)", label="ELU",
+        color="#e6550d", examples=[{"alpha": 1.0}, {"alpha": 0.5}])
+_define("selu", [], lambda: (0,),
+        lambda x: (SELU_LAMBDA * SELU_ALPHA * (sp.exp(x) - 1), SELU_LAMBDA * x),
+        "lambda_01 elu_{alpha_01}(x), constants of the self-normalising fixed point "
+        "(Klambauer et al. 2017, eqs. 14-15; derived in _selu_constants)", label="SELU",
+        color="#31a354")
+_define("celu", [ALPHA], lambda a: (0,), lambda x, a: (a * (sp.exp(x / a) - 1), x),
+        "max(0, x) + min(0, alpha (e^{x/alpha} - 1)) (Barron 2017, CELU)", label="CELU",
+        color="#fd8d3c", examples=[{"alpha": 1.0}, {"alpha": 2.0}])
+_define("softplus", [BETA], lambda b: (0,),  # split at 0: exp never overflows
+        lambda x, b: (sp.log(1 + sp.exp(b * x)) / b, x + sp.log(1 + sp.exp(-b * x)) / b),
+        "log(1 + e^{beta x}) / beta (Dugas et al. 2001; beta as in torch.nn.Softplus)",
+        label="softplus", color="#756bb1", examples=[{"beta": 1.0}, {"beta": 3.0}])
+_define("mish", [], lambda: (0,),  # x tanh(softplus(x)), written without overflow
+        lambda x: (x * (sp.exp(2 * x) + 2 * sp.exp(x)) / (sp.exp(2 * x) + 2 * sp.exp(x) + 2),
+                   x * (1 + 2 * sp.exp(-x)) / (1 + 2 * sp.exp(-x) + 2 * sp.exp(-2 * x))),
+        "x tanh(log(1 + e^x)) (Misra 2019, Mish)", label="Mish", color="#de2d26")
+_define("gelu_tanh", [], lambda: (),
+        lambda x: (x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + GELU_TANH_C * x**3))) / 2,),
+        "x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 (Hendrycks & Gimpel 2016, "
+        "tanh approximation of GELU)", label="GELU (tanh)", color="#bc80bd")
+_define("erf", [], lambda: (), lambda x: (sp.erf(x),),
+        "erf(x) (Williams 1997: closed-form arcsine kernel)", label="erf", color="#08519c")
+_define("swish", [BETA], lambda b: (), lambda x, b: (x / (1 + sp.exp(-b * x)),),
+        "x sigmoid(beta x) (Ramachandran et al. 2017, Swish)", label="Swish",
+        color="#a6761d", examples=[{"beta": 1.0}, {"beta": 2.5}])
+_define("golu", [], lambda: (), lambda x: (x * sp.exp(-sp.exp(-x)),),
+        "x exp(-e^{-x}): the Gompertz gate (Das et al. 2025, GoLU)", label="GoLU",
+        color="#1b9e77")
+_define("aptx", [], lambda: (), lambda x: ((1 + sp.tanh(x)) * x / 2,),
+        "(alpha + tanh(beta x)) gamma x at the paper's defaults alpha = 1, beta = 1, "
+        "gamma = 1/2 (Kumar 2022, APTx)", label="APTx", color="#e7298a")
+# Kinked (piecewise linear or quadratic) activations.
+_define("relu6", [], lambda: (0, 6), lambda x: (0, x, 6),
+        "min(max(x, 0), 6) (Krizhevsky 2010; Howard et al. 2017, MobileNets)",
+        label="ReLU6", color="#3182bd", clipped=True)
+_define("hardtanh", [], lambda: (-1, 1), lambda x: (-1, x, 1),
+        "max(-1, min(1, x)) (Collobert 2004; torch.nn.Hardtanh)", label="hardtanh",
+        color="#6baed6", clipped=True)
+_define("hardsigmoid", [], lambda: (-3, 3), lambda x: (0, x / 6 + sp.Rational(1, 2), 1),
+        "relu6(x + 3) / 6 (Howard et al. 2019, MobileNetV3)", label="hardsigmoid",
+        color="#9e9ac8", clipped=True)
+_define("hardswish", [], lambda: (-3, 3), lambda x: (0, x * (x + 3) / 6, x),
+        "x relu6(x + 3) / 6 (Howard et al. 2019, MobileNetV3)", label="hardswish",
+        color="#d95f02")
+# Jumps: phi itself is discontinuous (theory/jumps.py: chi_1 = inf, Stein-form V').
+_define("jumprelu", [THETA], lambda t: (t,), lambda x, t: (0, x),
+        "x 1[x > theta] (Rajamanoharan et al. 2024, JumpReLU sparse autoencoders)",
+        label=r"JumpReLU$_\theta$", color="#b15928", threshold="theta", sided=1,
+        examples=[{"theta": 1.0}, {"theta": 0.3}])
+_define("hard_threshold", [THETA], lambda t: (-t, t), lambda x, t: (x, 0, x),
+        "x 1[|x| > theta]: magnitude thresholding (Liu et al. 2024, TEAL; Lee et al. "
+        "2024, CATS); the wide limit of per-token top-k (theory/jumps.py)",
+        label=r"HT$_\theta$", color="#ff7f00", threshold="theta", sided=2,
+        examples=[{"theta": 1.0}, {"theta": 0.4}])
+
+
+PARAM_NAMES = tuple(sorted({p.name for f in CATALOGUE.values() for p in f.params}))
+
+
+def names(**where) -> tuple[str, ...]:
+    """Catalogue names whose properties match, in catalogue order, e.g.
+    ``names(tag="p24")``, ``names(clipped=True)``, ``names(derivable=True)``."""
+    tag = where.pop("tag", None)
+    return tuple(n for n, f in CATALOGUE.items()
+                 if (tag is None or tag in f.tags)
+                 and all(getattr(f, k) == v for k, v in where.items()))
 
 
 def family(name: str) -> Family:

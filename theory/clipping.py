@@ -21,7 +21,7 @@ import numpy as np
 from scipy import optimize
 from scipy.optimize import elementwise
 
-from .activations import Activation, family, get
+from .activations import CATALOGUE, Activation, family, get, names
 from .eoc import edge_of_chaos
 from .errors import ParameterError, check_open_unit, check_positive, check_real
 from .gaussian import gamma, interval_prob
@@ -29,8 +29,9 @@ from .maps import FixedPoint, MeanField, extra_fixed_points
 from .piecewise_linear import PiecewiseLinear
 from .sparsity import tau_for_sparsity
 
-CLIPPED = ("crelu", "cst")
-UNCLIPPED = ("relu_tau", "st")
+# [P24] families (threshold-set sparsity, piecewise linear, continuous), from their definitions
+CLIPPED = tuple(n for n in names(derivable=True) if CATALOGUE[n].clip)
+UNCLIPPED = tuple(n for n in names(derivable=True) if not CATALOGUE[n].clip)
 DEFAULT_VPRIME = 0.5
 MU_RANGE = (1e-15, 1e3)
 VPRIME_MIN = 1e-12  # smallest target V'(q*) accepted (accurate to ~1e-15 relative there)
@@ -212,7 +213,7 @@ def derive(activation: str, sparsity: float, vprime: float | None = None,
     if name in UNCLIPPED and (vprime is not None or m is not None):
         bad = "vprime" if vprime is not None else "m"
         raise ParameterError(bad, vprime if vprime is not None else m,
-                             f"omitted for the unclipped {name} (only crelu/cst take a clip)")
+                             f"omitted for the unclipped {name} (only {'/'.join(CLIPPED)} take a clip)")
     if vprime is not None and m is not None:
         raise ParameterError("m", m, "omitted when vprime is given (give one of them)")
     tau = float(tau_for_sparsity(name, sparsity, q_star))

@@ -7,7 +7,7 @@ infeasible when ``sigma_b^2 < 0``.
 
 from __future__ import annotations
 
-from . import moments
+from . import jumps, moments
 from .activations import Activation
 from .errors import InfeasibleError, check_positive
 
@@ -17,6 +17,8 @@ ROUNDING = 1e-12
 def edge_of_chaos(act: Activation, q_star: float = 1.0) -> tuple[float, float]:
     """``(sigma_w^2, sigma_b^2)`` placing ``act`` on the edge of chaos with fixed point ``q*``."""
     q_star = check_positive("q_star", q_star)
+    if act.has_jumps:  # chi_1 = inf for every sigma_w^2 (theory/jumps.py)
+        raise InfeasibleError(f"edge of chaos infeasible: {jumps.chi1_reason(act)}")
     e_dphi2 = float(moments.e_dphi2(act, q_star))
     if e_dphi2 <= 0.0:
         raise InfeasibleError(f"E[phi'^2] = 0 for {act.name} at q*={q_star}: chi_1 = 1 is unreachable")

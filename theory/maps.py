@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from . import moments
+from . import jumps, moments
 from .activations import Activation
 from .errors import ParameterError, check_nonnegative, check_positive
 from .spec import format_spec
@@ -67,8 +67,11 @@ class MeanField:
 
     def dV(self, q):
         """``V'(q) = sigma_w^2 (E[phi'^2] + E[phi phi''])``."""
-        return self._guard("dV", lambda qq: self.sigma_w2 * (moments.e_dphi2(self.act, qq)
-                                                             + moments.e_phi_d2phi(self.act, qq)), q)
+        def dv(qq):
+            if self.act.has_jumps:  # [jumps hook] E[phi'^2] = inf: Stein form (theory/jumps.py)
+                return self.sigma_w2 * jumps.dq_e_phi2(self.act, qq)
+            return self.sigma_w2 * (moments.e_dphi2(self.act, qq) + moments.e_phi_d2phi(self.act, qq))
+        return self._guard("dV", dv, q)
 
     def d2V(self, q):
         """``V''(q) = sigma_w^2 d^2/dq^2 E[phi^2]``."""

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import jumps
 from .activations import Activation
 from .gaussian import split_expect, truncated_moments
 from .piecewise_linear import PiecewiseLinear, density
@@ -74,6 +75,8 @@ def e_phi2(act: Activation, q, method: str = "auto"):
 
 def e_dphi2(act: Activation, q, method: str = "auto"):
     """``E[phi'(x)^2]``: ``chi_1 = sigma_w^2 E[phi'^2]`` (Poole et al. 2016)."""
+    if act.has_jumps:  # [jumps hook] delta terms in phi': infinite (theory/jumps.py)
+        return jumps.e_dphi2(act, q)
     pl = _closed(act, method)
     if pl is not None:
         return pl.e_dphi2(q)[()]
@@ -82,6 +85,8 @@ def e_dphi2(act: Activation, q, method: str = "auto"):
 
 def e_phi_d2phi(act: Activation, q, method: str = "auto"):
     """``E[phi phi'']`` in the sense of distributions: smooth part plus kink deltas."""
+    if act.has_jumps:  # [jumps hook] phi times delta': undefined (theory/jumps.py)
+        raise jumps.undefined(act, "E[phi phi'']")
     pl = _closed(act, method)
     if pl is not None:
         return pl.e_phi_d2phi(q)[()]
@@ -126,6 +131,8 @@ def dq_e_phi2(act: Activation, q):
 
 def d2q_e_phi2(act: Activation, q, method: str = "auto"):
     """``d^2/dq^2 E[phi^2]``; quadrature form ``E[phi^2 ((x^2-q)^2/4q^4 + (q-2x^2)/2q^3)]``."""
+    if act.has_jumps:  # [jumps hook] the closed form assumes continuity; this one does not
+        method = "quad"
     pl = _closed(act, method)
     if pl is not None:
         return pl.d2q_e_phi2(q)[()]
@@ -187,4 +194,6 @@ def e_phi_phi(act: Activation, q, rho, method: str = "auto"):
 
 def e_dphi_dphi(act: Activation, q, rho, method: str = "auto"):
     """``E[phi'(u1) phi'(u2)]``: the slope of the correlation map is ``sigma_w^2`` times it."""
+    if act.has_jumps:  # [jumps hook] plus the delta terms of phi' (theory/jumps.py)
+        return _bivariate(act, q, rho, 1, method) + jumps.delta_dphi_dphi(act, q, rho)
     return _bivariate(act, q, rho, 1, method)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from .activations import names
 from .errors import ParameterError, check_nonnegative, check_positive
 
-ONE_SIDED = ("relu_tau", "crelu")
-TWO_SIDED = ("st", "cst")
+# Families whose threshold sets the zero set x < t (one-sided) or |x| <= t (two-sided).
+ONE_SIDED = names(sided=1)
+TWO_SIDED = names(sided=2)
 
 
 def _kind(name: str) -> bool:

@@ -1,0 +1,133 @@
+"""Activations whose value jumps: JumpReLU ``x 1[x > theta]`` and the hard threshold
+``x 1[|x| > theta]``, and the top-k activation they are the wide limit of.
+
+Where ``phi`` jumps by ``D_b = phi(b+) - phi(b-)`` at a breakpoint ``b``, its derivative in
+the sense of distributions is ``phi' = g + sum_b D_b delta(x - b)`` with ``g`` the classical
+derivative.  Consequences, for ``x ~ N(0, q)`` with density ``p_q``:
+
+* ``E[phi'^2]`` contains ``D_b^2 delta(x - b)^2``: it is **infinite**, and so is
+  ``chi_1 = sigma_w^2 E[phi'^2] = R'(1)``.  The correlation map has infinite slope at
+  ``rho = 1``: two nearby inputs decorrelate at once (``1 - R(rho) ~ sqrt(1 - rho)``), so
+  the ordered phase and the edge of chaos (``chi_1 = 1``) do not exist for any
+  ``sigma_w^2 > 0``; every such network is chaotic at small distances.  (Autograd sees
+  only ``g``; the finite ``sigma_w^2 E[g^2]`` is the gain of the straight-through
+  gradient, not the mean-field ``chi_1``.)
+* ``V'(q) = sigma_w^2 d/dq E[phi^2]`` stays finite.  By the heat equation
+  ``d p_q / dq = p_q'' / 2``, ``d/dq E[phi^2] = E[(phi^2)''] / 2`` (Stein form), and the
+  distribution ``(phi^2)''`` has, besides the classical part, ``[(phi^2)']_b delta_b`` and
+  ``[phi^2]_b delta_b'`` at each breakpoint (``[f]_b`` the jump of ``f`` at ``b``;
+  ``E[delta_b'] = -p_q'(b) = (b/q) p_q(b)``)::
+
+      d/dq E[phi^2] = E[g^2 + phi phi''] + sum_b p_q(b) ([phi phi']_b + [phi^2]_b b / (2q))
+
+  which reduces to the kink terms ``phi(b) J_b p_q(b)`` of continuous ``phi``.
+* ``E[phi'(u1) phi'(u2)]`` (``u1, u2`` of variance ``q``, correlation ``|rho| < 1``) is
+  finite: ``E[g g] + 2 sum_b D_b p_q(b) E[g(u2) | u1 = b] + sum_{b,b'} D_b D_b' p_2(b, b')``
+  with ``p_2`` the bivariate density; it diverges as ``rho -> 1``.
+
+Top-k: keeping, per token, the ``k = f N`` pre-activations of largest magnitude of ``N``
+i.i.d. ``N(0, q)`` values is the hard threshold at the empirical ``(1 - f)`` quantile of
+``|h|``, which converges (Glivenko-Cantelli; the sample quantile is within
+``O(N^{-1/2})``) to ``theta = sqrt(q) Phi^{-1}(1 - f/2)``; keeping the ``k`` largest values
+is JumpReLU at ``theta = sqrt(q) Phi^{-1}(1 - f)``.  So in the wide limit per-token top-k
+at a fixed fraction has exactly the maps of these activations (:func:`topk_threshold`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from .activations import Activation
+from .errors import ParameterError, check_open_unit, check_positive
+from .gaussian import split_expect
+from .piecewise_linear import density
+
+
+def chi1_reason(act: Activation) -> str:
+    """Why ``chi_1`` is infinite for a jumping ``phi`` (one line, for the CLI and errors)."""
+    where = ", ".join(f"x={b:.6g} (jump {d:.6g})" for b, d in zip(act.breakpoints, act.jumps)
+                      if d != 0.0)
+    return (f"{act.name} jumps at {where}: phi' has delta terms, so E[phi'^2] = inf and "
+            "chi_1 = R'(1) = inf for every sigma_w2 > 0; no edge of chaos exists (the "
+            "correlation map has infinite slope at rho = 1)")
+
+
+def e_dphi2(act: Activation, q):
+    """``E[phi'^2] = inf`` (the ``delta^2`` terms), shaped like ``q``."""
+    return np.full(np.shape(q), np.inf)[()]
+
+
+def undefined(act: Activation, what: str) -> ValueError:
+    """The error for a moment that has no meaning when ``phi`` jumps."""
+    return ValueError(f"{what} is undefined for {act.name}: phi jumps (phi times delta'); "
+                      "use d/dq E[phi^2] (sparsefield.theory.jumps.dq_e_phi2)")
+
+
+def _jump_sums(act: Activation):
+    """Per breakpoint: ``[phi phi']_b`` and ``[phi^2]_b`` (right minus left limits)."""
+    out = []
+    for k, b in enumerate(act.breakpoints):
+        lo, hi = act.piece(k, 0)(b), act.piece(k + 1, 0)(b)
+        dlo, dhi = act.piece(k, 1)(b), act.piece(k + 1, 1)(b)
+        out.append((b, hi * dhi - lo * dlo, hi * hi - lo * lo))
+    return out
+
+
+def dq_e_phi2(act: Activation, q):
+    """``d/dq E[phi(x)^2]``, ``x ~ N(0, q)``, in Stein form with the jump terms (module
+    docstring): finite for every piecewise-smooth ``phi``, continuous or not."""
+    n = len(act.breakpoints) + 1
+    jumps = _jump_sums(act)
+
+    def one(qv: float) -> float:
+        smooth = split_expect([lambda x, f=act.piece(k, 0), g=act.piece(k, 1),
+                               h=act.piece(k, 2): g(x) ** 2 + f(x) * h(x) for k in range(n)],
+                              act.breakpoints, qv)
+        return smooth + sum(float(density(b, qv)) * (a + c * b / (2 * qv)) for b, a, c in jumps)
+    return np.vectorize(one, otypes=[float])(np.asarray(q, float))[()]
+
+
+def _p2(b1: float, b2: float, q: float, rho: float) -> float:
+    """Bivariate normal density, variances ``q``, correlation ``rho`` (``|rho| < 1``)."""
+    det = 1.0 - rho * rho
+    return math.exp(-(b1 * b1 - 2 * rho * b1 * b2 + b2 * b2) / (2 * q * det)) / (
+        2 * math.pi * q * math.sqrt(det))
+
+
+def delta_dphi_dphi(act: Activation, q, rho):
+    """The jump terms of ``E[phi'(u1) phi'(u2)]`` (added to the classical ``E[g g]``):
+    ``2 sum_b D_b p_q(b) E[g(u2) | u1 = b] + sum_{b,b'} D_b D_b' p_2(b, b')``;
+    ``inf`` at ``|rho| = 1`` where two deltas meet (``b' = rho b``)."""
+    pieces = [act.piece(k, 1) for k in range(len(act.breakpoints) + 1)]
+    jumps = [(b, d) for b, d in zip(act.breakpoints, act.jumps) if d != 0.0]
+
+    def one(qv: float, r: float) -> float:
+        if not -1.0 <= r <= 1.0:
+            raise ValueError(f"rho={r} must be in [-1, 1]")
+        if abs(r) == 1.0:
+            if any(abs(b2 - r * b1) <= 1e-12 * max(1.0, abs(b1)) for b1, _ in jumps
+                   for b2, _ in jumps):
+                return math.inf
+            cross = sum(2 * d * float(density(b, qv)) * float(act.derivative(r * b))
+                        for b, d in jumps)
+            return cross
+        v = qv * (1 - r * r)
+        cross = sum(2 * d * float(density(b, qv)) * split_expect(pieces, act.breakpoints, v,
+                                                                  mu=r * b)
+                    for b, d in jumps)
+        return cross + sum(d1 * d2 * _p2(b1, b2, qv, r) for b1, d1 in jumps for b2, d2 in jumps)
+    return np.vectorize(one, otypes=[float])(q, rho)[()]
+
+
+def topk_threshold(fraction: float, q: float = 1.0, sided: int = 2) -> float:
+    """The threshold that per-token top-k keeping a ``fraction`` of ``N(0, q)`` units
+    converges to as the width grows: ``sqrt(q) Phi^{-1}(1 - f/2)`` (largest magnitudes,
+    the hard threshold) or ``sqrt(q) Phi^{-1}(1 - f)`` (largest values, JumpReLU)."""
+    f = check_open_unit("fraction", fraction)
+    q = check_positive("q", q)
+    if sided not in (1, 2):
+        raise ParameterError("sided", sided, "1 (largest values) or 2 (largest magnitudes)")
+    return float(math.sqrt(q) * special.ndtri(1.0 - f / sided))
