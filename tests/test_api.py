@@ -99,3 +99,7 @@ def test_the_readme_python_api_example_runs():
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - the project's own README
     d = scope["d"]
     assert (round(d.tau, 4), round(d.m, 4)) == (1.0364, 0.8095)
+
+
+def test_map_flags_are_the_catalogue_parameters():
+    assert cmd_theory.ACT_FLAGS == activations.PARAM_NAMES
