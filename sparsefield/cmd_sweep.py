@@ -33,13 +33,20 @@ def _num(v) -> str:
 def _sweep(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from sparsefield.empirical.config import check_in_dir, check_out_dir
     from sparsefield.empirical.store import ResultStore
+    from sparsefield.theory.errors import ParameterError
 
     from .cli import CliError
     from .sweep import load_sweep, pending, run_sweep
+    from .sweep_config import check_scheduler
 
-    if not Path(args.config).is_file():
-        raise CliError(f"no sweep file {args.config}")
+    check_out_dir("results", args.results)
+    check_in_dir("data_root", args.data_root)
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
+    elif not 1 <= args.workers <= 1024:
+        raise ParameterError("workers", args.workers, "an integer in [1, 1024]")
     sweep = load_sweep(args.config, size=args.size, data_root=args.data_root)
     n = len(sweep.points) * len(sweep.seeds)
     if args.dry_run:

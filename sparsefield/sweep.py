@@ -27,8 +27,9 @@ Dask task that writes its own result JSON atomically (:class:`sparsefield.empiri
     gpu = false
 
 Cluster: by default an embedded ``LocalCluster`` (worker processes with one thread each,
-bound to 127.0.0.1 only, no dashboard); ``scheduler="tcp://HOST:PORT"`` connects to a
-running cluster instead.  On SLURM, dask-jobqueue gives such an address (the workers need
+bound to 127.0.0.1 only, TLS with a temporary certificate, no HTTP server; see
+:mod:`sparsefield.sweep_cluster`); ``scheduler="tls://HOST:PORT"`` (or ``tcp://``)
+connects to a running cluster instead, whose security is yours to set up (same module).  On SLURM, dask-jobqueue gives such an address (the workers need
 the project installed and the results folder on a shared file system)::
 
     from dask_jobqueue import SLURMCluster
@@ -62,7 +63,6 @@ import csv
 import io
 import itertools
 import json
-import logging
 import math
 import sys
 import time
@@ -152,8 +152,12 @@ def load_sweep(path: str | Path, size: str | None = None,
     from sparsefield.empirical.data import resolve_name
     from sparsefield.theory.activations import family
 
+    from . import sweep_config
+
     path = Path(path)
-    doc = tomllib.loads(path.read_text())
+    doc = sweep_config.read(path)
+    sweep_config.validate(doc, size)
+    sweep_config.check_name(doc.get("sweep", {}).get("name", path.stem))
     for table in doc:
         if table not in TABLES:
             raise ParameterError("table", table, f"one of {list(TABLES)}")
@@ -238,23 +242,11 @@ def task_key(sweep: Sweep, p: dict, seed: int) -> str:
 def connect(scheduler: str | None, workers: int, gpu: bool = False):
     """A ``Client``: to ``scheduler`` when given, else to an embedded loopback
     ``LocalCluster`` of ``workers`` single-threaded processes (each declaring one GPU
-    resource when ``gpu``)."""
-    import dask
-    from distributed import Client, LocalCluster
+    resource when ``gpu``), TLS-authenticated, without HTTP servers
+    (:mod:`sparsefield.sweep_cluster`)."""
+    from .sweep_cluster import local_client, remote_client
 
-    if scheduler is not None:
-        with Client(scheduler) as client:
-            yield client
-        return
-    if workers < 1:
-        raise ParameterError("workers", workers, "an integer >= 1")
-    # One task per single-threaded worker at a time: "processing" then means running.
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                         host="127.0.0.1", dashboard_address=None,
-                         silence_logs=logging.ERROR,
-                         resources={"GPU": 1} if gpu else None) as cluster, \
-            Client(cluster) as client:
+    with (remote_client(scheduler) if scheduler is not None else local_client(workers, gpu)) as client:
         yield client
 
 
