@@ -71,6 +71,9 @@ def local_client(workers: int, gpu: bool = False):
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                          host="127.0.0.1", protocol="tls://", security=security,
                          dashboard_address=None, worker_dashboard_address=None,
+                         # the scheduler always opens an HTTP listener: a free loopback
+                         # port (not 8787), with no routes, stopped below
+                         scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                          silence_logs=logging.ERROR,
                          resources={"GPU": 1} if gpu else None) as cluster, \
             Client(cluster, security=security) as client:
