@@ -9,6 +9,7 @@ naming the parameter or path and what is valid.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import sys
 
@@ -33,7 +34,9 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {one} (see {self.prog} --help)\n")
 
 
+@functools.lru_cache(maxsize=1)
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line (built once per process: parsing does not change it)."""
     parser = Parser(
         prog="sparsefield",
         description="Mean-field theory of sparsity-inducing activations, verified.")
