@@ -74,7 +74,8 @@ from tqdm.auto import tqdm
 
 from sparsefield.empirical.config import point
 from sparsefield.empirical.experiments.stats import mean_sem
-from sparsefield.empirical.store import ResultStore, atomic_write_json, atomic_write_text, point_key, versions
+from sparsefield.empirical.store import (CorruptRecord, ResultStore, atomic_write_json, atomic_write_text,
+                                         point_key, read_json, versions)
 from sparsefield.theory.errors import InfeasibleError, ParameterError
 
 try:
@@ -332,8 +333,11 @@ def summary_up_to_date(record_path: Path, store: ResultStore, sweep: Sweep) -> b
     result file is newer than it."""
     if not record_path.exists():
         return False
-    rec = json.loads(record_path.read_text())
-    if not rec.get("complete") or rec.get("runs") != _runs(sweep) \
+    try:
+        rec = read_json(record_path)
+    except CorruptRecord:  # redo the summary, which rewrites it
+        return False
+    if not isinstance(rec, dict) or not rec.get("complete") or rec.get("runs") != _runs(sweep) \
             or rec.get("figures") != list(sweep.figures):
         return False
     outputs = [rec["outputs"][k] for k in ("summary", "points")] + rec["outputs"]["figures"].split()
