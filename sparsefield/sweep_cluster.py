@@ -25,18 +25,25 @@ from sparsefield.theory.errors import ParameterError
 from .sweep_config import check_scheduler
 
 CONNECT_TIMEOUT_S = 5.0
+HANDSHAKE_TIMEOUT_S = 60.0
 NO_HTTP = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
 
 
 @contextlib.contextmanager
 def remote_client(address: str, timeout: float = CONNECT_TIMEOUT_S):
     """A ``Client`` of the running scheduler at ``address`` (security from the Dask
-    config); :class:`ParameterError` when the address is malformed or does not answer."""
+    config); :class:`ParameterError` when the address is malformed, nothing listens there
+    within ``timeout`` seconds, or the Dask handshake fails (allowed
+    :data:`HANDSHAKE_TIMEOUT_S`: a loaded machine can be slow)."""
+    import socket
+
     from distributed import Client
 
     check_scheduler(address)
+    host, port = address.split("://", 1)[1].rsplit(":", 1)
     try:
-        client = Client(address, timeout=timeout)
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+        client = Client(address, timeout=HANDSHAKE_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError) as err:
         why = " ".join(str(err).split())[:200] or type(err).__name__
         raise ParameterError("scheduler", address, f"a Dask scheduler answering within "
