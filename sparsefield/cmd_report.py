@@ -33,11 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _figures(args: argparse.Namespace) -> int:
-    from sparsefield.empirical.config import check_in_dir, check_out_dir
+    from pathlib import Path
+
+    from sparsefield.empirical.config import check_out_dir
     from sparsefield.figures.catalogue import FIGURES, make_all
     from sparsefield.theory.errors import ParameterError
 
-    check_in_dir("results", args.results)
+    if Path(args.results).exists() and not Path(args.results).is_dir():  # absent: theory only
+        raise ParameterError("results", args.results, "a folder (it is a file)")
     check_out_dir("out", args.out)
     if not 1 <= args.dpi <= 2400:
         raise ParameterError("dpi", args.dpi, "an integer in [1, 2400]")

@@ -138,7 +138,7 @@ def path_cases(f: dict[str, Path]) -> list[list[str]]:
             out += [EXPERIMENTS[e] + ["--config", c] for e in EXPERIMENTS]
     for e in ("drift", "clipping", "tradeoff"):
         out += [EXPERIMENTS[e] + ["--config", str(f[k])] for k in ("width_float", "width_huge", "width_bool")]
-    out += [["figures", "--results", o] for o in (str(f["file"]), str(f["missing"]), os.devnull)]
+    out += [["figures", "--results", o] for o in (str(f["file"]), os.devnull)]
     out += [["figures", "--results", str(f["folder"]), "--out", o] for o in outs]
     out += [["figures", "--results", str(f["folder"]), "--dpi", v] for v in ("0", "-1", "x")]
     out += [["figures", "--results", str(f["folder"]), "--only", "nosuch"]]
