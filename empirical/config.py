@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
+import os
 import types
 import typing
 from dataclasses import dataclass
@@ -67,26 +69,194 @@ TRAIN_KEYS = ("steps", "batch_size", "lr", "optimizer", "momentum", "weight_deca
 CHOICES = {"model": ("mlp", "cnn"), "init": ("eoc", "default"),
            "force": ("none", "quantile", "topk"), "optimizer": ("sgd", "adam"),
            "loss": ("ce", "mse")}
-POSITIVE = ("width", "depth", "channels", "kernel", "steps", "batch_size", "lr", "log_every",
-            "stats_every",
-            "eval_every", "eval_size", "q_star")
-NON_NEGATIVE = ("momentum", "weight_decay", "checkpoint_every")
+MAX_WIDTH = 1 << 16   # width / channels: beyond this a layer does not fit in memory
+MAX_COUNT = 10 ** 9   # steps, samples, intervals
+MAX_SEED = 2 ** 63 - 1
+_INF = math.inf
 
 
-def validate(p: dict) -> dict:
-    """Check a config point's choices and ranges (activation parameters are checked by
-    the theory when the member is resolved); returns ``p``."""
-    from sparsefield.theory.errors import ParameterError
+@dataclass(frozen=True)
+class Range:
+    """The valid values of a number: ``lo``..``hi`` (open ends where ``*_open``), finite."""
+
+    lo: float = -_INF
+    hi: float = _INF
+    lo_open: bool = False
+    hi_open: bool = False
+    integer: bool = False
+
+    def ok(self, v) -> bool:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return False
+        if self.integer and not isinstance(v, int):
+            return False
+        if not math.isfinite(v):
+            return False
+        return (v > self.lo if self.lo_open else v >= self.lo) and \
+               (v < self.hi if self.hi_open else v <= self.hi)
+
+    def __str__(self) -> str:
+        kind = "an integer" if self.integer else "a finite number"
+        lo, hi = (f"{int(x)}" if self.integer and math.isfinite(x) else f"{x:g}"
+                  for x in (self.lo, self.hi))
+        if self.lo == -_INF and self.hi == _INF:
+            return kind
+        if self.hi == _INF:
+            return f"{kind} {'>' if self.lo_open else '>='} {lo}"
+        if self.lo == -_INF:
+            return f"{kind} {'<' if self.hi_open else '<='} {hi}"
+        return f"{kind} in {'(' if self.lo_open else '['}{lo}, {hi}{')' if self.hi_open else ']'}"
+
+
+def _count(lo: int = 1, hi: int = MAX_COUNT) -> Range:
+    return Range(lo, hi, integer=True)
+
+
+_UNIT = Range(0.0, 1.0, True, True)
+_POS = Range(0.0, _INF, True)
+_NONNEG = Range(0.0)
+# The valid range of every numeric config field, by name: one table for TrainConfig, the
+# experiment Configs (their fields of the same name mean the same) and sweep files.
+RANGES: dict[str, Range] = {
+    "width": _count(1, MAX_WIDTH), "channels": _count(1, MAX_WIDTH), "depth": _count(1, 10000),
+    "kernel": _count(1, 31), "tau": Range(), "m": _POS, "c": _POS, "slope": Range(),
+    "sparsity": _UNIT, "vprime": _UNIT, "q_star": _POS, "force_sparsity": _UNIT,
+    "n_train": _count(), "n_test": _count(), "steps": _count(), "batch_size": _count(1, 1 << 20),
+    "lr": _POS, "momentum": Range(0.0, 1.0, hi_open=True), "weight_decay": _NONNEG,
+    "log_every": _count(), "stats_every": _count(), "eval_every": _count(),
+    "eval_size": _count(), "checkpoint_every": _count(0), "data_seed": _count(0, MAX_SEED),
+    "seeds": _count(0, MAX_SEED), "vprimes": _UNIT, "beyond": _POS, "sparsities": _UNIT,
+    "tolerance": Range(0.0, 1.0), "learn_margin": Range(0.0, 1.0, hi_open=True),
+    "z_sign": _POS, "min_effect": _NONNEG, "cliff_drop": Range(0.0, 1.0, lo_open=True),
+    "topk": Range(0.0, 1.0, lo_open=True), "max_members": _count(1, 4096),
+}
+# Fields naming things from a fixed set, beyond CHOICES (filled lazily: see _choices).
+LIST_CHOICES = ("activations", "datasets", "forces", "unclipped")
+
+
+def _choices(name: str, owner: str) -> tuple | None:
+    """The allowed values of a choice field (elements for list fields), or ``None``."""
+    from sparsefield.theory.activations import CATALOGUE
+    from sparsefield.theory.clipping import CLIPPED, UNCLIPPED
 
     from .data import NAMES
 
-    for k, allowed in {**CHOICES, "dataset": NAMES}.items():
-        if p[k] not in allowed:
-            raise ParameterError(k, p[k], f"one of {list(allowed)}")
-    for k in POSITIVE + NON_NEGATIVE:
-        v = p[k]
-        if not isinstance(v, (int, float)) or not (v > 0 if k in POSITIVE else v >= 0):
-            raise ParameterError(k, v, "> 0" if k in POSITIVE else ">= 0")
+    if name in CHOICES:
+        return CHOICES[name]
+    if name in ("dataset", "datasets"):
+        return NAMES
+    if name == "activation" or (name == "activations" and not owner.endswith("gpt_experiment")):
+        return tuple(CATALOGUE)
+    return {"forces": ("quantile", "topk"), "clipped": CLIPPED, "unclipped": UNCLIPPED}.get(name)
+
+
+def check_value(name: str, value, tp, param: str | None = None, owner: str = "") -> None:
+    """Check one field against its annotation ``tp`` (``int``, ``float | None``,
+    ``list[str]``, ...) and its entry in :data:`RANGES` / the choice tables; ``param``
+    names it in the error (default ``name``).  Raises :class:`ParameterError`."""
+    from sparsefield.theory.errors import ParameterError
+
+    param = param or name
+    base, many = _base(tp)
+    optional = _optional(tp)
+    if value is None:
+        if optional:
+            return
+        raise ParameterError(param, value, f"set (it has no 'none' value): {_describe(name, base, owner)}")
+    values = value if many else [value]
+    if many and (not isinstance(value, list) or not value):
+        raise ParameterError(param, value, f"a non-empty list of {_describe(name, base, owner)}")
+    for v in values:
+        if not _type_ok(v, base) or not _range_ok(name, v, base, owner):
+            shown = value if not many else v
+            where = param if not many else f"{param} (element)"
+            raise ParameterError(where, shown, _describe(name, base, owner))
+
+
+def _type_ok(v, base) -> bool:
+    if base is bool:
+        return isinstance(v, bool)
+    if base is int:
+        return isinstance(v, int) and not isinstance(v, bool)
+    if base is float:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if base is str:
+        return isinstance(v, str)
+    return True
+
+
+def _range_ok(name: str, v, base, owner: str) -> bool:
+    if base in (int, float):
+        rng = RANGES.get(name)
+        return rng.ok(v) if rng is not None else (isinstance(v, int) or math.isfinite(v))
+    if base is str:
+        allowed = _choices(name, owner)
+        return allowed is None or v in allowed
+    return True
+
+
+def _describe(name: str, base, owner: str = "") -> str:
+    if base in (int, float):
+        rng = RANGES.get(name)
+        if rng is not None:
+            return str(rng)
+        return "an integer" if base is int else "a finite number"
+    if base is str:
+        allowed = _choices(name, owner)
+        return f"one of {list(allowed)}" if allowed is not None else "a string"
+    if base is bool:
+        return "true or false"
+    return base.__name__
+
+
+def check_fields(cls: type, values: dict, prefix: str = "", owner: str = "") -> dict:
+    """Check the fields ``values`` of dataclass ``cls`` (unknown names, types, ranges);
+    errors name ``prefix + field``.  Returns ``values``."""
+    from sparsefield.theory.errors import ParameterError
+
+    hints = typing.get_type_hints(cls)
+    for name, v in values.items():
+        if name not in hints:
+            raise ParameterError(prefix + name, v, f"a field of {cls.__name__}: {sorted(hints)}")
+        check_value(name, v, hints[name], prefix + name, owner)
+    return values
+
+
+def validate(p: dict, prefix: str = "") -> dict:
+    """Check a config point: every field's type and range, and that the activation
+    parameters given belong together (a target ``sparsity`` derives ``tau``/``m``; ``vprime``
+    is for clipped activations; explicit ``tau``, ``m``, ``c``, ``slope`` must be
+    parameters of the activation); returns ``p``."""
+    from sparsefield.theory.activations import family
+    from sparsefield.theory.clipping import CLIPPED, UNCLIPPED
+    from sparsefield.theory.errors import ParameterError
+
+    check_fields(TrainConfig, p, prefix)
+    act = p["activation"]
+    given = {k: p[k] for k in ("tau", "m", "c", "slope") if p.get(k) is not None}
+    if p.get("sparsity") is not None:
+        if act not in CLIPPED + UNCLIPPED:
+            raise ParameterError(prefix + "sparsity", p["sparsity"],
+                                 f"omitted for {act} (only {list(CLIPPED + UNCLIPPED)} take it)")
+        allowed = ("m",) if act in CLIPPED else ()
+        for k, v in given.items():
+            if k not in allowed:
+                raise ParameterError(prefix + k, v, f"omitted when sparsity is given (it derives "
+                                     f"{'tau and m' if act in CLIPPED else 'tau'} for {act})")
+        if p.get("vprime") is not None and "m" in given:
+            raise ParameterError(prefix + "vprime", p["vprime"], "omitted when m is given")
+    else:
+        names = {q.name for q in family(act).params}
+        for k, v in given.items():
+            if k not in names:
+                raise ParameterError(prefix + k, v, f"omitted: {act} takes "
+                                     f"{sorted(names) or 'no parameters'}")
+    if p.get("vprime") is not None and (act not in CLIPPED or p.get("sparsity") is None):
+        raise ParameterError(prefix + "vprime", p["vprime"],
+                             f"omitted unless a clipped activation {list(CLIPPED)} has a target sparsity")
+    if (p["force"] == "none") != (p.get("force_sparsity") is None):
+        raise ParameterError(prefix + "force_sparsity", p.get("force_sparsity"),
+                             "given exactly when force is quantile or topk")
     return p
 
 
@@ -119,6 +289,11 @@ class RunOptions:
 
 
 # --- dataclass <-> argparse ---------------------------------------------------------------
+def _optional(tp) -> bool:
+    """Whether an annotation admits ``None``."""
+    return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
+
+
 def _base(tp):
     """``(element type, is_list)`` of an annotation such as ``float | None`` or ``list[str]``."""
     origin = typing.get_origin(tp)
@@ -149,23 +324,52 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
                                metavar=f.name.upper(), help=f"default {default}")
 
 
-def from_arguments(cls: type, args: argparse.Namespace, config_file: str | None = None):
-    """Instance of ``cls``: defaults, then the JSON ``config_file``, then given flags."""
+def read_config_file(path: str | os.PathLike, param: str = "config") -> dict:
+    """The JSON object in ``path``; a missing, unreadable, non-JSON or non-object file
+    raises :class:`ParameterError` naming ``param`` and the path."""
     from sparsefield.theory.errors import ParameterError
 
+    p = Path(path)
+    if not p.exists():
+        raise ParameterError(param, str(path), "an existing JSON file (it does not exist)")
+    if not p.is_file():
+        raise ParameterError(param, str(path), "a JSON file (it is a folder or special file)")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ParameterError(param, str(path), f"a readable JSON file ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise ParameterError(param, str(path), "a UTF-8 JSON file (it is binary)") from None
+
+    def no_constant(name):
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    try:
+        values = json.loads(text, parse_constant=no_constant)
+    except json.JSONDecodeError as err:
+        raise ParameterError(param, str(path), f"valid JSON ({err.msg} at line {err.lineno}, "
+                             f"column {err.colno})") from None
+    except ValueError as err:
+        raise ParameterError(param, str(path), f"valid JSON ({err})") from None
+    if not isinstance(values, dict):
+        raise ParameterError(param, str(path), "a JSON object of config fields")
+    return values
+
+
+def from_arguments(cls: type, args: argparse.Namespace, config_file: str | None = None):
+    """Instance of ``cls``: defaults, then the JSON ``config_file``, then given flags;
+    every field checked (:func:`check_fields`: types, ranges, choices)."""
     values: dict = {}
     if config_file:
-        values = json.loads(Path(config_file).read_text())
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ParameterError(unknown[0], values[unknown[0]],
-                                 f"a field of {cls.__name__}: {sorted(names)}")
+        values = read_config_file(config_file)
+        check_fields(cls, values, owner=cls.__module__)
     for f in dataclasses.fields(cls):
         v = getattr(args, f.name, None)
         if v is not None:
             values[f.name] = v
-    return cls(**values)
+    obj = cls(**values)
+    check_fields(cls, dataclasses.asdict(obj), owner=cls.__module__)
+    return obj
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -182,8 +386,64 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-progress", dest="progress", action="store_false")
 
 
-def run_options(args: argparse.Namespace) -> RunOptions:
-    return RunOptions(out=args.out, device=args.device, data_root=args.data_root,
-                      max_members=args.max_members, progress=args.progress,
-                      download=args.download)
+def check_out_dir(param: str, path: str | os.PathLike) -> Path:
+    """``path`` as a folder results can be written to: an existing writable folder, or
+    one that can be created (its nearest existing parent is a writable folder)."""
+    from sparsefield.theory.errors import ParameterError
 
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ParameterError(param, str(path), "a folder (it is a file)")
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ParameterError(param, str(path), f"a folder ({probe} is a file)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ParameterError(param, str(path), f"a writable folder ({probe} is read-only)")
+    return p
+
+
+def check_in_dir(param: str, path: str | os.PathLike | None) -> Path | None:
+    """``path`` as an existing folder (``None`` passes)."""
+    from sparsefield.theory.errors import ParameterError
+
+    if path is None:
+        return None
+    p = Path(path)
+    if not p.is_dir():
+        raise ParameterError(param, str(path), "an existing folder")
+    return p
+
+
+DEVICE_PATTERN = r"auto|cpu|cuda(:\d{1,3})?"
+
+
+def check_device(name: str, param: str = "device") -> str:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (whether that device exists is checked
+    when the run starts)."""
+    import re
+
+    from sparsefield.theory.errors import ParameterError
+
+    if not isinstance(name, str) or not re.fullmatch(DEVICE_PATTERN, name):
+        raise ParameterError(param, name, "auto, cpu, cuda or cuda:N")
+    return name
+
+
+def validate_options(opts: RunOptions) -> RunOptions:
+    """Check the run options: the output folder, data folder, device, ensemble size."""
+    check_out_dir("out", opts.out)
+    check_in_dir("data_root", opts.data_root)
+    check_device(opts.device)
+    check_value("max_members", opts.max_members, int)
+    return opts
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """Validated :class:`RunOptions` from the parsed arguments."""
+    return validate_options(RunOptions(out=args.out, device=args.device, data_root=args.data_root,
+                                       max_members=args.max_members, progress=args.progress,
+                                       download=args.download))

@@ -35,7 +35,7 @@ from pathlib import Path
 from sparsefield.theory.errors import ParameterError
 
 from .gpt_config import SIZES, TRAIN
-from .store import ResultStore, atomic_torch_save, point_key
+from .store import ResultStore, atomic_torch_save, load_checkpoint, point_key
 
 NAME = "gpt"
 HELP = "activation comparison in a char-level GPT on Shakespeare: loss, sparsity, spikes, drift"
@@ -217,7 +217,7 @@ def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = No
     history: dict[str, list] = {}
     step, wall, resumed = 0, 0.0, False
     if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        state = load_checkpoint(checkpoint, device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         gen.set_state(state["gen"].cpu())

@@ -13,6 +13,7 @@ import math
 import os
 import platform
 import re
+import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -45,14 +46,33 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux exposes it (thread-safe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """Mode of a new result file: ``0o666`` less the umask, as ``open()`` would give
+    (``mkstemp`` alone gives 0600, which would hide results the umask means to share)."""
+    return 0o666 & ~current_umask()
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` via a synced temporary file and ``os.replace``: a reader
-    (or a resumed run) never sees half a file."""
+    (or a resumed run) never sees half a file.  The file's mode respects the umask."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide results from other users
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
             fh.flush()
@@ -71,6 +91,7 @@ def atomic_torch_save(path: str | Path, obj: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, file_mode())
     os.close(fd)
     try:
         torch.save(obj, tmp)
@@ -78,6 +99,56 @@ def atomic_torch_save(path: str | Path, obj: Any) -> Path:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+class BadCheckpoint(ValueError):
+    """A checkpoint that cannot be read as plain tensors and containers."""
+
+
+def load_checkpoint(path: str | Path, device) -> dict:
+    """A checkpoint written by :func:`atomic_torch_save`, read with
+    ``torch.load(weights_only=True)``: tensors, numbers, strings, lists and dicts only, so
+    a planted file cannot run code.  Anything else raises :class:`BadCheckpoint`."""
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
+        why = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise BadCheckpoint(f"checkpoint {path} is not a plain-tensor checkpoint ({why[:160]}); "
+                            f"delete it to restart that run") from None
+    if not isinstance(state, dict):
+        raise BadCheckpoint(f"checkpoint {path} does not hold a dict; delete it to restart that run")
+    return state
+
+
+def numpy_to_tensors(obj: Any) -> Any:
+    """Copy of ``obj`` with numpy arrays as tensors (checkpoints hold tensors only)."""
+    import numpy as np
+    import torch
+
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(obj))
+    if isinstance(obj, dict):
+        return {k: numpy_to_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [numpy_to_tensors(v) for v in obj]
+    return obj
+
+
+def tensors_to_numpy(obj: Any) -> Any:
+    """Inverse of :func:`numpy_to_tensors` for a history read from a checkpoint."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu().numpy()
+    if isinstance(obj, dict):
+        return {k: tensors_to_numpy(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [tensors_to_numpy(v) for v in obj]
+    return obj
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
@@ -89,6 +160,65 @@ def point_key(config: dict) -> str:
     """Stable 12-hex-digit key of a config point (sha256 of its canonical JSON)."""
     text = json.dumps(jsonable(config), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class CorruptRecord(ValueError):
+    """A stored file that is not a complete, well-formed record (truncated, not JSON,
+    non-finite numbers, wrong schema)."""
+
+
+def _no_constant(name: str):
+    raise ValueError(f"non-finite number {name}")
+
+
+def read_json(path: str | Path) -> Any:
+    """Strict JSON of a stored file: UTF-8, no ``NaN``/``Infinity`` (this package writes
+    ``null`` for them), raising :class:`CorruptRecord` with the reason."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        if not text.strip():
+            raise ValueError("empty file")
+        return json.loads(text, parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise CorruptRecord("not UTF-8 text (binary?)") from None
+    except json.JSONDecodeError as err:
+        raise CorruptRecord(f"invalid or truncated JSON ({err.msg} at line {err.lineno})") from None
+    except ValueError as err:
+        raise CorruptRecord(str(err)) from None
+
+
+_WARNED: set[str] = set()
+
+
+def warn_corrupt(path: str | Path, why: object) -> None:
+    """One stderr line per bad file and process: ``warning: skipping PATH: why``."""
+    if str(path) not in _WARNED:
+        _WARNED.add(str(path))
+        print(f"warning: skipping {path}: {why}", file=sys.stderr)
+
+
+def check_record(rec: Any, path: Path, experiment: str | None = None) -> dict:
+    """``rec`` if it is a finished record of ``experiment`` stored under its own name
+    (``<label>__<key>__seed<seed>.json`` with ``key = point_key(config)``); else raise
+    :class:`CorruptRecord`."""
+    if not isinstance(rec, dict):
+        raise CorruptRecord("not a JSON object")
+    for name, tp in (("experiment", str), ("key", str), ("seed", int), ("config", dict),
+                     ("metrics", dict)):
+        if not isinstance(rec.get(name), tp) or isinstance(rec.get(name), bool):
+            raise CorruptRecord(f"field {name!r} missing or not a {tp.__name__}")
+    if experiment is not None and rec["experiment"] != experiment:
+        raise CorruptRecord(f"record of experiment {rec['experiment']!r}, not {experiment!r}")
+    if rec["key"] != point_key(rec["config"]):
+        raise CorruptRecord("key does not match its config")
+    if not path.name.endswith(f"__{rec['key']}__seed{rec['seed']}.json"):
+        raise CorruptRecord("file name does not match its key and seed")
+    return rec
+
+
+def read_record(path: str | Path, experiment: str | None = None) -> dict:
+    """A validated record (:func:`check_record`); :class:`CorruptRecord` if it is not one."""
+    return check_record(read_json(path), Path(path), experiment)
 
 
 def _slug(label: str) -> str:
@@ -111,7 +241,15 @@ class ResultStore:
         return self.dir / f"{_slug(label)}__{key}__seed{int(seed)}.json"
 
     def has(self, config: dict, seed: int) -> bool:
-        return any(self.dir.glob(f"*__{point_key(config)}__seed{int(seed)}.json"))
+        """Whether a complete, valid record of ``(config, seed)`` is stored (a corrupt or
+        truncated one does not count: the run is redone and the file replaced)."""
+        for p in self.dir.glob(f"*__{point_key(config)}__seed{int(seed)}.json"):
+            try:
+                read_record(p, self.experiment)
+                return True
+            except (CorruptRecord, OSError) as err:
+                warn_corrupt(p, f"{err}; the run will be redone")
+        return False
 
     def write(self, config: dict, seed: int, metrics: dict, label: str = "") -> Path:
         """Atomically store one finished (point, seed) with its config and versions."""
@@ -121,14 +259,18 @@ class ResultStore:
         return atomic_write_json(self.path(config, seed, label), record)
 
     def load(self, config: dict, seed: int) -> dict:
-        return json.loads(self.path(config, seed).read_text())
+        return read_record(self.path(config, seed), self.experiment)
 
     def __iter__(self) -> Iterator[dict]:
+        """Valid records; a corrupt file is skipped with a warning naming it."""
         for p in sorted(self.dir.glob("*__seed*.json")):
-            yield json.loads(p.read_text())
+            try:
+                yield read_record(p, self.experiment)
+            except (CorruptRecord, OSError) as err:
+                warn_corrupt(p, err)
 
     def load_all(self) -> list[dict]:
-        """Every stored record of this experiment, sorted by file name."""
+        """Every valid stored record of this experiment, sorted by file name."""
         return list(self)
 
     def checkpoint_path(self, key: str) -> Path:

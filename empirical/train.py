@@ -23,7 +23,7 @@ from .config import TRAIN_KEYS, TrainConfig
 from .data import Dataset
 from .experiments.stats import loss_spikes
 from .instrument import Instrument
-from .store import atomic_torch_save
+from .store import atomic_torch_save, load_checkpoint, numpy_to_tensors, tensors_to_numpy
 
 TRAIN_DEFAULTS = {k: getattr(TrainConfig, k) for k in TRAIN_KEYS}
 
@@ -190,12 +190,13 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
         return rec
 
     if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        state = load_checkpoint(checkpoint, device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         batches.load(state["batches"])
         inst.input_mean, inst.out_colmean0 = state["input_mean"], state["out_colmean0"]
-        hist, evals, start, init = state["hist"], state["evals"], state["step"], state["init"]
+        hist, evals, init = (tensors_to_numpy(state[k]) for k in ("hist", "evals", "init"))
+        start = state["step"]
     else:
         init = init_gradients(model, *evalsets["train"], spec["loss"], spec["batch_size"])
         run_eval(0)
@@ -224,8 +225,9 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
                 atomic_torch_save(checkpoint, {
                     "model": model.state_dict(), "opt": opt.state_dict(),
                     "batches": batches.state(), "input_mean": inst.input_mean,
-                    "out_colmean0": inst.out_colmean0, "hist": hist, "evals": evals,
-                    "step": step, "init": init})
+                    "out_colmean0": inst.out_colmean0, "hist": numpy_to_tensors(hist),
+                    "evals": numpy_to_tensors(evals), "step": step,
+                    "init": numpy_to_tensors(init)})
             if stop_after is not None and step >= stop_after:
                 raise Stopped(f"stopped after step {step}")
     finally:

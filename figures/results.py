@@ -10,10 +10,10 @@ Layout under a results root::
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from sparsefield.empirical.store import ResultStore, atomic_write_json, versions
+from sparsefield.empirical.store import (CorruptRecord, ResultStore, atomic_write_json, read_json,
+                                         versions, warn_corrupt)
 
 
 def part_path(root: str | Path, group: str, name: str) -> Path:
@@ -35,8 +35,8 @@ class Results:
         self.root = Path(root)
 
     def record(self, group: str, name: str) -> dict | None:
-        path = part_path(self.root, group, name)
-        return json.loads(path.read_text()) if path.exists() else None
+        """A stored part; a corrupt one reads as absent, with a warning naming the file."""
+        return _read(part_path(self.root, group, name), "data")
 
     def part(self, group: str, name: str) -> dict | None:
         """The ``data`` of a stored part, or ``None``."""
@@ -48,5 +48,18 @@ class Results:
         return ResultStore(self.root, experiment).load_all()
 
     def summary(self, experiment: str) -> dict | None:
-        path = ResultStore(self.root, experiment).dir / "summary.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        return _read(ResultStore(self.root, experiment).dir / "summary.json", "experiment")
+
+
+def _read(path: Path, required: str) -> dict | None:
+    """``path``'s JSON object (holding ``required``), or ``None`` when absent or corrupt."""
+    if not path.exists():
+        return None
+    try:
+        rec = read_json(path)
+        if not isinstance(rec, dict) or required not in rec:
+            raise CorruptRecord(f"not a stored record (no {required!r})")
+        return rec
+    except (CorruptRecord, OSError) as err:
+        warn_corrupt(path, err)
+        return None

@@ -1,12 +1,15 @@
 """The ``sparsefield`` command: a thin dispatcher over the packages.
 
 Each subcommand lives in a small module exposing ``register(subparsers)``; the module
-imports its heavy dependencies only when its command runs.
+imports its heavy dependencies only when its command runs.  Bad input (a parameter out of
+range, an unusable path, a malformed file) ends with exit status 2 and one line on stderr
+naming the parameter or path and what is valid.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import sys
 
@@ -24,8 +27,18 @@ class CliError(Exception):
     """Bad input from the command line: reported as one line, exit status 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line (``--help`` shows the usage)."""
+
+    def error(self, message: str):
+        one = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {one} (see {self.prog} --help)\n")
+
+
+@functools.lru_cache(maxsize=1)
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The whole command line (built once per process: parsing does not change it)."""
+    parser = Parser(
         prog="sparsefield",
         description="Mean-field theory of sparsity-inducing activations, verified.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,15 +47,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error(err: OSError) -> str:
+    """``PATH: reason`` of a failed file operation."""
+    where = err.filename if err.filename is not None else ""
+    if err.filename2 is not None:
+        where = f"{where} -> {err.filename2}"
+    reason = err.strerror or str(err)
+    return f"cannot use {where}: {reason}" if where else f"file error: {reason}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from sparsefield.empirical.store import BadCheckpoint
     from sparsefield.theory.errors import InfeasibleError, ParameterError
 
     try:
         return int(args.func(args) or 0)
-    except (ParameterError, InfeasibleError, CliError) as err:
-        print(f"sparsefield {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    except (ParameterError, InfeasibleError, CliError, BadCheckpoint) as err:
+        message = str(err)
+    except OSError as err:  # a path the command could not read or write
+        message = _os_error(err)
+    print(f"sparsefield {args.command}: error: " + " ".join(message.split()), file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -44,13 +44,17 @@ def _data_error(err: Exception):
 def _train(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from sparsefield.empirical.config import TrainConfig, from_arguments, run_options, validate
+    from sparsefield.empirical.config import (TrainConfig, check_value, from_arguments,
+                                              run_options, validate)
     from sparsefield.empirical.data import DataUnavailable, resolve_name
+
+    cfg = from_arguments(TrainConfig, args, args.config)
+    validate(dataclasses.asdict(cfg))
+    check_value("seeds", args.seeds, list[int])
+    opts = run_options(args)
     from sparsefield.empirical.runner import run_points
     from sparsefield.empirical.store import ResultStore
 
-    cfg = from_arguments(TrainConfig, args, args.config)
-    opts = run_options(args)
     p = validate({**dataclasses.asdict(cfg), "dataset": resolve_name(cfg.dataset, opts.data_root)})
     label = f"{p['model']}-{p['activation']}-{p['dataset']}"
     store = ResultStore(opts.out, "train")
@@ -64,10 +68,21 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     print(f"{label}: ran {len(report.ran)}, skipped {len(report.skipped)} (results in {store.dir})")
     for seed, f in finals.items():
-        zero = sum(f["test_zero_frac"]) / max(len(f["test_zero_frac"]), 1)
-        print(f"seed {seed}: test_acc {f['test_acc']:.4f}  test_loss {f['test_loss']:.4g}  "
-              f"sparsity {zero:.4f}  finite {f['finite']}")
+        print(f"seed {seed}: " + _final_line(f))
     return 0
+
+
+def _final_line(f: dict) -> str:
+    """Headline numbers of one run; a diverged run (non-finite loss, stored as ``null``)
+    is reported as such: divergence is a result."""
+    def num(v, spec: str) -> str:
+        return "nan" if v is None else format(v, spec)
+
+    zeros = [z for z in f.get("test_zero_frac") or [] if z is not None]
+    zero = sum(zeros) / len(zeros) if zeros else None
+    line = (f"test_acc {num(f.get('test_acc'), '.4f')}  test_loss {num(f.get('test_loss'), '.4g')}  "
+            f"sparsity {num(zero, '.4f')}  finite {f.get('finite')}")
+    return line + ("  (diverged: the loss became non-finite)" if not f.get("finite") else "")
 
 
 def _experiment(args: argparse.Namespace) -> int:
@@ -78,8 +93,9 @@ def _experiment(args: argparse.Namespace) -> int:
 
     mod = experiments.get(args.experiment)
     cfg = from_arguments(mod.Config, args, args.config)
+    opts = run_options(args)
     try:
-        summary = mod.run(cfg, run_options(args))
+        summary = mod.run(cfg, opts)
     except DataUnavailable as err:
         raise _data_error(err) from None
     print(json.dumps(jsonable(summary), indent=2) if args.json else mod.table(summary))

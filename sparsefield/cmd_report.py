@@ -33,9 +33,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _figures(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sparsefield.empirical.config import check_out_dir
     from sparsefield.figures.catalogue import FIGURES, make_all
     from sparsefield.theory.errors import ParameterError
 
+    if Path(args.results).exists() and not Path(args.results).is_dir():  # absent: theory only
+        raise ParameterError("results", args.results, "a folder (it is a file)")
+    check_out_dir("out", args.out)
+    if not 1 <= args.dpi <= 2400:
+        raise ParameterError("dpi", args.dpi, "an integer in [1, 2400]")
     names = [f.name for f in FIGURES]
     for name in args.only or []:
         if name not in names:
@@ -52,8 +60,11 @@ def _figures(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     import time
 
+    from sparsefield.empirical.config import check_device, check_out_dir
     from sparsefield.report import run
 
+    check_out_dir("out", args.out)
+    check_device(args.device)
     size = "tiny" if args.tiny else ("quick" if args.quick else "full")
     t0 = time.perf_counter()
     path = run(args.out, size, device=args.device, progress=args.progress)

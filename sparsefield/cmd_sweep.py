@@ -38,13 +38,22 @@ def _num(v) -> str:
 def _sweep(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from sparsefield.empirical.config import check_in_dir, check_out_dir
     from sparsefield.empirical.store import ResultStore
+    from sparsefield.theory.errors import ParameterError
 
     from .cli import CliError
     from .sweep import load_sweep, pending, run_sweep
+    from .sweep_config import check_scheduler
 
-    if not Path(args.config).is_file():
-        raise CliError(f"no sweep file {args.config}")
+    check_out_dir("results", args.results)
+    check_in_dir("data_root", args.data_root)
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
+    elif not 0 <= args.workers <= 1024:
+        raise ParameterError("workers", args.workers, "an integer in [0, 1024] (0: in-process)")
+    if args.max_members is not None and args.max_members < 1:
+        raise ParameterError("max_members", args.max_members, "an integer >= 1")
     sweep = load_sweep(args.config, size=args.size, data_root=args.data_root)
     n = len(sweep.points) * len(sweep.seeds)
     if args.dry_run:
@@ -54,10 +63,6 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"{sweep.name} ({sweep.tag}): {len(sweep.points)} points x {len(sweep.seeds)} "
               f"seeds = {n} runs, {len(todo)} missing")
         return 0
-    if args.workers < 0 or (args.max_members is not None and args.max_members < 1):
-        bad = ("--workers", args.workers, ">= 0") if args.workers < 0 else \
-            ("--max-members", args.max_members, ">= 1")
-        raise CliError(f"{bad[0]} {bad[1]}: must be an integer {bad[2]}")
     if (args.workers > 0 or args.scheduler) and importlib.util.find_spec("distributed") is None:
         raise CliError("sweep needs Dask distributed: pip install 'distributed>=2024.1' "
                        "(or --workers 0: in-process, no Dask)")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
-import json
 import math
 import os
 import platform
@@ -32,9 +31,10 @@ from typing import Callable
 
 import numpy as np
 
-from sparsefield.empirical.store import atomic_write_text
+from sparsefield.empirical.store import CorruptRecord, atomic_write_text, read_json, warn_corrupt
 from sparsefield.figures import style
 from sparsefield.figures.results import Results, write_part
+from sparsefield.html_safe import esc, png_bytes
 from sparsefield.numerics.stats import Z_BOUND
 from sparsefield.theory import curves
 
@@ -528,17 +528,18 @@ SWEEP_COLUMNS = ("label", "seeds", "diverged", "act_tau", "act_m", "test_acc", "
 
 
 def _figure_html(name: str, title: str, png: Path | None, caption: str = "",
-                 notes: list[str] = ()) -> str:
-    """One ``<figure>``: the PNG embedded as base64 (shown at 100 px/inch of 150 dpi)."""
+                 notes: list[str] = (), root: Path | None = None) -> str:
+    """One ``<figure>``: the PNG embedded as base64 (shown at 100 px/inch of 150 dpi);
+    embedded only if it is a real PNG inside ``root`` (:func:`sparsefield.html_safe.png_bytes`)."""
     body = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
     img = ""
-    if png is not None:
-        raw = png.read_bytes()
+    raw = None if png is None else png_bytes(png, root if root is not None else png.parent)
+    if raw is not None:
         width = int.from_bytes(raw[16:20], "big") * 2 // 3
         img = (f'<img alt="{html.escape(title)}" width="{width}" '
                f'src="data:image/png;base64,{base64.b64encode(raw).decode()}">'
                f"<figcaption>{html.escape(caption)}</figcaption>")
-    return f'<figure id="fig-{name}"><h3>{html.escape(title)}</h3>{img}{body}</figure>'
+    return f'<figure id="fig-{esc(name)}"><h3>{html.escape(title)}</h3>{img}{body}</figure>'
 
 
 def _sweep_section(res: Results) -> str:
@@ -546,20 +547,27 @@ def _sweep_section(res: Results) -> str:
     OUT/results``): its per-point summary and its figures."""
     parts = []
     for path in sorted(res.root.glob("*/sweep-*/sweep.json")):
-        rec = json.loads(path.read_text())
-        rows = rec.get("point_rows") or []
-        head = (f"<h3>{html.escape(rec['sweep'])} (size {html.escape(str(rec['size']))}): "
-                f"{len(rows)} points x {len(rec['seeds'])} seeds"
-                f"{'' if rec.get('complete') else ', incomplete'}</h3>")
-        table = _table(list(SWEEP_COLUMNS), [[_fmt(r.get(k)) for k in SWEEP_COLUMNS] for r in rows])
-        figs = [_figure_html(f"sweep-{rec['sweep']}-{Path(f).stem}", f"{rec['sweep']}: {Path(f).stem}",
-                             Path(f)) for f in rec["outputs"]["figures"].split()
-                if f.endswith(".png") and Path(f).exists()]
-        parts.append(head + f"<p class=\"muted\">summary CSV: <code>{html.escape(rec['outputs']['summary'])}"
-                     f"</code></p>" + table + "".join(figs))
+        try:
+            parts.append(_one_sweep(path, read_json(path)))
+        except (CorruptRecord, OSError, KeyError, TypeError, ValueError, AttributeError) as err:
+            warn_corrupt(path, f"not a sweep record ({type(err).__name__}: {err})")
     if not parts:
         return ""
     return "<h2>Sweeps</h2>" + "".join(parts)
+
+
+def _one_sweep(path: Path, rec: dict) -> str:
+    """One sweep's section; its figures are the PNGs in its own folder that it names."""
+    rows = rec.get("point_rows") or []
+    head = (f"<h3>{html.escape(rec['sweep'])} (size {html.escape(str(rec['size']))}): "
+            f"{len(rows)} points x {len(rec['seeds'])} seeds"
+            f"{'' if rec.get('complete') else ', incomplete'}</h3>")
+    table = _table(list(SWEEP_COLUMNS), [[_fmt(r.get(k)) for k in SWEEP_COLUMNS] for r in rows])
+    figs = [_figure_html(f"sweep-{rec['sweep']}-{Path(f).stem}", f"{rec['sweep']}: {Path(f).stem}",
+                         Path(f), root=path.parent) for f in rec["outputs"]["figures"].split()
+            if f.endswith(".png") and png_bytes(f, path.parent) is not None]
+    return (head + f"<p class=\"muted\">summary CSV: <code>{html.escape(rec['outputs']['summary'])}"
+            f"</code></p>" + table + "".join(figs))
 
 
 def _check_section(check: dict | None) -> str:
@@ -783,12 +791,12 @@ def render(res: Results, made: list, ctx: Context, results_dir: Path = RESULTS_D
     keys = ("activation", "sparsity", "q_star", "tau", "m", "sigma_w2", "sigma_b2", "chi1",
             "vprime", "vsecond")
     dt = _table(["quantity", "value"], [[k, _fmt(d.get(k))] for k in keys] +
-                [[f"critical m ({k})", _fmt(v)] for k, v in (d.get("critical_m") or {}).items()] +
-                [[f"fixed point {i}", f"q={_fmt(f['q'])}, V'={_fmt(f['slope'])}, {f['stability']}"]
+                [[f"critical m ({esc(k)})", _fmt(v)] for k, v in (d.get("critical_m") or {}).items()] +
+                [[f"fixed point {i}", f"q={_fmt(f['q'])}, V'={_fmt(f['slope'])}, {esc(f['stability'])}"]
                  for i, f in enumerate(d.get("fixed_points", []))])
     fam = der.get("families", {})
     ft = _table(["activation", "tau", "m", "sigma_w2", "sigma_b2", "V'(q*)", "V''(q*)", "warnings"],
-                [[n, _fmt(x["tau"]), _fmt(x["m"]), _fmt(x["sigma_w2"]), _fmt(x["sigma_b2"]),
+                [[esc(n), _fmt(x["tau"]), _fmt(x["m"]), _fmt(x["sigma_w2"]), _fmt(x["sigma_b2"]),
                   _fmt(x["vprime"]), _fmt(x["vsecond"]),
                   html.escape("; ".join(x["warnings"])) or "&ndash;"] for n, x in fam.items()])
     check_part = res.part("numerics", "check")
@@ -797,7 +805,8 @@ def render(res: Results, made: list, ctx: Context, results_dir: Path = RESULTS_D
     if check_part:
         cs = check_part["summary"]
         headline = f"; numerics.check: {cs['rows'] - cs['failed']} of {cs['rows']} passed"
-    figs = [_figure_html(m.name, m.title, m.png, m.caption, m.notes) for m in made]
+    figs = [_figure_html(m.name, m.title, m.png, m.caption, m.notes, root=ctx.results.parent)
+            for m in made]
     sources = _data_sources(res)
     timing = _table(["part", "seconds"],
                     [[html.escape(k), f"{v:.1f}"] for k, v in ctx.timings.items()])

@@ -27,8 +27,9 @@ Dask task that writes its own result JSON atomically (:class:`sparsefield.empiri
     gpu = false
 
 Cluster: by default an embedded ``LocalCluster`` (worker processes with one thread each,
-bound to 127.0.0.1 only, no dashboard); ``scheduler="tcp://HOST:PORT"`` connects to a
-running cluster instead.  On SLURM, dask-jobqueue gives such an address (the workers need
+bound to 127.0.0.1 only, TLS with a temporary certificate, no HTTP server; see
+:mod:`sparsefield.sweep_cluster`); ``scheduler="tls://HOST:PORT"`` (or ``tcp://``)
+connects to a running cluster instead, whose security is yours to set up (same module).  On SLURM, dask-jobqueue gives such an address (the workers need
 the project installed and the results folder on a shared file system)::
 
     from dask_jobqueue import SLURMCluster
@@ -63,7 +64,6 @@ import hashlib
 import io
 import itertools
 import json
-import logging
 import math
 import sys
 import time
@@ -75,7 +75,8 @@ from tqdm.auto import tqdm
 
 from sparsefield.empirical.config import point
 from sparsefield.empirical.experiments.stats import mean_sem
-from sparsefield.empirical.store import ResultStore, atomic_write_json, atomic_write_text, point_key, versions
+from sparsefield.empirical.store import (CorruptRecord, ResultStore, atomic_write_json, atomic_write_text,
+                                         point_key, read_json, versions)
 from sparsefield.theory.errors import InfeasibleError, ParameterError
 
 try:
@@ -153,8 +154,12 @@ def load_sweep(path: str | Path, size: str | None = None,
     from sparsefield.empirical.data import resolve_name
     from sparsefield.theory.activations import family
 
+    from . import sweep_config
+
     path = Path(path)
-    doc = tomllib.loads(path.read_text())
+    doc = sweep_config.read(path)
+    sweep_config.validate(doc, size)
+    sweep_config.check_name(doc.get("sweep", {}).get("name", path.stem))
     for table in doc:
         if table not in TABLES:
             raise ParameterError("table", table, f"one of {list(TABLES)}")
@@ -284,23 +289,11 @@ def task_key(sweep: Sweep, p: dict, seed: int) -> str:
 def connect(scheduler: str | None, workers: int, gpu: bool = False):
     """A ``Client``: to ``scheduler`` when given, else to an embedded loopback
     ``LocalCluster`` of ``workers`` single-threaded processes (each declaring one GPU
-    resource when ``gpu``)."""
-    import dask
-    from distributed import Client, LocalCluster
+    resource when ``gpu``), TLS-authenticated, without HTTP servers
+    (:mod:`sparsefield.sweep_cluster`)."""
+    from .sweep_cluster import local_client, remote_client
 
-    if scheduler is not None:
-        with Client(scheduler) as client:
-            yield client
-        return
-    if workers < 1:
-        raise ParameterError("workers", workers, "an integer >= 1 (0: no Dask, in-process)")
-    # One task per single-threaded worker at a time: "processing" then means running.
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                         host="127.0.0.1", dashboard_address=None,
-                         silence_logs=logging.ERROR,
-                         resources={"GPU": 1} if gpu else None) as cluster, \
-            Client(cluster) as client:
+    with (remote_client(scheduler) if scheduler is not None else local_client(workers, gpu)) as client:
         yield client
 
 
@@ -427,8 +420,11 @@ def summary_up_to_date(record_path: Path, store: ResultStore, sweep: Sweep) -> b
     result file is newer than it."""
     if not record_path.exists():
         return False
-    rec = json.loads(record_path.read_text())
-    if not rec.get("complete") or rec.get("runs") != _runs(sweep) \
+    try:
+        rec = read_json(record_path)
+    except CorruptRecord:  # redo the summary, which rewrites it
+        return False
+    if not isinstance(rec, dict) or not rec.get("complete") or rec.get("runs") != _runs(sweep) \
             or rec.get("figures") != list(sweep.figures):
         return False
     outputs = [rec["outputs"][k] for k in ("summary", "points")] + rec["outputs"]["figures"].split()

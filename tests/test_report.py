@@ -167,7 +167,8 @@ def test_page_renders_in_headless_chromium(job, tmp_path):
 
     shot = tmp_path / "page.png"
     subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
                     f"--screenshot={shot}", "--window-size=1280,2400",
                     job[1].resolve().as_uri()], check=True, timeout=120,
                    capture_output=True)

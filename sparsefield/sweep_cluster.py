@@ -1,0 +1,89 @@
+"""The Dask clusters a sweep runs on, secured (:func:`sparsefield.sweep.connect`).
+
+* The embedded ``LocalCluster`` (the default) talks TLS with mutual authentication, using
+  a temporary self-signed certificate made for this cluster and held only in memory
+  (``distributed.security.Security.temporary()``): another local user who finds its port
+  on 127.0.0.1 cannot connect, let alone submit code.  No HTTP server is left running
+  (no dashboard, and the scheduler's and workers' HTTP routes are disabled and their
+  listeners stopped once the cluster is up).
+* ``--scheduler ADDRESS`` connects to a cluster you run yourself.  Its security is yours:
+  use ``tls://`` with certificates (``distributed.comm.require-encryption: true`` and the
+  ``distributed.comm.tls.*`` keys, e.g. ``DASK_DISTRIBUTED__COMM__TLS__CA_FILE``,
+  ``..._CLIENT__CERT``, ``..._CLIENT__KEY``, which this client reads from the Dask config),
+  and keep a plain ``tcp://`` scheduler on a network only you can reach: anyone who can
+  connect to it can run code on its workers.  An address that does not answer within
+  :data:`CONNECT_TIMEOUT_S` seconds is an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from sparsefield.theory.errors import ParameterError
+
+from .sweep_config import check_scheduler
+
+CONNECT_TIMEOUT_S = 5.0
+HANDSHAKE_TIMEOUT_S = 60.0
+NO_HTTP = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+
+
+@contextlib.contextmanager
+def remote_client(address: str, timeout: float = CONNECT_TIMEOUT_S):
+    """A ``Client`` of the running scheduler at ``address`` (security from the Dask
+    config); :class:`ParameterError` when the address is malformed, nothing listens there
+    within ``timeout`` seconds, or the Dask handshake fails (allowed
+    :data:`HANDSHAKE_TIMEOUT_S`: a loaded machine can be slow)."""
+    import socket
+
+    from distributed import Client
+
+    check_scheduler(address)
+    host, port = address.split("://", 1)[1].rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+        client = Client(address, timeout=HANDSHAKE_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as err:
+        why = " ".join(str(err).split())[:200] or type(err).__name__
+        raise ParameterError("scheduler", address, f"a Dask scheduler answering within "
+                             f"{timeout:g} s ({why})") from None
+    with client:
+        yield client
+
+
+def _stop_http(dask_scheduler=None, dask_worker=None) -> bool:
+    """Stop a server's HTTP listener (run on the scheduler and on each worker)."""
+    server = dask_scheduler if dask_scheduler is not None else dask_worker
+    http = getattr(server, "http_server", None)
+    if http is not None:
+        http.stop()
+    return http is not None
+
+
+@contextlib.contextmanager
+def local_client(workers: int, gpu: bool = False):
+    """A ``Client`` of an embedded loopback ``LocalCluster`` of ``workers`` single-threaded
+    processes (each declaring one GPU resource when ``gpu``), TLS-authenticated with a
+    temporary certificate, without HTTP servers."""
+    import dask
+    from distributed import Client, LocalCluster
+    from distributed.security import Security
+
+    if workers < 1:
+        raise ParameterError("workers", workers, "an integer >= 1 (0: no Dask, in-process)")
+    security = Security.temporary()
+    # One task per single-threaded worker at a time: "processing" then means running.
+    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0, **NO_HTTP}), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                         host="127.0.0.1", protocol="tls://", security=security,
+                         dashboard_address=None, worker_dashboard_address=None,
+                         # the scheduler always opens an HTTP listener: a free loopback
+                         # port (not 8787), with no routes, stopped below
+                         scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                         silence_logs=logging.ERROR,
+                         resources={"GPU": 1} if gpu else None) as cluster, \
+            Client(cluster, security=security) as client:
+        client.run_on_scheduler(_stop_http)
+        client.run(_stop_http)
+        yield client
