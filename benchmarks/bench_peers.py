@@ -171,11 +171,12 @@ def nt_layers(name: str):
 
 
 def nt_kernel(layer, q: float, rho: float | None):
-    """``E[phi(u1) phi(u2)]`` (or ``E[phi^2]`` when ``rho`` is None) from NT's kernel_fn: two
-    inputs with ``x x^T / d`` = the covariance."""
+    """``E[phi(u1) phi(u2)]`` (or ``E[phi^2]`` when ``rho`` is None) from NT's kernel_fn of
+    ``Dense(W_std=1, no bias) -> layer`` on two inputs with ``x x^T / d`` = the covariance."""
     import jax
     import jax.numpy as jnp
-    _, _, kernel_fn = layer
+    from neural_tangents import stax
+    _, _, kernel_fn = stax.serial(stax.Dense(1, W_std=1.0, b_std=None), layer)
     c = 1.0 if rho is None else rho
     x = jnp.sqrt(2.0 * q) * jnp.array([[1.0, 0.0], [c, np.sqrt(max(1.0 - c * c, 0.0))]])
     if rho is None:

@@ -166,6 +166,17 @@ def _bivariate_open(act, q, rho, order, inner_closed):
     if inner_closed is not None:
         def inner(z1):
             return inner_closed(sv * rv * z1, qv * cv * cv)
+    elif not len(br) and np.all(q * c * c <= 1.0):
+        # smooth phi varying on the Gaussian's own scale in z2 (its scale 1/(sqrt(q) c) >= 1):
+        # one fixed inner rule serves every outer node, a matrix-vector product
+        z2, w2 = panels.interval_rule(np.asarray(-np.inf), np.asarray(np.inf), 1.0,
+                                      [(np.asarray(0.0), 1.0)])
+        w2 = w2 * np.exp(-0.5 * z2 * z2) * panels.INV_SQRT2PI
+        g0 = piece(act, 0, order)
+
+        def inner(z1):
+            x2 = sv[..., None] * (rv[..., None] * z1[..., None] + cv[..., None] * z2)
+            return g0(x2) @ w2
     else:
         d_in = scale(q * c * c)[:, None]
         g = [None if _zero(act, k, order) else piece(act, k, order) for k in ks]

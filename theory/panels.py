@@ -19,6 +19,7 @@ needs), so one numpy evaluation serves a whole grid of parameters.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -44,12 +45,18 @@ def _graded(c, e, delta):
     t_end = np.arcsinh(length / delta)
     n = max(1, int(np.ceil(np.max(t_end, initial=0.0) / PANEL_T)))
     h = t_end / n
-    u = (np.arange(n)[:, None] + _T01[None, :]).reshape(-1)  # node positions in units of h
+    u, w01 = _template(n)
     t = u * h[..., None]
     sd = (np.sign(e - c) * delta)[..., None]
     z = c[..., None] + sd * np.sinh(t)
-    w = np.tile(_W01, n) * (h * delta)[..., None] * np.cosh(t)
+    w = w01 * (h * delta)[..., None] * np.cosh(t)
     return z, w
+
+
+@lru_cache(maxsize=None)
+def _template(n: int):
+    """Node positions (in units of the panel width) and weights of ``n`` unit panels."""
+    return (np.arange(n)[:, None] + _T01[None, :]).reshape(-1), np.tile(_W01, n)
 
 
 def _local(loc, d):
@@ -99,7 +106,7 @@ def expect(funcs: Sequence[Callable | None], cuts: Sequence, d_ends,
     pairs of interval ``k``.
     """
     edges = [-np.inf, *cuts, np.inf]
-    total = 0.0
+    total = np.zeros(np.broadcast_shapes(np.shape(d_ends), *[np.shape(c) for c in cuts]))
     for k, f in enumerate(funcs):
         if f is None:
             continue
