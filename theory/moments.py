@@ -32,33 +32,49 @@ from .piecewise_linear import PiecewiseLinear, density
 METHODS = ("auto", "closed", "panels", "quad")
 
 
-def _closed(act: Activation, method: str, q=1.0) -> PiecewiseLinear | None:
-    """The closed forms to use, or ``None``: with ``method="auto"`` only where they are
-    well conditioned at every ``q`` (:func:`_conditioned`)."""
+def _closed(act: Activation, method: str) -> PiecewiseLinear | None:
+    """The piecewise-linear closed forms, or ``None`` where there are none (or with
+    ``method`` "quad"/"panels")."""
     if method not in METHODS:
         raise ValueError(f"method={method!r} must be one of {METHODS}")
     if method in ("quad", "panels") or not act.is_piecewise_linear:
         if method == "closed":
             raise TypeError(f"no closed form: {act.name} is not piecewise linear")
         return None
-    if method == "auto" and not _conditioned(act, q):
-        return None
     return _pl(act)
+
+
+def _patch(value, act: Activation, q, method: str, redo: Callable):
+    """With ``method="auto"``, replace the closed form by the panel rule ``redo(q)`` at the
+    ``q`` where it is ill conditioned (:func:`_conditioned`)."""
+    if method != "auto":
+        return value[()]
+    q = np.asarray(q, float)
+    bad = ~_conditioned(act, q)
+    if not np.any(bad):
+        return value[()]
+    out = np.array(np.broadcast_to(value, q.shape), float)
+    out[bad] = redo(q[bad])
+    return out[()]
 
 
 TAIL_Z, NARROW_Z = 4.0, 0.25
 
 
-def _conditioned(act: Activation, q) -> bool:
-    """The truncated-moment sums cancel (relative error ~ eps z^2) when a breakpoint lies
-    far in the tail (``|b|/sqrt(q) > TAIL_Z``: Mills-ratio cancellation, e.g. CReLU at
-    large ``tau/sqrt(q)``) or an interval is narrow (``width/sqrt(q) < NARROW_Z``:
-    ``Phi(b) - Phi(a)`` of nearly equal numbers, e.g. CReLU at ``q = 1e20``)."""
+def _conditioned(act: Activation, q) -> np.ndarray:
+    """Where the truncated-moment sums are accurate.  They cancel (relative error
+    ~ eps z^2) when a breakpoint lies far in the tail (``|b|/sqrt(q) > TAIL_Z``: the
+    Mills-ratio cancellation of CReLU at large ``tau/sqrt(q)``) or an interval is narrow
+    (``width/sqrt(q) < NARROW_Z``: ``Phi(b) - Phi(a)`` of nearly equal numbers, e.g. CReLU
+    at ``q = 1e20``)."""
     s = np.sqrt(np.asarray(q, float))
     b = act.breakpoints
-    if np.any(np.abs(b)[:, None] > TAIL_Z * s.reshape(-1)[None, :]):
-        return False
-    return not np.any(np.diff(b)[:, None] < NARROW_Z * s.reshape(-1)[None, :])
+    ok = np.ones(s.shape, bool)
+    for v in np.abs(b):
+        ok &= v <= TAIL_Z * s
+    for w in np.diff(b):
+        ok &= w >= NARROW_Z * s
+    return ok
 
 
 @lru_cache(maxsize=256)
@@ -119,18 +135,18 @@ def _product(f, g):
 
 def e_phi(act: Activation, q, method: str = "auto"):
     """``E[phi(x)]``."""
-    pl = _closed(act, method, q)
+    pl = _closed(act, method)
     if pl is not None:
-        return pl.e_phi(q)[()]
+        return _patch(pl.e_phi(q), act, q, method, lambda qq: e_phi(act, qq, "panels"))
     p = _pieces(act, 0, method)
     return _quad(act, q, lambda k: p[k], method)
 
 
 def e_phi2(act: Activation, q, method: str = "auto"):
     """``E[phi(x)^2]``: the variance map is ``V(q) = sigma_w^2 E[phi^2] + sigma_b^2``."""
-    pl = _closed(act, method, q)
+    pl = _closed(act, method)
     if pl is not None:
-        return pl.e_phi2(q)[()]
+        return _patch(pl.e_phi2(q), act, q, method, lambda qq: e_phi2(act, qq, "panels"))
     if method in ("auto", "closed") and gelu_kernel.applies(act):
         return gelu_kernel.e_phi_phi(q, 1.0, 0)[()]
     p = _pieces(act, 0, method)
@@ -139,9 +155,9 @@ def e_phi2(act: Activation, q, method: str = "auto"):
 
 def e_dphi2(act: Activation, q, method: str = "auto"):
     """``E[phi'(x)^2]``: ``chi_1 = sigma_w^2 E[phi'^2]`` (Poole et al. 2016)."""
-    pl = _closed(act, method, q)
+    pl = _closed(act, method)
     if pl is not None:
-        return pl.e_dphi2(q)[()]
+        return _patch(pl.e_dphi2(q), act, q, method, lambda qq: e_dphi2(act, qq, "panels"))
     if method in ("auto", "closed") and gelu_kernel.applies(act):
         return gelu_kernel.e_phi_phi(q, 1.0, 1)[()]
     p = _pieces(act, 1, method)
@@ -150,9 +166,10 @@ def e_dphi2(act: Activation, q, method: str = "auto"):
 
 def e_phi_d2phi(act: Activation, q, method: str = "auto"):
     """``E[phi phi'']`` in the sense of distributions: smooth part plus kink deltas."""
-    pl = _closed(act, method, q)
+    pl = _closed(act, method)
     if pl is not None:
-        return pl.e_phi_d2phi(q)[()]
+        return _patch(pl.e_phi_d2phi(q), act, q, method,
+                      lambda qq: e_phi_d2phi(act, qq, "panels"))
     p, p2 = _pieces(act, 0, method), _pieces(act, 2, method)
     smooth = _quad(act, q, lambda k: _product(p[k], p2[k]), method)
     return smooth + _delta_terms(act, q)
@@ -162,18 +179,19 @@ def e_phi_dphi(act: Activation, q, region: str = "all", method: str = "auto"):
     """``E[phi phi']`` over all, positive (``x >= 0``) or negative pre-activations [BF2]."""
     if region not in _REGIONS:
         raise ValueError(f"region={region!r} must be one of {sorted(_REGIONS)}")
-    pl = _closed(act, method, q)
+    pl = _closed(act, method)
     if pl is not None:
-        return pl.e_phi_dphi(q, *_REGIONS[region])[()]
+        return _patch(pl.e_phi_dphi(q, *_REGIONS[region]), act, q, method,
+                      lambda qq: e_phi_dphi(act, qq, region, "panels"))
     p, p1 = _pieces(act, 0, method), _pieces(act, 1, method)
     return _quad(act, q, lambda k: _product(p[k], p1[k]), method, region)
 
 
 def p_zero(act: Activation, q, method: str = "auto"):
     """``P(phi(x) = 0)``: the exact-zero sparsity at initialisation (science.md 4.1)."""
-    pl = _closed(act, method, q)
+    pl = _closed(act, method)
     if pl is not None:
-        return pl.p_zero(q)[()]
+        return _patch(pl.p_zero(q), act, q, method, lambda qq: p_zero(act, qq, "panels"))
     ones = [(lambda x: 1.0 + 0.0 * x) if z else None for z in act.family.zero_pieces]
     return _quad(act, q, lambda k: ones[k], method)
 
@@ -196,9 +214,10 @@ def dq_e_phi2(act: Activation, q):
 def d2q_e_phi2(act: Activation, q, method: str = "auto"):
     """``d^2/dq^2 E[phi^2] = E[phi^2 He_4(z)] / (4 q^2)``, ``He_4 = z^4 - 6 z^2 + 3``
     (the density differentiated twice in ``q``)."""
-    pl = _closed(act, method, q)
+    pl = _closed(act, method)
     if pl is not None:
-        return pl.d2q_e_phi2(q)[()]
+        return _patch(pl.d2q_e_phi2(q), act, q, method,
+                      lambda qq: d2q_e_phi2(act, qq, "panels"))
     q = np.asarray(q, float)
     if method == "quad":
         def make(k, qq):
