@@ -18,6 +18,7 @@ scalars or arrays.  A result that cannot be computed in floating point raises
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Callable
 
@@ -103,7 +104,7 @@ _REGIONS = {"all": (-np.inf, np.inf), "pos": (0.0, np.inf), "neg": (-np.inf, 0.0
 def _finite(value, q):
     """``value`` if finite everywhere, else a :class:`ParameterError` naming ``q``."""
     v = np.asarray(value, float)
-    if not np.all(np.isfinite(v)):
+    if not (math.isfinite(v) if v.ndim == 0 else np.isfinite(v).all()):
         bad = np.broadcast_to(np.asarray(q, float), v.shape)[~np.isfinite(v)]
         raise ParameterError("q", float(bad.flat[0]), "a variance at which the Gaussian "
                              "moments are representable in float64 (they overflow here)")

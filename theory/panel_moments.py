@@ -92,6 +92,12 @@ def univariate(act: Activation, q, integrand: Callable, skip: Callable[[int], bo
     """
     q = np.asarray(q, float)
     s = np.sqrt(q)
+    if not len(act.breakpoints) and region == "all" and np.all(q <= 1.0):
+        # no breakpoint and scale(q) = 1: the rule does not depend on q (built once)
+        if skip(0):
+            return np.zeros(q.shape)[()]
+        z, wg = _unit_rule()
+        return (integrand(0, s[..., None] * z, z) @ wg)[()]
     cuts, ks, left = _virtual(act.breakpoints)
     funcs = []
     for j, k in enumerate(ks):
@@ -99,6 +105,14 @@ def univariate(act: Activation, q, integrand: Callable, skip: Callable[[int], bo
         funcs.append(None if outside or skip(k) else
                      (lambda z, k=k: integrand(k, s[..., None] * z, z)))
     return panels.expect(funcs, [c / s for c in cuts], scale(q))[()]
+
+
+@lru_cache(maxsize=None)
+def _unit_rule():
+    """Nodes and Gaussian-weighted weights of the panel rule split at 0, scale 1."""
+    z, w = panels.interval_rule(np.asarray(-np.inf), np.asarray(np.inf), 1.0,
+                                [(np.asarray(0.0), 1.0)])
+    return z, w * np.exp(-0.5 * z * z) * panels.INV_SQRT2PI
 
 
 def _same_sign_univariate(act, q, order, sign):
@@ -169,9 +183,7 @@ def _bivariate_open(act, q, rho, order, inner_closed):
     elif not len(br) and np.all(q * c * c <= 1.0):
         # smooth phi varying on the Gaussian's own scale in z2 (its scale 1/(sqrt(q) c) >= 1):
         # one fixed inner rule serves every outer node, a matrix-vector product
-        z2, w2 = panels.interval_rule(np.asarray(-np.inf), np.asarray(np.inf), 1.0,
-                                      [(np.asarray(0.0), 1.0)])
-        w2 = w2 * np.exp(-0.5 * z2 * z2) * panels.INV_SQRT2PI
+        z2, w2 = _unit_rule()
         g0 = piece(act, 0, order)
 
         def inner(z1):
