@@ -64,8 +64,8 @@ def near(points, widths, lo=-mp.inf, hi=mp.inf):
 
 
 def mp_univariate(act, q, order, fn):
-    """``E[fn(phi^(order)(x))]``, ``x ~ N(0, q)``, in ``z = x / sqrt(q)``."""
-    mp.mp.dps = DPS
+    """``E[fn(phi^(order)(x))]``, ``x ~ N(0, q)``, in ``z = x / sqrt(q)`` (at the working
+    precision, which ``mpmath.diff`` raises)."""
     funcs, _, breaks = mp_pieces(act.name, act.values, order)
     s = mp.sqrt(mp.mpf(q))
     pts = near([b / s for b in breaks] + [mp.mpf(0)], [1 / s, mp.mpf(1)])
@@ -116,7 +116,7 @@ def mp_hermite(n):
 def mp_bivariate(act, q, rho, order):
     """``E[phi^(order)(u1) phi^(order)(u2)]`` with ``u1 = sqrt(q) z1``,
     ``u2 = sqrt(q) (rho z1 + c z2)``, ``c = sqrt(1 - rho^2)``: tensor Gauss-Hermite (100^2
-    nodes) for smooth activations at ``q <= 1`` (analytic in a wide strip), else tanh-sinh
+    nodes) for smooth activations at ``q <= 0.01`` (analytic in a wide strip), else tanh-sinh
     quadrature split at the breakpoints and their images."""
     mp.mp.dps = DPS
     funcs, polys, breaks = mp_pieces(act.name, act.values, order)
@@ -124,7 +124,7 @@ def mp_bivariate(act, q, rho, order):
     s, c = mp.sqrt(q), mp.sqrt((1 - rho) * (1 + rho))
     cuts = breaks + [mp.mpf(0)]
     smooth = any(p is None for p in polys)
-    if smooth and not breaks and q <= 1:
+    if smooth and not breaks and q <= mp.mpf("0.01"):
         xs, ws = mp_hermite(100)
         f = funcs[0]
         return mp.fsum(w1 * f(s * x1) * mp.fsum(w2 * f(s * (rho * x1 + c * x2))
@@ -158,11 +158,11 @@ def mp_bivariate(act, q, rho, order):
 
 
 def check_univariate(act, q):
+    mp.mp.dps = DPS
     ref_v = mp_e_phi2(act, q)
     assert rel_err(M.e_phi2(act, q), ref_v) < REL, ("E[phi^2]", ref_v)
     ref_chi = mp_univariate(act, q, 1, lambda d: d * d)
     assert rel_err(M.e_dphi2(act, q), ref_chi) < REL, ("E[phi'^2]", ref_chi)
-    mp.mp.dps = DPS
     d1 = mp.diff(lambda qq: mp_e_phi2(act, qq), mp.mpf(q))
     got1 = M.e_dphi2(act, q) + M.e_phi_d2phi(act, q)
     assert rel_err(got1, d1) < 1e3 * REL or abs(got1 - float(d1)) < 1e-15, ("V'", d1)
@@ -172,6 +172,7 @@ def check_univariate(act, q):
 
 
 def check_bivariate(act, q, rho):
+    mp.mp.dps = DPS
     for order, fn in ((0, M.e_phi_phi), (1, M.e_dphi_dphi)):
         ref = mp_bivariate(act, q, rho, order)
         got = fn(act, q, rho)
@@ -180,7 +181,7 @@ def check_bivariate(act, q, rho):
         assert abs(float(got) - float(ref)) <= REL * scale, (order, float(got), float(ref))
 
 
-SUBSET = [("relu2", 1.0, 0.9999), ("tanh", 1.0, 0.99)]
+SUBSET = [("relu2", 1.0, 0.9999), ("tanh", 0.01, 0.99)]
 MORE = [("crelu2", 1.0, 0.999), ("silu", 0.01, -0.99), ("crelu", 1.0, 0.9999)]
 
 
@@ -261,6 +262,7 @@ def test_bivariate_grid_against_mpmath(act, q):
 
 def test_no_nan_at_extreme_variances():
     """Issue 12 item 2: finite moments (or a ParameterError) at q = 350, 1e-6, 1e20."""
+    mp.mp.dps = DPS
     sig, silu = A.get("sigmoid"), A.get("silu")
     for act in (sig, silu):
         for q in (350.0, 1e4):
