@@ -1,0 +1,88 @@
+"""Arc-cosine kernels: closed-form bivariate maps of homogeneous two-piece activations.
+
+For ``phi(x) = b x^n`` (``x >= 0``), ``a x^n`` (``x < 0``) with ``n in {0, 1, 2}`` (ReLU,
+leaky ReLU, ``|x|``, identity, ReLU^2 and their derivatives' step functions) and
+``u1, u2 ~ N(0, q)`` with correlation ``rho = cos(theta)``, Cho & Saul 2009 (eq. 1, 6) give
+``E[relu(u1)^n relu(u2)^n] = q^n J_n(theta) / (2 pi)`` with ``J_0 = pi - theta``,
+``J_1 = sin(theta) + (pi - theta) cos(theta)``,
+``J_2 = 3 sin(theta) cos(theta) + (pi - theta) (1 + 2 cos(theta)^2)``.
+Writing ``phi(x) = b relu(x)^n + (-1)^n a relu(-x)^n``,
+``E[phi(u1) phi(u2)] = (a^2 + b^2) K_n(rho) + 2 (-1)^n a b K_n(-rho)``.
+``pi - theta = 2 atan2(sqrt(1 + rho), sqrt(1 - rho))`` keeps full relative accuracy near
+``rho = +-1``; ``J_n(pi - t)`` is expanded in series for small ``t`` where it cancels.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from .activations import X, Activation, Family
+
+
+# Taylor coefficients in t^2 (sympy series), after the leading t^3 resp. t^5.
+_J1_SERIES = (1 / 3, -1 / 30, 1 / 840, -1 / 45360, 1 / 3991680, -1 / 518918400,
+              1 / 93405312000)
+_J2_SERIES = (4 / 15, -16 / 315, 4 / 945, -32 / 155925, 8 / 1216215, -32 / 212837625,
+              4 / 1550674125)
+
+
+def _j(n: int, rho):
+    """``J_n(theta)``, ``theta = arccos(rho)``, accurate also where it is small (rho -> -1)."""
+    rho = np.asarray(rho, float)
+    t = 2.0 * np.arctan2(np.sqrt(1.0 + rho), np.sqrt(1.0 - rho))  # pi - theta, exactly
+    st, ct = np.sqrt((1.0 - rho) * (1.0 + rho)), rho  # sin(theta), cos(theta)
+    if n == 0:
+        return t
+    t2 = t * t
+    if n == 1:  # J_1(pi - t) = sin(t) - t cos(t)
+        direct, lead, coef = st + t * ct, t * t2, _J1_SERIES
+    else:  # J_2(pi - t) = t (1 + 2 cos(t)^2) - 3 sin(t) cos(t)
+        direct, lead, coef = 3.0 * st * ct + t * (1.0 + 2.0 * ct * ct), t2 * t2 * t, _J2_SERIES
+    series = lead * np.polyval(coef[::-1], t2)
+    return np.where(t < 0.3, series, direct)
+
+
+def kernel(n: int, q, rho):
+    """``E[relu(u1)^n relu(u2)^n] = q^n J_n(theta) / (2 pi)`` (Cho & Saul 2009)."""
+    return np.asarray(q, float) ** n * _j(n, rho) / (2.0 * np.pi)
+
+
+@lru_cache(maxsize=None)
+def _form(fam: Family):
+    """``(n, a(params), b(params))`` if ``phi = a x^n`` for ``x < 0`` and ``b x^n`` for
+    ``x >= 0`` (breakpoint 0, or none), else ``None``."""
+    br = fam.breaks_sym
+    pieces = fam.pieces_sym(0)
+    if len(br) > 1 or (br and sp.simplify(br[0]) != 0):
+        return None
+    if not br:
+        pieces = (pieces[0], pieces[0])
+    out = []
+    for p in pieces:
+        poly = sp.Poly(p, X) if p.is_polynomial(X) else None
+        if poly is None or len(poly.terms()) > 1:
+            return None
+        (deg,), coeff = poly.terms()[0] if poly.terms() else ((0,), sp.Integer(0))
+        out.append((deg, coeff))
+    degs = {d for d, c in out if c != 0}
+    if len(degs) > 1 or not degs <= {1, 2}:
+        return None
+    n = degs.pop()
+    return n, sp.lambdify(fam.symbols, out[0][1]), sp.lambdify(fam.symbols, out[1][1])
+
+
+def applies(act: Activation) -> bool:
+    return _form(act.family) is not None
+
+
+def e_phi_phi(act: Activation, q, rho, order: int):
+    """``E[phi^(order)(u1) phi^(order)(u2)]`` for ``order`` 0 or 1 in closed form."""
+    n, fa, fb = _form(act.family)
+    a, b = float(fa(*act.values)), float(fb(*act.values))
+    if order == 1:  # phi' = n a x^(n-1) (x < 0), n b x^(n-1) (x >= 0)
+        n, a, b = n - 1, n * a, n * b
+    big_a = a if n % 2 == 0 else -a  # phi = b relu(x)^n + big_a relu(-x)^n
+    return (big_a * big_a + b * b) * kernel(n, q, rho) + 2.0 * big_a * b * kernel(n, q, -rho)
