@@ -8,11 +8,11 @@ validation set:
 * validation loss (and the mean training loss since the last evaluation);
 * per MLP layer (one 8192-token batch, [LN23]/[WA24] via :mod:`sparsefield.empirical.token_metrics`):
   exact-zero sparsity, soft sparsity (fraction of negative pre-activations), per-sequence
-  and per-batch unit usage, dead units, maximum ``|phi|`` (spikes, science.md 4.7);
+  and per-batch unit usage, dead units, maximum ``|phi|`` (spikes, docs/theory.md section 4.7);
 * weight drift [BF2] of the up and down projections: raw mean of ``W``, mean of
   ``W - W_0``, and the projection ``mean_j (W - W_0)_j . mu/|mu|`` of the change of each
   row on the mean ``mu`` of the layer's input (predicted negative for the up projection
-  of ReLU-like activations, science.md 4.5); the mean of the up-projection bias;
+  of ReLU-like activations, docs/theory.md section 4.5); the mean of the up-projection bias;
 * at the end, the validation loss under a correct per-token top-k of the MLP activations.
 
 One result JSON per (activation, seed) through :class:`sparsefield.empirical.store.ResultStore`

@@ -1,7 +1,7 @@
 """Initialisation from the theory: activation parameters and edge-of-chaos variances.
 
 ``W_ij ~ N(0, sigma_w^2 / fan_in)``, ``b_i ~ N(0, sigma_b^2)`` with ``(sigma_w^2,
-sigma_b^2)`` on the edge of chaos for a chosen ``q*`` ([P24], [DT26]; science.md 3), or
+sigma_b^2)`` on the edge of chaos for a chosen ``q*`` ([P24], [DT26]; docs/theory.md section 3), or
 the framework default ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` for weights and biases.
 The first layer gets ``sigma_w^2 = q* - sigma_b^2`` so that standardised inputs
 (``||x||^2 / fan_in = 1``) start at ``q^1 = q*``.

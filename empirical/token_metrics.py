@@ -1,4 +1,4 @@
-"""Activation-sparsity metrics of transformer MLPs ([LN23], [WA24]; science.md 4.8).
+"""Activation-sparsity metrics of transformer MLPs ([LN23], [WA24]; docs/theory.md section 4.8).
 
 Inputs are MLP activations ``a = phi(h)`` (or their pre-activations ``h``) of shape
 ``(..., T, F)``: sequences of ``T`` tokens with ``F`` hidden units, leading axes are

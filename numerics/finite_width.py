@@ -1,7 +1,7 @@
 """Finite-width random networks at initialisation, many at once, against the maps.
 
 ``h^{l+1} = W^{l+1} phi(h^l) + b^{l+1}``, ``W_ij ~ N(0, sigma_w^2/N)``,
-``b_i ~ N(0, sigma_b^2)`` (science.md section 3), for two inputs whose ``h^0`` have second
+``b_i ~ N(0, sigma_b^2)`` (docs/theory.md section 3), for two inputs whose ``h^0`` have second
 moment ``q^0`` and correlation ``rho^0`` exactly.  Recorded per layer and network:
 ``q^l = |h^l|^2/N`` (each input), the exact-zero fraction of ``phi(h^l)``, the
 correlation of the two ``h^l``, and the gradient gain ``|g^l|^2/|g^{l+1}|^2`` of random

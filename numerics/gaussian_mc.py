@@ -1,7 +1,7 @@
 """Gaussian Monte Carlo estimates of the moments and maps of :mod:`theory`.
 
 For ``x ~ N(0, q)`` and ``u1, u2`` of variance ``q`` and correlation ``rho``
-(science.md section 3; Poole et al. 2016; [P24]):
+(docs/theory.md section 3; Poole et al. 2016; [P24]):
 
 * ``E[phi]``, ``E[phi^2]``, ``E[phi'^2]``, ``E[phi phi']`` (all, ``x >= 0``, ``x < 0``),
   ``P(phi = 0)``, ``E[phi(u1) phi(u2)]``, ``E[phi'(u1) phi'(u2)]``;

@@ -1,4 +1,4 @@
-"""The three finite-width claims of [P24] (science.md 4.2, 4.3), reproduced by simulation.
+"""The three finite-width claims of [P24] (docs/theory.md section 4.2, 4.3), reproduced by simulation.
 
 * Unclipped thresholds (ReLU_tau, ST) on the edge of chaos: ``V'(q*) = 1``, ``V'' > 0``,
   so finite-width noise pushes ``q^l`` above ``q*`` and it explodes in most networks.

@@ -1,4 +1,4 @@
-"""[P24] claims on the edge of chaos, asserted over the parameter space (science.md 4.1-4.4)."""
+"""[P24] claims on the edge of chaos, asserted over the parameter space (docs/theory.md section 4.1-4.4)."""
 
 import numpy as np
 import pytest

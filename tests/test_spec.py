@@ -53,3 +53,13 @@ def test_prefix_dispatch(monkeypatch):
     monkeypatch.setitem(spec.PREFIXES, "fake", lambda rest: seen.append(rest) or get("relu"))
     assert spec.parse("fake:x*sin(x), a=1").name == "relu" and seen == ["x*sin(x), a=1"]
     assert not set(spec.PREFIXES) & set(CATALOGUE)
+
+
+def test_expr_spec_equals_the_catalogue_entry():
+    from sparsefield.theory.maps import MeanField
+    from sparsefield.theory.spec import parse
+
+    a = MeanField(parse("expr:Min(Max(x - 1, 0), 2)"), 2.0, 0.1)
+    b = MeanField(parse("crelu:tau=1,m=2"), 2.0, 0.1)
+    for f in ("V", "dV", "d2V", "chi1"):
+        assert abs(getattr(a, f)(1.3) - getattr(b, f)(1.3)) <= 1e-12 * abs(getattr(b, f)(1.3))

@@ -4,7 +4,7 @@ A definition is a list of increasing breakpoints ``b_0 < ... < b_{n-1}`` and one
 expression per interval ``(-inf, b_0), [b_0, b_1), ..., [b_{n-1}, inf)``, written in
 terms of the parameter symbols.  Everything else is generated from it: the sympy
 ``Piecewise`` expression, exact derivatives per piece, the jumps of ``phi'`` at the
-kinks (needed for the delta terms of ``phi''``, science.md section 3), the
+kinks (needed for the delta terms of ``phi''``, docs/theory.md section 3), the
 piecewise-linear coefficients used by the closed forms, the parity used by the drift
 theory, and numpy / pure-Python (numba-compilable) / torch callables.
 

@@ -1,5 +1,5 @@
 """Deriving the initialisation for a target sparsity: ``tau``, the clip ``m``, the edge of
-chaos, and the stability verdict ([P24] sections 3-4, science.md 4.2-4.4).
+chaos, and the stability verdict ([P24] sections 3-4, docs/theory.md section 4.2-4.4).
 
 Everything is computed at ``q* = 1`` in the scaled variables ``t = tau/sqrt(q*)``,
 ``mu = m/sqrt(q*)`` and mapped back: ``tau, m ~ sqrt(q*)``, ``sigma_b^2 ~ q*``,
@@ -49,7 +49,7 @@ def _check_name(name: str, allowed=CLIPPED + UNCLIPPED) -> str:
 def eoc_scaled(name: str, t, mu):
     """Edge of chaos at ``q* = 1`` for scaled ``t = tau/sqrt(q*)``, ``mu = m/sqrt(q*)``
     (broadcast arrays): ``(pl, sigma_w2, sigma_b2, V'(q*), V''(q*))`` with
-    ``sigma_w2 = 1/E[phi'^2]``, ``sigma_b2 = 1 - sigma_w2 E[phi^2]`` ([P24]; science.md 2)."""
+    ``sigma_w2 = 1/E[phi'^2]``, ``sigma_b2 = 1 - sigma_w2 E[phi^2]`` ([P24]; docs/theory.md section 2)."""
     pl = PiecewiseLinear.of(family(name), t, mu)
     e_dphi2 = pl.e_dphi2(1.0)
     sigma_w2 = 1.0 / e_dphi2

@@ -1,4 +1,4 @@
-"""The edge of chaos for a chosen fixed point ``q*`` (science.md 3; [P24], [DT26]).
+"""The edge of chaos for a chosen fixed point ``q*`` (docs/theory.md section 3; [P24], [DT26]).
 
 ``chi_1 = 1`` and ``V(q*) = q*`` give ``sigma_w^2 = 1 / E[phi'^2]`` and
 ``sigma_b^2 = q* - sigma_w^2 E[phi^2]``, both at ``x ~ N(0, q*)``; the point is

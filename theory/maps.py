@@ -84,7 +84,7 @@ class MeanField:
     def R(self, rho, q):
         """Correlation map at variance ``q``: ``(sigma_w^2 E[phi(u1)phi(u2)] + sigma_b^2)/V(q)``.
 
-        At a fixed point ``V(q*) = q*`` this is science.md's ``R(rho)``.
+        At a fixed point ``V(q*) = q*`` this is docs/theory.md's ``R(rho)``.
         """
         return self._guard("R", lambda qq: _ratio(
             self.sigma_w2 * moments.e_phi_phi(self.act, qq, rho) + self.sigma_b2, self.V(qq)),

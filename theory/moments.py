@@ -193,7 +193,7 @@ def e_phi_dphi(act: Activation, q, region: str = "all", method: str = "auto"):
 
 
 def p_zero(act: Activation, q, method: str = "auto"):
-    """``P(phi(x) = 0)``: the exact-zero sparsity at initialisation (science.md 4.1)."""
+    """``P(phi(x) = 0)``: the exact-zero sparsity at initialisation (docs/theory.md section 4.1)."""
     pl = _closed(act, method)
     if pl is not None:
         return _patch(pl.p_zero(q), act, q, method, lambda qq: p_zero(act, qq, "panels"))

@@ -2,7 +2,7 @@
 
 On interval ``k`` the activation is ``a_k x + c_k``; ``phi'`` jumps by
 ``J_k = a_{k+1} - a_k`` at breakpoint ``b_k``, so ``phi'' = sum_k J_k delta(x - b_k)``
-(science.md section 2).  Every Gaussian expectation below is then a finite sum of
+(docs/theory.md section 2).  Every Gaussian expectation below is then a finite sum of
 truncated moments (:func:`sparsefield.theory.gaussian.truncated_moments`).  All arrays broadcast:
 breakpoints, coefficients and ``q`` may be grids.
 """

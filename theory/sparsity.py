@@ -1,4 +1,4 @@
-"""Exact-zero sparsity at initialisation and its inverse (science.md 4.1, [P24]).
+"""Exact-zero sparsity at initialisation and its inverse (docs/theory.md section 4.1, [P24]).
 
 For ``h ~ N(0, q)``: ``s = Phi(tau/sqrt(q))`` for ReLU_tau and CReLU, and
 ``s = 2 Phi(tau/sqrt(q)) - 1`` for ST and CST (whose zero set is ``|h| <= tau``).

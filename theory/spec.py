@@ -18,7 +18,13 @@ from .errors import ParameterError
 # ``"prefix:rest"`` with a registered prefix is handed to ``PREFIXES[prefix](rest)``
 # (e.g. an ``"expr:..."`` form); anything else is ``catalogue-name[:k=v,...]``.
 # A prefix must not be a catalogue name.
-PREFIXES: dict[str, Callable[[str], Activation]] = {}
+def _expression(text: str) -> Activation:
+    from .user import from_expression  # sympy parsing only when an expression is given
+
+    return from_expression(text)
+
+
+PREFIXES: dict[str, Callable[[str], Activation]] = {"expr": _expression}
 
 
 def parse(spec: str) -> Activation:

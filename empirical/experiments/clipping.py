@@ -1,4 +1,4 @@
-"""Clipping stabilises sparse deep networks [P24] (science.md 4.2-4.3).
+"""Clipping stabilises sparse deep networks [P24] (docs/theory.md section 4.2-4.3).
 
 A deep MLP on the edge of chaos at a target sparsity ``s``: CReLU (or CST) with the clip
 ``m`` set by :func:`sparsefield.theory.clipping.derive` for targets ``V'(q*)`` (0.5, 0.7, 0.9), and

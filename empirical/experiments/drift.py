@@ -1,4 +1,4 @@
-"""Negative weight drift [BF2] (science.md 4.5): MLPs trained with cross-entropy and
+"""Negative weight drift [BF2] (docs/theory.md section 4.5): MLPs trained with cross-entropy and
 plain SGD on random inputs with random labels and on real data.
 
 Measured against :func:`sparsefield.theory.drift.drift_stats` (sign of ``E[phi phi']`` at ``q*``):

@@ -1,4 +1,4 @@
-"""Sparsity-accuracy trade-off [BF2] (science.md 4.6).
+"""Sparsity-accuracy trade-off [BF2] (docs/theory.md section 4.6).
 
 Sparsity is forced in every hidden layer, per sample, by a quantile shift before the
 activation or by an exact top-k ([LN23]); see :mod:`sparsefield.empirical.forcing`.  Accuracy
