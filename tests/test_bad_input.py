@@ -52,7 +52,7 @@ def test_truncated_record_is_redone_and_never_counted(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def drift_results(tmp_path_factory):
-    from sparsefield.figures import curves
+    from sparsefield.theory import curves
     from sparsefield.figures.results import write_part
 
     root = tmp_path_factory.mktemp("drift-results")

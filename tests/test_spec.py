@@ -31,7 +31,7 @@ def test_parse(text, name, params):
     ("crelu2:x=1", "x", "a parameter of crelu2: c"),
     ("relu:tau=1", "tau", "it takes none"),
     ("leaky_relu:slope=2", "slope", "[0, 1]"),
-    ("softplus", "activation", "one of"),
+    ("nosuch_activation", "activation", "one of"),
     ("", "activation", "name"),
 ])
 def test_errors_name_the_parameter_and_range(text, param, words):

@@ -33,6 +33,12 @@ HARD = Family("hard_threshold", (TAU,), lambda t: (-t, t), lambda x, t: (x, 0, x
               "x 1{|x| >= tau}")
 
 
+# The families whose parameters GRID covers and whose phi is continuous (jumping ones have no
+# edge of chaos and are covered by test_jumping_activation_delta_prime_terms).
+SUPPORTED = [n for n in symbolic.supported()
+             if all(p.name in GRID for p in family(n).params) and not family(n).has_jumps]
+
+
 def run(capsys, *argv):
     code = main(list(argv))
     out = capsys.readouterr()
@@ -80,7 +86,7 @@ def numeric(act, quantity, q):
             "P0": moments.p_zero}[quantity](act, q)
 
 
-@pytest.mark.parametrize("name", symbolic.supported())
+@pytest.mark.parametrize("name", SUPPORTED)
 def test_formula_json_equals_numeric_theory(cli_json, name):
     quantities = cli_json("formula", "--activation", name)["quantities"]
     assert set(quantities) == set(symbolic.UNIVARIATE)
@@ -101,8 +107,9 @@ def test_formula_json_equals_numeric_theory(cli_json, name):
             mapped = cli_json("map", "--activation", name, *sum(
                 ([f"--{k}", repr(v)] for k, v in params.items()), []),
                 "--sigma-w2", repr(SW2), "--sigma-b2", repr(SB2), "--q", repr(q))
-            for key in ("V", "dV", "d2V", "chi1"):
-                assert_close(mapped[key], exact(fns[key], q, SW2, SB2, *vals), f"{name} {params} q={q} {key}")
+            for key in ("V", "dV", "d2V", "chi1"):  # V'' of a map of size V: relative to V
+                assert_close(mapped[key], exact(fns[key], q, SW2, SB2, *vals),
+                             f"{name} {params} q={q} {key}", mapped["V"] if key == "d2V" else 0.0)
             for key in ("Ephi", "Ephi2", "Edphi2", "Ephidphi", "Ephid2phi", "P0"):
                 assert_close(float(numeric(act, key, q)), exact(fns[key], q, SW2, SB2, *vals),
                              f"{name} {params} q={q} {key}")
@@ -121,7 +128,7 @@ def test_formula_json_equals_numeric_theory(cli_json, name):
     assert n >= 3
 
 
-@pytest.mark.parametrize("name", symbolic.supported())
+@pytest.mark.parametrize("name", SUPPORTED)
 def test_lambdified_float64_accuracy(name):
     """The generated numpy functions (``lambdify``, ``cse``) are within 1e-13 of exact."""
     for quantity in ("V", "dV", "d2V", "chi1", "Ephi2", "P0", "dV_eoc"):

@@ -107,6 +107,8 @@ class MeanField:
         q = _q(q)
         value = np.asarray(f(q), float)
         bad = _invalid(what, value, q, self.sigma_w2, self.sigma_b2)
+        if self.act.has_jumps and what in ("chi1", "dR"):  # exactly +inf (theory/jumps.py)
+            bad = bad & ~(value == np.inf)
         if not np.any(bad):
             return value[()]
         q_bad = float(np.broadcast_to(q, bad.shape)[bad][0])
