@@ -185,16 +185,13 @@ SUBSET = [("relu2", 1.0, 0.9999), ("tanh", 0.01, 0.99)]
 MORE = [("crelu2", 1.0, 0.999), ("silu", 0.01, -0.99), ("crelu", 1.0, 0.9999)]
 
 
-@pytest.mark.parametrize("name,q,rho", SUBSET)
-def test_bivariate_subset_against_mpmath(name, q, rho):
+@pytest.mark.parametrize("name,q,rho", SUBSET + [pytest.param(*m, marks=pytest.mark.slow)
+                                                  for m in MORE])
+def test_bivariate_against_mpmath(name, q, rho):
+    """``E[phi phi]``, ``E[phi' phi']`` within ``REL`` of the mpmath reference (the default run
+    takes SUBSET; ``-m slow`` adds MORE)."""
     act = next(a for a in ACTS if a.name == name)
     check_bivariate(act, q, rho)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name,q,rho", MORE)
-def test_bivariate_more_against_mpmath(name, q, rho):
-    test_bivariate_subset_against_mpmath(name, q, rho)
 
 
 @pytest.mark.slow
