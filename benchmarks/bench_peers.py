@@ -101,7 +101,8 @@ def ref_bivariate(name: str, q: float, rho: float) -> float:
             for lo, hi in zip(edges[:-1], edges[1:]):
                 xm = (lo + hi) / 2 if not (mp.isinf(lo) or mp.isinf(hi)) else (
                     hi - 1 if mp.isinf(lo) else lo + 1)
-                a = (f(xm + 1) - f(xm)) if not (mp.isinf(lo) and mp.isinf(hi)) else 0
+                h = mp.mpf("1e-12")  # pieces are linear: an exact slope inside the piece
+                a = (f(xm + h) - f(xm)) / h
                 b0 = f(xm) - a * xm
                 al, be = (lo - mu) / sd, (hi - mu) / sd
                 p0 = mp.ncdf(be) - mp.ncdf(al)
