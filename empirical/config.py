@@ -53,6 +53,9 @@ class TrainConfig:
     optimizer: str = "sgd"          # sgd | adam
     momentum: float = 0.0
     weight_decay: float = 0.0
+    warmup: int = 0                 # linear learning-rate warm-up over the first steps
+    schedule: str = "constant"      # constant | cosine (decay to 0 at the last step)
+    grad_clip: float = 0.0          # clip each member's gradient norm to this (0: off)
     loss: str = "ce"                # ce | mse
     log_every: int = 10
     stats_every: int = 1            # activation statistics on every k-th training step
@@ -62,12 +65,14 @@ class TrainConfig:
     data_seed: int = 0
 
 
-TRAIN_KEYS = ("steps", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "loss",
+TRAIN_KEYS = ("steps", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "warmup",
+              "schedule", "grad_clip", "loss",
               "log_every", "stats_every", "eval_every", "eval_size", "checkpoint_every", "data_seed")
 
 
 CHOICES = {"model": ("mlp", "cnn"), "init": ("eoc", "default"),
            "force": ("none", "quantile", "topk"), "optimizer": ("sgd", "adam"),
+           "schedule": ("constant", "cosine"),
            "loss": ("ce", "mse")}
 MAX_WIDTH = 1 << 16   # width / channels: beyond this a layer does not fit in memory
 MAX_COUNT = 10 ** 9   # steps, samples, intervals
@@ -123,6 +128,7 @@ RANGES: dict[str, Range] = {
     "sparsity": _UNIT, "vprime": _UNIT, "q_star": _POS, "force_sparsity": _UNIT,
     "n_train": _count(), "n_test": _count(), "steps": _count(), "batch_size": _count(1, 1 << 20),
     "lr": _POS, "momentum": Range(0.0, 1.0, hi_open=True), "weight_decay": _NONNEG,
+    "warmup": _count(0), "grad_clip": _NONNEG,
     "log_every": _count(), "stats_every": _count(), "eval_every": _count(),
     "eval_size": _count(), "checkpoint_every": _count(0), "data_seed": _count(0, MAX_SEED),
     "seeds": _count(0, MAX_SEED), "vprimes": _UNIT, "beyond": _POS, "sparsities": _UNIT,

@@ -8,6 +8,7 @@ Adam act elementwise).  The host is synchronised only every ``log_every`` steps.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -68,6 +69,29 @@ def _optimizer(model: nn.Module, spec: dict) -> torch.optim.Optimizer:
         return torch.optim.Adam(model.parameters(), lr=spec["lr"],
                                 weight_decay=spec["weight_decay"])
     raise ParameterError("optimizer", spec["optimizer"], "one of ['sgd', 'adam']")
+
+
+def lr_factor(step: int, spec: dict) -> float:
+    """Learning-rate multiplier at ``step`` (1-based): linear warm-up over ``warmup`` steps,
+    then constant or a half-cosine that reaches 0 just after the last step."""
+    warm, steps = spec["warmup"], spec["steps"]
+    f = min(1.0, step / warm) if warm else 1.0
+    if spec["schedule"] == "cosine":
+        f *= 0.5 * (1.0 + math.cos(math.pi * max(0, step - warm) / (steps - warm + 1)))
+    return f
+
+
+def clip_members_(params: list[torch.Tensor], n_members: int, max_norm: float) -> None:
+    """Scale each member's gradient so its norm over all parameters is at most ``max_norm``.
+
+    Member ``e`` owns the ``e``-th leading block of every parameter (MLP ``(E, ...)``, CNN
+    ``(E * C, ...)``), so the norms are per member and stay on the device (no host sync).
+    """
+    grads = [p.grad.view(n_members, -1) for p in params if p.grad is not None]
+    norm = torch.stack([g.square().sum(1) for g in grads]).sum(0).sqrt()
+    scale = (max_norm / (norm + 1e-12)).clamp(max=1.0)[:, None]
+    for g in grads:
+        g.mul_(scale)
 
 
 class Batches:
@@ -177,6 +201,7 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
     evalsets = {"test": (xs["x_test"][:n_eval], xs["y_test"][:n_eval]),
                 "train": (xs["x_train"][:n_eval], xs["y_train"][:n_eval])}
     opt = _optimizer(model, spec)
+    params = list(model.parameters())
     inst = Instrument(model, n_members)
     batches = Batches(len(xs["x_train"]), spec["batch_size"], spec["data_seed"], device)
     hist, evals, start = {}, {}, 0
@@ -211,6 +236,10 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
             opt.zero_grad(set_to_none=True)
             loss_e.sum().backward()
             inst.after_backward(loss_e)
+            if spec["grad_clip"]:
+                clip_members_(params, n_members, spec["grad_clip"])
+            for group in opt.param_groups:
+                group["lr"] = spec["lr"] * lr_factor(step, spec)
             opt.step()
             bar.update(1)
             last = step == spec["steps"]

@@ -10,7 +10,9 @@ import torch
 from sparsefield.empirical.config import RunOptions, point
 from sparsefield.empirical.runner import run_points
 from sparsefield.empirical.store import ResultStore
-from sparsefield.empirical.train import Stopped
+from sparsefield.empirical.models import build
+from sparsefield.empirical.init import resolve
+from sparsefield.empirical.train import Stopped, clip_members_, lr_factor
 from sparsefield.cli import main
 
 TINY = dict(activation="relu", width=16, depth=2, dataset="mixture", n_train=256, n_test=64,
@@ -21,8 +23,9 @@ def _opts(tmp_path, **kw):
     return RunOptions(out=str(tmp_path), progress=False, **kw)
 
 
-def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
-    p = point(**TINY, checkpoint_every=8)
+@pytest.mark.parametrize("sched", [{}, {"warmup": 5, "schedule": "cosine", "grad_clip": 0.5}])
+def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, sched):
+    p = point(**TINY, checkpoint_every=8, **sched)
     pts = [("tiny", p)]
     full = ResultStore(tmp_path / "a", "t")
     run_points(full, pts, [0, 1], _opts(tmp_path / "a"))
@@ -37,6 +40,30 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
         assert a["train"]["step"] == b["train"]["step"] == list(range(4, 25, 4))
         np.testing.assert_allclose(a["train"]["loss_steps"], b["train"]["loss_steps"], rtol=1e-6)
         np.testing.assert_allclose(a["eval"]["test_q"], b["eval"]["test_q"], rtol=1e-6)
+
+
+def test_lr_schedule_warmup_then_cosine():
+    spec = {"warmup": 4, "steps": 13, "schedule": "cosine"}
+    assert [lr_factor(s, spec) for s in (1, 2, 4)] == [0.25, 0.5, 1.0]
+    assert lr_factor(13, spec) == pytest.approx(0.5 * (1 + np.cos(np.pi * 0.9)))
+    f = [lr_factor(s, spec) for s in range(4, 14)]
+    assert all(a > b > 0 for a, b in zip(f, f[1:]))
+    assert lr_factor(7, {**spec, "schedule": "constant"}) == 1.0
+    assert lr_factor(1, {**spec, "warmup": 0, "schedule": "constant"}) == 1.0
+
+
+def test_gradient_clip_is_per_member():
+    torch.manual_seed(0)
+    model = build({"width": 4, "depth": 2}, [resolve({"activation": "relu"})] * 3, [0, 1, 2], (5,), 3)
+    x = torch.randn(8, 5)
+    (model(x) * torch.tensor([0.01, 1.0, 100.0])[:, None, None]).square().sum().backward()
+    params = list(model.parameters())
+    before = [torch.cat([p.grad[e].flatten() for p in params]).norm().item() for e in range(3)]
+    clip_members_(params, 3, 1.0)
+    after = [torch.cat([p.grad[e].flatten() for p in params]).norm().item() for e in range(3)]
+    assert before[0] < 1.0 < before[2]
+    assert after[0] == pytest.approx(before[0], rel=1e-6)  # under the bound: untouched
+    assert after[2] == pytest.approx(1.0, rel=1e-5) and after[1] == pytest.approx(min(1.0, before[1]), rel=1e-5)
 
 
 def test_runner_skips_finished_work_and_batches_members(tmp_path):
