@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import RunOptions
+from ..store import EVAL, MEMBER, TEST_ACC, TEST_Q, TEST_ZERO_FRAC, final, section, series
 from . import baseline as B
-from .stats import by_label, mean_sem, series
+from .stats import by_label, mean_sem
 
 NAME = "clipping"
 HELP = ("deep MLP at a target sparsity: clip m below/at/above the derived values vs unclipped, "
@@ -89,10 +90,10 @@ def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
 
 def _outcome(rec: dict, target: float, tol: float) -> dict:
     """Sparsity and ``q^l`` of one run (hidden-layer averages)."""
-    zero = series(rec, "eval", "test_zero_frac")
-    q = series(rec, "eval", "test_q")
+    zero = series(rec, EVAL, TEST_ZERO_FRAC)
+    q = series(rec, EVAL, TEST_Q)
     z0, z1 = float(np.mean(zero[0])), float(np.nanmean(zero[-1]))
-    return {"test_acc": rec["metrics"]["final"]["test_acc"], "zero_init": z0, "zero_final": z1,
+    return {TEST_ACC: final(rec, TEST_ACC), "zero_init": z0, "zero_final": z1,
             "zero_init_last": float(zero[0][-1]), "zero_final_last": float(zero[-1][-1]),
             "q_init_max": float(np.nanmax(q[0])), "q_init_last": float(q[0][-1]),
             "at_target_init": abs(z0 - target) <= tol,
@@ -106,9 +107,9 @@ def summarise(records: list[dict], cfg: Config) -> dict:
     rows = {}
     for label, recs in groups.items():
         outs = [_outcome(r, cfg.sparsity, cfg.tolerance) for r in recs]
-        member = recs[0]["metrics"]["member"]
+        member = section(recs[0], MEMBER)
         row = {k: mean_sem([o[k] for o in outs]) for k in
-               ("test_acc", "zero_init", "zero_final", "zero_init_last", "zero_final_last",
+               (TEST_ACC, "zero_init", "zero_final", "zero_init_last", "zero_final_last",
                 "q_init_max", "q_init_last")}
         row.update({k: sum(o[k] for o in outs) for k in ("at_target_init", "at_target_final")})
         v = base_v if label == BASELINE_LABEL else B.verdict(recs, base_v, cfg.within,
@@ -149,7 +150,7 @@ def table(summary: dict) -> str:
         at = (f"{'-':>9}{'-':>8}" if r["predicted_at_target"] is None else  # dense: no target
               f"{r['at_target_init']:>6}/{n:<2}{r['at_target_final']:>5}/{n:<2}")
         lines.append(f"{label:<28}{m:>8}{vp:>8}"
-                     f"{r['test_acc']['mean']:>7.3f}{r['zero_init']['mean']:>7.3f}"
+                     f"{r[TEST_ACC]['mean']:>7.3f}{r['zero_init']['mean']:>7.3f}"
                      f"{r['zero_final']['mean']:>7.3f}{r['zero_final_last']['mean']:>8.3f}"
                      f"{r['q_init_max']['mean']:>9.3g}{at}  {r['verdict_text']}")
     return "\n".join(lines)
