@@ -39,11 +39,11 @@ BASELINE_LABEL = "relu-baseline"
 
 @dataclass
 class Config:
-    clipped: str = "crelu"               # crelu | cst
+    clipped: str = "crelu"               # one of theory.clipping.CLIPPED
     sparsity: float = 0.85
     vprimes: list[float] = field(default_factory=lambda: [0.5, 0.7, 0.9])
     beyond: list[float] = field(default_factory=lambda: [1.5])  # x the bifurcation m
-    unclipped: list[str] = field(default_factory=lambda: ["relu_tau", "st"])
+    unclipped: list[str] | None = None  # None: theory.clipping.UNCLIPPED (ReLU_tau, ST)
     q_star: float = 1.0
     width: int = 300
     depth: int = 100
@@ -66,7 +66,7 @@ class Config:
 
 
 def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
-    from sparsefield.theory.clipping import critical_m
+    from sparsefield.theory.clipping import UNCLIPPED, critical_m
 
     from ..config import point
     from ..data import resolve_name
@@ -83,7 +83,8 @@ def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
     if bif is not None:
         out += [(f"{cfg.clipped}-bifurcation-x{f:g}", point(activation=cfg.clipped, m=f * bif, **common))
                 for f in cfg.beyond]
-    out += [(name, point(activation=name, **common)) for name in cfg.unclipped]
+    out += [(name, point(activation=name, **common))
+            for name in (UNCLIPPED if cfg.unclipped is None else cfg.unclipped)]
     dense = {**common, "sparsity": None, **B.BASELINE}
     return out + [(BASELINE_LABEL, point(**dense))]
 
@@ -101,6 +102,8 @@ def _outcome(rec: dict, target: float, tol: float) -> dict:
 
 
 def summarise(records: list[dict], cfg: Config) -> dict:
+    from sparsefield.theory.clipping import CLIPPED
+
     groups = by_label(records)
     base = groups.get(BASELINE_LABEL)
     base_v = B.baseline_verdict(base, cfg.chance_margin) if base else None
@@ -119,7 +122,7 @@ def summarise(records: list[dict], cfg: Config) -> dict:
         # mean field: q* is attracting from both sides only when clipped without extra
         # fixed points above it (V'(q*) < 1, below the bifurcation) [P24]
         dense = label == BASELINE_LABEL
-        predicted = member["activation"] in ("crelu", "cst") and not member.get("extra_fixed_points")
+        predicted = member["activation"] in CLIPPED and not member.get("extra_fixed_points")
         row.update(predicted_at_target=None if dense else predicted,
                    agrees_init=None if dense else (row["at_target_init"] == len(recs)) == predicted)
         row.update(seeds=len(recs), activation=member["activation"], tau=member["params"].get("tau"),

@@ -35,8 +35,7 @@ HELP = "weight/bias drift sign vs theory.drift for relu-like activations and con
 
 @dataclass
 class Config:
-    activations: list[str] = field(default_factory=lambda: [
-        "relu", "gelu", "silu", "relu2", "tanh", "identity", "abs"])
+    activations: list[str] | None = None  # None: default_activations()
     datasets: list[str] = field(default_factory=lambda: ["random", "auto"])
     width: int = 256
     depth: int = 3
@@ -55,14 +54,23 @@ class Config:
     min_effect: float = 0.01  # ... and |drift| above this many Stein units (see summarise)
 
 
+def default_activations() -> list[str]:
+    """The catalogue's drift set (tag ``drift``: ReLU, GELU, SiLU, ReLU^2) then its controls
+    (tag ``control``: tanh, identity, |x|)."""
+    from sparsefield.theory.activations import names
+
+    return [*names(tag="drift"), *names(tag="control")]
+
+
 def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
     from ..config import point
     from ..data import resolve_name
 
     out = []
+    acts = default_activations() if cfg.activations is None else cfg.activations
     for ds in cfg.datasets:
         name = resolve_name(ds, data_root)
-        for act in cfg.activations:
+        for act in acts:
             out.append((f"{act}-{name}", point(
                 activation=act, dataset=name, width=cfg.width, depth=cfg.depth,
                 steps=cfg.steps, lr=cfg.lr, batch_size=cfg.batch_size, n_train=cfg.n_train,
