@@ -404,7 +404,7 @@ def summarise(records: list[dict], cfg: Config) -> dict:
 def table(summary: dict) -> str:
     """Plain-text table: final loss, per-layer sparsity, soft sparsity, max activation."""
     fmt = lambda xs, f: "/".join(format(x, f) for x in xs)  # noqa: E731
-    lines = [f"{'activation':<14}{'val_loss':>9}  {'zero sparsity init->final (per layer)':<44}"
+    lines = [f"{'activation':<14}{VAL_LOSS:>9}  {'zero sparsity init->final (per layer)':<44}"
              f"{'soft (final)':<24}{'max |phi| (final)':<28}{'dW_up.mu':<10}"]
     for label, r in sorted(summary["rows"].items(), key=lambda kv: kv[1][VAL_LOSS]):
         zero = fmt(r["zero_sparsity_init"], ".2f") + " -> " + fmt(r["zero_sparsity_final"], ".2f")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from sparsefield.empirical.store import TEST_ACC
+from sparsefield.empirical.store import PAPER_TABLES, TEST_ACC
 
 from . import style
 
@@ -57,7 +57,7 @@ def _acc_points(ax, xs, rows, color, marker="o", label=None) -> None:
         ax.plot([x] * len(seeds), seeds, ".", color=color, ms=3, alpha=0.6)
 
 
-def p24_table(rows: list[dict], out: str | Path, name: str = "p24_depth100") -> list[Path]:
+def p24_table(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["p24"]) -> list[Path]:
     """Final test accuracy per [P24] point (mean +- s.e.m., seeds as dots) against the ReLU
     baseline and chance; [P24]'s reported numbers as open diamonds where it gives one.
 
@@ -85,7 +85,7 @@ def p24_table(rows: list[dict], out: str | Path, name: str = "p24_depth100") -> 
     return style.save(fig, out, name)
 
 
-def depth_sweep(rows: list[dict], out: str | Path, name: str = "p24_depth_sweep") -> list[Path]:
+def depth_sweep(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["depth"]) -> list[Path]:
     """Left: final test accuracy against depth per activation (fixed training budget).
     Middle: the mean-field prediction for the same points, ``1 - rho^L`` of two orthogonal
     inputs on the edge of chaos, ``(1 + K L / 2)^{-2}`` (theory.depth_scale), log scale.
@@ -134,7 +134,7 @@ def depth_sweep(rows: list[dict], out: str | Path, name: str = "p24_depth_sweep"
     return style.save(fig, out, name)
 
 
-def qstar_sweep(rows: list[dict], out: str | Path, name: str = "dt26_qstar") -> list[Path]:
+def qstar_sweep(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["dt26"]) -> list[Path]:
     """[DT26]: final test accuracy against the fixed point ``q*``, one line per family
     (fixed ``V'(q*)`` = fixed ``m/sqrt(q*)``, and fixed ``m``).
 

@@ -113,7 +113,7 @@ def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
 
 
 def table(summary: dict) -> str:
-    lines = [f"{'point':<18}{'target':>8}{'measured':>10}{'test_acc':>10}{'sem':>8}"
+    lines = [f"{'point':<18}{'target':>8}{'measured':>10}{TEST_ACC:>10}{'sem':>8}"
              f"{'diverged':>10}  verdict vs unforced"]
     for label, r in sorted(summary["rows"].items(),
                            key=lambda kv: (kv[1]["force"], kv[1]["target"] or 0)):
