@@ -62,7 +62,8 @@ def metric(split: str, stat: str) -> str:
 TEST_ACC, TEST_LOSS = metric(TEST, ACC), metric(TEST, LOSS)
 TRAIN_ACC, TRAIN_LOSS = metric(TRAIN, ACC), metric(TRAIN, LOSS)
 TEST_ZERO_FRAC, TRAIN_ZERO_FRAC = metric(TEST, ZERO_FRAC), metric(TRAIN, ZERO_FRAC)
-TEST_Q, TEST_DEAD_FRAC, TEST_ACT_MAX = metric(TEST, Q), metric(TEST, DEAD_FRAC), metric(TEST, ACT_MAX)
+TEST_Q, TEST_DEAD_FRAC = metric(TEST, Q), metric(TEST, DEAD_FRAC)
+TEST_ACT_MAX = metric(TEST, ACT_MAX)
 # section FINAL: the headline numbers of a run
 FINITE, LOSS_SPIKES = "finite", "loss_spikes"
 INIT_TEST_ZERO_FRAC = metric(INIT, TEST_ZERO_FRAC)

@@ -63,7 +63,8 @@ def _variance_maps(res: Results, out: Path, notes: list[str]) -> list[Path]:
     curves = _part(res, "theory", "variance_maps")
     mc = res.part("numerics", "gaussian_mc")
     if mc is None:
-        notes.append(f"Monte Carlo points absent ({part_file('numerics', 'gaussian_mc')}): theory only")
+        where = part_file("numerics", "gaussian_mc")
+        notes.append(f"Monte Carlo points absent ({where}): theory only")
     return maps.variance_maps(curves, out, mc)
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sparsefield.empirical.store import CorruptRecord, ResultStore, part_path, read_json, warn_corrupt
+from sparsefield.empirical.store import (CorruptRecord, ResultStore, part_path, read_json,
+                                         warn_corrupt)
 
 
 class Results:

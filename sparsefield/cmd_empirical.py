@@ -82,7 +82,8 @@ def _final_line(f: dict) -> str:
 
     zeros = [z for z in f.get(TEST_ZERO_FRAC) or [] if z is not None]
     zero = sum(zeros) / len(zeros) if zeros else None
-    line = (f"{TEST_ACC} {num(f.get(TEST_ACC), '.4f')}  {TEST_LOSS} {num(f.get(TEST_LOSS), '.4g')}  "
+    line = (f"{TEST_ACC} {num(f.get(TEST_ACC), '.4f')}  "
+            f"{TEST_LOSS} {num(f.get(TEST_LOSS), '.4g')}  "
             f"sparsity {num(zero, '.4f')}  {FINITE} {f.get(FINITE)}")
     return line + ("  (diverged: the loss became non-finite)" if not f.get(FINITE) else "")
 
