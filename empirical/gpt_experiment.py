@@ -35,16 +35,17 @@ from pathlib import Path
 from sparsefield.theory.errors import ParameterError
 
 from .gpt_config import SIZES, TRAIN
-from .store import ResultStore, atomic_torch_save, load_checkpoint, point_key
+from .store import (B_MEAN, DATA, DOWN, DW_MEAN, DW_PROJ, EVAL, FINAL, GPT_LAYER_KEYS, LR,
+                    MAX_ACT, RUN, SOFT_SPARSITY, STEP, TIME_S, TOKENS, TOPK_VAL_LOSS, TRAIN_LOSS,
+                    UP, VAL_LOSS, W_MEAN, ZERO_SPARSITY, ResultStore, atomic_torch_save,
+                    load_checkpoint, point_key, projection, topk_key)
 
 NAME = "gpt"
 HELP = "activation comparison in a char-level GPT on Shakespeare: loss, sparsity, spikes, drift"
 
 DEFAULT_ACTIVATIONS = ["relu", "relu2", "crelu2:c=4", "gelu", "gelu2", "silu"]
 
-LAYER_KEYS = ("zero_sparsity", "soft_sparsity", "nonzero", "seq_usage", "batch_usage", "dead",
-              "max_act", "up_w_mean", "up_dw_mean", "up_dw_proj", "up_b_mean",
-              "down_w_mean", "down_dw_mean", "down_dw_proj")
+LAYER_KEYS = GPT_LAYER_KEYS  # per MLP layer, every evaluation
 
 
 @dataclass
@@ -149,25 +150,25 @@ def evaluate(model, val_x, val_y, p: dict, init_weights: list, amp, topk: bool =
         layers[layer] = s
 
     with torch.no_grad():
-        out = {"val_loss": val_loss()}
+        out = {VAL_LOSS: val_loss()}
         with amp(), model.observe(record):
             model(val_x[:n_metric])
         for i, mlp in enumerate(model.mlps):
             s = layers[i]
-            for name, lin, mu in (("up", mlp.up, s.pop("u_mean")), ("down", mlp.down, s.pop("a_mean"))):
+            for name, lin, mu in ((UP, mlp.up, s.pop("u_mean")), (DOWN, mlp.down, s.pop("a_mean"))):
                 w, w0 = lin.weight.float(), init_weights[i][name]
                 dw = w - w0
-                s[f"{name}_w_mean"] = w.mean()
-                s[f"{name}_dw_mean"] = dw.mean()
-                s[f"{name}_dw_proj"] = (dw @ (mu / mu.norm().clamp_min(1e-12))).mean()
-            s["up_b_mean"] = mlp.up.bias.float().mean()
+                s[projection(name, W_MEAN)] = w.mean()
+                s[projection(name, DW_MEAN)] = dw.mean()
+                s[projection(name, DW_PROJ)] = (dw @ (mu / mu.norm().clamp_min(1e-12))).mean()
+            s[projection(UP, B_MEAN)] = mlp.up.bias.float().mean()
         for key in LAYER_KEYS:
             out[key] = torch.stack([layers[i][key].float() for i in range(len(layers))])
         if topk:
             d_ff = model.cfg.d_ff
             for frac in p["topk"]:
                 k = max(1, round(frac * d_ff))
-                out[f"topk_{frac:g}"] = val_loss(lambda layer, u, h, a, k=k: tm.topk_per_token(a, k))
+                out[topk_key(frac)] = val_loss(lambda layer, u, h, a, k=k: tm.topk_per_token(a, k))
     model.train()
     return out
 
@@ -209,8 +210,8 @@ def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = No
     model.init_weights(torch.Generator().manual_seed(int(seed)))
     model.to(device)
     opt = _optimizer(model, p)
-    init_weights = [{"up": m.up.weight.detach().float().clone(),
-                     "down": m.down.weight.detach().float().clone()} for m in model.mlps]
+    init_weights = [{UP: m.up.weight.detach().float().clone(),
+                     DOWN: m.down.weight.detach().float().clone()} for m in model.mlps]
     train_data, val_data = corpus.train.to(device), corpus.val.to(device)
     val_x, val_y = eval_windows(val_data, p["block_size"], p["eval_tokens"])
     gen = torch.Generator(device=device).manual_seed(int(seed) + 1)
@@ -226,14 +227,14 @@ def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = No
 
     def log(step: int, loss_sum, n: int, tic: float, final: bool) -> dict:
         ev = evaluate(model, val_x, val_y, p, init_weights, amp, topk=final)
-        ev["train_loss"] = loss_sum / max(n, 1) if n else torch.full((), float("nan"), device=device)
+        ev[TRAIN_LOSS] = loss_sum / max(n, 1) if n else torch.full((), float("nan"), device=device)
         host = {k: v.tolist() for k, v in ev.items()}  # the one host synchronisation
         elapsed = wall + time.perf_counter() - tic
-        history.setdefault("step", []).append(step)
-        history.setdefault("tokens", []).append(step * p["batch_size"] * p["block_size"])
-        history.setdefault("time_s", []).append(elapsed)
-        history.setdefault("lr", []).append(_lr(p, max(step - 1, 0)))
-        for k in ("train_loss", "val_loss", *LAYER_KEYS):
+        history.setdefault(STEP, []).append(step)
+        history.setdefault(TOKENS, []).append(step * p["batch_size"] * p["block_size"])
+        history.setdefault(TIME_S, []).append(elapsed)
+        history.setdefault(LR, []).append(_lr(p, max(step - 1, 0)))
+        for k in (TRAIN_LOSS, VAL_LOSS, *LAYER_KEYS):
             history.setdefault(k, []).append(host[k])
         return host
 
@@ -254,9 +255,9 @@ def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = No
             final = step == p["steps"]
             host = log(step, loss_sum, n_acc, tic, final)
             loss_sum, n_acc = torch.zeros((), device=device), 0
-            bar.set_postfix(val=f"{host['val_loss']:.3f}")
+            bar.set_postfix(val=f"{host[VAL_LOSS]:.3f}")
             if checkpoint is not None and not final:
-                wall_now = history["time_s"][-1]
+                wall_now = history[TIME_S][-1]
                 atomic_torch_save(checkpoint, {
                     "model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
                     "init_weights": init_weights, "history": history, "step": step,
@@ -265,17 +266,17 @@ def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = No
             bar.close()
             raise Stopped(f"stopped after {done_here} steps at step {step}")
     bar.close()
-    wall_total = history["time_s"][-1]
+    wall_total = history[TIME_S][-1]
     trained = p["steps"] * p["batch_size"] * p["block_size"]
-    return {"eval": history,
-            "final": {"val_loss": history["val_loss"][-1],
-                      "topk_val_loss": {f"{k:g}": host[f"topk_{k:g}"] for k in p["topk"]}},
+    return {EVAL: history,
+            FINAL: {VAL_LOSS: history[VAL_LOSS][-1],
+                    TOPK_VAL_LOSS: {f"{k:g}": host[topk_key(k)] for k in p["topk"]}},
             "model": cfg.to_dict() | {"d_ff": cfg.d_ff,
                                       "n_params": sum(q.numel() for q in model.parameters())},
-            "data": {"source": corpus.source, "vocab_size": corpus.vocab_size,
+            DATA: {"source": corpus.source, "vocab_size": corpus.vocab_size,
                      "n_train": int(corpus.train.numel()), "n_val": int(corpus.val.numel()),
                      "val_tokens": int(val_x.numel())},
-            "run": {"device": str(device), "autocast": "bf16" if cuda else "fp32",
+            RUN: {"device": str(device), "autocast": "bf16" if cuda else "fp32",
                     "wall_s": wall_total,  # evaluations included
                     "tokens_per_s": trained / max(wall_total, 1e-9),
                     "resumed": resumed}}
@@ -327,8 +328,21 @@ def _mean(xs) -> float:
     return sum(xs) / len(xs) if xs else math.nan
 
 
+# the verdicts of :func:`summarise` on the papers' claims, with the claims they test (the
+# report shows these; ``clip_active`` and ``order`` are diagnostics)
+CLAIMS = {
+    "relu_sparsity_grows": "ReLU MLP sparsity grows during training [LN23]",
+    "relu_layer_dependent": "ReLU sparsity differs between the first and last layer [LN23]",
+    "relu_drift_negative": "ReLU up-projection and bias drift negative [BF2]",
+    "relu2_spikes": "ReLU^2 raises the max activation in intermediate layers [BF2]",
+    "clip_bounds": "clipping bounds the ReLU^2 max activation",
+    "clip_no_worse": "clipped ReLU^2 no worse than ReLU^2 in validation loss",
+    "gelu2_best": "GELU^2 has the lowest validation loss [BF2]",
+}
+
+
 def summarise(records: list[dict], cfg: Config) -> dict:
-    """Per activation (means over seeds) and the verdicts on the claims:
+    """Per activation (means over seeds) and the verdicts on the claims (:data:`CLAIMS`):
 
     * ``relu_sparsity_grows``: mean-over-layers ReLU exact-zero sparsity, init -> end;
     * ``relu_layer_dependent``: first vs last layer final ReLU sparsity differ by > 0.05;
@@ -346,20 +360,20 @@ def summarise(records: list[dict], cfg: Config) -> dict:
         by_label.setdefault(r["label"], []).append(r)
     for label, recs in sorted(by_label.items()):
         def layer_mean(key: str, idx: int) -> list[float]:
-            vals = [r["metrics"]["eval"][key][idx] for r in recs]
+            vals = [r["metrics"][EVAL][key][idx] for r in recs]
             return [_mean(col) for col in zip(*vals)]
 
         rows[label] = {
             "activation": recs[0]["config"]["activation"],
             "act_params": recs[0]["config"]["act_params"],
             "seeds": sorted(r["seed"] for r in recs),
-            "val_loss": _mean(r["metrics"]["final"]["val_loss"] for r in recs),
-            "topk_val_loss": {k: _mean(r["metrics"]["final"]["topk_val_loss"][k] for r in recs)
-                              for k in recs[0]["metrics"]["final"]["topk_val_loss"]},
-            **{f"{key}_init": layer_mean(key, 0) for key in ("zero_sparsity", "soft_sparsity", "max_act")},
+            VAL_LOSS: _mean(r["metrics"][FINAL][VAL_LOSS] for r in recs),
+            TOPK_VAL_LOSS: {k: _mean(r["metrics"][FINAL][TOPK_VAL_LOSS][k] for r in recs)
+                            for k in recs[0]["metrics"][FINAL][TOPK_VAL_LOSS]},
+            **{f"{key}_init": layer_mean(key, 0) for key in (ZERO_SPARSITY, SOFT_SPARSITY, MAX_ACT)},
             **{f"{key}_final": layer_mean(key, -1) for key in LAYER_KEYS},
-            "data": recs[0]["metrics"]["data"]["source"],
-            "tokens_per_s": _mean(r["metrics"]["run"]["tokens_per_s"] for r in recs),
+            "data": recs[0]["metrics"][DATA]["source"],
+            "tokens_per_s": _mean(r["metrics"][RUN]["tokens_per_s"] for r in recs),
         }
     verdicts: dict[str, object] = {}
     acts = {row["activation"]: row for row in rows.values()}
@@ -379,8 +393,8 @@ def summarise(records: list[dict], cfg: Config) -> dict:
         peak = max(crelu2["max_act_final"])  # independently trained nets: compare peaks,
         verdicts["clip_bounds"] = (peak <= c * (1 + 1e-3)  # not layer by layer
                                    and peak <= max(relu2["max_act_final"]) * (1 + 1e-3))
-        verdicts["clip_no_worse"] = crelu2["val_loss"] <= relu2["val_loss"] + 0.01
-    order = sorted(rows, key=lambda k: rows[k]["val_loss"])
+        verdicts["clip_no_worse"] = crelu2[VAL_LOSS] <= relu2[VAL_LOSS] + 0.01
+    order = sorted(rows, key=lambda k: rows[k][VAL_LOSS])
     verdicts["order"] = order
     if "gelu2" in acts and order:
         verdicts["gelu2_best"] = rows[order[0]]["activation"] == "gelu2"
@@ -390,11 +404,11 @@ def summarise(records: list[dict], cfg: Config) -> dict:
 def table(summary: dict) -> str:
     """Plain-text table: final loss, per-layer sparsity, soft sparsity, max activation."""
     fmt = lambda xs, f: "/".join(format(x, f) for x in xs)  # noqa: E731
-    lines = [f"{'activation':<14}{'val_loss':>9}  {'zero sparsity init->final (per layer)':<44}"
+    lines = [f"{'activation':<14}{VAL_LOSS:>9}  {'zero sparsity init->final (per layer)':<44}"
              f"{'soft (final)':<24}{'max |phi| (final)':<28}{'dW_up.mu':<10}"]
-    for label, r in sorted(summary["rows"].items(), key=lambda kv: kv[1]["val_loss"]):
+    for label, r in sorted(summary["rows"].items(), key=lambda kv: kv[1][VAL_LOSS]):
         zero = fmt(r["zero_sparsity_init"], ".2f") + " -> " + fmt(r["zero_sparsity_final"], ".2f")
-        lines.append(f"{label:<14}{r['val_loss']:>9.4f}  {zero:<44}"
+        lines.append(f"{label:<14}{r[VAL_LOSS]:>9.4f}  {zero:<44}"
                      f"{fmt(r['soft_sparsity_final'], '.2f'):<24}{fmt(r['max_act_final'], '.3g'):<28}"
                      f"{fmt(r['up_dw_proj_final'], '.1e')}")
     lines += [f"{k}: {v}" for k, v in summary["verdicts"].items()]

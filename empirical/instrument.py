@@ -20,8 +20,12 @@ import torch
 from torch import nn
 
 from .models import EnsembleLinear
+from .store import (ACT_MAX, B_MEAN, DEAD_FRAC, GRAD_NORM, LOSS_STEPS, NZ_SAMPLE_MEAN,
+                    NZ_SAMPLE_MIN, NZ_SAMPLE_STD, OUT_COLMEAN_DEV, Q, SOFT_FRAC, TRAIN, W_MEAN,
+                    W_NEG, W_PROJ, ZERO_FRAC, metric)
 
-MEAN_KEYS = ("zero_frac", "soft_frac", "q", "nz_sample_mean", "nz_sample_sq")
+_NZ_SAMPLE_SQ = "nz_sample_sq"  # accumulated only, to give NZ_SAMPLE_STD
+MEAN_KEYS = (ZERO_FRAC, SOFT_FRAC, Q, NZ_SAMPLE_MEAN, _NZ_SAMPLE_SQ)
 
 
 class _Acc:
@@ -60,11 +64,11 @@ class _Acc:
             parts.append(torch.stack([(~u).float().mean(1) for u in self.ever_on])[None])
         host = torch.cat(parts).cpu().numpy()
         out = dict(zip(MEAN_KEYS, host))
-        out["nz_sample_std"] = np.sqrt(np.maximum(out.pop("nz_sample_sq")
-                                                  - out["nz_sample_mean"] ** 2, 0.0))
-        out["act_max"], out["nz_sample_min"] = host[len(MEAN_KEYS)], host[len(MEAN_KEYS) + 1]
+        out[NZ_SAMPLE_STD] = np.sqrt(np.maximum(out.pop(_NZ_SAMPLE_SQ)
+                                                - out[NZ_SAMPLE_MEAN] ** 2, 0.0))
+        out[ACT_MAX], out[NZ_SAMPLE_MIN] = host[len(MEAN_KEYS)], host[len(MEAN_KEYS) + 1]
         if len(host) > len(MEAN_KEYS) + 2:
-            out["dead_frac"] = host[-1]
+            out[DEAD_FRAC] = host[-1]
         return out
 
 
@@ -144,21 +148,21 @@ class Instrument:
                 proj.append(torch.einsum("eoi,ei->eo", w.float(), unit).mean(1))
         out = self.layers[-1].member_weight().detach().mean(dim=1)
         dev = (out - self.out_colmean0).abs().amax(dim=1)
-        return {"w_mean": torch.stack(w_mean), "w_neg": torch.stack(w_neg),
-                "b_mean": torch.stack(b_mean), "w_proj": torch.stack(proj),
-                "out_colmean_dev": dev[None]}
+        return {W_MEAN: torch.stack(w_mean), W_NEG: torch.stack(w_neg),
+                B_MEAN: torch.stack(b_mean), W_PROJ: torch.stack(proj),
+                OUT_COLMEAN_DEV: dev[None]}
 
     def fetch(self) -> dict[str, np.ndarray]:
         """Host copy of everything since the last fetch (then reset): ``(layers, members)``
         arrays, ``loss_steps`` ``(steps, members)`` and ``out_colmean_dev`` ``(1, members)``."""
-        out = {f"train_{k}": v for k, v in self.train_acc.result().items()}
+        out = {metric(TRAIN, k): v for k, v in self.train_acc.result().items()}
         params = self.parameter_stats()
-        params["grad_norm"] = self.grad_sum / max(self.grad_steps, 1)
+        params[GRAD_NORM] = self.grad_sum / max(self.grad_steps, 1)
         keys = list(params)
         host = torch.cat([params[k].float() for k in keys]).cpu().numpy()
         sizes = np.cumsum([0] + [params[k].shape[0] for k in keys])
         out.update({k: host[a:b] for k, a, b in zip(keys, sizes, sizes[1:])})
-        out["loss_steps"] = (torch.stack(self.losses).cpu().numpy() if self.losses
+        out[LOSS_STEPS] = (torch.stack(self.losses).cpu().numpy() if self.losses
                              else np.zeros((0, self.n)))
         self.reset_train()
         return out

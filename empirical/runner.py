@@ -16,7 +16,7 @@ from .config import TRAIN_KEYS, RunOptions, group_key
 from .data import Dataset, load
 from .init import resolve
 from .models import build
-from .store import ResultStore, point_key
+from .store import DATA, MEMBER, RUN, ResultStore, point_key
 from .train import resolve_device, train_ensemble
 
 
@@ -72,11 +72,11 @@ def _run_chunk(store, chunk, opts, device, data_cache, stop_after) -> None:
                              checkpoint=ckpt, progress=opts.progress, desc=desc,
                              stop_after=stop_after)
     for (label, p, seed), member, res in zip(chunk, inits, results):
-        res["member"] = member.info
-        res["data"] = {"name": data.name, "source": data.source, "shape": list(data.shape),
+        res[MEMBER] = member.info
+        res[DATA] = {"name": data.name, "source": data.source, "shape": list(data.shape),
                        "n_train": len(data.x_train), "n_test": len(data.x_test),
                        "n_classes": data.n_classes}
-        res["run"] = {"device": str(device), "ensemble_size": len(chunk)}
+        res[RUN] = {"device": str(device), "ensemble_size": len(chunk)}
         store.write(p, seed, res, label)
     ckpt.unlink(missing_ok=True)
 

@@ -21,6 +21,9 @@ import torch
 
 from sparsefield.theory.errors import ParameterError
 
+from .store import (BATCH_USAGE, DEAD, MAX_ACT, NONZERO, SEQ_USAGE, SOFT_SPARSITY,
+                    ZERO_SPARSITY)
+
 BATCH_TOKENS = 8192  # [WA24]
 
 
@@ -99,11 +102,11 @@ def summary(a: torch.Tensor, h: torch.Tensor | None = None,
     _check_rank(a, 3, "a")
     nonzero = token_nonzero_fraction(a).mean()
     n_tokens = a.shape[0] * a.shape[1]
-    out = {"nonzero": nonzero, "zero_sparsity": 1.0 - nonzero,
-           "seq_usage": sequence_unit_usage(a).mean(),
-           "batch_usage": batch_unit_usage(a, min(batch_tokens, n_tokens)).mean(),
-           "dead": dead_units(a).float().mean(),
-           "max_act": a.abs().amax()}
+    out = {NONZERO: nonzero, ZERO_SPARSITY: 1.0 - nonzero,
+           SEQ_USAGE: sequence_unit_usage(a).mean(),
+           BATCH_USAGE: batch_unit_usage(a, min(batch_tokens, n_tokens)).mean(),
+           DEAD: dead_units(a).float().mean(),
+           MAX_ACT: a.abs().amax()}
     if h is not None:
-        out["soft_sparsity"] = negative_fraction(h)
+        out[SOFT_SPARSITY] = negative_fraction(h)
     return out

@@ -24,7 +24,11 @@ from .config import TRAIN_KEYS, TrainConfig
 from .data import Dataset
 from .experiments.stats import loss_spikes
 from .instrument import Instrument
-from .store import atomic_torch_save, load_checkpoint, numpy_to_tensors, tensors_to_numpy
+from .store import (ACC, B_GRAD_MEAN, CE_HESS_TRACE, EVAL, FINAL, FINITE, INIT,
+                    INIT_TEST_ZERO_FRAC, LOSS, LOSS_SPIKES, LOSS_STEPS, OUT_COLMEAN_DEV, STEP,
+                    TEST, TEST_ACC, TEST_LOSS, TEST_ZERO_FRAC, TRAIN, TRAIN_ACC, TRAIN_LOSS,
+                    W_GRAD_MEAN, atomic_torch_save, load_checkpoint, metric, numpy_to_tensors,
+                    tensors_to_numpy)
 
 TRAIN_DEFAULTS = {k: getattr(TrainConfig, k) for k in TRAIN_KEYS}
 
@@ -135,7 +139,7 @@ def evaluate(model: nn.Module, inst: Instrument, x: torch.Tensor, y: torch.Tenso
         total += member_loss(logits.float(), yb, loss) * len(yb)
     out = inst.end_eval()
     host = torch.stack([correct, total]).cpu().numpy() / len(x)
-    out["acc"], out["loss"] = host[0][None], host[1][None]
+    out[ACC], out[LOSS] = host[0][None], host[1][None]
     return out
 
 
@@ -152,17 +156,17 @@ def init_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str
         (member_loss(logits, y[i:i + batch_size], loss).sum() * (len(logits[0]) / n)).backward()
         p = torch.softmax(logits.detach().float(), -1)
         trace = trace + (p * (1 - p)).sum(-1).sum(1) / n
-    out = {"b_grad_mean": torch.stack([l.bias.grad.reshape(len(trace), -1).mean(1)
-                                       for l in model.linears]),
-           "w_grad_mean": torch.stack([l.weight.grad.reshape(len(trace), -1).mean(1)
-                                       for l in model.linears]),
-           "ce_hess_trace": trace[None]}
+    out = {B_GRAD_MEAN: torch.stack([l.bias.grad.reshape(len(trace), -1).mean(1)
+                                     for l in model.linears]),
+           W_GRAD_MEAN: torch.stack([l.weight.grad.reshape(len(trace), -1).mean(1)
+                                     for l in model.linears]),
+           CE_HESS_TRACE: trace[None]}
     model.zero_grad(set_to_none=True)
     return {k: v.cpu().numpy() for k, v in out.items()}
 
 
 def _append(history: dict, step: int, record: dict[str, np.ndarray]) -> None:
-    history.setdefault("step", []).append(step)
+    history.setdefault(STEP, []).append(step)
     for k, v in record.items():
         history.setdefault(k, []).append(v)
 
@@ -170,12 +174,12 @@ def _append(history: dict, step: int, record: dict[str, np.ndarray]) -> None:
 def split_members(history: dict, n: int) -> list[dict]:
     """Columnar per-member history: ``key -> [record]`` with a record ``[layer values]``
     (or a scalar for one-row statistics); ``loss_steps`` is flattened over steps."""
-    out = [{"step": list(history.get("step", []))} for _ in range(n)]
+    out = [{STEP: list(history.get(STEP, []))} for _ in range(n)]
     for k, recs in history.items():
-        if k == "step":
+        if k == STEP:
             continue
         for e in range(n):
-            if k == "loss_steps":
+            if k == LOSS_STEPS:
                 out[e][k] = [float(v) for r in recs for v in r[:, e]]
             else:
                 out[e][k] = [r[0, e].item() if r.shape[0] == 1 else r[:, e].tolist() for r in recs]
@@ -198,8 +202,8 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
     xs = {k: torch.from_numpy(getattr(data, k)).to(device) for k in
           ("x_train", "y_train", "x_test", "y_test")}
     n_eval = spec["eval_size"]
-    evalsets = {"test": (xs["x_test"][:n_eval], xs["y_test"][:n_eval]),
-                "train": (xs["x_train"][:n_eval], xs["y_train"][:n_eval])}
+    evalsets = {TEST: (xs["x_test"][:n_eval], xs["y_test"][:n_eval]),
+                TRAIN: (xs["x_train"][:n_eval], xs["y_train"][:n_eval])}
     opt = _optimizer(model, spec)
     params = list(model.parameters())
     inst = Instrument(model, n_members)
@@ -210,7 +214,7 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
         rec = {k: v.float().cpu().numpy() for k, v in inst.parameter_stats().items()}
         for split, (x, y) in evalsets.items():
             ev = evaluate(model, inst, x, y, spec["loss"], spec["batch_size"])
-            rec.update({f"{split}_{k}": v for k, v in ev.items()})
+            rec.update({metric(split, k): v for k, v in ev.items()})
         _append(evals, step, rec)
         return rec
 
@@ -223,7 +227,7 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
         hist, evals, init = (tensors_to_numpy(state[k]) for k in ("hist", "evals", "init"))
         start = state["step"]
     else:
-        init = init_gradients(model, *evalsets["train"], spec["loss"], spec["batch_size"])
+        init = init_gradients(model, *evalsets[TRAIN], spec["loss"], spec["batch_size"])
         run_eval(0)
     bar = tqdm(total=spec["steps"], initial=start, desc=desc, disable=None if progress else True,
                leave=False, file=sys.stderr, dynamic_ncols=True)
@@ -246,7 +250,7 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
             if step % log_every == 0 or last:
                 rec = inst.fetch()
                 _append(hist, step, rec)
-                bar.set_postfix(loss=f"{np.mean(rec['loss_steps'][-1]):.4g}")
+                bar.set_postfix(loss=f"{np.mean(rec[LOSS_STEPS][-1]):.4g}")
             if step % spec["eval_every"] == 0 or last:
                 run_eval(step)
             if checkpoint is not None and ckpt_every and step % ckpt_every == 0 \
@@ -264,18 +268,18 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
         inst.remove()
     train_h, eval_h = split_members(hist, n_members), split_members(evals, n_members)
     init_h = split_members({k: [v] for k, v in init.items()}, n_members)
-    return [{"train": t, "eval": v, "final": _final(t, v),
-             "init": {k: vals[0] for k, vals in i.items() if k != "step"}}
+    return [{TRAIN: t, EVAL: v, FINAL: _final(t, v),
+             INIT: {k: vals[0] for k, vals in i.items() if k != STEP}}
             for t, v, i in zip(train_h, eval_h, init_h)]
 
 
 def _final(train: dict, evals: dict) -> dict:
     """Headline numbers of one member: last evaluation and stability."""
-    losses = np.asarray(train.get("loss_steps", []), float)
-    out = {k: evals[k][-1] for k in ("test_acc", "test_loss", "train_acc", "train_loss")}
-    out["finite"] = bool(losses.size and np.all(np.isfinite(losses)))
-    out["test_zero_frac"] = evals["test_zero_frac"][-1]
-    out["init_test_zero_frac"] = evals["test_zero_frac"][0]
-    out["loss_spikes"] = loss_spikes(losses)
-    out["out_colmean_dev"] = float(np.max(np.asarray(train.get("out_colmean_dev") or [0.0], float)))
+    losses = np.asarray(train.get(LOSS_STEPS, []), float)
+    out = {k: evals[k][-1] for k in (TEST_ACC, TEST_LOSS, TRAIN_ACC, TRAIN_LOSS)}
+    out[FINITE] = bool(losses.size and np.all(np.isfinite(losses)))
+    out[TEST_ZERO_FRAC] = evals[TEST_ZERO_FRAC][-1]
+    out[INIT_TEST_ZERO_FRAC] = evals[TEST_ZERO_FRAC][0]
+    out[LOSS_SPIKES] = loss_spikes(losses)
+    out[OUT_COLMEAN_DEV] = float(np.max(np.asarray(train.get(OUT_COLMEAN_DEV) or [0.0], float)))
     return out

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
+from sparsefield.empirical.store import EVAL, MEMBER, TEST_Q, TEST_ZERO_FRAC, part_file
 from sparsefield.theory.activations import CATALOGUE
 
 from . import depth, experiments, gpt, maps, style
@@ -53,37 +54,40 @@ def _need(value, what: str):
     return value
 
 
+def _part(res: Results, group: str, name: str, what: str = ""):
+    """A stored report part's data, or :class:`Missing` naming its file."""
+    return _need(res.part(group, name), part_file(group, name) + what)
+
+
 def _variance_maps(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    curves = _need(res.part("theory", "variance_maps"), "theory/variance_maps.json")
+    curves = _part(res, "theory", "variance_maps")
     mc = res.part("numerics", "gaussian_mc")
     if mc is None:
-        notes.append("Monte Carlo points absent (numerics/gaussian_mc.json): theory only")
+        where = part_file("numerics", "gaussian_mc")
+        notes.append(f"Monte Carlo points absent ({where}): theory only")
     return maps.variance_maps(curves, out, mc)
 
 
 def _vprime(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    return maps.vprime_curves(_need(res.part("theory", "vprime_curves"),
-                                    "theory/vprime_curves.json"), out)
+    return maps.vprime_curves(_part(res, "theory", "vprime_curves"), out)
 
 
 def _stability(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    grid = _need(res.part("theory", "stability_grid"), "theory/stability_grid.json")
+    grid = _part(res, "theory", "stability_grid")
     default = (res.part("theory", "derivations") or {}).get("default")
     return maps.stability_diagram(grid, out, default)
 
 
 def _bifurcation(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    return maps.bifurcation(_need(res.part("theory", "bifurcation"),
-                                  "theory/bifurcation.json"), out)
+    return maps.bifurcation(_part(res, "theory", "bifurcation"), out)
 
 
 def _depth(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    return depth.q_over_depth(_need(res.part("numerics", "depth"),
-                                    "numerics/depth.json (finite-width networks)"), out)
+    return depth.q_over_depth(_part(res, "numerics", "depth", " (finite-width networks)"), out)
 
 
 def _sparsity(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    curves = _need(res.part("theory", "sparsity_curves"), "theory/sparsity_curves.json")
+    curves = _part(res, "theory", "sparsity_curves")
     measured = list((res.part("numerics", "gaussian_mc") or {}).get("sparsity", []))
     measured += (res.part("numerics", "depth") or {}).get("sparsity", [])
     measured += network_sparsity(res.records("clipping"))
@@ -100,14 +104,14 @@ def network_sparsity(records: list[dict], near: float = 0.5) -> list[dict]:
     formula assumes."""
     out = []
     for recs in _groups(records, lambda r: r["label"]).values():
-        member = recs[0]["metrics"]["member"]
+        member = recs[0]["metrics"][MEMBER]
         tau = member.get("params", {}).get("tau")
         if tau is None:
             continue
         kind = "two_sided" if CATALOGUE[member["activation"]].sided == 2 else "one_sided"
         q_star = recs[0]["config"].get("q_star", 1.0)
-        q = np.nanmean([_series(r, "eval", "test_q")[0] for r in recs], axis=0)
-        z = np.nanmean([_series(r, "eval", "test_zero_frac")[0] for r in recs], axis=0)
+        q = np.nanmean([_series(r, EVAL, TEST_Q)[0] for r in recs], axis=0)
+        z = np.nanmean([_series(r, EVAL, TEST_ZERO_FRAC)[0] for r in recs], axis=0)
         out += [{"kind": kind, "tau": float(tau / np.sqrt(ql)), "s": float(zl), "se": None,
                  "source": "deep MLP layers at init (measured $q^l$)"}
                 for ql, zl in zip(q, z) if abs(ql / q_star - 1) < near and np.isfinite(zl)]
@@ -115,11 +119,11 @@ def network_sparsity(records: list[dict], near: float = 0.5) -> list[dict]:
 
 
 def _eoc(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    return maps.eoc_curves(_need(res.part("theory", "eoc_curves"), "theory/eoc_curves.json"), out)
+    return maps.eoc_curves(_part(res, "theory", "eoc_curves"), out)
 
 
 def _drift(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    table = _need(res.part("theory", "drift_table"), "theory/drift_table.json")
+    table = _part(res, "theory", "drift_table")
     records = _need(res.records("drift"), "drift experiment records (drift/)")
     return experiments.drift(table, records, out, res.summary("drift"))
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
+from sparsefield.empirical.store import PAPER_TABLES, TEST_ACC
+
 from . import style
 
 
@@ -48,14 +50,14 @@ def q_over_depth(data: dict, out: str | Path, name: str = "q_over_depth") -> lis
 
 def _acc_points(ax, xs, rows, color, marker="o", label=None) -> None:
     """Mean +- s.e.m. over seeds, and each seed as a small dot."""
-    ax.errorbar(xs, [r["test_acc"] for r in rows], yerr=[r["test_acc_sem"] for r in rows],
+    ax.errorbar(xs, [r[TEST_ACC] for r in rows], yerr=[r[f"{TEST_ACC}_sem"] for r in rows],
                 color=color, marker=marker, ms=4, lw=0, elinewidth=1.2, label=label)
     for x, r in zip(xs, rows):
-        seeds = r["test_acc_seeds"]
+        seeds = r[f"{TEST_ACC}_seeds"]
         ax.plot([x] * len(seeds), seeds, ".", color=color, ms=3, alpha=0.6)
 
 
-def p24_table(rows: list[dict], out: str | Path, name: str = "p24_depth100") -> list[Path]:
+def p24_table(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["p24"]) -> list[Path]:
     """Final test accuracy per [P24] point (mean +- s.e.m., seeds as dots) against the ReLU
     baseline and chance; [P24]'s reported numbers as open diamonds where it gives one.
 
@@ -71,8 +73,8 @@ def p24_table(rows: list[dict], out: str | Path, name: str = "p24_depth100") -> 
                         marker="D", ms=4, mfc="white", color="k", lw=0, elinewidth=0.8)
     base = [r for r in rows if r["activation"] == "relu"]
     if base:
-        ax.axhline(base[0]["test_acc"], color=style.color("relu"), lw=0.8, ls=":",
-                   label=f"ReLU baseline {base[0]['test_acc']:.3f}")
+        ax.axhline(base[0][TEST_ACC], color=style.color("relu"), lw=0.8, ls=":",
+                   label=f"ReLU baseline {base[0][TEST_ACC]:.3f}")
     ax.axhline(rows[0]["chance"], color="0.6", lw=0.8, ls="--", label="chance")
     ax.plot([], [], "D", mfc="white", color="k", ms=4, label="[P24] reported")
     ax.set_xticks(xs, [r["short"] for r in rows], rotation=35, ha="right", fontsize=7)
@@ -83,7 +85,7 @@ def p24_table(rows: list[dict], out: str | Path, name: str = "p24_depth100") -> 
     return style.save(fig, out, name)
 
 
-def depth_sweep(rows: list[dict], out: str | Path, name: str = "p24_depth_sweep") -> list[Path]:
+def depth_sweep(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["depth"]) -> list[Path]:
     """Left: final test accuracy against depth per activation (fixed training budget).
     Middle: the mean-field prediction for the same points, ``1 - rho^L`` of two orthogonal
     inputs on the edge of chaos, ``(1 + K L / 2)^{-2}`` (theory.depth_scale), log scale.
@@ -102,12 +104,12 @@ def depth_sweep(rows: list[dict], out: str | Path, name: str = "p24_depth_sweep"
         c, mk = style.color(rs[0]["activation"]), markers[i % len(markers)]
         depths = [r["depth"] for r in rs]
         _acc_points(axes[0][0], depths, rs, c, mk, label=sname)
-        axes[0][0].plot(depths, [r["test_acc"] for r in rs], color=c, lw=0.8, alpha=0.7)
+        axes[0][0].plot(depths, [r[TEST_ACC] for r in rs], color=c, lw=0.8, alpha=0.7)
         axes[0][1].plot(depths, [r["one_minus_rho"] for r in rs], color=c, marker=mk, ms=3.5,
                         label=f"{sname}: $\\ell_c$={rs[0]['ell_c']:.2g}")
         ratio = [r["depth"] / r["ell_c"] for r in rs]
-        axes[0][2].errorbar(ratio, [r["test_acc"] for r in rs],
-                            yerr=[r["test_acc_sem"] for r in rs], color=c, marker=mk, ms=4,
+        axes[0][2].errorbar(ratio, [r[TEST_ACC] for r in rs],
+                            yerr=[r[f"{TEST_ACC}_sem"] for r in rs], color=c, marker=mk, ms=4,
                             mfc="white" if rs[0].get("unstable") else c, lw=0.8)
     axes[0][0].axhline(rows[0]["chance"], color="0.6", lw=0.8, ls="--")
     axes[0][0].set_xscale("log")
@@ -132,7 +134,7 @@ def depth_sweep(rows: list[dict], out: str | Path, name: str = "p24_depth_sweep"
     return style.save(fig, out, name)
 
 
-def qstar_sweep(rows: list[dict], out: str | Path, name: str = "dt26_qstar") -> list[Path]:
+def qstar_sweep(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["dt26"]) -> list[Path]:
     """[DT26]: final test accuracy against the fixed point ``q*``, one line per family
     (fixed ``V'(q*)`` = fixed ``m/sqrt(q*)``, and fixed ``m``).
 
@@ -149,7 +151,7 @@ def qstar_sweep(rows: list[dict], out: str | Path, name: str = "dt26_qstar") -> 
         qs = [r["q_star"] for r in rs]
         ls = "-" if "V'" in sname else "--"
         _acc_points(ax, qs, rs, c, "os"[i % 2], label=sname)
-        ax.plot(qs, [r["test_acc"] for r in rs], color=c, lw=0.8, ls=ls)
+        ax.plot(qs, [r[TEST_ACC] for r in rs], color=c, lw=0.8, ls=ls)
     ax.axhline(rows[0]["chance"], color="0.6", lw=0.8, ls="--", label="chance")
     ax.set_xscale("log")
     ax.set_xlabel("fixed point $q^*$")

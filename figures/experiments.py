@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from sparsefield.theory.activations import names
+from sparsefield.empirical.store import (B_MEAN, EVAL, FINAL, LOSS_STEPS, MEMBER, STEP, TEST_ACC,
+                                         TEST_Q, TEST_ZERO_FRAC, TRAIN, TRAIN_ZERO_FRAC, W_MEAN)
+from sparsefield.theory.activations import family, names
 
 from . import style
 
@@ -72,8 +74,8 @@ def _band(ax, x, ys, color, ls="-", label=None) -> None:
 
 def _with_init(rec: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
     """``(steps, values)`` of a per-layer training statistic, the initial evaluation first."""
-    steps = np.concatenate([[0.0], np.asarray(rec["metrics"]["train"]["step"], float)])
-    values = np.concatenate([_series(rec, "eval", key)[:1], _series(rec, "train", key)])
+    steps = np.concatenate([[0.0], np.asarray(rec["metrics"][TRAIN][STEP], float)])
+    values = np.concatenate([_series(rec, EVAL, key)[:1], _series(rec, TRAIN, key)])
     return steps, values
 
 
@@ -81,12 +83,12 @@ def _drift_curves(rec: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Init-relative hidden weight mean (layers ``1..depth-1``), hidden bias mean and the
     exact-zero fraction, over training steps."""
     depth = rec["config"]["depth"]
-    steps, w = _with_init(rec, "w_mean")
-    _, b = _with_init(rec, "b_mean")
+    steps, w = _with_init(rec, W_MEAN)
+    _, b = _with_init(rec, B_MEAN)
     out = {"w_hidden": (steps, np.mean(w[:, 1:depth] - w[:1, 1:depth], axis=1)),
            "b_hidden": (steps, np.mean(b[:, :depth] - b[:1, :depth], axis=1))}
-    if "train_zero_frac" in rec["metrics"]["train"]:
-        s, z = _with_init(rec, "train_zero_frac")
+    if TRAIN_ZERO_FRAC in rec["metrics"][TRAIN]:
+        s, z = _with_init(rec, TRAIN_ZERO_FRAC)
         out["zero"] = (s, np.mean(z[:, :depth], axis=1))
     return out
 
@@ -112,7 +114,7 @@ def drift(table: dict, records: list[dict], out: str | Path, summary: dict | Non
             for key, ax in (("w_hidden", axd[f"W{i}"]), ("b_hidden", axd[f"B{i}"])):
                 _band(ax, curves[0][key][0], [c[key][1] for c in curves], style.color(act), ls,
                       style.label(act))
-            if act in ("relu", "relu2") and "zero" in curves[0]:
+            if any(family(act).zero_pieces) and "zero" in curves[0]:  # exact zeros
                 _band(axd[f"S{i}"], curves[0]["zero"][0], [c["zero"][1] for c in curves],
                       style.color(act), "-", style.label(act))
         for key, title in (("W", "hidden weight mean $-$ init"),
@@ -180,12 +182,12 @@ def clipping(records: list[dict], out: str | Path, summary: dict | None = None,
     ``within`` below it (2 points); legend entries carry each point's verdict from
     ``summary`` (within 2 points of ReLU, degraded, failed)."""
     groups = _groups(records, lambda r: r["label"])
-    labels = sorted(groups, key=lambda l: (groups[l][0]["metrics"]["member"].get("m") is None,
-                                           groups[l][0]["metrics"]["member"].get("m") or 0, l))
-    clipped = [l for l in labels if groups[l][0]["metrics"]["member"].get("m") is not None]
+    labels = sorted(groups, key=lambda l: (groups[l][0]["metrics"][MEMBER].get("m") is None,
+                                           groups[l][0]["metrics"][MEMBER].get("m") or 0, l))
+    clipped = [l for l in labels if groups[l][0]["metrics"][MEMBER].get("m") is not None]
     colors = dict(zip(clipped, style.sequential(len(clipped))))
-    colors.update({l: ("black" if _is_baseline(groups[l][0]["metrics"]["member"]) else
-                       style.color(groups[l][0]["metrics"]["member"]["activation"]))
+    colors.update({l: ("black" if _is_baseline(groups[l][0]["metrics"][MEMBER]) else
+                       style.color(groups[l][0]["metrics"][MEMBER]["activation"]))
                    for l in labels if l not in colors})
     verdicts = {l: r.get("verdict") for l, r in ((summary or {}).get("rows") or {}).items()}
     fig, axes = style.subplots(1, 5, width=2.75, height=2.7)
@@ -196,11 +198,11 @@ def clipping(records: list[dict], out: str | Path, summary: dict | None = None,
     diverged = []
     for lab in labels:
         recs, c = groups[lab], colors[lab]
-        member = recs[0]["metrics"]["member"]
+        member = recs[0]["metrics"][MEMBER]
         short = ("ReLU baseline" if _is_baseline(member) else _clip_label(member))
         if verdicts.get(lab) and verdicts[lab] != "baseline":
             short += f": {VERDICT_SHORT.get(verdicts[lab], verdicts[lab])}"
-        loss = _mean_over_seeds(recs, "train", "loss_steps")
+        loss = _mean_over_seeds(recs, TRAIN, LOSS_STEPS)
         first = loss[:, :1]
         bad = ~np.isfinite(loss) | (loss > DIVERGED * first)
         if bad.any():
@@ -213,10 +215,10 @@ def clipping(records: list[dict], out: str | Path, summary: dict | None = None,
             warnings.simplefilter("ignore", RuntimeWarning)
             smooth = np.nanmean(loss[:, : loss.shape[1] // k * k].reshape(len(loss), -1, k), 2)
         _band(ax_loss, (np.arange(smooth.shape[1]) + 0.5) * k, smooth, c, label=short)
-        steps = np.asarray(recs[0]["metrics"]["eval"]["step"], float)
-        acc = _mean_over_seeds(recs, "eval", "test_acc")
+        steps = np.asarray(recs[0]["metrics"][EVAL][STEP], float)
+        acc = _mean_over_seeds(recs, EVAL, TEST_ACC)
         _band(ax_acc, steps[: acc.shape[1]], acc, c)
-        q0 = np.asarray([_series(r, "eval", "test_q")[0] for r in recs])
+        q0 = np.asarray([_series(r, EVAL, TEST_Q)[0] for r in recs])
         _band(ax_q, np.arange(1, q0.shape[1] + 1), q0, c)
     loss_top = loss_top or 10.0
     ax_loss.set_ylim(0, 1.35 * loss_top)
@@ -254,15 +256,15 @@ def _vs_m(ax_m, ax_s, groups: dict, colors: dict, target: float | None,
           within: float = 0.02) -> None:
     """Final accuracy and sparsity against ``m`` (unclipped at the right edge), the
     baseline's accuracy as a line with the ``within`` band below it."""
-    ms = [g[0]["metrics"]["member"].get("m") for g in groups.values()]
+    ms = [g[0]["metrics"][MEMBER].get("m") for g in groups.values()]
     finite = [m for m in ms if m is not None]
     right = 2.0 * max(finite) if finite else 1.0
     n_unclipped = 0
-    crit = next((g[0]["metrics"]["member"].get("critical_m") for g in groups.values()
-                 if g[0]["metrics"]["member"].get("critical_m")), None)
+    crit = next((g[0]["metrics"][MEMBER].get("critical_m") for g in groups.values()
+                 if g[0]["metrics"][MEMBER].get("critical_m")), None)
     for lab, recs in groups.items():
-        member = recs[0]["metrics"]["member"]
-        acc = [r["metrics"]["final"]["test_acc"] for r in recs]
+        member = recs[0]["metrics"][MEMBER]
+        acc = [r["metrics"][FINAL][TEST_ACC] for r in recs]
         if _is_baseline(member):
             base = float(np.nanmean(acc))
             ax_m.axhspan(base - within, base, color="0.85", lw=0)
@@ -273,8 +275,8 @@ def _vs_m(ax_m, ax_s, groups: dict, colors: dict, target: float | None,
             x = member["m"]
         else:
             x, n_unclipped = right * 1.25 ** n_unclipped, n_unclipped + 1
-        z0 = [np.nanmean(_series(r, "eval", "test_zero_frac")[0]) for r in recs]
-        z1 = [np.nanmean(_series(r, "eval", "test_zero_frac")[-1]) for r in recs]
+        z0 = [np.nanmean(_series(r, EVAL, TEST_ZERO_FRAC)[0]) for r in recs]
+        z1 = [np.nanmean(_series(r, EVAL, TEST_ZERO_FRAC)[-1]) for r in recs]
         marker = "o" if member.get("m") is not None else "s"
         for ax, vals, mfc in ((ax_m, acc, colors[lab]), (ax_s, z1, colors[lab]),
                               (ax_s, z0, "white")):
@@ -315,8 +317,8 @@ def tradeoff(records: list[dict], out: str | Path, summary: dict | None = None,
     for force, recs in sorted(by_force.items()):
         pts = []
         for lab, rs in _groups(recs, lambda r: r["label"]).items():
-            zero = [np.nanmean(_series(r, "eval", "test_zero_frac")[-1]) for r in rs]
-            acc = [r["metrics"]["final"]["test_acc"] for r in rs]
+            zero = [np.nanmean(_series(r, EVAL, TEST_ZERO_FRAC)[-1]) for r in rs]
+            acc = [r["metrics"][FINAL][TEST_ACC] for r in rs]
             pts.append((np.nanmean(zero), np.nanmean(acc), _sem(acc)))
         pts.sort()
         s, a, e = np.asarray(pts).T

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from sparsefield.empirical.gpt_config import SIZES
+from sparsefield.empirical.store import BATCH_USAGE, EVAL, MAX_ACT, STEP, VAL_LOSS, ZERO_SPARSITY
+from sparsefield.theory.activations import family
 
 from . import style
 from .experiments import _groups
@@ -23,8 +25,8 @@ SIZE_ORDER = ("", *SIZES)  # smallest first; "" for records without a size
 
 def _history(recs: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     """``(steps, mean over seeds)``; per-layer keys give ``(n_eval, n_layer)`` arrays."""
-    steps = np.asarray(recs[0]["metrics"]["eval"]["step"], float)
-    vals = np.asarray([r["metrics"]["eval"][key] for r in recs], float)
+    steps = np.asarray(recs[0]["metrics"][EVAL][STEP], float)
+    vals = np.asarray([r["metrics"][EVAL][key] for r in recs], float)
     return steps, np.nanmean(vals, axis=0)
 
 
@@ -41,24 +43,24 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
     size = summary["config"]["size"] if summary and summary["config"]["size"] in sizes else sizes[-1]
     groups = _groups([r for r in records if r["config"].get("size", "") == size],
                      lambda r: r["label"])
-    by_loss = sorted(groups, key=lambda k: _history(groups[k], "val_loss")[1][-1])
+    by_loss = sorted(groups, key=lambda k: _history(groups[k], VAL_LOSS)[1][-1])
     fig, ax = style.subplots(1, 4, width=3.3, height=2.8)
     ax_loss, ax_sp, ax_max, ax_use = ax[0]
 
     for label in by_loss:
         recs = groups[label]
-        steps, loss = _history(recs, "val_loss")
+        steps, loss = _history(recs, VAL_LOSS)
         ax_loss.plot(steps, loss, color=style.color(recs[0]["config"]["activation"]),
                      label=f"{_name(label, recs)}: {loss[-1]:.3f}")
     ax_loss.set(xlabel="step", ylabel="validation loss (nats/char)",
                 title=f"validation loss ({size} size)" if size else "validation loss")
-    lo = min(_history(groups[k], "val_loss")[1][-1] for k in groups)
+    lo = min(_history(groups[k], VAL_LOSS)[1][-1] for k in groups)
     ax_loss.set_ylim(lo - 0.1, lo + 1.2)
     ax_loss.legend(loc="upper right")
 
     relu = [k for k in groups if groups[k][0]["config"]["activation"] == "relu"]
     if relu:
-        steps, sp = _history(groups[relu[0]], "zero_sparsity")
+        steps, sp = _history(groups[relu[0]], ZERO_SPARSITY)
         colors = style.sequential(sp.shape[1])
         for layer in range(sp.shape[1]):
             ax_sp.plot(steps, sp[:, layer], color=colors[layer], label=f"layer {layer}")
@@ -70,7 +72,7 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
 
     for label in by_loss:
         recs = groups[label]
-        _, mx = _history(recs, "max_act")
+        _, mx = _history(recs, MAX_ACT)
         act = recs[0]["config"]["activation"]
         ax_max.plot(np.arange(mx.shape[1]), mx[-1], marker="o", ms=3,
                     color=style.color(act), label=_name(label, recs))
@@ -83,9 +85,9 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
 
     for label in by_loss:
         recs = groups[label]
-        if recs[0]["config"]["activation"] not in ("relu", "relu2", "crelu2"):
-            continue
-        steps, use = _history(recs, "batch_usage")
+        if not any(family(recs[0]["config"]["activation"]).zero_pieces):
+            continue  # unit usage: activations with exact zeros only
+        steps, use = _history(recs, BATCH_USAGE)
         color = style.color(recs[0]["config"]["activation"])
         ax_use.plot(steps, use[:, 0], color=color, label=f"{_name(label, recs)}, first")
         ax_use.plot(steps, use[:, -1], color=color, ls="--")

@@ -1,31 +1,14 @@
 """Reading stored results (torch-free): theory and Monte Carlo parts written by
-:mod:`sparsefield.report`, and experiment records written by :mod:`sparsefield.empirical.store`.
-
-Layout under a results root::
-
-    theory/<part>.json      {"part", "config", "seed", "versions", "data"}
-    numerics/<part>.json    same record layout
-    <experiment>/*.json     empirical.store records and summary.json
+:mod:`sparsefield.report`, and experiment records written by :mod:`sparsefield.empirical.store`
+(which owns the layout and every name in it).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sparsefield.empirical.store import (CorruptRecord, ResultStore, atomic_write_json, read_json,
-                                         versions, warn_corrupt)
-
-
-def part_path(root: str | Path, group: str, name: str) -> Path:
-    return Path(root) / group / f"{name}.json"
-
-
-def write_part(root: str | Path, group: str, name: str, data: dict, config: dict | None = None,
-               seed: int | None = None, **extra) -> Path:
-    """Atomically store one computed part with its config, seed and package versions."""
-    record = {"part": f"{group}/{name}", "config": config or {}, "seed": seed,
-              "versions": versions(), **extra, "data": data}
-    return atomic_write_json(part_path(root, group, name), record)
+from sparsefield.empirical.store import (CorruptRecord, ResultStore, part_path, read_json,
+                                         warn_corrupt)
 
 
 class Results:
@@ -48,7 +31,7 @@ class Results:
         return ResultStore(self.root, experiment).load_all()
 
     def summary(self, experiment: str) -> dict | None:
-        return _read(ResultStore(self.root, experiment).dir / "summary.json", "experiment")
+        return _read(ResultStore(self.root, experiment).summary_path, "experiment")
 
 
 def _read(path: Path, required: str) -> dict | None:

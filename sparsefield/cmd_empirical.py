@@ -53,7 +53,7 @@ def _train(args: argparse.Namespace) -> int:
     check_value("seeds", args.seeds, list[int])
     opts = run_options(args)
     from sparsefield.empirical.runner import run_points
-    from sparsefield.empirical.store import ResultStore
+    from sparsefield.empirical.store import FINAL, ResultStore, section
 
     p = validate({**dataclasses.asdict(cfg), "dataset": resolve_name(cfg.dataset, opts.data_root)})
     label = f"{p['model']}-{p['activation']}-{p['dataset']}"
@@ -62,7 +62,7 @@ def _train(args: argparse.Namespace) -> int:
         report = run_points(store, [(label, p)], args.seeds, opts)
     except DataUnavailable as err:
         raise _data_error(err) from None
-    finals = {seed: store.load(p, seed)["metrics"]["final"] for seed in args.seeds}
+    finals = {seed: section(store.load(p, seed), FINAL) for seed in args.seeds}
     if args.json:
         print(json.dumps(finals, indent=2))
         return 0
@@ -78,11 +78,14 @@ def _final_line(f: dict) -> str:
     def num(v, spec: str) -> str:
         return "nan" if v is None else format(v, spec)
 
-    zeros = [z for z in f.get("test_zero_frac") or [] if z is not None]
+    from sparsefield.empirical.store import FINITE, TEST_ACC, TEST_LOSS, TEST_ZERO_FRAC
+
+    zeros = [z for z in f.get(TEST_ZERO_FRAC) or [] if z is not None]
     zero = sum(zeros) / len(zeros) if zeros else None
-    line = (f"test_acc {num(f.get('test_acc'), '.4f')}  test_loss {num(f.get('test_loss'), '.4g')}  "
-            f"sparsity {num(zero, '.4f')}  finite {f.get('finite')}")
-    return line + ("  (diverged: the loss became non-finite)" if not f.get("finite") else "")
+    line = (f"{TEST_ACC} {num(f.get(TEST_ACC), '.4f')}  "
+            f"{TEST_LOSS} {num(f.get(TEST_LOSS), '.4g')}  "
+            f"sparsity {num(zero, '.4f')}  {FINITE} {f.get(FINITE)}")
+    return line + ("  (diverged: the loss became non-finite)" if not f.get(FINITE) else "")
 
 
 def _experiment(args: argparse.Namespace) -> int:

@@ -39,7 +39,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from sparsefield.empirical.config import check_in_dir, check_out_dir
-    from sparsefield.empirical.store import ResultStore
+    from sparsefield.empirical.store import TEST_ACC, ResultStore, figure_paths
     from sparsefield.theory.errors import ParameterError
 
     from .cli import CliError
@@ -73,7 +73,7 @@ def _sweep(args: argparse.Namespace) -> int:
           f"skipped, {len(rep.done)} done, {len(rep.failed)} failed; wall {rep.wall_s:.1f} s, "
           f"task time {rep.task_s:.1f} s")
     if rep.points:
-        cols = ("label", "seeds", "diverged", "test_acc", "test_acc_sem", "zero_init",
+        cols = ("label", "seeds", "diverged", TEST_ACC, f"{TEST_ACC}_sem", "zero_init",
                 "zero_final", "zero_final_sem")
         rows = [[_num(r[c]) for c in cols] for r in rep.points]
         widths = [max(len(x) for x in col) for col in zip(cols, *rows)]
@@ -82,7 +82,7 @@ def _sweep(args: argparse.Namespace) -> int:
     for key in ("summary", "points"):
         if key in rep.outputs:
             print(f"{key}: {rep.outputs[key]}")
-    for path in rep.outputs["figures"].split():
+    for path in figure_paths(rep.outputs):
         print(f"figure: {path}")
     for label, seed, err in rep.failed:
         print(f"failed: {label} seed={seed}: {err}")

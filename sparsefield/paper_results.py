@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from sparsefield.empirical.experiments.stats import mean_sem
-from sparsefield.empirical.store import ResultStore
+from sparsefield.empirical.store import PAPER_TABLES, TEST_ACC, TRAIN_ACC, ResultStore, final
 from sparsefield.sweep import atomic_write_csv, load_sweep, summary_row
+from sparsefield.theory.clipping import UNCLIPPED
 from sparsefield.theory.depth_scale import depth_scale, edge_approach
 
 SWEEPS = Path(__file__).resolve().parents[1] / "sweeps"
@@ -82,15 +83,15 @@ def collect(sweep_file: Path, size: str | None, results: Path) -> list[dict]:
     out = []
     for label, p in sw.points:
         runs = [summary_row(store.load(p, s), sw.axes) for s in sw.seeds if store.has(p, s)]
-        accs = [r["test_acc"] for r in runs]
+        accs = [r[TEST_ACC] for r in runs]
         ms = mean_sem(accs) if accs else {"mean": math.nan, "sem": math.nan}
         row = {"label": label, "short": short_label(p), "activation": p["activation"], "sparsity": p["sparsity"],
                "vprime_target": p["vprime"], "q_star": p["q_star"], "depth": p["depth"],
                "width": p["width"], "steps": p["steps"], "seeds": len(runs),
-               "seeds_planned": len(sw.seeds), "test_acc": ms["mean"],
-               "test_acc_sem": ms["sem"] if len(runs) > 1 else math.nan,
-               "test_acc_seeds": accs,
-               "train_acc": float(np.mean([r["train_acc"] for r in runs])) if runs else math.nan,
+               "seeds_planned": len(sw.seeds), TEST_ACC: ms["mean"],
+               f"{TEST_ACC}_sem": ms["sem"] if len(runs) > 1 else math.nan,
+               f"{TEST_ACC}_seeds": accs,
+               TRAIN_ACC: float(np.mean([r[TRAIN_ACC] for r in runs])) if runs else math.nan,
                "diverged": sum(bool(r["diverged"]) for r in runs),
                "zero_init": float(np.mean([r["zero_init"] for r in runs])) if runs else math.nan,
                "zero_final": float(np.mean([r["zero_final"] for r in runs])) if runs else math.nan,
@@ -110,14 +111,14 @@ def _with_verdicts(rows: list[dict], baseline) -> list[dict]:
     for r in rows:
         base = baseline(r)
         r["relu_acc"] = base
-        r["verdict"] = verdict(r["test_acc"], base, r["diverged"] > 0) if r["seeds"] else "not run"
+        r["verdict"] = verdict(r[TEST_ACC], base, r["diverged"] > 0) if r["seeds"] else "not run"
         if r["activation"] == "relu" and r["verdict"] != "failed" and base is not None:
             r["verdict"] = "baseline"
     return rows
 
 
 def _csv_rows(rows: list[dict]) -> list[dict]:
-    return [{**r, "test_acc_seeds": ";".join(f"{a:.4f}" for a in r["test_acc_seeds"])}
+    return [{**r, f"{TEST_ACC}_seeds": ";".join(f"{a:.4f}" for a in r[f"{TEST_ACC}_seeds"])}
             for r in rows]
 
 
@@ -129,13 +130,13 @@ def p24(results: Path, out: Path) -> list[dict]:
     for r in long:
         r["short"] += f", {r['steps']} steps"
     rows += long
-    relu = {r["steps"]: r["test_acc"] for r in rows if r["activation"] == "relu" and r["seeds"]}
+    relu = {r["steps"]: r[TEST_ACC] for r in rows if r["activation"] == "relu" and r["seeds"]}
     _with_verdicts(rows, lambda r: relu.get(r["steps"]))
     for r in rows:
         acc, sd = PAPER.get(r["label"], (None, None))
         r["paper_acc"], r["paper_sd"] = acc, sd
         r["paper_note"] = "fails to train" if r["label"] in PAPER_FAILS else ""
-    atomic_write_csv(out / "p24_depth100.csv", _csv_rows(rows))
+    atomic_write_csv(out / f"{PAPER_TABLES['p24']}.csv", _csv_rows(rows))
     steps = rows[0]["steps"]
     for r in rows:
         r["steps_note"] = "" if r["steps"] == steps else f"{r['steps']} steps, 1 seed"
@@ -143,7 +144,7 @@ def p24(results: Path, out: Path) -> list[dict]:
              f"bundled MNIST 8k/2k, Adam lr 1e-4, batch 64, {steps} steps"}
             for r in rows if r["seeds"]]
     if done:
-        depth.p24_table(done, out, "p24_depth100")
+        depth.p24_table(done, out, PAPER_TABLES["p24"])
     return rows
 
 
@@ -151,16 +152,16 @@ def depth_sweep(results: Path, out: Path) -> list[dict]:
     from sparsefield.figures import depth
 
     rows = collect(SWEEPS / "p24_depth.toml", "cpu", results)
-    relu = {r["depth"]: r["test_acc"] for r in rows if r["activation"] == "relu" and r["seeds"]}
+    relu = {r["depth"]: r[TEST_ACC] for r in rows if r["activation"] == "relu" and r["seeds"]}
     _with_verdicts(rows, lambda r: relu.get(r["depth"]))
     for r in rows:
         r["series"] = r["short"]
         r["depth_over_ell_c"] = r["depth"] / r["ell_c"]
-        r["unstable"] = r["activation"] in ("relu_tau", "st")
-    atomic_write_csv(out / "p24_depth_sweep.csv", _csv_rows(rows))
+        r["unstable"] = r["activation"] in UNCLIPPED
+    atomic_write_csv(out / f"{PAPER_TABLES['depth']}.csv", _csv_rows(rows))
     done = [{**r, "chance": CHANCE} for r in rows if r["seeds"]]
     if done:
-        depth.depth_sweep(done, out, "p24_depth_sweep")
+        depth.depth_sweep(done, out, PAPER_TABLES["depth"])
     return rows
 
 
@@ -174,7 +175,7 @@ def dt26(results: Path, out: Path) -> list[dict]:
     store = ResultStore(results, sw.name)
     relu = {}
     for _, p in sw.points:
-        accs = [store.load(p, s)["metrics"]["final"]["test_acc"] for s in sw.seeds
+        accs = [final(store.load(p, s), TEST_ACC) for s in sw.seeds
                 if p["activation"] == "relu" and store.has(p, s)]
         if accs:
             relu[p["depth"]] = float(np.mean(accs))
@@ -187,12 +188,12 @@ def dt26(results: Path, out: Path) -> list[dict]:
     # q* = 1 belongs to both families (there fixed m is fixed V')
     rows_fig = rows + [{**r, "series": fixed_m.format(r["depth"])} for r in rows
                        if r["q_star"] == 1.0]
-    atomic_write_csv(out / "dt26_qstar.csv", _csv_rows(rows))
+    atomic_write_csv(out / f"{PAPER_TABLES['dt26']}.csv", _csv_rows(rows))
     done = [{**r, "chance": CHANCE, "title": f"[DT26] CReLU at 90% sparsity, width 300\n"
              f"{rows[0]['steps']} Adam steps, bundled MNIST 8k/2k"}
             for r in rows_fig if r["seeds"]]
     if done:
-        depth.qstar_sweep(done, out, "dt26_qstar")
+        depth.qstar_sweep(done, out, PAPER_TABLES["dt26"])
     return rows
 
 
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = tables[name](results, out)
         for r in rows:
             print(f"{name:6s} {r['label']:40s} seeds {r['seeds']}/{r['seeds_planned']}  "
-                  f"acc {r['test_acc']:.3f} +- {r['test_acc_sem']:.3f}  {r['verdict']}  "
+                  f"acc {r[TEST_ACC]:.3f} +- {r[f'{TEST_ACC}_sem']:.3f}  {r['verdict']}  "
                   f"ell_c {r['ell_c']:.3g}  xi_q {r['xi_q']:.3g}")
     print(json.dumps({"out": str(out)}))
     return 0

@@ -31,24 +31,19 @@ from typing import Callable
 
 import numpy as np
 
-from sparsefield.empirical.store import CorruptRecord, atomic_write_text, read_json, warn_corrupt
+from sparsefield.empirical.gpt_experiment import CLAIMS as GPT_CLAIMS
+from sparsefield.empirical.store import (DATA, EVAL, PAPER_TABLES, TEST_ACC, TEST_Q, VAL_LOSS,
+                                         CorruptRecord, atomic_write_text, figure_paths,
+                                         read_json, section, sweep_records, warn_corrupt,
+                                         write_part)
 from sparsefield.figures import style
-from sparsefield.figures.results import Results, write_part
+from sparsefield.figures.results import Results
 from sparsefield.html_safe import esc, png_bytes
 from sparsefield.numerics.stats import Z_BOUND
 from sparsefield.theory import curves
 
 SEED = 20240216
 EXPERIMENTS = ("drift", "clipping", "tradeoff", "gpt")
-GPT_CLAIMS = {  # verdict keys of empirical.gpt_experiment.summarise
-    "relu_sparsity_grows": "ReLU MLP sparsity grows during training [LN23]",
-    "relu_layer_dependent": "ReLU sparsity differs between the first and last layer [LN23]",
-    "relu_drift_negative": "ReLU up-projection and bias drift negative [BF2]",
-    "relu2_spikes": "ReLU^2 raises the max activation in intermediate layers [BF2]",
-    "clip_bounds": "clipping bounds the ReLU^2 max activation",
-    "clip_no_worse": "clipped ReLU^2 no worse than ReLU^2 in validation loss",
-    "gelu2_best": "GELU^2 has the lowest validation loss [BF2]",
-}
 Z_OK = Z_BOUND  # |z| below which a Monte Carlo estimate agrees with the theory
 
 
@@ -117,11 +112,11 @@ class Context:
 # --- theory parts --------------------------------------------------------------------------
 def _derivations() -> dict:
     """The default initialisation and the four families at the default sparsity."""
-    from sparsefield.theory.clipping import derive
+    from sparsefield.theory.clipping import CLIPPED, derive
 
     d = curves.DEFAULT
     out = {"default": derive(d["activation"], d["sparsity"], vprime=d["vprime"]).to_dict()}
-    out["families"] = {n: derive(n, d["sparsity"], vprime=d["vprime"] if n in ("crelu", "cst")
+    out["families"] = {n: derive(n, d["sparsity"], vprime=d["vprime"] if n in CLIPPED
                                  else None).to_dict() for n in curves.FAMILIES}
     return out
 
@@ -150,6 +145,8 @@ def gaussian_mc(derivations: list, q_points, n: int, seed: int = SEED) -> dict:
     sampling: no delta terms needed); the zero fraction against ``tau`` (``q = 1``)."""
     from sparsefield.numerics.gaussian_mc import estimates
     from sparsefield.theory.activations import get
+    from sparsefield.theory.clipping import UNCLIPPED
+    from sparsefield.theory.sparsity import TWO_SIDED
 
     points, checks = [], []
     for i, d in enumerate(derivations):
@@ -172,7 +169,8 @@ def gaussian_mc(derivations: list, q_points, n: int, seed: int = SEED) -> dict:
                                  float(f.std(ddof=1) / math.sqrt(n)),
                                  f"Stein estimator, numpy (n={n})"))
     sparsity = []
-    for kind, name in (("one_sided", "relu_tau"), ("two_sided", "st")):
+    for name in UNCLIPPED:  # one per sidedness: ReLU_tau, ST
+        kind = "two_sided" if name in TWO_SIDED else "one_sided"
         for tau in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5):
             e = estimates(get(name, tau=tau), 1.0, 1.0, 0.0, n=n, seed=seed)["p_zero"]
             sparsity.append({"kind": kind, "tau": tau, "s": e.value, "se": e.stderr,
@@ -195,6 +193,7 @@ def finite_networks(derivations: list, width: int, depth: int, networks: int,
     networks, next to the mean-field ``q^l`` from the same ``q^0``; and (network, layer)
     pairs of ``(tau / sqrt(q^l), exact-zero fraction)`` for the sparsity figure."""
     from sparsefield.numerics.finite_width import simulate
+    from sparsefield.theory.sparsity import TWO_SIDED
 
     rng = np.random.default_rng(seed)
     panels, points = [], []
@@ -210,7 +209,7 @@ def finite_networks(derivations: list, width: int, depth: int, networks: int,
                        "quantiles": list(quantiles), "final": q[:, -1].tolist()})
         qs, sp = ens.q.reshape(-1), ens.sparsity.reshape(-1)
         ok = np.flatnonzero(np.isfinite(qs) & (qs > 0))
-        kind = "two_sided" if d.activation in ("st", "cst") else "one_sided"
+        kind = "two_sided" if d.activation in TWO_SIDED else "one_sided"
         for i in rng.choice(ok, min(max_points, ok.size), replace=False):
             points.append({"kind": kind, "tau": d.tau / math.sqrt(qs[i]), "s": float(sp[i]),
                            "se": None, "source": f"random networks, width {width}"})
@@ -230,9 +229,9 @@ def _numerics_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
     s = ctx.size
 
     def mc() -> dict:
-        from sparsefield.theory.clipping import derive
+        from sparsefield.theory.clipping import CLIPPED, derive
 
-        ds = [derive(n, sp, vprime=curves.DEFAULT["vprime"] if n in ("crelu", "cst") else None)
+        ds = [derive(n, sp, vprime=curves.DEFAULT["vprime"] if n in CLIPPED else None)
               for n in curves.FAMILIES for sp in s.sparsities]
         return gaussian_mc(ds, s.mc_q, s.mc_samples)
 
@@ -407,10 +406,10 @@ def _check_row_of(r: dict) -> dict:
 
 def _map_theory(res: Results, mc: dict):
     """Pairs (Monte Carlo point, theory V at its q) for the variance-map points."""
-    from sparsefield.theory.clipping import derive
+    from sparsefield.theory.clipping import CLIPPED, derive
 
     for p in mc["points"]:
-        kw = {"vprime": curves.DEFAULT["vprime"]} if p["activation"] in ("crelu", "cst") else {}
+        kw = {"vprime": curves.DEFAULT["vprime"]} if p["activation"] in CLIPPED else {}
         mf = derive(p["activation"], p["sparsity"], **kw).mean_field()
         yield p, mf.V(np.asarray(p["q"])).tolist()
 
@@ -474,7 +473,7 @@ def _experiment_rows(res: Results) -> list[dict]:
                              "stderr": None, "z": None, "ok": None,
                              "source": "empirical gpt; a paper's claim, informative only"})
         rows.append({"check": f"GPT ({size} size): validation loss, best first", "theory": None,
-                     "measured": ", ".join(f"{k} {gpt['rows'][k]['val_loss']:.3f}"
+                     "measured": ", ".join(f"{k} {gpt['rows'][k][VAL_LOSS]:.3f}"
                                            for k in verdicts["order"]),
                      "stderr": None, "z": None, "ok": None,
                      "source": "[BF2] found GELU^2 best"})
@@ -523,7 +522,7 @@ def _training_rows(clip: dict) -> list[dict]:
     return rows
 
 
-SWEEP_COLUMNS = ("label", "seeds", "diverged", "act_tau", "act_m", "test_acc", "zero_init",
+SWEEP_COLUMNS = ("label", "seeds", "diverged", "act_tau", "act_m", TEST_ACC, "zero_init",
                  "zero_final", "q_final_max")
 
 
@@ -546,7 +545,7 @@ def _sweep_section(res: Results) -> str:
     """Every sweep stored under the results root (``sparsefield sweep FILE --results
     OUT/results``): its per-point summary and its figures."""
     parts = []
-    for path in sorted(res.root.glob("*/sweep-*/sweep.json")):
+    for path in sweep_records(res.root):
         try:
             parts.append(_one_sweep(path, read_json(path)))
         except (CorruptRecord, OSError, KeyError, TypeError, ValueError, AttributeError) as err:
@@ -564,7 +563,7 @@ def _one_sweep(path: Path, rec: dict) -> str:
             f"{'' if rec.get('complete') else ', incomplete'}</h3>")
     table = _table(list(SWEEP_COLUMNS), [[_fmt(r.get(k)) for k in SWEEP_COLUMNS] for r in rows])
     figs = [_figure_html(f"sweep-{rec['sweep']}-{Path(f).stem}", f"{rec['sweep']}: {Path(f).stem}",
-                         Path(f), root=path.parent) for f in rec["outputs"]["figures"].split()
+                         Path(f), root=path.parent) for f in figure_paths(rec["outputs"])
             if f.endswith(".png") and png_bytes(f, path.parent) is not None]
     return (head + f"<p class=\"muted\">summary CSV: <code>{html.escape(rec['outputs']['summary'])}"
             f"</code></p>" + table + "".join(figs))
@@ -632,7 +631,7 @@ def _data_sources(res: Results) -> list[str]:
     for exp in EXPERIMENTS:
         seen = {}
         for r in res.records(exp):
-            d = r["metrics"].get("data", {})
+            d = section(r, DATA)
             name = d.get("name", str(d.get("source")).split(":")[0])  # GPT: no name
             if "n_test" in d:
                 used = f"; used {d['n_train']:,} train / {d['n_test']:,} test samples"
@@ -650,7 +649,7 @@ def _data_sources(res: Results) -> list[str]:
 def _input_scale(res: Results) -> str:
     """How inputs are scaled relative to ``q*``, with the measured first-layer ``q^1`` at
     initialisation in the clipping runs."""
-    q1 = [r["metrics"]["eval"]["test_q"][0][0] / r["config"]["q_star"]
+    q1 = [section(r, EVAL)[TEST_Q][0][0] / r["config"]["q_star"]
           for r in res.records("clipping")]
     measured = (f" Measured at initialisation in the clipping runs: q<sup>1</sup>/q* = "
                 f"{np.mean(q1):.3f} (mean over {len(q1)} runs, range {min(q1):.3f} to "
@@ -690,7 +689,7 @@ def _training_headline(res: Results) -> str:
 
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "docs" / "results"
-RESULTS_STEMS = ("p24_depth100", "p24_depth_sweep", "dt26_qstar")  # the conventional files
+RESULTS_STEMS = tuple(PAPER_TABLES.values())  # the conventional files
 MAX_CSV_ROWS = 200
 
 

@@ -75,8 +75,13 @@ from tqdm.auto import tqdm
 
 from sparsefield.empirical.config import point
 from sparsefield.empirical.experiments.stats import mean_sem
-from sparsefield.empirical.store import (CorruptRecord, ResultStore, atomic_write_json, atomic_write_text,
-                                         point_key, read_json, versions)
+from sparsefield.empirical.store import (DATA, EVAL, FINAL, FINITE, MEMBER, RUN, SWEEP_POINTS_CSV,
+                                         SWEEP_RECORD, SWEEP_SUMMARY_CSV, TEST_ACC,
+                                         TEST_ACT_MAX, TEST_DEAD_FRAC, TEST_LOSS, TEST_Q,
+                                         TEST_ZERO_FRAC, TRAIN_ACC, TRAIN_LOSS, CorruptRecord,
+                                         ResultStore, atomic_write_json, atomic_write_text,
+                                         figure_list, figure_paths, point_key, read_json,
+                                         sweep_dir, versions)
 from sparsefield.theory.errors import InfeasibleError, ParameterError
 
 try:
@@ -384,7 +389,7 @@ def run_sweep(sweep: Sweep, results: str | Path = "results", scheduler: str | No
     todo = pending(store, sweep)
     report = SweepReport(submitted=len(todo),
                          skipped=len(sweep.points) * len(sweep.seeds) - len(todo))
-    record_path = store.dir / f"sweep-{sweep.tag}" / "sweep.json"
+    record_path = sweep_dir(store.dir, sweep.tag) / SWEEP_RECORD
     if not todo and summary_up_to_date(record_path, store, sweep):
         previous = json.loads(record_path.read_text())
         report.outputs, report.points = previous["outputs"], previous["point_rows"]
@@ -427,7 +432,7 @@ def summary_up_to_date(record_path: Path, store: ResultStore, sweep: Sweep) -> b
     if not isinstance(rec, dict) or not rec.get("complete") or rec.get("runs") != _runs(sweep) \
             or rec.get("figures") != list(sweep.figures):
         return False
-    outputs = [rec["outputs"][k] for k in ("summary", "points")] + rec["outputs"]["figures"].split()
+    outputs = [rec["outputs"][k] for k in ("summary", "points")] + figure_paths(rec["outputs"])
     stamp = record_path.stat().st_mtime
     return all(Path(f).exists() for f in outputs) and all(
         store.path(p, s).stat().st_mtime <= stamp for _, p in sweep.points for s in sweep.seeds)
@@ -449,11 +454,11 @@ def summary_row(record: dict, axes: tuple[str, ...]) -> dict:
     """One (point, seed): grid values, the derived activation, final metrics, and the
     exact-zero fraction (mean over hidden layers, test data) along the run."""
     cfg, met = record["config"], record["metrics"]
-    fin, member, ev = met["final"], met.get("member", {}), met["eval"]
-    zero = [_stat(np.nanmean, z) for z in ev["test_zero_frac"]]
+    fin, member, ev = met[FINAL], met.get(MEMBER, {}), met[EVAL]
+    zero = [_stat(np.nanmean, z) for z in ev[TEST_ZERO_FRAC]]
     params = member.get("params", {})
     target = cfg["sparsity"] if cfg["sparsity"] is not None else cfg["force_sparsity"]
-    test_loss = fin["test_loss"] if fin["test_loss"] is not None else math.nan
+    test_loss = fin[TEST_LOSS] if fin[TEST_LOSS] is not None else math.nan
     row = {"label": record["label"], "seed": record["seed"], "key": record["key"]}
     row.update({k: cfg[k] for k in axes})
     row.update({
@@ -462,19 +467,19 @@ def summary_row(record: dict, axes: tuple[str, ...]) -> dict:
         "sigma_w2": member.get("sigma_w2"), "sigma_b2": member.get("sigma_b2"),
         "theory_vprime": member.get("vprime"), "theory_vsecond": member.get("vsecond"),
         "extra_fixed_points": len(member.get("extra_fixed_points") or []),
-        "test_acc": fin["test_acc"], "train_acc": fin["train_acc"],
-        "test_loss": fin["test_loss"], "train_loss": fin["train_loss"],
-        "diverged": not fin["finite"] or not math.isfinite(test_loss),
+        TEST_ACC: fin[TEST_ACC], TRAIN_ACC: fin[TRAIN_ACC],
+        TEST_LOSS: fin[TEST_LOSS], TRAIN_LOSS: fin[TRAIN_LOSS],
+        "diverged": not fin[FINITE] or not math.isfinite(test_loss),
         "zero_init": zero[0], "zero_final": zero[-1],
-        "zero_final_last_layer": float(_layers(ev["test_zero_frac"][-1])[-1]),
+        "zero_final_last_layer": float(_layers(ev[TEST_ZERO_FRAC][-1])[-1]),
         "zero_traj_min": _stat(np.nanmin, zero), "zero_traj_max": _stat(np.nanmax, zero),
-        "dead_final": _stat(np.nanmean, ev["test_dead_frac"][-1]),
-        "q_init_max": _stat(np.nanmax, ev["test_q"][0]),
-        "q_final_max": _stat(np.nanmax, ev["test_q"][-1]),
-        "act_max_final": _stat(np.nanmax, ev["test_act_max"][-1]),
+        "dead_final": _stat(np.nanmean, ev[TEST_DEAD_FRAC][-1]),
+        "q_init_max": _stat(np.nanmax, ev[TEST_Q][0]),
+        "q_final_max": _stat(np.nanmax, ev[TEST_Q][-1]),
+        "act_max_final": _stat(np.nanmax, ev[TEST_ACT_MAX][-1]),
         "width": cfg["width"], "depth": cfg["depth"], "steps": cfg["steps"],
-        "dataset": met.get("data", {}).get("name", cfg["dataset"]),
-        "device": met.get("run", {}).get("device"),
+        "dataset": met.get(DATA, {}).get("name", cfg["dataset"]),
+        "device": met.get(RUN, {}).get("device"),
     })
     return row
 
@@ -490,7 +495,7 @@ def point_rows(rows: list[dict], axes: tuple[str, ...]) -> list[dict]:
                "activation": rs[0]["activation"], "target_sparsity": rs[0]["target_sparsity"],
                "act_tau": rs[0]["act_tau"], "act_m": rs[0]["act_m"],
                "seeds": len(rs), "diverged": sum(bool(r["diverged"]) for r in rs)}
-        for k in ("test_acc", "zero_init", "zero_final", "zero_traj_max", "q_final_max"):
+        for k in (TEST_ACC, "zero_init", "zero_final", "zero_traj_max", "q_final_max"):
             ms = mean_sem([r[k] for r in rs])
             row[k], row[f"{k}_sem"] = ms["mean"], ms["sem"]
         out.append(row)
@@ -509,24 +514,24 @@ def atomic_write_csv(path: Path, rows: list[dict]) -> Path:
 
 def summarise(store: ResultStore, sweep: Sweep) -> tuple[dict[str, str], list[dict]]:
     """Write ``summary.csv`` (per run), ``points.csv`` (per point) and the figures (PNG and
-    PDF) under ``RESULTS/<name>/sweep-<size>/``; return their paths (``figures``: space
-    separated) and the per-point rows."""
+    PDF) under ``RESULTS/<name>/sweep-<size>/``; return their paths (``figures``: a list,
+    :func:`sparsefield.empirical.store.figure_list`) and the per-point rows."""
     wanted = {(point_key(p), s): i for i, (p, s) in enumerate(
         (p, s) for _, p in sweep.points for s in sweep.seeds)}
     records = sorted((r for r in store if (r["key"], r["seed"]) in wanted),
                      key=lambda r: wanted[(r["key"], r["seed"])])
     rows = [summary_row(r, sweep.axes) for r in records]
-    out = store.dir / f"sweep-{sweep.tag}"
-    paths = {"dir": str(out), "summary": str(atomic_write_csv(out / "summary.csv", rows))}
+    out = sweep_dir(store.dir, sweep.tag)
+    paths = {"dir": str(out), "summary": str(atomic_write_csv(out / SWEEP_SUMMARY_CSV, rows))}
     prow = point_rows(rows, sweep.axes)
     figs: list[Path] = []
     if rows:
-        paths["points"] = str(atomic_write_csv(out / "points.csv", prow))
+        paths["points"] = str(atomic_write_csv(out / SWEEP_POINTS_CSV, prow))
         if "tradeoff" in sweep.figures:
             figs += plot_tradeoff(prow, sweep.axes, out)
         if "clipping" in sweep.figures:
             figs += plot_clipping(records, out)
-    paths["figures"] = " ".join(str(f) for f in figs)
+    paths["figures"] = figure_list(figs)
     return paths, prow
 
 
@@ -553,8 +558,8 @@ def plot_tradeoff(rows: list[dict], axes: tuple[str, ...], out: Path) -> list[Pa
     for name, rs in _series(rows, axes).items():
         rs = sorted(rs, key=lambda r: r["zero_final"])
         n_div = sum(r["diverged"] for r in rs)
-        ax.errorbar([r["zero_final"] for r in rs], [r["test_acc"] for r in rs],
-                    xerr=[r["zero_final_sem"] for r in rs], yerr=[r["test_acc_sem"] for r in rs],
+        ax.errorbar([r["zero_final"] for r in rs], [r[TEST_ACC] for r in rs],
+                    xerr=[r["zero_final_sem"] for r in rs], yerr=[r[f"{TEST_ACC}_sem"] for r in rs],
                     marker="o", ms=3.5, label=name + (f" ({n_div} diverged)" if n_div else ""))
     ax.set_xlabel("measured exact-zero fraction (final, test, hidden layers)")
     ax.set_ylabel("final test accuracy")

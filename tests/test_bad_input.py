@@ -53,7 +53,7 @@ def test_truncated_record_is_redone_and_never_counted(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def drift_results(tmp_path_factory):
     from sparsefield.theory import curves
-    from sparsefield.figures.results import write_part
+    from sparsefield.empirical.store import write_part
 
     root = tmp_path_factory.mktemp("drift-results")
     assert main(DRIFT + ["--out", str(root)]) == 0
@@ -83,7 +83,8 @@ def test_readers_skip_corrupt_records_with_a_warning_naming_each(drift_results, 
 
 
 def test_corrupt_summary_and_parts_read_as_absent(tmp_path, capsys):
-    from sparsefield.figures.results import Results, part_path
+    from sparsefield.empirical.store import part_path
+    from sparsefield.figures.results import Results
 
     (tmp_path / "drift").mkdir()
     (tmp_path / "drift" / "summary.json").write_text('{"experiment": "drift", "rows": {')

@@ -10,7 +10,8 @@ import pytest
 
 from sparsefield.empirical.store import ResultStore
 from sparsefield.figures.catalogue import FIGURES, make_all, network_sparsity
-from sparsefield.figures.results import Results, write_part
+from sparsefield.empirical.store import write_part
+from sparsefield.figures.results import Results
 from sparsefield.cli import main
 from sparsefield.theory import curves
 from sparsefield.theory.clipping import derive

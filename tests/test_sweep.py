@@ -150,7 +150,11 @@ def test_tiny_sweep_end_to_end_then_nothing_to_do(tmp_path, capsys):
         assert (folder / fig).stat().st_size > 0
     assert not list(tmp_path.rglob("*.tmp"))
 
-    assert json.loads((folder / "sweep.json").read_text())["submitted"] == 4
+    record = json.loads((folder / "sweep.json").read_text())
+    assert record["submitted"] == 4
+    assert sorted(Path(f).name for f in record["outputs"]["figures"]) == sorted(  # a JSON list
+        f"{stem}.{ext}" for stem in ("clipping_crelu_s0.7", "clipping_cst_s0.7", "tradeoff")
+        for ext in ("png", "pdf"))
     written = {f: f.stat().st_mtime_ns for f in tmp_path.rglob("*") if f.is_file()}
     assert main(args) == 0
     out = capsys.readouterr().out

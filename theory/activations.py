@@ -388,7 +388,7 @@ def _define(name, params, breaks, pieces, description, **props) -> None:
 
 # [P24] sparsity-inducing activations.
 _define("relu", [], lambda: (0,), lambda x: (0, x), "max(0, x)", label="ReLU",
-        color="#4d4d4d", tags={"bf2"})
+        color="#4d4d4d", tags={"bf2", "drift"})
 _define("relu_tau", [TAU], lambda t: (t,), lambda x, t: (0, x - t),
         "shifted ReLU max(0, x - tau) [P24]", label=r"ReLU$_\tau$", color="#d62728",
         threshold="tau", sided=1, tags={"p24"},
@@ -406,11 +406,12 @@ _define("cst", [TAU, M], lambda t, m: (-t - m, -t, t, t + m),
         "clipped soft thresholding sign(x) min(max(|x| - tau, 0), m) [P24]",
         label=r"CST$_{\tau,m}$", color="#2ca02c", clipped=True, clip="m", threshold="tau",
         sided=2, tags={"p24"}, examples=[{"tau": 0.4, "m": 0.6}, {"tau": 1.4, "m": 2.2}])
-# [BF2] drift family and controls.
+# [BF2] drift family and controls (tags "drift" and "control": the drift experiment's default
+# activations, with ReLU and ReLU^2).
 _define("gelu", [], lambda: (), lambda x: (_gelu(x),), "x Phi(x) (exact erf form)",
-        label="GELU", color="#9467bd", tags={"bf2"})
+        label="GELU", color="#9467bd", tags={"bf2", "drift"})
 _define("silu", [], lambda: (), lambda x: (x / (1 + sp.exp(-x)),), "x sigmoid(x)",
-        label="SiLU", color="#8c564b", tags={"bf2"})
+        label="SiLU", color="#8c564b", tags={"bf2", "drift"})
 _define("leaky_relu", [SLOPE], lambda a: (0,), lambda x, a: (a * x, x),
         "max(slope x, x)", label="LeakyReLU", color="#7f7f7f", tags={"bf2"},
         examples=[{"slope": 0.01}, {"slope": 0.3}])
@@ -423,7 +424,7 @@ _define("identity", [], lambda: (), lambda x: (x,), "x (control)", label="identi
 _define("abs", [], lambda: (0,), lambda x: (-x, x), "|x| (control)", label="|x|",
         color="#e377c2", tags={"control"})
 _define("relu2", [], lambda: (0,), lambda x: (0, x**2), "relu(x)^2 (Primer)",
-        label=r"ReLU$^2$", color="#a52a2a", tags={"bf2"})
+        label=r"ReLU$^2$", color="#a52a2a", tags={"bf2", "drift"})
 _define("crelu2", [C], lambda c: (0, sp.sqrt(c)), lambda x, c: (0, x**2, c),
         "min(relu(x)^2, c) (clipped ReLU^2 [BF2])", label=r"clipped ReLU$^2$",
         color="#5f9ea0", clipped=True, clip="c", tags={"bf2"},

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+from ..store import DATA, FINITE, TEST_ACC, final, section
 from .stats import mean_sem
 
 WITHIN = 0.02         # accuracy (absolute) below the baseline still counted as "within"
@@ -33,9 +34,9 @@ TEXT = {"within": "within {points:g} points of {ref}", "degraded": "degraded",
 def run_outcome(rec: dict, chance_margin: float = CHANCE_MARGIN) -> dict:
     """``diverged``, ``at_chance``, ``failed`` and ``acc`` (chance when diverged or missing)
     of one stored run."""
-    diverged = not rec["metrics"]["final"]["finite"]  # a non-finite logged training loss
-    chance = 1.0 / rec["metrics"]["data"]["n_classes"]
-    acc = rec["metrics"]["final"].get("test_acc")
+    diverged = not final(rec, FINITE)  # a non-finite logged training loss
+    chance = 1.0 / section(rec, DATA)["n_classes"]
+    acc = final(rec, TEST_ACC)
     if diverged or acc is None or not math.isfinite(acc):
         acc = chance
     at_chance = acc <= chance + chance_margin

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import RunOptions
+from ..store import EVAL, MEMBER, TEST_ACC, TEST_Q, TEST_ZERO_FRAC, final, section, series
 from . import baseline as B
-from .stats import by_label, mean_sem, series
+from .stats import by_label, mean_sem
 
 NAME = "clipping"
 HELP = ("deep MLP at a target sparsity: clip m below/at/above the derived values vs unclipped, "
@@ -38,11 +39,11 @@ BASELINE_LABEL = "relu-baseline"
 
 @dataclass
 class Config:
-    clipped: str = "crelu"               # crelu | cst
+    clipped: str = "crelu"               # one of theory.clipping.CLIPPED
     sparsity: float = 0.85
     vprimes: list[float] = field(default_factory=lambda: [0.5, 0.7, 0.9])
     beyond: list[float] = field(default_factory=lambda: [1.5])  # x the bifurcation m
-    unclipped: list[str] = field(default_factory=lambda: ["relu_tau", "st"])
+    unclipped: list[str] | None = None  # None: theory.clipping.UNCLIPPED (ReLU_tau, ST)
     q_star: float = 1.0
     width: int = 300
     depth: int = 100
@@ -65,7 +66,7 @@ class Config:
 
 
 def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
-    from sparsefield.theory.clipping import critical_m
+    from sparsefield.theory.clipping import UNCLIPPED, critical_m
 
     from ..config import point
     from ..data import resolve_name
@@ -82,17 +83,18 @@ def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
     if bif is not None:
         out += [(f"{cfg.clipped}-bifurcation-x{f:g}", point(activation=cfg.clipped, m=f * bif, **common))
                 for f in cfg.beyond]
-    out += [(name, point(activation=name, **common)) for name in cfg.unclipped]
+    out += [(name, point(activation=name, **common))
+            for name in (UNCLIPPED if cfg.unclipped is None else cfg.unclipped)]
     dense = {**common, "sparsity": None, **B.BASELINE}
     return out + [(BASELINE_LABEL, point(**dense))]
 
 
 def _outcome(rec: dict, target: float, tol: float) -> dict:
     """Sparsity and ``q^l`` of one run (hidden-layer averages)."""
-    zero = series(rec, "eval", "test_zero_frac")
-    q = series(rec, "eval", "test_q")
+    zero = series(rec, EVAL, TEST_ZERO_FRAC)
+    q = series(rec, EVAL, TEST_Q)
     z0, z1 = float(np.mean(zero[0])), float(np.nanmean(zero[-1]))
-    return {"test_acc": rec["metrics"]["final"]["test_acc"], "zero_init": z0, "zero_final": z1,
+    return {TEST_ACC: final(rec, TEST_ACC), "zero_init": z0, "zero_final": z1,
             "zero_init_last": float(zero[0][-1]), "zero_final_last": float(zero[-1][-1]),
             "q_init_max": float(np.nanmax(q[0])), "q_init_last": float(q[0][-1]),
             "at_target_init": abs(z0 - target) <= tol,
@@ -100,15 +102,17 @@ def _outcome(rec: dict, target: float, tol: float) -> dict:
 
 
 def summarise(records: list[dict], cfg: Config) -> dict:
+    from sparsefield.theory.clipping import CLIPPED
+
     groups = by_label(records)
     base = groups.get(BASELINE_LABEL)
     base_v = B.baseline_verdict(base, cfg.chance_margin) if base else None
     rows = {}
     for label, recs in groups.items():
         outs = [_outcome(r, cfg.sparsity, cfg.tolerance) for r in recs]
-        member = recs[0]["metrics"]["member"]
+        member = section(recs[0], MEMBER)
         row = {k: mean_sem([o[k] for o in outs]) for k in
-               ("test_acc", "zero_init", "zero_final", "zero_init_last", "zero_final_last",
+               (TEST_ACC, "zero_init", "zero_final", "zero_init_last", "zero_final_last",
                 "q_init_max", "q_init_last")}
         row.update({k: sum(o[k] for o in outs) for k in ("at_target_init", "at_target_final")})
         v = base_v if label == BASELINE_LABEL else B.verdict(recs, base_v, cfg.within,
@@ -118,7 +122,7 @@ def summarise(records: list[dict], cfg: Config) -> dict:
         # mean field: q* is attracting from both sides only when clipped without extra
         # fixed points above it (V'(q*) < 1, below the bifurcation) [P24]
         dense = label == BASELINE_LABEL
-        predicted = member["activation"] in ("crelu", "cst") and not member.get("extra_fixed_points")
+        predicted = member["activation"] in CLIPPED and not member.get("extra_fixed_points")
         row.update(predicted_at_target=None if dense else predicted,
                    agrees_init=None if dense else (row["at_target_init"] == len(recs)) == predicted)
         row.update(seeds=len(recs), activation=member["activation"], tau=member["params"].get("tau"),
@@ -149,7 +153,7 @@ def table(summary: dict) -> str:
         at = (f"{'-':>9}{'-':>8}" if r["predicted_at_target"] is None else  # dense: no target
               f"{r['at_target_init']:>6}/{n:<2}{r['at_target_final']:>5}/{n:<2}")
         lines.append(f"{label:<28}{m:>8}{vp:>8}"
-                     f"{r['test_acc']['mean']:>7.3f}{r['zero_init']['mean']:>7.3f}"
+                     f"{r[TEST_ACC]['mean']:>7.3f}{r['zero_init']['mean']:>7.3f}"
                      f"{r['zero_final']['mean']:>7.3f}{r['zero_final_last']['mean']:>8.3f}"
                      f"{r['q_init_max']['mean']:>9.3g}{at}  {r['verdict_text']}")
     return "\n".join(lines)

@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import RunOptions
-from .stats import by_label, mean_sem, series
+from ..store import (B_GRAD_MEAN, B_MEAN, CE_HESS_TRACE, EVAL, FINITE, INIT, MEMBER,
+                     OUT_COLMEAN_DEV, TRAIN, TRAIN_ZERO_FRAC, W_MEAN, W_PROJ, final, section,
+                     series)
+from .stats import by_label, mean_sem
 
 NAME = "drift"
 HELP = "weight/bias drift sign vs theory.drift for relu-like activations and controls [BF2]"
@@ -32,8 +35,7 @@ HELP = "weight/bias drift sign vs theory.drift for relu-like activations and con
 
 @dataclass
 class Config:
-    activations: list[str] = field(default_factory=lambda: [
-        "relu", "gelu", "silu", "relu2", "tanh", "identity", "abs"])
+    activations: list[str] | None = None  # None: default_activations()
     datasets: list[str] = field(default_factory=lambda: ["random", "auto"])
     width: int = 256
     depth: int = 3
@@ -52,14 +54,23 @@ class Config:
     min_effect: float = 0.01  # ... and |drift| above this many Stein units (see summarise)
 
 
+def default_activations() -> list[str]:
+    """The catalogue's drift set (tag ``drift``: ReLU, GELU, SiLU, ReLU^2) then its controls
+    (tag ``control``: tanh, identity, |x|)."""
+    from sparsefield.theory.activations import names
+
+    return [*names(tag="drift"), *names(tag="control")]
+
+
 def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
     from ..config import point
     from ..data import resolve_name
 
     out = []
+    acts = default_activations() if cfg.activations is None else cfg.activations
     for ds in cfg.datasets:
         name = resolve_name(ds, data_root)
-        for act in cfg.activations:
+        for act in acts:
             out.append((f"{act}-{name}", point(
                 activation=act, dataset=name, width=cfg.width, depth=cfg.depth,
                 steps=cfg.steps, lr=cfg.lr, batch_size=cfg.batch_size, n_train=cfg.n_train,
@@ -73,28 +84,27 @@ def stein_prediction(rec: dict, e_phi_dphi: float) -> float:
     """[BF2] expected ``dL/dz_j`` of the last hidden layer at initialisation, averaged over
     units: ``sigma^2 E[phi phi'] E[tr Hess]`` with ``sigma^2 = sigma_w^2 / width`` (the
     read-out weight variance) and the measured ``E[sum_c p_c (1 - p_c)]``."""
-    c, member = rec["config"], rec["metrics"]["member"]
-    return member["sigma_w2"] / c["width"] * e_phi_dphi * rec["metrics"]["init"]["ce_hess_trace"]
+    c, member = rec["config"], section(rec, MEMBER)
+    return member["sigma_w2"] / c["width"] * e_phi_dphi * section(rec, INIT)[CE_HESS_TRACE]
 
 
 def _deltas(rec: dict) -> dict[str, float]:
     """Init-to-end changes of one run, averaged over the relevant layers, and the
     last hidden layer's mean bias gradient at initialisation."""
     depth = rec["config"]["depth"]
-    d = {k: series(rec, "eval", k)[-1] - series(rec, "eval", k)[0]
-         for k in ("w_mean", "b_mean")}
-    proj = series(rec, "train", "w_proj")
-    zero = series(rec, "eval", "train_zero_frac")
+    d = {k: series(rec, EVAL, k)[-1] - series(rec, EVAL, k)[0] for k in (W_MEAN, B_MEAN)}
+    proj = series(rec, TRAIN, W_PROJ)
+    zero = series(rec, EVAL, TRAIN_ZERO_FRAC)
     return {
-        "grad_init": float(rec["metrics"]["init"]["b_grad_mean"][depth - 1]),
-        "w_hidden": float(np.mean(d["w_mean"][1:depth])),
-        "b_hidden": float(np.mean(d["b_mean"][:depth])),
-        "w_first": float(d["w_mean"][0]),
+        "grad_init": float(section(rec, INIT)[B_GRAD_MEAN][depth - 1]),
+        "w_hidden": float(np.mean(d[W_MEAN][1:depth])),
+        "b_hidden": float(np.mean(d[B_MEAN][:depth])),
+        "w_first": float(d[W_MEAN][0]),
         # along the running input mean, from the first logged step (it needs a mean)
         "w_proj_hidden": float(np.mean(proj[-1][1:depth] - proj[0][1:depth])),
         "zero_init": float(np.mean(zero[0])),
         "zero_final": float(np.mean(zero[-1])),
-        "colmean_dev": float(np.max(series(rec, "train", "out_colmean_dev"))),
+        "colmean_dev": float(np.max(series(rec, TRAIN, OUT_COLMEAN_DEV))),
     }
 
 
@@ -121,9 +131,9 @@ def summarise(records: list[dict], cfg: Config) -> dict:
         row["grad_init_pred"] = mean_sem([stein_prediction(r, pred["E_phi_dphi"]) for r in recs])
         # units: the Stein gradient sigma^2 E[phi phi'] tr H at E[phi phi'] tr H = 1, and
         # the drift it gives over the run
-        grad_unit = recs[0]["metrics"]["member"]["sigma_w2"] / c["width"]
+        grad_unit = section(recs[0], MEMBER)["sigma_w2"] / c["width"]
         unit = c["lr"] * c["steps"] * grad_unit
-        diverged = sum(not r["metrics"]["final"]["finite"] for r in recs)
+        diverged = sum(not final(r, FINITE) for r in recs)
         observed = "diverged" if diverged else _sign(row["b_hidden"], unit, cfg)
         flip = {**row["grad_init"], "mean": -row["grad_init"]["mean"], "z": -row["grad_init"]["z"]}
         row.update(activation=c["activation"], dataset=c["dataset"], seeds=len(recs),

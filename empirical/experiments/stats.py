@@ -16,11 +16,6 @@ def by_label(records: list[dict]) -> dict[str, list[dict]]:
     return dict(sorted(out.items()))
 
 
-def series(record: dict, section: str, key: str) -> np.ndarray:
-    """``metrics[section][key]`` as a float array (``null`` -> ``nan``)."""
-    return np.asarray(record["metrics"][section][key], dtype=float)
-
-
 def mean_sem(values) -> dict:
     """Mean, standard error over seeds and ``z = mean / sem`` (``nan`` for one seed)."""
     v = np.asarray(values, float)

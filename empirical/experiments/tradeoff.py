@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import RunOptions
+from ..store import EVAL, FINITE, TEST_ACC, TEST_ZERO_FRAC, final, series
 from . import baseline as B
-from .stats import by_label, mean_sem, series
+from .stats import by_label, mean_sem
 
 NAME = "tradeoff"
 HELP = "accuracy vs forced sparsity (quantile shift, top-k): locate the cliff [BF2]"
@@ -81,13 +82,13 @@ def summarise(records: list[dict], cfg: Config) -> dict:
     base_v = B.baseline_verdict(groups["baseline"]) if "baseline" in groups else None
     for label, recs in groups.items():
         c = recs[0]["config"]
-        ok = [r for r in recs if r["metrics"]["final"]["finite"]]  # diverged runs: counted only
-        zero = [float(np.mean(series(r, "eval", "test_zero_frac")[-1])) for r in ok]
+        ok = [r for r in recs if final(r, FINITE)]  # diverged runs: counted only
+        zero = [float(np.mean(series(r, EVAL, TEST_ZERO_FRAC)[-1])) for r in ok]
         v = base_v if label == "baseline" else B.verdict(recs, base_v,
                                                           ref=f"unforced {cfg.activation}")
         rows[label] = {"force": c["force"], "target": c["force_sparsity"], "seeds": len(recs),
                        "diverged": len(recs) - len(ok),
-                       "test_acc": mean_sem([r["metrics"]["final"]["test_acc"] for r in ok]),
+                       TEST_ACC: mean_sem([final(r, TEST_ACC) for r in ok]),
                        "measured": mean_sem(zero), "verdict": v["verdict"],
                        "verdict_text": v["text"], "failed": v["failed"]}
     base = rows.get("baseline")
@@ -97,11 +98,11 @@ def summarise(records: list[dict], cfg: Config) -> dict:
     if base is None:
         return out
     for force in cfg.forces:
-        pts = sorted((r["measured"]["mean"], r["test_acc"]["mean"]) for r in rows.values()
+        pts = sorted((r["measured"]["mean"], r[TEST_ACC]["mean"]) for r in rows.values()
                      if r["force"] == force and r["measured"]["n"])
         if pts:
             s, a = np.array(pts).T
-            out["cliffs"][force] = cliff(s, a, base["test_acc"]["mean"], cfg.cliff_drop)
+            out["cliffs"][force] = cliff(s, a, base[TEST_ACC]["mean"], cfg.cliff_drop)
     return out
 
 
@@ -112,14 +113,14 @@ def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
 
 
 def table(summary: dict) -> str:
-    lines = [f"{'point':<18}{'target':>8}{'measured':>10}{'test_acc':>10}{'sem':>8}"
+    lines = [f"{'point':<18}{'target':>8}{'measured':>10}{TEST_ACC:>10}{'sem':>8}"
              f"{'diverged':>10}  verdict vs unforced"]
     for label, r in sorted(summary["rows"].items(),
                            key=lambda kv: (kv[1]["force"], kv[1]["target"] or 0)):
         t = "-" if r["target"] is None else f"{r['target']:.3g}"
         num = {k: float("nan") if v is None else v for k, v in  # JSON stores nan as null
-               (("measured", r["measured"]["mean"]), ("acc", r["test_acc"]["mean"]),
-                ("sem", r["test_acc"]["sem"]))}
+               (("measured", r["measured"]["mean"]), ("acc", r[TEST_ACC]["mean"]),
+                ("sem", r[TEST_ACC]["sem"]))}
         lines.append(f"{label:<18}{t:>8}{num['measured']:>10.4f}"
                      f"{num['acc']:>10.4f}{num['sem']:>8.4f}"
                      f"{r['diverged']:>7}/{r['seeds']:<2}  {r['verdict_text']}")
