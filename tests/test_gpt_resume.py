@@ -64,3 +64,11 @@ def test_summary_verdicts_on_planted_records():
     recs[2]["metrics"]["eval"]["max_act"][1][0] = 4.5  # the clip did not bound layer 0
     v = summarise(recs, CFG)["verdicts"]
     assert not v["relu2_spikes"] and not v["clip_no_worse"] and not v["clip_bounds"]
+    recs[2]["metrics"]["eval"]["max_act"][1] = [2.0, 3.0, 3.5, 2.0]  # below the clip: it bound nothing
+    v = summarise(recs, CFG)["verdicts"]
+    assert v["clip_active"] and not v["clip_bounds"]
+    recs[2]["metrics"]["eval"]["max_act"][1] = [2.0, 3.0, 3.9, 2.0]  # reaches the clip
+    assert summarise(recs, CFG)["verdicts"]["clip_bounds"]
+    recs[1]["metrics"]["eval"]["max_act"][1] = [3.0, 3.5, 3.5, 3.0]  # ReLU^2 never reaches c
+    v = summarise(recs, CFG)["verdicts"]
+    assert not v["clip_active"] and not v["clip_bounds"]
