@@ -8,7 +8,7 @@ and package versions).
 
 Parts: theory curves (:mod:`sparsefield.theory.curves`); Gaussian Monte Carlo of ``V(q)``,
 ``V'(q*)``, ``chi_1`` and the sparsity and finite-width random networks ``q^l`` over depth
-(:mod:`numerics`); the verification matrix :func:`sparsefield.numerics.check.run`; the
+(:mod:`sparsefield.numerics.derivation_checks`); the verification matrix :func:`sparsefield.numerics.check.run`; the
 :mod:`empirical` drift, clipping and trade-off experiments at small sizes on real data
 (Fashion-MNIST where Debian's package is installed, else the MNIST digits bundled with the
 package; the drift experiment also on random inputs), each training point judged against
@@ -35,6 +35,7 @@ from sparsefield.empirical.store import CorruptRecord, atomic_write_text, read_j
 from sparsefield.figures import style
 from sparsefield.figures.results import Results, write_part
 from sparsefield.html_safe import esc, png_bytes
+from sparsefield.numerics.derivation_checks import finite_networks, gaussian_mc
 from sparsefield.numerics.stats import Z_BOUND
 from sparsefield.theory import curves
 
@@ -142,82 +143,6 @@ def _theory_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
 
 
 # --- Monte Carlo parts -----------------------------------------------------------------------
-def gaussian_mc(derivations: list, q_points, n: int, seed: int = SEED) -> dict:
-    """Gaussian Monte Carlo with standard errors (:func:`sparsefield.numerics.gaussian_mc.estimates`):
-    ``V(q)`` on the variance maps; ``V(q*)``, ``chi_1`` and the exact-zero fraction at
-    ``q*`` for the derivations at the default sparsity, and ``V'(q*)`` there by Stein's
-    identity ``V'(q) = sigma_w^2 E[phi(sqrt(q) z)^2 (z^2 - 1)] / (2q)`` (plain numpy
-    sampling: no delta terms needed); the zero fraction against ``tau`` (``q = 1``)."""
-    from sparsefield.numerics.gaussian_mc import estimates
-    from sparsefield.theory.activations import get
-
-    points, checks = [], []
-    for i, d in enumerate(derivations):
-        act = d.activation_fn()
-        est = [estimates(act, q, d.sigma_w2, d.sigma_b2, n=n, seed=seed + i)["V"]
-               for q in q_points]
-        points.append({"activation": d.activation, "sparsity": d.sparsity, "q": list(q_points),
-                       "V": [e.value for e in est], "V_se": [e.stderr for e in est]})
-        if not math.isclose(d.sparsity, curves.DEFAULT["sparsity"]):
-            continue
-        e = estimates(act, d.q_star, d.sigma_w2, d.sigma_b2, n=n, seed=seed + 1000 + i)
-        name = f"{d.activation} s={d.sparsity:g}"
-        for label, key, theory in (("V(q*)", "V", float(d.mean_field().V(d.q_star))),
-                                   ("chi_1", "chi1", d.chi1), ("sparsity", "p_zero", d.sparsity)):
-            checks.append(_check_row(f"{label} {name}", theory, e[key].value, e[key].stderr,
-                                     f"numerics.gaussian_mc (n={e[key].n})"))
-        z = np.random.default_rng(seed + 2000 + i).standard_normal(n)
-        f = d.sigma_w2 * act(math.sqrt(d.q_star) * z) ** 2 * (z * z - 1) / (2 * d.q_star)
-        checks.append(_check_row(f"V'(q*) {name}", d.vprime, float(f.mean()),
-                                 float(f.std(ddof=1) / math.sqrt(n)),
-                                 f"Stein estimator, numpy (n={n})"))
-    sparsity = []
-    for kind, name in (("one_sided", "relu_tau"), ("two_sided", "st")):
-        for tau in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5):
-            e = estimates(get(name, tau=tau), 1.0, 1.0, 0.0, n=n, seed=seed)["p_zero"]
-            sparsity.append({"kind": kind, "tau": tau, "s": e.value, "se": e.stderr,
-                             "source": "Gaussian Monte Carlo"})
-    return {"source": "numerics", "n": n, "points": points, "checks": checks,
-            "sparsity": sparsity}
-
-
-def _check_row(check: str, theory: float, value: float, stderr: float, source: str) -> dict:
-    z = (value - theory) / stderr if stderr > 0 else (0.0 if value == theory else math.inf)
-    return {"check": check, "theory": theory, "measured": value, "stderr": stderr, "z": z,
-            "ok": abs(z) < Z_OK, "source": source}
-
-
-def finite_networks(derivations: list, width: int, depth: int, networks: int,
-                    q0: float = 1.0, seed: int = SEED, quantiles=(0.1, 0.9),
-                    max_points: int = 240) -> dict:
-    """Finite-width random networks on the edge of chaos (:func:`sparsefield.numerics.finite_width.
-    simulate`): ``q^l`` per network summarised by the median and ``quantiles`` over
-    networks, next to the mean-field ``q^l`` from the same ``q^0``; and (network, layer)
-    pairs of ``(tau / sqrt(q^l), exact-zero fraction)`` for the sparsity figure."""
-    from sparsefield.numerics.finite_width import simulate
-
-    rng = np.random.default_rng(seed)
-    panels, points = [], []
-    for d in derivations:
-        ens = simulate(d.activation_fn(), d.sigma_w2, d.sigma_b2, depth, width, networks,
-                       q0=q0, seed=seed, gradients=False)
-        q = ens.q_mean  # (networks, depth + 1)
-        with np.errstate(invalid="ignore"):
-            lo, med, hi = np.nanquantile(q, [quantiles[0], 0.5, quantiles[1]], axis=0)
-        panels.append({"activation": d.activation, "sparsity": d.sparsity, "m": d.m,
-                       "theory": d.mean_field().iterate(q0, depth).tolist(),
-                       "median": med.tolist(), "lo": lo.tolist(), "hi": hi.tolist(),
-                       "quantiles": list(quantiles), "final": q[:, -1].tolist()})
-        qs, sp = ens.q.reshape(-1), ens.sparsity.reshape(-1)
-        ok = np.flatnonzero(np.isfinite(qs) & (qs > 0))
-        kind = "two_sided" if d.activation in ("st", "cst") else "one_sided"
-        for i in rng.choice(ok, min(max_points, ok.size), replace=False):
-            points.append({"kind": kind, "tau": d.tau / math.sqrt(qs[i]), "s": float(sp[i]),
-                           "se": None, "source": f"random networks, width {width}"})
-    return {"source": "numerics", "width": width, "depth": depth, "n_networks": networks,
-            "q0": q0, "panels": panels, "sparsity": points}
-
-
 def _stored_derivations(ctx: Context) -> list:
     from sparsefield.theory.clipping import derive
 
@@ -234,11 +159,11 @@ def _numerics_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
 
         ds = [derive(n, sp, vprime=curves.DEFAULT["vprime"] if n in ("crelu", "cst") else None)
               for n in curves.FAMILIES for sp in s.sparsities]
-        return gaussian_mc(ds, s.mc_q, s.mc_samples)
+        return gaussian_mc(ds, s.mc_q, s.mc_samples, SEED)
 
     parts = {"gaussian_mc": mc,
              "depth": lambda: finite_networks(_stored_derivations(ctx), s.width, s.depth,
-                                              s.networks)}
+                                              s.networks, seed=SEED)}
     if s.name == "tiny":
         ctx.notes.append("numerics.check (the verification matrix) is left out at the tiny "
                          "size; run --quick or the full report for it")
