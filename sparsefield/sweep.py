@@ -77,6 +77,7 @@ from sparsefield.empirical.config import point
 from sparsefield.empirical.experiments.stats import mean_sem
 from sparsefield.empirical.store import (CorruptRecord, ResultStore, atomic_write_json, atomic_write_text,
                                          point_key, read_json, versions)
+from sparsefield.figures.sweep import plot_clipping, plot_tradeoff
 from sparsefield.theory.errors import InfeasibleError, ParameterError
 
 try:
@@ -523,14 +524,13 @@ def summarise(store: ResultStore, sweep: Sweep) -> tuple[dict[str, str], list[di
     if rows:
         paths["points"] = str(atomic_write_csv(out / "points.csv", prow))
         if "tradeoff" in sweep.figures:
-            figs += plot_tradeoff(prow, sweep.axes, out)
+            figs += plot_tradeoff(_series(prow, sweep.axes), out)
         if "clipping" in sweep.figures:
             figs += plot_clipping(records, out)
     paths["figures"] = " ".join(str(f) for f in figs)
     return paths, prow
 
 
-# --- figures ------------------------------------------------------------------------------
 def _series(rows: list[dict], axes: tuple[str, ...]) -> dict[str, list[dict]]:
     """Point rows grouped by their grid values other than the sparsity axes."""
     keys = [k for k in axes if k not in SPARSITY_AXES]
@@ -539,39 +539,3 @@ def _series(rows: list[dict], axes: tuple[str, ...]) -> dict[str, list[dict]]:
         name = label_of({k: r[k] for k in keys}) if keys else r["activation"]
         out.setdefault(name, []).append(r)
     return out
-
-
-def plot_tradeoff(rows: list[dict], axes: tuple[str, ...], out: Path) -> list[Path]:
-    """Test accuracy against the measured final exact-zero fraction, one line per series
-    of grid values (mean +- s.e.m. over seeds) [BF2].  Unlike
-    :func:`sparsefield.figures.experiments.tradeoff` (forced sparsity against one unforced baseline)
-    it takes any grid: theory-initialised and forced points alike."""
-    from sparsefield.figures import style
-
-    fig, axs = style.subplots(1, 1, width=4.4, height=3.0)
-    ax = axs[0][0]
-    for name, rs in _series(rows, axes).items():
-        rs = sorted(rs, key=lambda r: r["zero_final"])
-        n_div = sum(r["diverged"] for r in rs)
-        ax.errorbar([r["zero_final"] for r in rs], [r["test_acc"] for r in rs],
-                    xerr=[r["zero_final_sem"] for r in rs], yerr=[r["test_acc_sem"] for r in rs],
-                    marker="o", ms=3.5, label=name + (f" ({n_div} diverged)" if n_div else ""))
-    ax.set_xlabel("measured exact-zero fraction (final, test, hidden layers)")
-    ax.set_ylabel("final test accuracy")
-    ax.set_title("Sparsity-accuracy trade-off")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return style.save(fig, out, "tradeoff")
-
-
-def plot_clipping(records: list[dict], out: Path) -> list[Path]:
-    """[P24] clipping figure (:func:`sparsefield.figures.experiments.clipping`: training curves,
-    ``q^l`` at initialisation, accuracy and sparsity against ``m``), one per activation
-    and target sparsity of the sweep (each with its own critical clips)."""
-    from sparsefield.figures import experiments
-
-    groups: dict[tuple[str, float], list[dict]] = {}
-    for r in records:
-        if r["config"]["sparsity"] is not None:
-            groups.setdefault((r["config"]["activation"], r["config"]["sparsity"]), []).append(r)
-    return [path for (act, s), recs in sorted(groups.items())
-            for path in experiments.clipping(recs, out, name=f"clipping_{act}_s{s:g}")]
