@@ -81,13 +81,17 @@ def _run_chunk(store, chunk, opts, device, data_cache, stop_after) -> None:
     ckpt.unlink(missing_ok=True)
 
 
+def select(store, points: list[tuple[str, dict]], seeds: list[int]) -> list[dict]:
+    """The stored records of these points and seeds (others in the store are ignored)."""
+    keys = {point_key(p) for _, p in points}
+    return [r for r in store if r["key"] in keys and r["seed"] in set(seeds)]
+
+
 def run_experiment(name: str, points: list[tuple[str, dict]], summarise, cfg, opts: RunOptions,
                    stop_after: int | None = None) -> dict:
     """An experiment's ``run``: train the missing (point, seed) pairs of ``cfg.seeds`` into
     ``ResultStore(opts.out, name)``, summarise the stored records of these points and seeds
     with ``summarise(records, cfg)``, and store the summary (with ``ran`` and ``skipped``)."""
-    from .experiments.stats import select
-
     store = ResultStore(opts.out, name)
     report = run_points(store, points, cfg.seeds, opts, stop_after)
     summary = summarise(select(store, points, cfg.seeds), cfg)

@@ -21,7 +21,6 @@ from sparsefield.theory.errors import ParameterError
 
 from .config import TRAIN_KEYS, TrainConfig
 from .data import Dataset
-from .experiments.stats import loss_spikes
 from .instrument import Instrument
 from .store import atomic_torch_save, load_checkpoint, numpy_to_tensors, tensors_to_numpy
 
@@ -238,6 +237,19 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
     return [{"train": t, "eval": v, "final": _final(t, v),
              "init": {k: vals[0] for k, vals in i.items() if k != "step"}}
             for t, v, i in zip(train_h, eval_h, init_h)]
+
+
+def loss_spikes(losses, factor: float = 2.0, window: int = 20) -> int:
+    """Number of steps whose loss exceeds ``factor`` times the median of the ``window``
+    steps before it (a non-finite loss counts as a spike once, then stops the count)."""
+    v = np.asarray(losses, float)
+    count = 0
+    for t in range(window, v.size):
+        if not np.isfinite(v[t]):
+            return count + 1
+        if v[t] > factor * np.median(v[t - window:t]):
+            count += 1
+    return count
 
 
 def _final(train: dict, evals: dict) -> dict:
