@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from sparsefield.empirical.gpt_experiment import Config, Stopped, run_gpt, summarise
+from sparsefield.empirical.gpt_experiment import Config, run_gpt, summarise
+from sparsefield.empirical.train import Stopped
 
 CFG = Config(size="ci", activations=["relu"], data="generated", steps=30, eval_every=10,
              topk=[0.5])
