@@ -32,7 +32,6 @@ from dataclasses import asdict, dataclass, field
 from sparsefield.theory.errors import ParameterError
 
 from .gpt_config import SIZES, TRAIN
-from .store import ResultStore, point_key
 
 NAME = "gpt"
 HELP = "activation comparison in a char-level GPT on Shakespeare: loss, sparsity, spikes, drift"
@@ -103,37 +102,22 @@ def run_gpt(config: Config, results_dir: str | os.PathLike, device: str = "auto"
             progress: bool = True, stop_after: int | None = None) -> dict:
     """Train every (activation, seed) of ``config`` missing from ``results_dir/gpt``; write
     and return the summary (verdicts on the claims)."""
-    from .gpt_train import train_point
-    from .text_data import load_corpus
-    from .train import resolve_device
+    from .config import RunOptions
 
-    store, pts = ResultStore(results_dir, NAME), points(config)
-    dev = resolve_device(device)
-    corpus, ran, skipped = None, 0, 0
-    for label, p in pts:
-        for seed in config.seeds:
-            if store.has(p, seed):
-                skipped += 1
-                continue
-            if corpus is None:
-                corpus = load_corpus(config.data, TRAIN["val_fraction"])
-            ckpt = store.checkpoint_path(store.path(p, seed, label).stem)
-            metrics = train_point(p, seed, corpus, dev, ckpt, progress, f"gpt {label} s{seed}",
-                                  stop_after)
-            store.write(p, seed, metrics, label)
-            ckpt.unlink(missing_ok=True)
-            ran += 1
-    keys = {point_key(p) for _, p in pts}
-    records = [r for r in store if r["key"] in keys and r["seed"] in set(config.seeds)]
-    summary = summarise(records, config)
-    summary.update(ran=ran, skipped=skipped)
-    store.write_summary(summary)
-    return summary
+    return run(config, RunOptions(out=str(results_dir), device=device, progress=progress),
+               stop_after)
 
 
 def run(cfg: Config, opts, stop_after: int | None = None) -> dict:
-    """Registry entry point (``opts``: :class:`sparsefield.empirical.config.RunOptions`)."""
-    return run_gpt(cfg, opts.out, opts.device, opts.progress, stop_after)
+    """Registry entry point (``opts``: :class:`sparsefield.empirical.config.RunOptions`):
+    the shared runner (:func:`sparsefield.empirical.runner.run_experiment`) with the GPT
+    trainer, one (activation, seed) at a time."""
+    # torch only when a run starts (the registry imports this module to build the CLI)
+    from .gpt_train import GPTTrainer
+    from .runner import run_experiment
+
+    return run_experiment(NAME, points(cfg), summarise, cfg, opts, stop_after,
+                          GPTTrainer(opts.progress))
 
 
 def _mean(xs) -> float:

@@ -19,8 +19,8 @@ from tqdm.auto import tqdm
 
 from . import token_metrics as tm
 from .gpt_experiment import LAYER_KEYS
-from .store import atomic_torch_save, load_checkpoint
-from .text_data import eval_windows, random_batch
+from .store import atomic_torch_save, load_checkpoint, point_key
+from .text_data import eval_windows, load_corpus, random_batch
 from .train import Stopped
 from .transformer import GPT, GPTConfig
 
@@ -190,3 +190,26 @@ def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = No
                     "wall_s": wall_total,  # evaluations included
                     "tokens_per_s": trained / max(wall_total, 1e-9),
                     "resumed": resumed}}
+
+
+class GPTTrainer:
+    """The runner's plug-in for the GPT (:class:`sparsefield.empirical.runner.Trainer`):
+    one (activation, seed) per chunk through :func:`train_point`; the corpus is loaded on
+    the first run that needs it."""
+
+    max_members = 1
+
+    def __init__(self, progress: bool = True) -> None:
+        self.progress, self.corpora = progress, {}
+
+    def group(self, p: dict) -> str:
+        return point_key(p)
+
+    def train(self, chunk, device: torch.device, checkpoint: Path, desc: str,
+              stop_after: int | None) -> list[dict]:
+        ((label, p, seed),) = chunk
+        key = (p["data"], p["val_fraction"])
+        if key not in self.corpora:
+            self.corpora[key] = load_corpus(*key)
+        return [train_point(p, seed, self.corpora[key], device, checkpoint, self.progress,
+                            f"{desc} s{seed}", stop_after)]

@@ -245,7 +245,7 @@ def ensemble_task(out: str, experiment: str, runs: list[tuple[str, dict, int]],
     import torch
 
     from sparsefield.empirical.config import RunOptions
-    from sparsefield.empirical.runner import _run_chunk
+    from sparsefield.empirical.runner import EnsembleTrainer, run_chunk
     from sparsefield.empirical.train import resolve_device
 
     torch.set_num_threads(1)
@@ -256,7 +256,7 @@ def ensemble_task(out: str, experiment: str, runs: list[tuple[str, dict, int]],
                       progress=False)
     try:
         if todo:  # exactly these runs (a point's seeds may be split over chunks)
-            _run_chunk(store, todo, opts, resolve_device(device), {}, None)
+            run_chunk(store, todo, EnsembleTrainer(opts), resolve_device(device))
     except (ParameterError, InfeasibleError) as err:
         return {"error": f"{type(err).__name__}: {err}", "wall_s": time.perf_counter() - t0}
     return {"ran": len(todo), "wall_s": time.perf_counter() - t0}

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from sparsefield.empirical import runner
 from sparsefield.empirical.gpt_experiment import Config, run_gpt, summarise
 from sparsefield.empirical.train import Stopped
 
@@ -35,6 +36,21 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
 
     again = run_gpt(CFG, tmp_path / "a", "cpu", progress=False)
     assert again["ran"] == 0 and again["skipped"] == 1
+
+
+def test_gpt_runs_through_the_shared_runner(tmp_path, monkeypatch):
+    seen, real = [], runner.run_chunk
+
+    def spy(store, chunk, trainer, *args):
+        seen.append((store.experiment, [seed for *_, seed in chunk], type(trainer).__name__))
+        return real(store, chunk, trainer, *args)
+
+    monkeypatch.setattr(runner, "run_chunk", spy)
+    cfg = Config(size="ci", activations=["relu"], data="generated", steps=2, eval_every=1,
+                 topk=[0.5], seeds=[0, 1])
+    out = run_gpt(cfg, tmp_path, "cpu", progress=False)
+    assert seen == [("gpt", [0], "GPTTrainer"), ("gpt", [1], "GPTTrainer")]
+    assert out["ran"] == 2 and len(list((tmp_path / "gpt").glob("relu__*.json"))) == 2
 
 
 def _record(label, act, params, val_loss, zero, max_act, dw=-0.1):
