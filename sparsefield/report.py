@@ -19,25 +19,37 @@ the dense ReLU baseline of the same size; the stored paper-size results under
 from __future__ import annotations
 
 import base64
+import csv
 import dataclasses
 import html
 import math
 import os
 import platform
 import time
+from importlib import metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from sparsefield.empirical.store import CorruptRecord, atomic_write_text, read_json, warn_corrupt
+from sparsefield.empirical.config import RunOptions
+from sparsefield.empirical.experiments import get as experiment
+from sparsefield.empirical.experiments.baseline import TEXT
+from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
+from sparsefield.empirical.gpt_config import SIZES as GPT_SIZES
+from sparsefield.empirical.store import (CorruptRecord, atomic_write_text, read_json, versions,
+                                         warn_corrupt)
 from sparsefield.figures import style
+from sparsefield.figures.catalogue import make_all
 from sparsefield.figures.results import Results, write_part
 from sparsefield.html_safe import esc, png_bytes
+from sparsefield.numerics import check
 from sparsefield.numerics.derivation_checks import finite_networks, gaussian_mc
 from sparsefield.numerics.stats import Z_BOUND
 from sparsefield.theory import curves
+from sparsefield.theory.clipping import derive
 
 SEED = 20240216
 EXPERIMENTS = ("drift", "clipping", "tradeoff", "gpt")
@@ -118,8 +130,6 @@ class Context:
 # --- theory parts --------------------------------------------------------------------------
 def _derivations() -> dict:
     """The default initialisation and the four families at the default sparsity."""
-    from sparsefield.theory.clipping import derive
-
     d = curves.DEFAULT
     out = {"default": derive(d["activation"], d["sparsity"], vprime=d["vprime"]).to_dict()}
     out["families"] = {n: derive(n, d["sparsity"], vprime=d["vprime"] if n in ("crelu", "cst")
@@ -144,8 +154,6 @@ def _theory_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
 
 # --- Monte Carlo parts -----------------------------------------------------------------------
 def _stored_derivations(ctx: Context) -> list:
-    from sparsefield.theory.clipping import derive
-
     fams = Results(ctx.results).part("theory", "derivations")["families"]
     return [derive(n, d["sparsity"], m=d["m"]) if d["m"] else derive(n, d["sparsity"])
             for n, d in fams.items()]
@@ -155,8 +163,6 @@ def _numerics_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
     s = ctx.size
 
     def mc() -> dict:
-        from sparsefield.theory.clipping import derive
-
         ds = [derive(n, sp, vprime=curves.DEFAULT["vprime"] if n in ("crelu", "cst") else None)
               for n in curves.FAMILIES for sp in s.sparsities]
         return gaussian_mc(ds, s.mc_q, s.mc_samples, SEED)
@@ -174,8 +180,6 @@ def _numerics_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
 
 def numerics_check(quick: bool, seed: int) -> dict:
     """The verification matrix of :func:`sparsefield.numerics.check.run` with its summary."""
-    from sparsefield.numerics import check
-
     rows = check.run(quick=quick, seed=seed)
     return _plain({"rows": [r.to_dict() for r in rows], "summary": check.summary(rows)})
 
@@ -192,9 +196,7 @@ def _plain(obj):
 # --- experiments -------------------------------------------------------------------------------
 def _run_experiments(ctx: Context, bar) -> None:
     try:
-        import torch  # noqa: F401
-        from sparsefield.empirical.config import RunOptions
-        from sparsefield.empirical.experiments import get
+        import torch  # noqa: F401 (torch is optional: without it the experiments are skipped)
     except ImportError as err:
         ctx.notes.append(f"experiments skipped: {err} (install the [torch] extra)")
         return
@@ -203,7 +205,7 @@ def _run_experiments(ctx: Context, bar) -> None:
     opts = RunOptions(out=str(ctx.results), device=ctx.device, progress=ctx.progress)
     for name in EXPERIMENTS:
         bar.set_postfix_str(f"experiment {name}")
-        mod = get(name)
+        mod = experiment(name)
         cfg = mod.Config(**getattr(ctx.size, name))
         if name == "gpt" and _larger_gpt_stored(Results(ctx.results), cfg.size):
             ctx.notes.append("experiment gpt: a larger GPT run is stored; the report shows it")
@@ -220,10 +222,8 @@ def _run_experiments(ctx: Context, bar) -> None:
 def _larger_gpt_stored(res: Results, size: str) -> bool:
     """Whether the stored GPT summary is of a larger model size than ``size``
     (``sparsefield experiment gpt --size cpu --out OUT/results`` before the report)."""
-    from sparsefield.empirical.gpt_config import SIZES
-
     stored = res.summary("gpt")
-    return bool(stored) and list(SIZES).index(stored["config"]["size"]) > list(SIZES).index(size)
+    return bool(stored) and list(GPT_SIZES).index(stored["config"]["size"]) > list(GPT_SIZES).index(size)
 
 
 # --- the job -----------------------------------------------------------------------------------
@@ -253,10 +253,6 @@ def compute(ctx: Context, bar=None) -> None:
 def run(out: str | Path, size: str = "quick", device: str = "auto", progress: bool = True
         ) -> Path:
     """Compute what is missing under ``out/results``, draw the figures, write the report."""
-    from tqdm.auto import tqdm
-
-    from sparsefield.figures.catalogue import make_all
-
     out = Path(out)
     try:
         from sparsefield.empirical.train import resolve_device
@@ -332,8 +328,6 @@ def _check_row_of(r: dict) -> dict:
 
 def _map_theory(res: Results, mc: dict):
     """Pairs (Monte Carlo point, theory V at its q) for the variance-map points."""
-    from sparsefield.theory.clipping import derive
-
     for p in mc["points"]:
         kw = {"vprime": curves.DEFAULT["vprime"]} if p["activation"] in ("crelu", "cst") else {}
         mf = derive(p["activation"], p["sparsity"], **kw).mean_field()
@@ -415,8 +409,6 @@ P24_CRELU_85 = {0.5: "0.78 in [P24] (m = 0.81)", 0.9: "0.28 +- 0.37 in [P24] (m 
 
 
 def _expected(label: str, r: dict, target: float) -> str:
-    from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
-
     if label == BASELINE_LABEL:
         return P24_EXPECTS["baseline"]
     if r["m"] is None:
@@ -605,8 +597,6 @@ def _training_headline(res: Results) -> str:
     for label, r in (clip.get("rows") or {}).items():
         if r.get("verdict") and r["verdict"] != "baseline":
             counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-    from sparsefield.empirical.experiments.baseline import TEXT
-
     within = 100 * clip.get("within", 0.02)
     tally = ", ".join(f"{n} {TEXT[k].format(points=within, ref='ReLU')}"
                       for k, n in sorted(counts.items()))
@@ -622,8 +612,6 @@ MAX_CSV_ROWS = 200
 def _stored_results_section(root: Path = RESULTS_DIR) -> str:
     """The paper-size results committed under ``docs/results/`` (CSV tables, escaped, with
     the PNG of the same stem), or how to produce them."""
-    import csv
-
     how = ("<p>Paper-size runs ([P24] DNN at depth 100, width 300; the depth sweep against "
            "the theory's depth scale; [DT26] at larger q*) take about 90 minutes on 2 cores "
            "and are not part of this report's run. They are produced by the sweep files under "
@@ -656,8 +644,6 @@ def _stored_results_section(root: Path = RESULTS_DIR) -> str:
 
 
 def _machine() -> list[tuple[str, str]]:
-    from sparsefield.empirical.store import versions
-
     rows = [("platform", platform.platform()), ("processor", _cpu_model()),
             ("cpu cores", str(os.cpu_count()))]
     try:
@@ -668,8 +654,6 @@ def _machine() -> list[tuple[str, str]]:
     except ImportError:
         rows.append(("torch", "not installed"))
     rows += [(k, str(v)) for k, v in versions().items()]
-    from importlib import metadata
-
     for name in ("numba", "matplotlib", "tqdm", "mpmath"):
         try:
             rows.append((name, metadata.version(name)))
