@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 
 from sparsefield.theory.errors import ParameterError
 
+from .config import RunOptions
 from .gpt_config import SIZES, TRAIN
 
 NAME = "gpt"
@@ -60,6 +61,7 @@ class Config:
 
 def parse_activation(spec: str) -> tuple[str, dict[str, float]]:
     """``"crelu2:c=4"`` -> ``("crelu2", {"c": 4.0})``, validated by the catalogue."""
+    # sympy only when a spec is parsed: the CLI imports this module for its parser
     from sparsefield.theory.activations import get
 
     name, _, rest = spec.partition(":")
@@ -102,8 +104,6 @@ def run_gpt(config: Config, results_dir: str | os.PathLike, device: str = "auto"
             progress: bool = True, stop_after: int | None = None) -> dict:
     """Train every (activation, seed) of ``config`` missing from ``results_dir/gpt``; write
     and return the summary (verdicts on the claims)."""
-    from .config import RunOptions
-
     return run(config, RunOptions(out=str(results_dir), device=device, progress=progress),
                stop_after)
 

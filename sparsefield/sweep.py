@@ -73,12 +73,16 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from sparsefield.empirical.config import point
+from sparsefield.empirical.config import RunOptions, group_key, point
+from sparsefield.empirical.data import resolve_name
 from sparsefield.empirical.experiments.stats import mean_sem
 from sparsefield.empirical.store import (CorruptRecord, ResultStore, atomic_write_json, atomic_write_text,
                                          point_key, read_json, versions)
 from sparsefield.figures.sweep import plot_clipping, plot_tradeoff
+from sparsefield.theory.activations import family
 from sparsefield.theory.errors import InfeasibleError, ParameterError
+
+from . import sweep_config
 
 try:
     import tomllib
@@ -152,11 +156,6 @@ def load_sweep(path: str | Path, size: str | None = None,
                data_root: str | None = None) -> Sweep:
     """Parse a sweep file; ``size`` applies its ``[size.NAME]`` overrides.  ``dataset =
     "auto"`` is resolved here (the point keys name the data actually used)."""
-    from sparsefield.empirical.data import resolve_name
-    from sparsefield.theory.activations import family
-
-    from . import sweep_config
-
     path = Path(path)
     doc = sweep_config.read(path)
     sweep_config.validate(doc, size)
@@ -221,9 +220,9 @@ def train_task(out: str, experiment: str, label: str, p: dict, seed: int,
 
     Bad input (:class:`ParameterError`, :class:`InfeasibleError`) is deterministic, so it
     is returned as ``{"error": ...}`` rather than raised and retried."""
+    # torch only on the workers: the client side of a sweep never trains
     import torch
 
-    from sparsefield.empirical.config import RunOptions
     from sparsefield.empirical.runner import run_points
 
     torch.set_num_threads(1)
@@ -242,9 +241,9 @@ def ensemble_task(out: str, experiment: str, runs: list[tuple[str, dict, int]],
     """One Dask task training ``runs`` (``(label, point, seed)`` of one ensemble group:
     equal :func:`sparsefield.empirical.config.group_key`) as one batched ensemble (on a GPU,
     several seeds and clips at the price of about one run).  Errors as :func:`train_task`."""
+    # torch only on the workers: the client side of a sweep never trains
     import torch
 
-    from sparsefield.empirical.config import RunOptions
     from sparsefield.empirical.runner import EnsembleTrainer, run_chunk
     from sparsefield.empirical.train import resolve_device
 
@@ -265,8 +264,6 @@ def ensemble_task(out: str, experiment: str, runs: list[tuple[str, dict, int]],
 def ensemble_chunks(todo: list[tuple[str, dict, int]], max_members: int) -> list[list]:
     """Pending runs grouped by ensemble group key, in chunks of at most ``max_members``
     (in sweep order, so a point's seeds sit together unless a chunk boundary splits them)."""
-    from sparsefield.empirical.config import group_key
-
     groups: dict[str, list] = {}
     for run in todo:
         groups.setdefault(group_key(run[1]), []).append(run)
@@ -292,6 +289,7 @@ def connect(scheduler: str | None, workers: int, gpu: bool = False):
     ``LocalCluster`` of ``workers`` single-threaded processes (each declaring one GPU
     resource when ``gpu``), TLS-authenticated, without HTTP servers
     (:mod:`sparsefield.sweep_cluster`)."""
+    # distributed (the [sweep] extra) only when a cluster is used
     from .sweep_cluster import local_client, remote_client
 
     with (remote_client(scheduler) if scheduler is not None else local_client(workers, gpu)) as client:

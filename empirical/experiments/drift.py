@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import RunOptions
+from ..config import RunOptions, point
+from ..data import resolve_name
 from .stats import by_label, mean_sem, series
 
 NAME = "drift"
@@ -53,9 +54,6 @@ class Config:
 
 
 def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
-    from ..config import point
-    from ..data import resolve_name
-
     out = []
     for ds in cfg.datasets:
         name = resolve_name(ds, data_root)
@@ -109,6 +107,7 @@ def _sign(stat: dict, unit: float, cfg: Config) -> str:
 
 def summarise(records: list[dict], cfg: Config) -> dict:
     """Per (activation, data): drift statistics over seeds and the verdict vs theory."""
+    # scipy/sympy only when the points are made: the CLI imports this module for its parser
     from sparsefield.theory.activations import get
     from sparsefield.theory.drift import drift_stats
 
@@ -141,6 +140,7 @@ def summarise(records: list[dict], cfg: Config) -> dict:
 
 
 def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
+    # torch only when a run starts: the CLI imports this module to build its parser
     from ..runner import run_experiment
 
     return run_experiment(NAME, points(cfg, opts.data_root), summarise, cfg, opts, stop_after)
