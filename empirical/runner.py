@@ -1,16 +1,22 @@
-"""Running config points x seeds as batched ensembles, resumably, into a result store.
+"""Running config points x seeds resumably into a result store, for every experiment.
 
-Pending (point, seed) pairs (those without a result file) are grouped by
-:func:`sparsefield.empirical.config.group_key` (same architecture, activation family, data and
-optimisation) and trained ``max_members`` at a time as one ensemble.  Each member's
-result is written as soon as its ensemble finishes; an ensemble's checkpoint (when
-``checkpoint_every > 0``) lets an interrupted long run continue where it stopped.
+Pending (point, seed) pairs (those without a result file) are grouped by the trainer's
+:meth:`Trainer.group` and trained ``max_members`` at a time as one chunk.  Each member's
+result is written atomically as soon as its chunk finishes; a chunk's checkpoint lets an
+interrupted long run continue where it stopped (:class:`sparsefield.empirical.train.Stopped`
+ends one early).  The training itself is a plug-in (:class:`Trainer`):
+:class:`EnsembleTrainer` (batched MLP/CNN ensembles, the default) or
+:class:`sparsefield.empirical.gpt_train.GPTTrainer`.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import torch
 
 from .config import TRAIN_KEYS, RunOptions, group_key
 from .data import Dataset, load
@@ -18,6 +24,22 @@ from .init import resolve
 from .models import build
 from .store import DATA, MEMBER, RUN, ResultStore, point_key
 from .train import resolve_device, train_ensemble
+
+Chunk = list[tuple[str, dict, int]]  # (label, point, seed) trained together
+
+
+class Trainer(Protocol):
+    """What the runner needs of one kind of training."""
+
+    max_members: int | None  # largest chunk (``None``: ``RunOptions.max_members``)
+
+    def group(self, p: dict) -> str:
+        """Points with equal keys may train in one chunk."""
+
+    def train(self, chunk: Chunk, device: torch.device, checkpoint: Path, desc: str,
+              stop_after: int | None) -> list[dict]:
+        """Train ``chunk`` (resuming from ``checkpoint`` when it exists, saving to it on the
+        way); return each member's record ``metrics``."""
 
 
 @dataclass
@@ -36,60 +58,89 @@ def load_data(p: dict, opts: RunOptions) -> Dataset:
 
 
 def run_points(store: ResultStore, points: list[tuple[str, dict]], seeds: list[int],
-               opts: RunOptions, stop_after: int | None = None) -> RunReport:
-    """Train every (point, seed) not yet in ``store``; ``points`` are ``(label, point)``."""
+               opts: RunOptions, stop_after: int | None = None,
+               trainer: Trainer | None = None) -> RunReport:
+    """Train every (point, seed) not yet in ``store``; ``points`` are ``(label, point)``;
+    ``trainer`` defaults to :class:`EnsembleTrainer`."""
+    trainer = trainer or EnsembleTrainer(opts)
     report, groups = RunReport(), {}
     for label, p in points:
         for seed in seeds:
             if store.has(p, seed):
                 report.skipped.append((label, seed))
             else:
-                groups.setdefault(group_key(p), []).append((label, p, int(seed)))
+                groups.setdefault(trainer.group(p), []).append((label, p, int(seed)))
     device = resolve_device(opts.device)
-    data_cache: dict[str, Dataset] = {}
+    size = max(trainer.max_members or opts.max_members, 1)
     for members in groups.values():
-        for i in range(0, len(members), max(opts.max_members, 1)):
-            chunk = members[i:i + opts.max_members]
-            _run_chunk(store, chunk, opts, device, data_cache, stop_after)
+        for i in range(0, len(members), size):
+            chunk = members[i:i + size]
+            run_chunk(store, chunk, trainer, device, stop_after)
             report.ran += [(label, seed) for label, _, seed in chunk]
     return report
 
 
-def _run_chunk(store, chunk, opts, device, data_cache, stop_after) -> None:
-    p0 = chunk[0][1]
-    dkey = str([p0[k] for k in ("dataset", "n_train", "n_test", "data_seed", "standardize")])
-    if dkey not in data_cache:
-        data_cache[dkey] = load_data(p0, opts)
-    data = data_cache[dkey]
-    inits = [resolve(p) for _, p, _ in chunk]
-    seeds = [seed for _, _, seed in chunk]
-    model = build(p0, inits, seeds, data.shape, data.n_classes,
-                  [p["force_sparsity"] for _, p, _ in chunk])
+def run_chunk(store: ResultStore, chunk: Chunk, trainer: Trainer, device: torch.device,
+              stop_after: int | None = None) -> None:
+    """Train one chunk with its checkpoint and store each member's record."""
     ident = "|".join(f"{point_key(p)}:{s}" for _, p, s in chunk)
     ckpt = store.checkpoint_path(hashlib.sha256(ident.encode()).hexdigest()[:16])
     desc = f"{store.experiment} {chunk[0][0]}" + (f" +{len(chunk) - 1}" if len(chunk) > 1 else "")
-    results = train_ensemble(model, data, {k: p0[k] for k in TRAIN_KEYS}, len(chunk), device,
-                             checkpoint=ckpt, progress=opts.progress, desc=desc,
-                             stop_after=stop_after)
-    for (label, p, seed), member, res in zip(chunk, inits, results):
-        res[MEMBER] = member.info
-        res[DATA] = {"name": data.name, "source": data.source, "shape": list(data.shape),
-                       "n_train": len(data.x_train), "n_test": len(data.x_test),
-                       "n_classes": data.n_classes}
-        res[RUN] = {"device": str(device), "ensemble_size": len(chunk)}
+    results = trainer.train(chunk, device, ckpt, desc, stop_after)
+    for (label, p, seed), res in zip(chunk, results):
         store.write(p, seed, res, label)
     ckpt.unlink(missing_ok=True)
 
 
-def run_experiment(name: str, points: list[tuple[str, dict]], summarise, cfg, opts: RunOptions,
-                   stop_after: int | None = None) -> dict:
-    """An experiment's ``run``: train the missing (point, seed) pairs of ``cfg.seeds`` into
-    ``ResultStore(opts.out, name)``, summarise the stored records of these points and seeds
-    with ``summarise(records, cfg)``, and store the summary (with ``ran`` and ``skipped``)."""
-    from .experiments.stats import select
+class EnsembleTrainer:
+    """MLP/CNN points of one :func:`sparsefield.empirical.config.group_key` as one batched
+    ensemble (:func:`sparsefield.empirical.train.train_ensemble`); data loaded once."""
 
+    max_members = None
+
+    def __init__(self, opts: RunOptions) -> None:
+        self.opts, self.data_cache = opts, {}
+
+    def group(self, p: dict) -> str:
+        return group_key(p)
+
+    def train(self, chunk: Chunk, device: torch.device, checkpoint: Path, desc: str,
+              stop_after: int | None) -> list[dict]:
+        p0 = chunk[0][1]
+        dkey = str([p0[k] for k in ("dataset", "n_train", "n_test", "data_seed", "standardize")])
+        if dkey not in self.data_cache:
+            self.data_cache[dkey] = load_data(p0, self.opts)
+        data = self.data_cache[dkey]
+        inits = [resolve(p) for _, p, _ in chunk]
+        seeds = [seed for _, _, seed in chunk]
+        model = build(p0, inits, seeds, data.shape, data.n_classes,
+                      [p["force_sparsity"] for _, p, _ in chunk])
+        results = train_ensemble(model, data, {k: p0[k] for k in TRAIN_KEYS}, len(chunk), device,
+                                 checkpoint=checkpoint, progress=self.opts.progress, desc=desc,
+                                 stop_after=stop_after)
+        for member, res in zip(inits, results):
+            res[MEMBER] = member.info
+            res[DATA] = {"name": data.name, "source": data.source, "shape": list(data.shape),
+                           "n_train": len(data.x_train), "n_test": len(data.x_test),
+                           "n_classes": data.n_classes}
+            res[RUN] = {"device": str(device), "ensemble_size": len(chunk)}
+        return results
+
+
+def select(store, points: list[tuple[str, dict]], seeds: list[int]) -> list[dict]:
+    """The stored records of these points and seeds (others in the store are ignored)."""
+    keys = {point_key(p) for _, p in points}
+    return [r for r in store if r["key"] in keys and r["seed"] in set(seeds)]
+
+
+def run_experiment(name: str, points: list[tuple[str, dict]], summarise, cfg, opts: RunOptions,
+                   stop_after: int | None = None, trainer: Trainer | None = None) -> dict:
+    """An experiment's ``run``: train the missing (point, seed) pairs of ``cfg.seeds`` into
+    ``ResultStore(opts.out, name)`` with ``trainer`` (:func:`run_points`), summarise the
+    stored records of these points and seeds with ``summarise(records, cfg)``, and store
+    the summary (with ``ran`` and ``skipped``)."""
     store = ResultStore(opts.out, name)
-    report = run_points(store, points, cfg.seeds, opts, stop_after)
+    report = run_points(store, points, cfg.seeds, opts, stop_after, trainer)
     summary = summarise(select(store, points, cfg.seeds), cfg)
     summary.update(ran=len(report.ran), skipped=len(report.skipped))
     store.write_summary(summary)

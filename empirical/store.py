@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import platform
 import re
 import sys
@@ -213,6 +214,7 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 def atomic_torch_save(path: str | Path, obj: Any) -> Path:
     """``torch.save`` to ``path`` via a temporary file and ``os.replace`` (checkpoints)."""
+    # torch and numpy only for checkpoints: figures and the CLI read records without them
     import torch
 
     path = Path(path)
@@ -236,8 +238,7 @@ def load_checkpoint(path: str | Path, device) -> dict:
     """A checkpoint written by :func:`atomic_torch_save`, read with
     ``torch.load(weights_only=True)``: tensors, numbers, strings, lists and dicts only, so
     a planted file cannot run code.  Anything else raises :class:`BadCheckpoint`."""
-    import pickle
-
+    # torch and numpy only for checkpoints: figures and the CLI read records without them
     import torch
 
     try:
@@ -253,6 +254,7 @@ def load_checkpoint(path: str | Path, device) -> dict:
 
 def numpy_to_tensors(obj: Any) -> Any:
     """Copy of ``obj`` with numpy arrays as tensors (checkpoints hold tensors only)."""
+    # torch and numpy only for checkpoints: figures and the CLI read records without them
     import numpy as np
     import torch
 
@@ -267,6 +269,7 @@ def numpy_to_tensors(obj: Any) -> Any:
 
 def tensors_to_numpy(obj: Any) -> Any:
     """Inverse of :func:`numpy_to_tensors` for a history read from a checkpoint."""
+    # torch and numpy only for checkpoints: figures and the CLI read records without them
     import torch
 
     if isinstance(obj, torch.Tensor):

@@ -22,7 +22,6 @@ from sparsefield.theory.errors import ParameterError
 
 from .config import TRAIN_KEYS, TrainConfig
 from .data import Dataset
-from .experiments.stats import loss_spikes
 from .instrument import Instrument
 from .store import (ACC, B_GRAD_MEAN, CE_HESS_TRACE, EVAL, FINAL, FINITE, INIT,
                     INIT_TEST_ZERO_FRAC, LOSS, LOSS_SPIKES, LOSS_STEPS, OUT_COLMEAN_DEV, STEP,
@@ -271,6 +270,19 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
     return [{TRAIN: t, EVAL: v, FINAL: _final(t, v),
              INIT: {k: vals[0] for k, vals in i.items() if k != STEP}}
             for t, v, i in zip(train_h, eval_h, init_h)]
+
+
+def loss_spikes(losses, factor: float = 2.0, window: int = 20) -> int:
+    """Number of steps whose loss exceeds ``factor`` times the median of the ``window``
+    steps before it (a non-finite loss counts as a spike once, then stops the count)."""
+    v = np.asarray(losses, float)
+    count = 0
+    for t in range(window, v.size):
+        if not np.isfinite(v[t]):
+            return count + 1
+        if v[t] > factor * np.median(v[t - window:t]):
+            count += 1
+    return count
 
 
 def _final(train: dict, evals: dict) -> dict:

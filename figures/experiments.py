@@ -19,6 +19,7 @@ import warnings
 from collections import defaultdict
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
@@ -102,7 +103,6 @@ def drift(table: dict, records: list[dict], out: str | Path, summary: dict | Non
     datasets = sorted(by_data, key=lambda d: (d != "random", d))
     rows = [["T", f"W{i}", f"B{i}", f"S{i}"] for i in range(len(datasets))]
     style.apply()
-    import matplotlib.pyplot as plt
     fig = plt.figure(figsize=(13.5, 2.6 * len(datasets) + 0.4), layout="constrained")
     axd = fig.subplot_mosaic(rows, width_ratios=[1.35, 1, 1, 1])
     _drift_table(axd["T"], table, summary)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from sparsefield.theory.symbolic import crelu_formulas
+
 from . import style
 
 FONT_SIZE = 11
@@ -42,8 +44,6 @@ def formula_card(lines: dict[str, str], out: str | Path, name: str, title: str =
 def crelu_card(out: str | Path, name: str = "crelu_formulas") -> list[Path]:
     """The CReLU formulas of [P24]: ``V(q)``, the edge of chaos and ``V'(q*)`` on it, as
     derived by :func:`sparsefield.theory.symbolic.crelu_formulas`."""
-    from sparsefield.theory.symbolic import crelu_formulas
-
     return formula_card(crelu_formulas(), out, name,
                         title=r"CReLU$_{\tau,m}(x) = \min(\max(x - \tau, 0), m)$, "
                               r"$x \sim N(0, q)$",

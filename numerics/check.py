@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from sparsefield.theory import moments
 from sparsefield.theory.activations import CATALOGUE, Activation, names
-from sparsefield.theory.clipping import CLIPPED, UNCLIPPED, derive
+from sparsefield.theory.clipping import CLIPPED, UNCLIPPED, critical_m, derive
 from sparsefield.theory.drift import drift_stats
 from sparsefield.theory.eoc import edge_of_chaos
 from sparsefield.theory.errors import InfeasibleError
@@ -251,8 +251,6 @@ def claim_rows(s: Settings, seed: int) -> list[Row]:
 def _below_bifurcation(name: str, threshold: float, n: int, seed: int) -> Estimate:
     """Fraction of networks ending (mean ``q`` of the last layers) above ``threshold`` at a
     clip ``BELOW_BIFURCATION x`` the bifurcation, where ``V`` has no fixed point above q*."""
-    from sparsefield.theory.clipping import critical_m
-
     d = derive(name, 0.85, m=BELOW_BIFURCATION * critical_m(name, 0.85)["bifurcation"])
     ens = finite_width.simulate(d.activation_fn(), d.sigma_w2, d.sigma_b2, 100, 300, n,
                                 q0=d.q_star, seed=seed, gradients=False)

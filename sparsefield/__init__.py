@@ -50,6 +50,7 @@ __all__ = [*_API, "__version__"]
 
 
 def _version() -> str:
+    # importlib.metadata only when the version is asked for (import sparsefield stays cheap)
     from importlib.metadata import PackageNotFoundError, version
 
     try:

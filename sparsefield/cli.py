@@ -13,6 +13,9 @@ import functools
 import importlib
 import sys
 
+from sparsefield.empirical.store import BadCheckpoint
+from sparsefield.theory.errors import InfeasibleError, ParameterError
+
 COMMAND_MODULES = [
     "sparsefield.cmd_theory",
     "sparsefield.cmd_check",
@@ -58,9 +61,6 @@ def _os_error(err: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from sparsefield.empirical.store import BadCheckpoint
-    from sparsefield.theory.errors import InfeasibleError, ParameterError
-
     try:
         return int(args.func(args) or 0)
     except (ParameterError, InfeasibleError, CliError, BadCheckpoint) as err:

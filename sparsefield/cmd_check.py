@@ -6,6 +6,9 @@ import argparse
 import json
 import math
 
+from sparsefield.empirical.store import versions
+from sparsefield.theory.errors import ParameterError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="verify the theory: closed form / quadrature / Monte "
@@ -45,11 +48,9 @@ def _table(rows) -> str:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from sparsefield.theory.errors import ParameterError
-
     if args.seed < 0:
         raise ParameterError("seed", args.seed, "an integer >= 0")
-    from sparsefield.empirical.store import versions
+    # numba/scipy only when the check runs: the CLI imports this module for its parser
     from sparsefield.numerics import check
 
     specs = list(dict.fromkeys(args.activation)) if args.activation else None

@@ -8,14 +8,20 @@ rerunning skips finished work.  Experiments are listed in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 
+from sparsefield.cli import CliError
+from sparsefield.empirical import experiments
+from sparsefield.empirical.config import (TrainConfig, add_arguments, add_run_options, check_value,
+                                          from_arguments, run_options, validate)
+from sparsefield.empirical.data import DataUnavailable, resolve_name
+from sparsefield.empirical.experiments import EXPERIMENTS
+from sparsefield.empirical.store import FINAL, ResultStore, jsonable, section
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from sparsefield.empirical.config import TrainConfig, add_arguments, add_run_options
-    from sparsefield.empirical.experiments import EXPERIMENTS
-
     p = sub.add_parser("train", help="train MLP/CNN ensembles (one per seed) with instrumentation",
                        description="Train one config point for each seed; results in OUT/train/.")
     add_arguments(p, TrainConfig)
@@ -36,24 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _data_error(err: Exception):
-    from sparsefield.cli import CliError
-
     return CliError(str(err))
 
 
 def _train(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from sparsefield.empirical.config import (TrainConfig, check_value, from_arguments,
-                                              run_options, validate)
-    from sparsefield.empirical.data import DataUnavailable, resolve_name
-
     cfg = from_arguments(TrainConfig, args, args.config)
     validate(dataclasses.asdict(cfg))
     check_value("seeds", args.seeds, list[int])
     opts = run_options(args)
+    # torch when a run starts, not when the parser is built
     from sparsefield.empirical.runner import run_points
-    from sparsefield.empirical.store import FINAL, ResultStore, section
 
     p = validate({**dataclasses.asdict(cfg), "dataset": resolve_name(cfg.dataset, opts.data_root)})
     label = f"{p['model']}-{p['activation']}-{p['dataset']}"
@@ -89,11 +87,6 @@ def _final_line(f: dict) -> str:
 
 
 def _experiment(args: argparse.Namespace) -> int:
-    from sparsefield.empirical import experiments
-    from sparsefield.empirical.config import from_arguments, run_options
-    from sparsefield.empirical.data import DataUnavailable
-    from sparsefield.empirical.store import jsonable
-
     mod = experiments.get(args.experiment)
     cfg = from_arguments(mod.Config, args, args.config)
     opts = run_options(args)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
+
+from sparsefield.empirical.config import check_device, check_out_dir
+from sparsefield.theory.errors import ParameterError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,11 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _figures(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from sparsefield.empirical.config import check_out_dir
+    # matplotlib and the theory when the command runs, not when the parser is built
     from sparsefield.figures.catalogue import FIGURES, make_all
-    from sparsefield.theory.errors import ParameterError
 
     if Path(args.results).exists() and not Path(args.results).is_dir():  # absent: theory only
         raise ParameterError("results", args.results, "a folder (it is a file)")
@@ -58,9 +60,7 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    import time
-
-    from sparsefield.empirical.config import check_device, check_out_dir
+    # the whole stack when the command runs, not when the parser is built
     from sparsefield.report import run
 
     check_out_dir("out", args.out)

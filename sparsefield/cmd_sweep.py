@@ -6,6 +6,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+from pathlib import Path
+
+from sparsefield.empirical.config import check_in_dir, check_out_dir
+from sparsefield.empirical.store import TEST_ACC, ResultStore, figure_paths
+from sparsefield.theory.errors import ParameterError
+
+from .cli import CliError
+from .sweep_config import check_scheduler
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,15 +44,8 @@ def _num(v) -> str:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from sparsefield.empirical.config import check_in_dir, check_out_dir
-    from sparsefield.empirical.store import TEST_ACC, ResultStore, figure_paths
-    from sparsefield.theory.errors import ParameterError
-
-    from .cli import CliError
+    # matplotlib, tqdm and the theory when the command runs, not for the parser
     from .sweep import load_sweep, pending, run_sweep
-    from .sweep_config import check_scheduler
 
     check_out_dir("results", args.results)
     check_in_dir("data_root", args.data_root)

@@ -24,9 +24,11 @@ import numpy as np
 
 from sparsefield.empirical.experiments.stats import mean_sem
 from sparsefield.empirical.store import PAPER_TABLES, TEST_ACC, TRAIN_ACC, ResultStore, final
+from sparsefield.figures import depth, style
 from sparsefield.sweep import atomic_write_csv, load_sweep, summary_row
 from sparsefield.theory.clipping import UNCLIPPED
 from sparsefield.theory.depth_scale import depth_scale, edge_approach
+from sparsefield.theory.maps import MeanField
 
 SWEEPS = Path(__file__).resolve().parents[1] / "sweeps"
 CHANCE = 0.1           # ten balanced classes
@@ -63,8 +65,8 @@ def verdict(acc: float, relu_acc: float | None, diverged: bool) -> str:
 
 def theory(p: dict) -> dict:
     """Mean-field numbers of a config point at its fixed point ``q*``."""
+    # torch only when a point's theory is needed, not to read stored results
     from sparsefield.empirical.init import resolve
-    from sparsefield.theory.maps import MeanField
 
     member = resolve(p)
     ds = depth_scale(member.act, member.sigma_w2, member.sigma_b2, member.q_star)
@@ -123,8 +125,6 @@ def _csv_rows(rows: list[dict]) -> list[dict]:
 
 
 def p24(results: Path, out: Path) -> list[dict]:
-    from sparsefield.figures import depth
-
     rows = collect(SWEEPS / "p24_dnn.toml", "paper-cpu", results)
     long = collect(SWEEPS / "p24_long.toml", None, results)  # 4x the budget, one seed
     for r in long:
@@ -149,8 +149,6 @@ def p24(results: Path, out: Path) -> list[dict]:
 
 
 def depth_sweep(results: Path, out: Path) -> list[dict]:
-    from sparsefield.figures import depth
-
     rows = collect(SWEEPS / "p24_depth.toml", "cpu", results)
     relu = {r["depth"]: r[TEST_ACC] for r in rows if r["activation"] == "relu" and r["seeds"]}
     _with_verdicts(rows, lambda r: relu.get(r["depth"]))
@@ -166,8 +164,6 @@ def depth_sweep(results: Path, out: Path) -> list[dict]:
 
 
 def dt26(results: Path, out: Path) -> list[dict]:
-    from sparsefield.figures import depth
-
     rows = collect(SWEEPS / "dt26_qstar.toml", "cpu", results) \
         + collect(SWEEPS / "dt26_qstar.toml", "depth20", results)
     # the baseline: ReLU at the same depth, width and budget (the depth sweep's runs)
@@ -206,8 +202,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     results, out = Path(args.results).resolve(), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from sparsefield.figures import style
-
     tables = {"p24": p24, "depth": depth_sweep, "dt26": dt26}
     for name in args.only:
         with style.output(formats=("png",)):

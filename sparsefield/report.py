@@ -8,7 +8,7 @@ and package versions).
 
 Parts: theory curves (:mod:`sparsefield.theory.curves`); Gaussian Monte Carlo of ``V(q)``,
 ``V'(q*)``, ``chi_1`` and the sparsity and finite-width random networks ``q^l`` over depth
-(:mod:`numerics`); the verification matrix :func:`sparsefield.numerics.check.run`; the
+(:mod:`sparsefield.numerics.derivation_checks`); the verification matrix :func:`sparsefield.numerics.check.run`; the
 :mod:`empirical` drift, clipping and trade-off experiments at small sizes on real data
 (Fashion-MNIST where Debian's package is installed, else the MNIST digits bundled with the
 package; the drift experiment also on random inputs), each training point judged against
@@ -19,28 +19,40 @@ the dense ReLU baseline of the same size; the stored paper-size results under
 from __future__ import annotations
 
 import base64
+import csv
 import dataclasses
 import html
 import math
 import os
 import platform
 import time
+from importlib import metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from sparsefield.empirical.config import RunOptions
+from sparsefield.empirical.experiments import get as experiment
+from sparsefield.empirical.experiments.baseline import TEXT
+from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
+from sparsefield.empirical.gpt_config import SIZES as GPT_SIZES
 from sparsefield.empirical.gpt_experiment import CLAIMS as GPT_CLAIMS
 from sparsefield.empirical.store import (DATA, EVAL, PAPER_TABLES, TEST_ACC, TEST_Q, VAL_LOSS,
                                          CorruptRecord, atomic_write_text, figure_paths,
-                                         read_json, section, sweep_records, warn_corrupt,
-                                         write_part)
+                                         read_json, section, sweep_records, versions,
+                                         warn_corrupt, write_part)
 from sparsefield.figures import style
+from sparsefield.figures.catalogue import make_all
 from sparsefield.figures.results import Results
 from sparsefield.html_safe import esc, png_bytes
+from sparsefield.numerics import check
+from sparsefield.numerics.derivation_checks import finite_networks, gaussian_mc
 from sparsefield.numerics.stats import Z_BOUND
 from sparsefield.theory import curves
+from sparsefield.theory.clipping import CLIPPED, derive
 
 SEED = 20240216
 EXPERIMENTS = ("drift", "clipping", "tradeoff", "gpt")
@@ -112,8 +124,6 @@ class Context:
 # --- theory parts --------------------------------------------------------------------------
 def _derivations() -> dict:
     """The default initialisation and the four families at the default sparsity."""
-    from sparsefield.theory.clipping import CLIPPED, derive
-
     d = curves.DEFAULT
     out = {"default": derive(d["activation"], d["sparsity"], vprime=d["vprime"]).to_dict()}
     out["families"] = {n: derive(n, d["sparsity"], vprime=d["vprime"] if n in CLIPPED
@@ -137,89 +147,7 @@ def _theory_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
 
 
 # --- Monte Carlo parts -----------------------------------------------------------------------
-def gaussian_mc(derivations: list, q_points, n: int, seed: int = SEED) -> dict:
-    """Gaussian Monte Carlo with standard errors (:func:`sparsefield.numerics.gaussian_mc.estimates`):
-    ``V(q)`` on the variance maps; ``V(q*)``, ``chi_1`` and the exact-zero fraction at
-    ``q*`` for the derivations at the default sparsity, and ``V'(q*)`` there by Stein's
-    identity ``V'(q) = sigma_w^2 E[phi(sqrt(q) z)^2 (z^2 - 1)] / (2q)`` (plain numpy
-    sampling: no delta terms needed); the zero fraction against ``tau`` (``q = 1``)."""
-    from sparsefield.numerics.gaussian_mc import estimates
-    from sparsefield.theory.activations import get
-    from sparsefield.theory.clipping import UNCLIPPED
-    from sparsefield.theory.sparsity import TWO_SIDED
-
-    points, checks = [], []
-    for i, d in enumerate(derivations):
-        act = d.activation_fn()
-        est = [estimates(act, q, d.sigma_w2, d.sigma_b2, n=n, seed=seed + i)["V"]
-               for q in q_points]
-        points.append({"activation": d.activation, "sparsity": d.sparsity, "q": list(q_points),
-                       "V": [e.value for e in est], "V_se": [e.stderr for e in est]})
-        if not math.isclose(d.sparsity, curves.DEFAULT["sparsity"]):
-            continue
-        e = estimates(act, d.q_star, d.sigma_w2, d.sigma_b2, n=n, seed=seed + 1000 + i)
-        name = f"{d.activation} s={d.sparsity:g}"
-        for label, key, theory in (("V(q*)", "V", float(d.mean_field().V(d.q_star))),
-                                   ("chi_1", "chi1", d.chi1), ("sparsity", "p_zero", d.sparsity)):
-            checks.append(_check_row(f"{label} {name}", theory, e[key].value, e[key].stderr,
-                                     f"numerics.gaussian_mc (n={e[key].n})"))
-        z = np.random.default_rng(seed + 2000 + i).standard_normal(n)
-        f = d.sigma_w2 * act(math.sqrt(d.q_star) * z) ** 2 * (z * z - 1) / (2 * d.q_star)
-        checks.append(_check_row(f"V'(q*) {name}", d.vprime, float(f.mean()),
-                                 float(f.std(ddof=1) / math.sqrt(n)),
-                                 f"Stein estimator, numpy (n={n})"))
-    sparsity = []
-    for name in UNCLIPPED:  # one per sidedness: ReLU_tau, ST
-        kind = "two_sided" if name in TWO_SIDED else "one_sided"
-        for tau in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5):
-            e = estimates(get(name, tau=tau), 1.0, 1.0, 0.0, n=n, seed=seed)["p_zero"]
-            sparsity.append({"kind": kind, "tau": tau, "s": e.value, "se": e.stderr,
-                             "source": "Gaussian Monte Carlo"})
-    return {"source": "numerics", "n": n, "points": points, "checks": checks,
-            "sparsity": sparsity}
-
-
-def _check_row(check: str, theory: float, value: float, stderr: float, source: str) -> dict:
-    z = (value - theory) / stderr if stderr > 0 else (0.0 if value == theory else math.inf)
-    return {"check": check, "theory": theory, "measured": value, "stderr": stderr, "z": z,
-            "ok": abs(z) < Z_OK, "source": source}
-
-
-def finite_networks(derivations: list, width: int, depth: int, networks: int,
-                    q0: float = 1.0, seed: int = SEED, quantiles=(0.1, 0.9),
-                    max_points: int = 240) -> dict:
-    """Finite-width random networks on the edge of chaos (:func:`sparsefield.numerics.finite_width.
-    simulate`): ``q^l`` per network summarised by the median and ``quantiles`` over
-    networks, next to the mean-field ``q^l`` from the same ``q^0``; and (network, layer)
-    pairs of ``(tau / sqrt(q^l), exact-zero fraction)`` for the sparsity figure."""
-    from sparsefield.numerics.finite_width import simulate
-    from sparsefield.theory.sparsity import TWO_SIDED
-
-    rng = np.random.default_rng(seed)
-    panels, points = [], []
-    for d in derivations:
-        ens = simulate(d.activation_fn(), d.sigma_w2, d.sigma_b2, depth, width, networks,
-                       q0=q0, seed=seed, gradients=False)
-        q = ens.q_mean  # (networks, depth + 1)
-        with np.errstate(invalid="ignore"):
-            lo, med, hi = np.nanquantile(q, [quantiles[0], 0.5, quantiles[1]], axis=0)
-        panels.append({"activation": d.activation, "sparsity": d.sparsity, "m": d.m,
-                       "theory": d.mean_field().iterate(q0, depth).tolist(),
-                       "median": med.tolist(), "lo": lo.tolist(), "hi": hi.tolist(),
-                       "quantiles": list(quantiles), "final": q[:, -1].tolist()})
-        qs, sp = ens.q.reshape(-1), ens.sparsity.reshape(-1)
-        ok = np.flatnonzero(np.isfinite(qs) & (qs > 0))
-        kind = "two_sided" if d.activation in TWO_SIDED else "one_sided"
-        for i in rng.choice(ok, min(max_points, ok.size), replace=False):
-            points.append({"kind": kind, "tau": d.tau / math.sqrt(qs[i]), "s": float(sp[i]),
-                           "se": None, "source": f"random networks, width {width}"})
-    return {"source": "numerics", "width": width, "depth": depth, "n_networks": networks,
-            "q0": q0, "panels": panels, "sparsity": points}
-
-
 def _stored_derivations(ctx: Context) -> list:
-    from sparsefield.theory.clipping import derive
-
     fams = Results(ctx.results).part("theory", "derivations")["families"]
     return [derive(n, d["sparsity"], m=d["m"]) if d["m"] else derive(n, d["sparsity"])
             for n, d in fams.items()]
@@ -229,15 +157,13 @@ def _numerics_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
     s = ctx.size
 
     def mc() -> dict:
-        from sparsefield.theory.clipping import CLIPPED, derive
-
         ds = [derive(n, sp, vprime=curves.DEFAULT["vprime"] if n in CLIPPED else None)
               for n in curves.FAMILIES for sp in s.sparsities]
-        return gaussian_mc(ds, s.mc_q, s.mc_samples)
+        return gaussian_mc(ds, s.mc_q, s.mc_samples, SEED)
 
     parts = {"gaussian_mc": mc,
              "depth": lambda: finite_networks(_stored_derivations(ctx), s.width, s.depth,
-                                              s.networks)}
+                                              s.networks, seed=SEED)}
     if s.name == "tiny":
         ctx.notes.append("numerics.check (the verification matrix) is left out at the tiny "
                          "size; run --quick or the full report for it")
@@ -248,8 +174,6 @@ def _numerics_parts(ctx: Context) -> dict[str, Callable[[], dict]]:
 
 def numerics_check(quick: bool, seed: int) -> dict:
     """The verification matrix of :func:`sparsefield.numerics.check.run` with its summary."""
-    from sparsefield.numerics import check
-
     rows = check.run(quick=quick, seed=seed)
     return _plain({"rows": [r.to_dict() for r in rows], "summary": check.summary(rows)})
 
@@ -266,9 +190,7 @@ def _plain(obj):
 # --- experiments -------------------------------------------------------------------------------
 def _run_experiments(ctx: Context, bar) -> None:
     try:
-        import torch  # noqa: F401
-        from sparsefield.empirical.config import RunOptions
-        from sparsefield.empirical.experiments import get
+        import torch  # noqa: F401 (torch is optional: without it the experiments are skipped)
     except ImportError as err:
         ctx.notes.append(f"experiments skipped: {err} (install the [torch] extra)")
         return
@@ -277,7 +199,7 @@ def _run_experiments(ctx: Context, bar) -> None:
     opts = RunOptions(out=str(ctx.results), device=ctx.device, progress=ctx.progress)
     for name in EXPERIMENTS:
         bar.set_postfix_str(f"experiment {name}")
-        mod = get(name)
+        mod = experiment(name)
         cfg = mod.Config(**getattr(ctx.size, name))
         if name == "gpt" and _larger_gpt_stored(Results(ctx.results), cfg.size):
             ctx.notes.append("experiment gpt: a larger GPT run is stored; the report shows it")
@@ -294,10 +216,8 @@ def _run_experiments(ctx: Context, bar) -> None:
 def _larger_gpt_stored(res: Results, size: str) -> bool:
     """Whether the stored GPT summary is of a larger model size than ``size``
     (``sparsefield experiment gpt --size cpu --out OUT/results`` before the report)."""
-    from sparsefield.empirical.gpt_config import SIZES
-
     stored = res.summary("gpt")
-    return bool(stored) and list(SIZES).index(stored["config"]["size"]) > list(SIZES).index(size)
+    return bool(stored) and list(GPT_SIZES).index(stored["config"]["size"]) > list(GPT_SIZES).index(size)
 
 
 # --- the job -----------------------------------------------------------------------------------
@@ -327,10 +247,6 @@ def compute(ctx: Context, bar=None) -> None:
 def run(out: str | Path, size: str = "quick", device: str = "auto", progress: bool = True
         ) -> Path:
     """Compute what is missing under ``out/results``, draw the figures, write the report."""
-    from tqdm.auto import tqdm
-
-    from sparsefield.figures.catalogue import make_all
-
     out = Path(out)
     try:
         from sparsefield.empirical.train import resolve_device
@@ -406,8 +322,6 @@ def _check_row_of(r: dict) -> dict:
 
 def _map_theory(res: Results, mc: dict):
     """Pairs (Monte Carlo point, theory V at its q) for the variance-map points."""
-    from sparsefield.theory.clipping import CLIPPED, derive
-
     for p in mc["points"]:
         kw = {"vprime": curves.DEFAULT["vprime"]} if p["activation"] in CLIPPED else {}
         mf = derive(p["activation"], p["sparsity"], **kw).mean_field()
@@ -489,8 +403,6 @@ P24_CRELU_85 = {0.5: "0.78 in [P24] (m = 0.81)", 0.9: "0.28 +- 0.37 in [P24] (m 
 
 
 def _expected(label: str, r: dict, target: float) -> str:
-    from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
-
     if label == BASELINE_LABEL:
         return P24_EXPECTS["baseline"]
     if r["m"] is None:
@@ -679,8 +591,6 @@ def _training_headline(res: Results) -> str:
     for label, r in (clip.get("rows") or {}).items():
         if r.get("verdict") and r["verdict"] != "baseline":
             counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
-    from sparsefield.empirical.experiments.baseline import TEXT
-
     within = 100 * clip.get("within", 0.02)
     tally = ", ".join(f"{n} {TEXT[k].format(points=within, ref='ReLU')}"
                       for k, n in sorted(counts.items()))
@@ -696,8 +606,6 @@ MAX_CSV_ROWS = 200
 def _stored_results_section(root: Path = RESULTS_DIR) -> str:
     """The paper-size results committed under ``docs/results/`` (CSV tables, escaped, with
     the PNG of the same stem), or how to produce them."""
-    import csv
-
     how = ("<p>Paper-size runs ([P24] DNN at depth 100, width 300; the depth sweep against "
            "the theory's depth scale; [DT26] at larger q*) take about 90 minutes on 2 cores "
            "and are not part of this report's run. They are produced by the sweep files under "
@@ -730,8 +638,6 @@ def _stored_results_section(root: Path = RESULTS_DIR) -> str:
 
 
 def _machine() -> list[tuple[str, str]]:
-    from sparsefield.empirical.store import versions
-
     rows = [("platform", platform.platform()), ("processor", _cpu_model()),
             ("cpu cores", str(os.cpu_count()))]
     try:
@@ -742,8 +648,6 @@ def _machine() -> list[tuple[str, str]]:
     except ImportError:
         rows.append(("torch", "not installed"))
     rows += [(k, str(v)) for k, v in versions().items()]
-    from importlib import metadata
-
     for name in ("numba", "matplotlib", "tqdm", "mpmath"):
         try:
             rows.append((name, metadata.version(name)))

@@ -73,7 +73,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from sparsefield.empirical.config import point
+from sparsefield.empirical.config import RunOptions, group_key, point
+from sparsefield.empirical.data import resolve_name
 from sparsefield.empirical.experiments.stats import mean_sem
 from sparsefield.empirical.store import (DATA, EVAL, FINAL, FINITE, MEMBER, RUN, SWEEP_POINTS_CSV,
                                          SWEEP_RECORD, SWEEP_SUMMARY_CSV, TEST_ACC,
@@ -82,7 +83,11 @@ from sparsefield.empirical.store import (DATA, EVAL, FINAL, FINITE, MEMBER, RUN,
                                          ResultStore, atomic_write_json, atomic_write_text,
                                          figure_list, figure_paths, point_key, read_json,
                                          sweep_dir, versions)
+from sparsefield.figures.sweep import plot_clipping, plot_tradeoff
+from sparsefield.theory.activations import family
 from sparsefield.theory.errors import InfeasibleError, ParameterError
+
+from . import sweep_config
 
 try:
     import tomllib
@@ -156,11 +161,6 @@ def load_sweep(path: str | Path, size: str | None = None,
                data_root: str | None = None) -> Sweep:
     """Parse a sweep file; ``size`` applies its ``[size.NAME]`` overrides.  ``dataset =
     "auto"`` is resolved here (the point keys name the data actually used)."""
-    from sparsefield.empirical.data import resolve_name
-    from sparsefield.theory.activations import family
-
-    from . import sweep_config
-
     path = Path(path)
     doc = sweep_config.read(path)
     sweep_config.validate(doc, size)
@@ -225,9 +225,9 @@ def train_task(out: str, experiment: str, label: str, p: dict, seed: int,
 
     Bad input (:class:`ParameterError`, :class:`InfeasibleError`) is deterministic, so it
     is returned as ``{"error": ...}`` rather than raised and retried."""
+    # torch only on the workers: the client side of a sweep never trains
     import torch
 
-    from sparsefield.empirical.config import RunOptions
     from sparsefield.empirical.runner import run_points
 
     torch.set_num_threads(1)
@@ -246,10 +246,10 @@ def ensemble_task(out: str, experiment: str, runs: list[tuple[str, dict, int]],
     """One Dask task training ``runs`` (``(label, point, seed)`` of one ensemble group:
     equal :func:`sparsefield.empirical.config.group_key`) as one batched ensemble (on a GPU,
     several seeds and clips at the price of about one run).  Errors as :func:`train_task`."""
+    # torch only on the workers: the client side of a sweep never trains
     import torch
 
-    from sparsefield.empirical.config import RunOptions
-    from sparsefield.empirical.runner import _run_chunk
+    from sparsefield.empirical.runner import EnsembleTrainer, run_chunk
     from sparsefield.empirical.train import resolve_device
 
     torch.set_num_threads(1)
@@ -260,7 +260,7 @@ def ensemble_task(out: str, experiment: str, runs: list[tuple[str, dict, int]],
                       progress=False)
     try:
         if todo:  # exactly these runs (a point's seeds may be split over chunks)
-            _run_chunk(store, todo, opts, resolve_device(device), {}, None)
+            run_chunk(store, todo, EnsembleTrainer(opts), resolve_device(device))
     except (ParameterError, InfeasibleError) as err:
         return {"error": f"{type(err).__name__}: {err}", "wall_s": time.perf_counter() - t0}
     return {"ran": len(todo), "wall_s": time.perf_counter() - t0}
@@ -269,8 +269,6 @@ def ensemble_task(out: str, experiment: str, runs: list[tuple[str, dict, int]],
 def ensemble_chunks(todo: list[tuple[str, dict, int]], max_members: int) -> list[list]:
     """Pending runs grouped by ensemble group key, in chunks of at most ``max_members``
     (in sweep order, so a point's seeds sit together unless a chunk boundary splits them)."""
-    from sparsefield.empirical.config import group_key
-
     groups: dict[str, list] = {}
     for run in todo:
         groups.setdefault(group_key(run[1]), []).append(run)
@@ -296,6 +294,7 @@ def connect(scheduler: str | None, workers: int, gpu: bool = False):
     ``LocalCluster`` of ``workers`` single-threaded processes (each declaring one GPU
     resource when ``gpu``), TLS-authenticated, without HTTP servers
     (:mod:`sparsefield.sweep_cluster`)."""
+    # distributed (the [sweep] extra) only when a cluster is used
     from .sweep_cluster import local_client, remote_client
 
     with (remote_client(scheduler) if scheduler is not None else local_client(workers, gpu)) as client:
@@ -528,14 +527,13 @@ def summarise(store: ResultStore, sweep: Sweep) -> tuple[dict[str, str], list[di
     if rows:
         paths["points"] = str(atomic_write_csv(out / SWEEP_POINTS_CSV, prow))
         if "tradeoff" in sweep.figures:
-            figs += plot_tradeoff(prow, sweep.axes, out)
+            figs += plot_tradeoff(_series(prow, sweep.axes), out)
         if "clipping" in sweep.figures:
             figs += plot_clipping(records, out)
     paths["figures"] = figure_list(figs)
     return paths, prow
 
 
-# --- figures ------------------------------------------------------------------------------
 def _series(rows: list[dict], axes: tuple[str, ...]) -> dict[str, list[dict]]:
     """Point rows grouped by their grid values other than the sparsity axes."""
     keys = [k for k in axes if k not in SPARSITY_AXES]
@@ -544,39 +542,3 @@ def _series(rows: list[dict], axes: tuple[str, ...]) -> dict[str, list[dict]]:
         name = label_of({k: r[k] for k in keys}) if keys else r["activation"]
         out.setdefault(name, []).append(r)
     return out
-
-
-def plot_tradeoff(rows: list[dict], axes: tuple[str, ...], out: Path) -> list[Path]:
-    """Test accuracy against the measured final exact-zero fraction, one line per series
-    of grid values (mean +- s.e.m. over seeds) [BF2].  Unlike
-    :func:`sparsefield.figures.experiments.tradeoff` (forced sparsity against one unforced baseline)
-    it takes any grid: theory-initialised and forced points alike."""
-    from sparsefield.figures import style
-
-    fig, axs = style.subplots(1, 1, width=4.4, height=3.0)
-    ax = axs[0][0]
-    for name, rs in _series(rows, axes).items():
-        rs = sorted(rs, key=lambda r: r["zero_final"])
-        n_div = sum(r["diverged"] for r in rs)
-        ax.errorbar([r["zero_final"] for r in rs], [r[TEST_ACC] for r in rs],
-                    xerr=[r["zero_final_sem"] for r in rs], yerr=[r[f"{TEST_ACC}_sem"] for r in rs],
-                    marker="o", ms=3.5, label=name + (f" ({n_div} diverged)" if n_div else ""))
-    ax.set_xlabel("measured exact-zero fraction (final, test, hidden layers)")
-    ax.set_ylabel("final test accuracy")
-    ax.set_title("Sparsity-accuracy trade-off")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return style.save(fig, out, "tradeoff")
-
-
-def plot_clipping(records: list[dict], out: Path) -> list[Path]:
-    """[P24] clipping figure (:func:`sparsefield.figures.experiments.clipping`: training curves,
-    ``q^l`` at initialisation, accuracy and sparsity against ``m``), one per activation
-    and target sparsity of the sweep (each with its own critical clips)."""
-    from sparsefield.figures import experiments
-
-    groups: dict[tuple[str, float], list[dict]] = {}
-    for r in records:
-        if r["config"]["sparsity"] is not None:
-            groups.setdefault((r["config"]["activation"], r["config"]["sparsity"]), []).append(r)
-    return [path for (act, s), recs in sorted(groups.items())
-            for path in experiments.clipping(recs, out, name=f"clipping_{act}_s{s:g}")]

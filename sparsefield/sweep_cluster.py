@@ -19,6 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
+
+import dask
+from distributed import Client, LocalCluster
+from distributed.security import Security
 
 from sparsefield.theory.errors import ParameterError
 
@@ -35,10 +40,6 @@ def remote_client(address: str, timeout: float = CONNECT_TIMEOUT_S):
     config); :class:`ParameterError` when the address is malformed, nothing listens there
     within ``timeout`` seconds, or the Dask handshake fails (allowed
     :data:`HANDSHAKE_TIMEOUT_S`: a loaded machine can be slow)."""
-    import socket
-
-    from distributed import Client
-
     check_scheduler(address)
     host, port = address.split("://", 1)[1].rsplit(":", 1)
     try:
@@ -66,10 +67,6 @@ def local_client(workers: int, gpu: bool = False):
     """A ``Client`` of an embedded loopback ``LocalCluster`` of ``workers`` single-threaded
     processes (each declaring one GPU resource when ``gpu``), TLS-authenticated with a
     temporary certificate, without HTTP servers."""
-    import dask
-    from distributed import Client, LocalCluster
-    from distributed.security import Security
-
     if workers < 1:
         raise ParameterError("workers", workers, "an integer >= 1 (0: no Dask, in-process)")
     security = Security.temporary()

@@ -30,6 +30,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 from sparsefield.numerics.stats import Z_BOUND, Estimate
 from sparsefield.theory import moments
 from sparsefield.theory.activations import CATALOGUE, Activation, Family
+from sparsefield.theory.eoc import edge_of_chaos
+from sparsefield.theory.errors import InfeasibleError
 from sparsefield.theory.maps import MeanField
 
 __all__ = ["Z_BOUND", "z_score", "assert_agrees", "assert_monte_carlo", "assert_derivatives",
@@ -65,6 +67,7 @@ def assert_monte_carlo(act: Activation, q: float = 1.0, sigma_w2: float = 1.0,
     ``P(phi = 0)``, ``V(q)``, ``chi_1(q)`` (finite ones: a jumping ``phi`` has
     ``chi_1 = inf``, which no sample mean estimates) and, given ``rho``, ``R(rho)``
     (``R'`` too for continuous ``phi``).  Returns the z of every row."""
+    # numba only for the Monte Carlo check (the closed-form checks need none)
     from sparsefield.numerics import gaussian_mc
 
     mf = MeanField(act, sigma_w2, sigma_b2)
@@ -150,6 +153,7 @@ def catalogue_activations(names: Iterable[str] | None = None) -> list[Activation
 
 
 def _param_values(fam: Family, draw) -> dict:
+    # hypothesis (the [test] extra) only for the strategies
     from hypothesis import strategies as st
 
     out = {}
@@ -163,6 +167,7 @@ def _param_values(fam: Family, draw) -> dict:
 def activations(names: Iterable[str] | None = None, continuous: bool | None = None):
     """Hypothesis strategy: a catalogue activation with parameters drawn over each
     parameter's ``typical`` range (``continuous=True`` leaves out jumping ``phi``)."""
+    # hypothesis (the [test] extra) only for the strategies
     from hypothesis import strategies as st
 
     pool = [n for n in (names or CATALOGUE)
@@ -178,11 +183,9 @@ def activations(names: Iterable[str] | None = None, continuous: bool | None = No
 def eoc_points(names: Iterable[str] | None = None, q_star: tuple[float, float] = (0.25, 4.0)):
     """Hypothesis strategy: ``(mean_field, q*)`` on the edge of chaos (``chi_1 = 1``,
     ``V(q*) = q*``); infeasible draws (``sigma_b^2 < 0``, or ``chi_1 = inf``) are rejected."""
+    # hypothesis (the [test] extra) only for the strategies
     from hypothesis import assume
     from hypothesis import strategies as st
-
-    from sparsefield.theory.eoc import edge_of_chaos
-    from sparsefield.theory.errors import InfeasibleError
 
     acts = activations(names, continuous=True)
 

@@ -88,7 +88,7 @@ def test_figures_import_no_training_code():
     assert "sparsefield.figures.gpt" in got and "sparsefield.figures.maps" in got
     empirical = {m for m in got if m.startswith("sparsefield.empirical.")}
     assert empirical <= {"sparsefield.empirical.store", "sparsefield.empirical.gpt_config"}, empirical
-    assert "torch" not in got
+    assert "torch" not in got and "sparsefield.sweep" not in got and "sparsefield.report" not in got
 
 
 def test_the_readme_python_api_example_runs():

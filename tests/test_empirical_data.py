@@ -6,12 +6,23 @@ import gzip
 import hashlib
 import http.server
 import json
+import struct
 import threading
 
 import numpy as np
 import pytest
 
 from sparsefield.empirical import data as D
+
+
+def write_idx(path, array, compress=False):
+    """Write ``array`` (uint8) as an IDX file (magic ``00 00 08 ndim``, big-endian int32
+    dims), the format :func:`sparsefield.empirical.data.read_idx` reads."""
+    arr = np.ascontiguousarray(array, np.uint8)
+    raw = bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}i", *arr.shape) + arr.tobytes()
+    with (gzip.open(path, "wb") if compress else open(path, "wb")) as fh:
+        fh.write(raw)
+    return path
 
 
 def _idx_set(root, n_train=12, n_test=5, compress=True, seed=0):
@@ -22,7 +33,7 @@ def _idx_set(root, n_train=12, n_test=5, compress=True, seed=0):
               "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test)}
     root.mkdir(parents=True, exist_ok=True)
     for name, arr in arrays.items():
-        D.write_idx(root / (name + (".gz" if compress else "")), arr, compress=compress)
+        write_idx(root / (name + (".gz" if compress else "")), arr, compress=compress)
     return arrays
 
 
@@ -36,7 +47,7 @@ def test_idx_roundtrip_and_mnist_layout(tmp_path, compress):
 
 
 def test_read_idx_rejects_truncated_files(tmp_path):
-    path = D.write_idx(tmp_path / "x", np.zeros((3, 4)))
+    path = write_idx(tmp_path / "x", np.zeros((3, 4)))
     path.write_bytes(path.read_bytes()[:-1])
     with pytest.raises(ValueError, match="header says"):
         D.read_idx(path)

@@ -158,7 +158,7 @@ def test_registry():
 
 
 def test_loss_spikes_counts_jumps_over_the_running_median():
-    from sparsefield.empirical.experiments.stats import loss_spikes
+    from sparsefield.empirical.train import loss_spikes
 
     base = list(np.linspace(2.0, 1.0, 40))
     assert loss_spikes(base) == 0

@@ -9,7 +9,8 @@ import torch
 
 from sparsefield.empirical import text_data
 from sparsefield.empirical.data import ChecksumError
-from sparsefield.empirical.gpt_experiment import SIZES, TRAIN, Config, parse_activation, points, train_point
+from sparsefield.empirical.gpt_experiment import SIZES, TRAIN, Config, parse_activation, points
+from sparsefield.empirical.gpt_train import train_point
 from sparsefield.empirical.text_data import Corpus, eval_windows, load_corpus, random_batch
 from sparsefield.empirical.transformer import GPT, GPTConfig
 from sparsefield.theory.activations import get

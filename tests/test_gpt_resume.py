@@ -5,7 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from sparsefield.empirical.gpt_experiment import Config, Stopped, run_gpt, summarise
+from sparsefield.empirical import runner
+from sparsefield.empirical.gpt_experiment import Config, run_gpt, summarise
+from sparsefield.empirical.train import Stopped
 
 CFG = Config(size="ci", activations=["relu"], data="generated", steps=30, eval_every=10,
              topk=[0.5])
@@ -36,6 +38,21 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert again["ran"] == 0 and again["skipped"] == 1
 
 
+def test_gpt_runs_through_the_shared_runner(tmp_path, monkeypatch):
+    seen, real = [], runner.run_chunk
+
+    def spy(store, chunk, trainer, *args):
+        seen.append((store.experiment, [seed for *_, seed in chunk], type(trainer).__name__))
+        return real(store, chunk, trainer, *args)
+
+    monkeypatch.setattr(runner, "run_chunk", spy)
+    cfg = Config(size="ci", activations=["relu"], data="generated", steps=2, eval_every=1,
+                 topk=[0.5], seeds=[0, 1])
+    out = run_gpt(cfg, tmp_path, "cpu", progress=False)
+    assert seen == [("gpt", [0], "GPTTrainer"), ("gpt", [1], "GPTTrainer")]
+    assert out["ran"] == 2 and len(list((tmp_path / "gpt").glob("relu__*.json"))) == 2
+
+
 def _record(label, act, params, val_loss, zero, max_act, dw=-0.1):
     n = len(zero[0])
     layer = {"zero_sparsity": zero, "soft_sparsity": zero, "max_act": max_act,
@@ -64,3 +81,11 @@ def test_summary_verdicts_on_planted_records():
     recs[2]["metrics"]["eval"]["max_act"][1][0] = 4.5  # the clip did not bound layer 0
     v = summarise(recs, CFG)["verdicts"]
     assert not v["relu2_spikes"] and not v["clip_no_worse"] and not v["clip_bounds"]
+    recs[2]["metrics"]["eval"]["max_act"][1] = [2.0, 3.0, 3.5, 2.0]  # below the clip: it bound nothing
+    v = summarise(recs, CFG)["verdicts"]
+    assert v["clip_active"] and not v["clip_bounds"]
+    recs[2]["metrics"]["eval"]["max_act"][1] = [2.0, 3.0, 3.9, 2.0]  # reaches the clip
+    assert summarise(recs, CFG)["verdicts"]["clip_bounds"]
+    recs[1]["metrics"]["eval"]["max_act"][1] = [3.0, 3.5, 3.5, 3.0]  # ReLU^2 never reaches c
+    v = summarise(recs, CFG)["verdicts"]
+    assert not v["clip_active"] and not v["clip_bounds"]

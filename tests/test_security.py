@@ -178,7 +178,8 @@ def test_planted_checkpoint_runs_no_code_on_resume(tmp_path):
 def test_planted_gpt_checkpoint_runs_no_code_on_resume(tmp_path):
     import torch
 
-    from sparsefield.empirical.gpt_experiment import Config, points, train_point
+    from sparsefield.empirical.gpt_experiment import Config, points
+    from sparsefield.empirical.gpt_train import train_point
     from sparsefield.empirical.store import BadCheckpoint
     from sparsefield.empirical.text_data import load_corpus
 

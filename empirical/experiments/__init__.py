@@ -19,6 +19,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from sparsefield.theory.errors import ParameterError
+
 EXPERIMENTS: dict[str, str] = {
     "drift": "sparsefield.empirical.experiments.drift",
     "clipping": "sparsefield.empirical.experiments.clipping",
@@ -29,8 +31,6 @@ EXPERIMENTS: dict[str, str] = {
 
 def get(name: str) -> ModuleType:
     """The module of experiment ``name``."""
-    from sparsefield.theory.errors import ParameterError
-
     if name not in EXPERIMENTS:
         raise ParameterError("experiment", name, f"one of {sorted(EXPERIMENTS)}")
     return importlib.import_module(EXPERIMENTS[name])

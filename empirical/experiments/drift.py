@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import RunOptions
+from ..config import RunOptions, point
+from ..data import resolve_name
 from ..store import (B_GRAD_MEAN, B_MEAN, CE_HESS_TRACE, EVAL, FINITE, INIT, MEMBER,
                      OUT_COLMEAN_DEV, TRAIN, TRAIN_ZERO_FRAC, W_MEAN, W_PROJ, final, section,
                      series)
@@ -63,9 +64,6 @@ def default_activations() -> list[str]:
 
 
 def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
-    from ..config import point
-    from ..data import resolve_name
-
     out = []
     acts = default_activations() if cfg.activations is None else cfg.activations
     for ds in cfg.datasets:
@@ -119,6 +117,7 @@ def _sign(stat: dict, unit: float, cfg: Config) -> str:
 
 def summarise(records: list[dict], cfg: Config) -> dict:
     """Per (activation, data): drift statistics over seeds and the verdict vs theory."""
+    # scipy/sympy only when the points are made: the CLI imports this module for its parser
     from sparsefield.theory.activations import get
     from sparsefield.theory.drift import drift_stats
 
@@ -151,6 +150,7 @@ def summarise(records: list[dict], cfg: Config) -> dict:
 
 
 def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
+    # torch only when a run starts: the CLI imports this module to build its parser
     from ..runner import run_experiment
 
     return run_experiment(NAME, points(cfg, opts.data_root), summarise, cfg, opts, stop_after)

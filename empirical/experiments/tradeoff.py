@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import RunOptions
+from ..config import RunOptions, point
+from ..data import resolve_name
 from ..store import EVAL, FINITE, TEST_ACC, TEST_ZERO_FRAC, final, series
 from . import baseline as B
 from .stats import by_label, mean_sem
@@ -50,9 +51,6 @@ class Config:
 
 
 def points(cfg: Config, data_root: str | None = None) -> list[tuple[str, dict]]:
-    from ..config import point
-    from ..data import resolve_name
-
     common = dict(activation=cfg.activation, width=cfg.width, depth=cfg.depth,
                   dataset=resolve_name(cfg.dataset, data_root), n_train=cfg.n_train,
                   n_test=cfg.n_test, steps=cfg.steps, lr=cfg.lr, optimizer=cfg.optimizer,
@@ -107,6 +105,7 @@ def summarise(records: list[dict], cfg: Config) -> dict:
 
 
 def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
+    # torch only when a run starts: the CLI imports this module to build its parser
     from ..runner import run_experiment
 
     return run_experiment(NAME, points(cfg, opts.data_root), summarise, cfg, opts, stop_after)
