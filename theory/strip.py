@@ -46,6 +46,7 @@ CHUNK = 1 << 22
 # nodes per side) is used; beyond, the graded panels of :mod:`.panel_moments`
 INNER_S_MAX = 12.0  # bivariate: node values evaluated at once
 INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+HE4_LOG_EPS = 60.0
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,11 @@ def _inner_n(st: Strip, s: float) -> int:
     return 4 * math.ceil(Z_MAX / h / 4)  # a few rule sizes, so the cache hits
 
 
-def _outer(st: Strip, q_min: float, q_max: float):
+def _outer(st: Strip, q_min: float, q_max: float, log_eps: float = LOG_EPS):
     """``(c, h, k)``: ``c`` a power of 2 ``<= min(1, sqrt(q_min), d)`` (poles stay at
     ``Im t = pi/2``), ``h`` from the strip in ``t``, ``k`` reaching ``|z| = Z_MAX``."""
     c = 2.0 ** math.floor(math.log2(min(1.0, math.sqrt(q_min), st.d)))
-    h = 2.0 * math.pi * min(T_STRIP, st.d_t) / LOG_EPS
+    h = 2.0 * math.pi * min(T_STRIP, st.d_t) / log_eps
     k = 8 * math.ceil(math.asinh(Z_MAX * math.sqrt(q_max) / c) / h / 8)
     return c, h, k
 
@@ -218,10 +219,54 @@ def moment(act: Activation, q, terms, sign: float = 1.0):
 
 
 def d2q_e_phi2(act: Activation, q):
-    """``d^2/dq^2 E[phi^2] = E[(phi^2)^(4)] / 4 = E[phi phi^(4) + 4 phi' phi^(3) + 3 phi''^2] / 2``
-    (the heat equation ``d/dq E[F(x)] = E[F''(x)] / 2`` twice; ``phi`` analytic): no
-    cancellation at small ``q``, unlike the density form ``E[phi^2 He_4(z)] / (4 q^2)``."""
-    return moment(act, q, ((0.5, (0, 4)), (2.0, (1, 3)), (1.5, (2, 2))))
+    """``d^2/dq^2 E[phi^2]``, in the form that does not cancel: for ``q <= 1``
+    ``E[(phi^2)^(4)] / 4 = E[phi phi^(4) + 4 phi' phi^(3) + 3 phi''^2] / 2`` (the heat
+    equation ``d/dq E[F(x)] = E[F''(x)] / 2`` twice; ``phi`` analytic), whose terms would
+    cancel at large ``q`` (the integral of ``(phi^2)^(4)`` alone is 0); for ``q > 1`` the
+    density form ``E[phi^2 He_4(z)] / (4 q^2)``, ``He_4 = z^4 - 6 z^2 + 3``, which cancels
+    at small ``q`` instead (``E[z^2 He_4] = 0``)."""
+    q = np.asarray(q, float)
+    small = q <= 1.0
+    if np.all(small):
+        return moment(act, q, ((0.5, (0, 4)), (2.0, (1, 3)), (1.5, (2, 2))))
+    if not np.any(small):
+        return _he4(act, q)
+    out = np.empty(q.shape)
+    out[small] = moment(act, q[small], ((0.5, (0, 4)), (2.0, (1, 3)), (1.5, (2, 2))))
+    out[~small] = _he4(act, q[~small])
+    return out
+
+
+def _he4(act: Activation, q):
+    """``E[phi^2 He_4(z)] / (4 q^2)`` summed in long double (80-bit on x86: the sum cancels
+    by ``~q^2 / |V''|``, 1e4 for SiLU at ``q = 100``), nodes, weights and values too; the
+    step is finer (``HE4_LOG_EPS``: ``He_4`` grows off the axis)."""
+    c, h, k = _outer(strip(act), float(q.min()), float(q.max()), HE4_LOG_EPS)
+    x, f = _rule_ld(act, c, h, k)
+    flat = q.reshape(-1)
+    out = np.empty(flat.shape)
+    step = max(1, CHUNK // x.size)
+    for i in range(0, flat.size, step):
+        qq = flat[i:i + step, None].astype(np.longdouble)
+        z2 = x * x / qq
+        g = np.exp(-0.5 * z2) * ((z2 - 6) * z2 + 3)
+        out[i:i + step] = (g @ f / (np.sqrt(2 * np.pi * qq[:, 0], dtype=np.longdouble)
+                                    * 4 * qq[:, 0] ** 2) * c).astype(float)
+    return out.reshape(q.shape)[()]
+
+
+@lru_cache(maxsize=256)
+def _rule_ld(act: Activation, c: float, h: float, k: int):
+    """Long-double nodes ``c sinh(j h)`` and ``h cosh(j h) phi(x_j)^2`` (mpmath values)."""
+    t = np.longdouble(h) * np.arange(-k, k + 1)
+    x = c * np.sinh(t)
+    fs = _mp_pieces(act, 0)
+    b = act.breakpoints
+    with mpmath.workdps(25):
+        phi2 = [fs[int(np.searchsorted(b, float(v), side="right"))](mpmath.mpf(np.format_float_scientific(v, unique=True))) ** 2
+                for v in x]
+        f = np.array([np.longdouble(mpmath.nstr(v, 22)) for v in phi2])
+    return x, h * np.cosh(t) * f
 
 
 def bivariate(act: Activation, q, rho, order: int):
