@@ -1,14 +1,16 @@
 """Speed and accuracy against the libraries researchers would use instead (issue 16):
 neural-tangents 0.6.5 (float64) and dks 0.1.2, with a 30-digit mpmath reference.
 
-Cases: ``E[phi^2]`` for GELU and tanh at one ``q`` and over 10^4 ``q``; the bivariate
+Cases: ``E[phi^2]`` for GELU, tanh and SiLU at one ``q`` and over 10^4 ``q``; the bivariate
 ``E[phi(u1) phi(u2)]`` for GELU, tanh, SiLU, sigmoid, ReLU, ReLU^2, CReLU and CST at
 ``q = 1``, ``rho = 0.5`` and ``0.99``.  Peer methods: NT closed forms (``Gelu``, ``Relu``,
 ``RectifiedMonomial(2)``) and ``ElementwiseNumerical`` (Gauss-Hermite, degrees 25 and
 200); dks's fixed-order Gauss-Legendre Gaussian mean (1,000 nodes, its
-``_estimate_gaussian_mean``) and its ``dblquad`` 2-D mean (CReLU and tanh only: seconds per
-call).  Every method is timed the same way: one warm-up call (jit compilation excluded),
+``_estimate_gaussian_mean``) and its ``dblquad`` 2-D mean (CReLU, CST and tanh only:
+seconds per call, timed once).  Every method is timed the same way: one warm-up call (jit compilation excluded),
 then the median over ``REPEATS`` runs, one thread everywhere (set before importing).
+References: :mod:`sparsefield.reference` at 30 digits (a 200 x 200 tensor Gauss-Hermite
+rule for the smooth bivariate cases; tanh-sinh quadrature for the kinked ones).
 
 Run: ``python benchmarks/bench_peers.py`` with the ``peers`` extra installed
 (``pip install 'sparsefield[peers]'``); without it the script says so and exits 0.
@@ -32,6 +34,7 @@ import time  # noqa: E402
 import mpmath as mp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sparsefield import reference as R  # noqa: E402
 from sparsefield.theory import get  # noqa: E402
 from sparsefield.theory import moments as M  # noqa: E402
 
@@ -41,9 +44,11 @@ CRELU = {"tau": 1.0364, "m": 0.8095}
 CST = {"tau": 0.5, "m": 1.5}
 
 
-def median_time(fn, repeats: int = REPEATS, inner: int = 1) -> float:
-    """Median over ``repeats`` of the mean time of ``inner`` calls, after one warm-up."""
-    fn()
+def median_time(fn, repeats: int = REPEATS, inner: int = 1, warm: bool = True) -> float:
+    """Median over ``repeats`` of the mean time of ``inner`` calls, after one warm-up
+    (``warm=False``: none, for seconds-long pure-numpy calls that compile nothing)."""
+    if warm:
+        fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -53,101 +58,23 @@ def median_time(fn, repeats: int = REPEATS, inner: int = 1) -> float:
     return statistics.median(times)
 
 
-# --- 30-digit references --------------------------------------------------------------
-def mp_phi(name: str):
-    """``phi`` in mpmath, written from the textbook definitions (independent of the catalogue)."""
-    tau, m = mp.mpf(CRELU["tau"]), mp.mpf(CRELU["m"])
-    t2, m2 = mp.mpf(CST["tau"]), mp.mpf(CST["m"])
-    return {"gelu": lambda x: x * mp.ncdf(x), "tanh": mp.tanh,
-            "silu": lambda x: x / (1 + mp.exp(-x)), "sigmoid": lambda x: 1 / (1 + mp.exp(-x)),
-            "relu": lambda x: max(x, 0), "relu2": lambda x: max(x, 0) ** 2,
-            "crelu": lambda x: min(max(x - tau, 0), m),
-            "cst": lambda x: mp.sign(x) * min(max(abs(x) - t2, 0), m2)}[name]
-
-
-def mp_breaks(name: str) -> list:
-    return {"relu": [0], "relu2": [0], "crelu": [CRELU["tau"], CRELU["tau"] + CRELU["m"]],
-            "cst": [-CST["tau"] - CST["m"], -CST["tau"], CST["tau"], CST["tau"] + CST["m"]]
-            }.get(name, [0])
+# --- 30-digit references (sparsefield.reference: from the definitions, by mpmath) -----
+def act_of(name: str):
+    return get(name, **(CRELU if name == "crelu" else CST if name == "cst" else {}))
 
 
 def ref_univariate(name: str, q: float) -> float:
     mp.mp.dps = 30
-    f, s = mp_phi(name), mp.sqrt(q)
-    pts = sorted({mp.mpf(b) / s for b in mp_breaks(name)} | {mp.mpf(0), 1 / s, -1 / s})
-    return float(mp.quad(lambda z: f(s * z) ** 2 * mp.npdf(z), [-mp.inf, *pts, mp.inf]))
+    return float(R.mp_e_phi2(act_of(name), q))
 
 
 def ref_bivariate(name: str, q: float, rho: float) -> float:
-    """Arc-cosine kernels for ReLU, ReLU^2; a 2-D tensor Gauss-Hermite rule (200 x 200
-    nodes, 30 digits) for the smooth ones; for CReLU/CST an outer tanh-sinh quadrature in
-    ``z1`` split at the breakpoints and their images, of the exact inner expectation."""
+    """Smooth ``phi``: a 200 x 200 tensor Gauss-Hermite rule; kinked: tanh-sinh quadrature
+    in ``z1`` split at the breakpoints and their images, of the exact inner expectation."""
     mp.mp.dps = 30
-    q, rho = mp.mpf(q), mp.mpf(rho)
-    s, c = mp.sqrt(q), mp.sqrt(1 - rho * rho)
-    if name in ("relu", "relu2"):
-        th = mp.acos(rho)
-        j = (mp.sin(th) + (mp.pi - th) * mp.cos(th) if name == "relu" else
-             3 * mp.sin(th) * mp.cos(th) + (mp.pi - th) * (1 + 2 * mp.cos(th) ** 2))
-        return float(q ** (1 if name == "relu" else 2) * j / (2 * mp.pi))
-    f = mp_phi(name)
-    if name in ("crelu", "cst"):
-        br = [mp.mpf(b) for b in mp_breaks(name)]
-
-        def inner(z1):  # E[phi(s (rho z1 + c z2))], pieces linear in z2: exact
-            mu, sd = s * rho * z1, s * c
-            edges = [-mp.inf] + br + [mp.inf]
-            tot = mp.mpf(0)
-            for lo, hi in zip(edges[:-1], edges[1:]):
-                xm = (lo + hi) / 2 if not (mp.isinf(lo) or mp.isinf(hi)) else (
-                    hi - 1 if mp.isinf(lo) else lo + 1)
-                h = mp.mpf("1e-12")  # pieces are linear: an exact slope inside the piece
-                a = (f(xm + h) - f(xm)) / h
-                b0 = f(xm) - a * xm
-                al, be = (lo - mu) / sd, (hi - mu) / sd
-                p0 = mp.ncdf(be) - mp.ncdf(al)
-                g = (lambda z: 0 if mp.isinf(z) else mp.npdf(z))
-                tot += (a * mu + b0) * p0 + a * sd * (g(al) - g(be))
-            return tot
-        pts = sorted({b / s for b in br} | {b / (rho * s) + k * c / rho for b in br
-                                            for k in (-1, 0, 1)})
-        return float(mp.quad(lambda z1: f(s * z1) * inner(z1) * mp.npdf(z1),
-                             [-mp.inf, *pts, mp.inf]))
-    xs, ws = _mp_hermite(200)
-    tot = mp.mpf(0)
-    for x1, w1 in zip(xs, ws):
-        f1 = f(s * x1)
-        tot += w1 * f1 * mp.fsum(w2 * f(s * (rho * x1 + c * x2)) for x2, w2 in zip(xs, ws))
-    return float(tot)
-
-
-_HERMITE = {}
-
-
-def _mp_hermite(n: int):
-    """Probabilists' Gauss-Hermite nodes and weights (sum 1) at 30 digits: numpy's nodes
-    polished by Newton's method on ``He_n`` (three-term recurrence in mpmath),
-    ``w_i ~ 1 / (n He_{n-1}(x_i)^2)``."""
-    if n not in _HERMITE:
-        mp.mp.dps = 40
-
-        def he(x):  # (He_n(x), He_{n-1}(x))
-            p0, p1 = mp.mpf(1), x
-            for k in range(1, n):
-                p0, p1 = p1, x * p1 - k * p0
-            return p1, p0
-        xs = []
-        for x0 in np.polynomial.hermite_e.hermegauss(n)[0]:
-            x = mp.mpf(float(x0))
-            for _ in range(4):
-                hn, hm = he(x)
-                x -= hn / (n * hm)
-            xs.append(x)
-        ws = [1 / (n * he(x)[1] ** 2) for x in xs]
-        total = mp.fsum(ws)
-        _HERMITE[n] = (xs, [w / total for w in ws])
-        mp.mp.dps = 30
-    return _HERMITE[n]
+    act = act_of(name)
+    smooth = not len(act.breakpoints)
+    return float(R.mp_bivariate(act, q, rho, 0, hermite=200 if smooth else None))
 
 
 # --- peers ----------------------------------------------------------------------------
@@ -155,7 +82,7 @@ def nt_layers(name: str):
     from neural_tangents import stax
     import jax.numpy as jnp
     import jax.scipy.special as jsp
-    ours = get(name, **(CRELU if name == "crelu" else CST if name == "cst" else {}))
+    ours = act_of(name)
     fns = {"gelu": lambda x: x * 0.5 * (1 + jsp.erf(x / jnp.sqrt(2.0))), "tanh": jnp.tanh,
            "silu": lambda x: x / (1 + jnp.exp(-x)), "sigmoid": lambda x: 1 / (1 + jnp.exp(-x)),
            "relu": lambda x: jnp.maximum(x, 0.0), "relu2": lambda x: jnp.maximum(x, 0.0) ** 2,
@@ -187,27 +114,39 @@ def nt_kernel(layer, q: float, rho: float | None):
     return lambda: float(fn(x)[idx])
 
 
+def np_phi(name: str):
+    """``phi`` as a plain numpy function (what a dks user passes)."""
+    from scipy.special import erf
+    t, m, t2, m2 = CRELU["tau"], CRELU["m"], CST["tau"], CST["m"]
+    return {"gelu": lambda x: x * 0.5 * (1 + erf(x / np.sqrt(2.0))), "tanh": np.tanh,
+            "silu": lambda x: x / (1 + np.exp(-x)), "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+            "relu": lambda x: np.maximum(x, 0.0), "relu2": lambda x: np.maximum(x, 0.0) ** 2,
+            "crelu": lambda x: np.clip(x - t, 0.0, m),
+            "cst": lambda x: np.sign(x) * np.clip(np.abs(x) - t2, 0.0, m2)}[name]
+
+
 def dks_univariate(name: str, q: float, order: int = 1000):
     from dks.base import activation_transform as at
-    ours = get(name)
-    s = np.sqrt(q)
-    return lambda: at._estimate_gaussian_mean(lambda z: ours(s * z) ** 2, order)
+    f, s = np_phi(name), np.sqrt(q)
+    return lambda: at._estimate_gaussian_mean(lambda z: f(s * z) ** 2, order)
 
 
 def dks_bivariate(name: str, q: float, rho: float):
     from dks.base import activation_transform as at
-    ours = get(name, **(CRELU if name == "crelu" else {}))
+    f = np_phi(name)
     s, c = np.sqrt(q), np.sqrt(1 - rho * rho)
     return lambda: at._estimate_2d_gaussian_mean(
-        lambda x, y: float(ours(s * x)) * float(ours(s * (rho * x + c * y))))
+        lambda x, y: float(f(s * x)) * float(f(s * (rho * x + c * y))))
 
 
 # --- the run ----------------------------------------------------------------------------
 def row(table: list, case: str, method: str, fn, ref: float, repeats: int = REPEATS,
-        inner: int = 1) -> None:
+        inner: int = 1, warm: bool = True) -> None:
+    t0 = time.perf_counter()
     value = fn()
+    once = time.perf_counter() - t0
     err = abs(value - ref) / abs(ref)
-    t = median_time(fn, repeats, inner)
+    t = median_time(fn, repeats, inner) if warm else once
     table.append((case, method, err, t))
     print(f"  {case:<34}{method:<28}{err:>10.1e}{t * 1e6:>14.1f} us", flush=True)
 
@@ -229,7 +168,7 @@ def summarise(table: list) -> list:
 
 
 def _fmt(t: float) -> str:
-    return f"{t * 1e6:.1f} us" if t < 1e-3 else f"{t * 1e3:.2f} ms" if t < 1 else f"{t:.2f} s"
+    return f"{t * 1e6:.3g} us" if t < 1e-3 else f"{t * 1e3:.2f} ms" if t < 1 else f"{t:.2f} s"
 
 
 def main() -> int:
@@ -241,8 +180,9 @@ def main() -> int:
     import jax
     jax.config.update("jax_enable_x64", True)
     table: list = []
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
     print(f"{'':2}{'case':<34}{'method':<28}{'rel. error':>10}{'time / eval':>17}")
-    for name in ("gelu", "tanh"):
+    for name in ("gelu", "tanh", "silu"):
         for q in (1.0, 10.0):
             case = f"E[phi^2] {name} q={q:g}"
             ref = ref_univariate(name, q)
@@ -273,8 +213,9 @@ def main() -> int:
             row(table, case, "sparsefield", lambda: float(M.e_phi_phi(act, 1.0, rho)), ref)
             for label, layer in layers.items():
                 row(table, case, label, nt_kernel(layer, 1.0, rho), ref)
-            if name in ("crelu", "tanh") and rho == 0.5:
-                row(table, case, "dks dblquad", dks_bivariate(name, 1.0, rho), ref, repeats=1)
+            if name in ("crelu", "cst") or (name == "tanh" and rho == 0.5):
+                row(table, case, "dks dblquad", dks_bivariate(name, 1.0, rho), ref, warm=False)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min)")
     print("\n| case | sparsefield: error, time | fastest peer reaching 1e-8: error, time "
           "| peer / sparsefield time |\n|---|---|---|---|")
     print("\n".join(summarise(table)))

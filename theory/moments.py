@@ -3,8 +3,10 @@
 ``method``:
 
 * ``"auto"`` -- closed forms where they exist (:mod:`.piecewise_linear` for piecewise-linear
-  activations, :mod:`.arccos` for the bivariate map of homogeneous two-piece ones), else
-  fixed Gauss-Legendre panels between breakpoints (:mod:`.panel_moments`);
+  activations, :mod:`.arccos` for the bivariate map of homogeneous two-piece ones), fixed
+  trapezoid rules for activations analytic in a strip about the real axis (:mod:`.strip`:
+  tanh, sigmoid, SiLU, ...), else fixed Gauss-Legendre panels between breakpoints
+  (:mod:`.panel_moments`);
 * ``"closed"`` -- closed forms only (``TypeError`` where there is none);
 * ``"panels"`` -- the panel rule, whatever the activation;
 * ``"quad"`` -- univariate: adaptive quadrature of each smooth piece between breakpoints
@@ -24,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import arccos, gelu_kernel, jumps, panel_moments
+from . import arccos, gelu_kernel, jumps, panel_moments, strip
 from .activations import Activation
 from .errors import ParameterError
 from .gaussian import split_expect
@@ -126,6 +128,11 @@ def _delta_terms(act: Activation, q):
                0.0 * q)[()]
 
 
+def _strip(act: Activation, method: str) -> bool:
+    """Use the strip rules of :mod:`.strip` (``method="auto"``, a tabulated activation)."""
+    return method == "auto" and strip.applies(act)
+
+
 def _square(f):
     return None if f is None else (lambda x: f(x) ** 2)
 
@@ -139,6 +146,8 @@ def e_phi(act: Activation, q, method: str = "auto"):
     pl = _closed(act, method)
     if pl is not None:
         return _patch(pl.e_phi(q), act, q, method, lambda qq: e_phi(act, qq, "panels"))
+    if _strip(act, method):
+        return strip.moment(act, q, ((1.0, (0,)),))
     p = _pieces(act, 0, method)
     return _quad(act, q, lambda k: p[k], method)
 
@@ -150,6 +159,8 @@ def e_phi2(act: Activation, q, method: str = "auto"):
         return _patch(pl.e_phi2(q), act, q, method, lambda qq: e_phi2(act, qq, "panels"))
     if method in ("auto", "closed") and gelu_kernel.applies(act):
         return gelu_kernel.e_phi_phi(q, 1.0, 0)[()]
+    if _strip(act, method):
+        return strip.moment(act, q, ((1.0, (0, 0)),))
     p = _pieces(act, 0, method)
     return _quad(act, q, lambda k: _square(p[k]), method)
 
@@ -163,6 +174,8 @@ def e_dphi2(act: Activation, q, method: str = "auto"):
         return _patch(pl.e_dphi2(q), act, q, method, lambda qq: e_dphi2(act, qq, "panels"))
     if method in ("auto", "closed") and gelu_kernel.applies(act):
         return gelu_kernel.e_phi_phi(q, 1.0, 1)[()]
+    if _strip(act, method):
+        return strip.moment(act, q, ((1.0, (1, 1)),))
     p = _pieces(act, 1, method)
     return _quad(act, q, lambda k: _square(p[k]), method)
 
@@ -175,6 +188,8 @@ def e_phi_d2phi(act: Activation, q, method: str = "auto"):
     if pl is not None:
         return _patch(pl.e_phi_d2phi(q), act, q, method,
                       lambda qq: e_phi_d2phi(act, qq, "panels"))
+    if _strip(act, method):  # analytic: no kinks, no delta terms
+        return strip.moment(act, q, ((1.0, (0, 2)),))
     p, p2 = _pieces(act, 0, method), _pieces(act, 2, method)
     smooth = _quad(act, q, lambda k: _product(p[k], p2[k]), method)
     return smooth + _delta_terms(act, q)
@@ -188,6 +203,8 @@ def e_phi_dphi(act: Activation, q, region: str = "all", method: str = "auto"):
     if pl is not None:
         return _patch(pl.e_phi_dphi(q, *_REGIONS[region]), act, q, method,
                       lambda qq: e_phi_dphi(act, qq, region, "panels"))
+    if region == "all" and _strip(act, method):
+        return strip.moment(act, q, ((1.0, (0, 1)),))
     p, p1 = _pieces(act, 0, method), _pieces(act, 1, method)
     return _quad(act, q, lambda k: _product(p[k], p1[k]), method, region)
 
@@ -225,6 +242,8 @@ def d2q_e_phi2(act: Activation, q, method: str = "auto"):
     if pl is not None:
         return _patch(pl.d2q_e_phi2(q), act, q, method,
                       lambda qq: d2q_e_phi2(act, qq, "panels"))
+    if _strip(act, method):
+        return strip.d2q_e_phi2(act, q)
     q = np.asarray(q, float)
     if method == "quad":
         def make(k, qq):
@@ -257,6 +276,8 @@ def _bivariate(act: Activation, q, rho, order: int, method: str):
         return arccos.e_phi_phi(act, q, rho, order)[()]
     if not generic and gelu_kernel.applies(act):
         return _gelu_bivariate(act, q, rho, order)
+    if _strip(act, method):
+        return strip.bivariate(act, q, rho, order)
     pl = None if generic else _closed(act, method)
     if method == "closed" and pl is None:
         raise TypeError(f"no closed form: {act.name} is not piecewise linear")
@@ -274,13 +295,13 @@ GELU_RHO_MIN = -0.5  # below, the closed form cancels (k/4 against the rest) at 
 
 
 def _gelu_bivariate(act: Activation, q, rho, order: int):
-    """Tsuchida et al.'s closed form where it is well conditioned, panels elsewhere."""
+    """Tsuchida et al.'s closed form where it is well conditioned, the strip rules elsewhere."""
     q, rho = np.broadcast_arrays(np.asarray(q, float), np.asarray(rho, float))
     out = gelu_kernel.e_phi_phi(q, rho, order)
     low = rho < GELU_RHO_MIN
     if np.any(low):
         out = np.array(out)
-        out[low] = panel_moments.bivariate(act, q[low], rho[low], order)
+        out[low] = strip.bivariate(act, q[low], rho[low], order)
     return out[()]
 
 

@@ -1,0 +1,162 @@
+"""mpmath references for Gaussian moments, independent of the float64 engines.
+
+Written from an activation's definition alone (its sympy pieces printed for mpmath and
+its breakpoints), used by the tests (``tests/test_moments_mpmath.py``) and by
+``benchmarks/bench_peers.py``:
+
+* :func:`mp_univariate` -- ``E[fn(phi^(order)(x))]``, ``x ~ N(0, q)``: tanh-sinh quadrature
+  in ``z = x / sqrt(q)`` split at the breakpoints and at the features the Gaussian weight
+  sharpens;
+* :func:`mp_bivariate` -- ``E[phi^(order)(u1) phi^(order)(u2)]`` as a 2-D integral in
+  ``z1``, ``z2`` (``u1 = sqrt(q) z1``, ``u2 = sqrt(q) (rho z1 + c z2)``): the inner integral
+  exact for polynomial pieces (truncated Gaussian moments), else nested quadrature; or a
+  tensor Gauss-Hermite rule for smooth activations where it is asked for.
+
+The working precision is ``mpmath.mp.dps`` (the caller sets it; ``mpmath.diff`` raises it).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import mpmath as mp
+import numpy as np
+import sympy as sp
+
+from sparsefield.theory import activations as A
+from sparsefield.theory.activations import Activation
+
+__all__ = ["mp_pieces", "mp_univariate", "mp_e_phi2", "mp_hermite", "mp_bivariate"]
+
+
+@lru_cache(maxsize=None)
+def mp_pieces(name: str, values: tuple, order: int):
+    """``(mpmath functions, polynomial coefficients or None, breakpoints)`` of the pieces
+    of ``phi^(order)`` of catalogue family ``name`` at parameter ``values``."""
+    fam = A.family(name)
+    subs = dict(zip(fam.symbols, values))
+    exprs = [p.subs(subs) for p in fam.pieces_sym(order)]
+    polys = [sp.Poly(e, A.X).all_coeffs()[::-1] if e.is_polynomial(A.X) else None
+             for e in exprs]
+    funcs = [sp.lambdify(A.X, e, "mpmath") for e in exprs]
+    breaks = [mp.mpf(float(b)) for b in fam._np_breaks(*values)]
+    return funcs, polys, breaks
+
+
+def _piece_index(breaks, x) -> int:
+    return sum(1 for b in breaks if x >= b)
+
+
+def _near(points, widths, lo=-mp.inf, hi=mp.inf) -> list:
+    """Split points: each point and point +- a few multiples of each width."""
+    out = set()
+    for p in points:
+        for w in widths:
+            for k in (0, 1, 6):
+                for sgn in (1, -1):
+                    v = p + sgn * k * w
+                    if lo < v < hi:
+                        out.add(v)
+    return sorted(out)
+
+
+def mp_univariate(act: Activation, q, order: int, fn):
+    """``E[fn(phi^(order)(x))]``, ``x ~ N(0, q)``, in ``z = x / sqrt(q)``."""
+    funcs, _, breaks = mp_pieces(act.name, act.values, order)
+    s = mp.sqrt(mp.mpf(q))
+    pts = _near([b / s for b in breaks] + [mp.mpf(0)], [1 / s, mp.mpf(1)])
+
+    def integrand(z):
+        x = s * z
+        return fn(funcs[_piece_index(breaks, x)](x)) * mp.npdf(z)
+    return mp.quad(integrand, [-mp.inf] + pts + [mp.inf])
+
+
+def mp_e_phi2(act: Activation, q):
+    return mp_univariate(act, q, 0, lambda f: f * f)
+
+
+def _poly_inner(poly, a, b, lo, hi):
+    """``E[P(a + b z) 1{lo <= z < hi}]``, ``z ~ N(0, 1)``, ``P`` of degree <= 2."""
+    c = [mp.mpf(float(v)) for v in poly] + [0, 0, 0]
+    coef = [c[0] + c[1] * a + c[2] * a * a, c[1] * b + 2 * c[2] * a * b, c[2] * b * b]
+    g = (lambda z: 0 if mp.isinf(z) else mp.npdf(z))
+    zg = (lambda z: 0 if mp.isinf(z) else z * mp.npdf(z))
+    i0 = mp.ncdf(hi) - mp.ncdf(lo) if lo < 0 else mp.ncdf(-lo) - mp.ncdf(-hi)
+    i1 = g(lo) - g(hi)
+    i2 = zg(lo) - zg(hi) + i0
+    return coef[0] * i0 + coef[1] * i1 + coef[2] * i2
+
+
+@lru_cache(maxsize=None)
+def _hermite(n: int, dps: int):
+    def he(x):  # (He_n(x), He_{n-1}(x)) by the three-term recurrence
+        p0, p1 = mp.mpf(1), x
+        for k in range(1, n):
+            p0, p1 = p1, x * p1 - k * p0
+        return p1, p0
+    with mp.workdps(dps + 10):
+        xs = []
+        for x0 in np.polynomial.hermite_e.hermegauss(n)[0]:
+            x = mp.mpf(float(x0))
+            for _ in range(5):
+                hn, hm = he(x)
+                x -= hn / (n * hm)
+            xs.append(x)
+        ws = [1 / he(x)[1] ** 2 for x in xs]
+        total = mp.fsum(ws)
+        return xs, [w / total for w in ws]
+
+
+def mp_hermite(n: int):
+    """Probabilists' Gauss-Hermite rule (weights sum to 1) at the working precision:
+    numpy's nodes polished by Newton's method on ``He_n``, ``w_i ~ 1 / He_{n-1}(x_i)^2``."""
+    return _hermite(n, mp.mp.dps)
+
+
+def mp_bivariate(act: Activation, q, rho, order: int, hermite: int | None = None):
+    """``E[phi^(order)(u1) phi^(order)(u2)]``, ``|rho| < 1``.
+
+    ``hermite=n``: a tensor Gauss-Hermite rule of ``n^2`` nodes (smooth ``phi`` without
+    breakpoints only: it converges geometrically for functions analytic in a strip);
+    otherwise tanh-sinh quadrature in ``z1`` split at the breakpoints and their images,
+    of the inner expectation (exact for polynomial pieces, else quadrature split at the
+    conditional mean's features)."""
+    funcs, polys, breaks = mp_pieces(act.name, act.values, order)
+    q, rho = mp.mpf(q), mp.mpf(rho)
+    s, c = mp.sqrt(q), mp.sqrt((1 - rho) * (1 + rho))
+    smooth = any(p is None for p in polys)
+    if hermite:
+        if breaks or not smooth:
+            raise ValueError("hermite= needs a smooth activation without breakpoints")
+        xs, ws = mp_hermite(hermite)
+        f = funcs[0]
+        return mp.fsum(w1 * f(s * x1) * mp.fsum(w2 * f(s * (rho * x1 + c * x2))
+                                                for x2, w2 in zip(xs, ws))
+                       for x1, w1 in zip(xs, ws))
+
+    def inner(z1):
+        mu = rho * z1
+        zc = sorted((b / s - mu) / c for b in breaks)
+        edges = [-mp.inf] + zc + [mp.inf]
+        total = mp.mpf(0)
+        for k in range(len(edges) - 1):
+            lo, hi = edges[k], edges[k + 1]
+            if polys[k] is not None:
+                total += _poly_inner(polys[k], s * mu, s * c, lo, hi)
+            else:
+                pts = _near([-mu / c], [1 / (s * c), mp.mpf(1)], lo, hi)
+                total += mp.quad(lambda z2: funcs[k](s * (mu + c * z2)) * mp.npdf(z2),
+                                 [lo] + pts + [hi])
+        return total
+
+    cuts = breaks + [mp.mpf(0)]
+    widths = [c / abs(rho) if rho else mp.mpf(1), 1 / s, mp.mpf(1)]
+    images = [b / (rho * s) for b in cuts] if rho else []
+    pts = _near([b / s for b in cuts] + images, widths)
+
+    def outer(z1):
+        x = s * z1
+        f = funcs[_piece_index(breaks, x)](x)
+        return 0 if f == 0 else f * inner(z1) * mp.npdf(z1)
+    return mp.quad(outer, [-mp.inf] + pts + [mp.inf], maxdegree=6 if smooth else 8)
