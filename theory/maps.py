@@ -247,10 +247,16 @@ class MeanField:
     def depth_scales(self, q_star: float, slope: float | None = None) -> dict:
         """Schoenholz et al. 2017: ``xi_q = -1/ln V'(q*)``, ``xi_c = -1/ln chi_1``.
 
-        ``inf`` where the slope is 1 (edge of chaos: correlations decay sub-exponentially).
+        ``inf`` where the slope is 1 (edge of chaos: correlations decay sub-exponentially);
+        negative above 1 (the scale on which a perturbation grows); ``0.0`` where the
+        slope is infinite (``chi_1`` of a jump activation, :mod:`.jumps`: two inputs
+        separate within one layer, the limit of ``-1/ln chi`` as ``chi -> inf``, written
+        as ``0.0``, not ``-0.0``).
         ``slope``: ``V'(q*)`` when known more accurately than :meth:`dV` gives it.
         """
         def xi(slope: float) -> float:
+            if slope == np.inf:
+                return 0.0
             return float(np.inf) if abs(slope - 1.0) <= MARGINAL_TOL or slope <= 0 \
                 else float(-1.0 / np.log(slope))
         v1 = float(self.dV(q_star)) if slope is None else float(slope)
