@@ -121,6 +121,22 @@ def _csv_rows(rows: list[dict]) -> list[dict]:
             for r in rows]
 
 
+def _relu_by(rows: list[dict], key: str) -> dict:
+    """The ReLU baseline's accuracy per value of ``key`` (rows that have runs)."""
+    return {r[key]: r["test_acc"] for r in rows if r["activation"] == "relu" and r["seeds"]}
+
+
+def _write(out: Path, name: str, rows: list[dict], draw, fig_rows: list[dict] | None = None,
+           **fields) -> None:
+    """``out/name.csv`` from ``rows``, and the figure ``draw(done, out, name)`` of the rows
+    (``fig_rows``, default ``rows``) that have runs, each with ``chance`` and ``fields``."""
+    atomic_write_csv(out / f"{name}.csv", _csv_rows(rows))
+    done = [{**r, "chance": CHANCE, **fields} for r in (rows if fig_rows is None else fig_rows)
+            if r["seeds"]]
+    if done:
+        draw(done, out, name)
+
+
 def p24(results: Path, out: Path) -> list[dict]:
     from sparsefield.figures import depth
 
@@ -129,21 +145,20 @@ def p24(results: Path, out: Path) -> list[dict]:
     for r in long:
         r["short"] += f", {r['steps']} steps"
     rows += long
-    relu = {r["steps"]: r["test_acc"] for r in rows if r["activation"] == "relu" and r["seeds"]}
+    relu = _relu_by(rows, "steps")
     _with_verdicts(rows, lambda r: relu.get(r["steps"]))
     for r in rows:
         acc, sd = PAPER.get(r["label"], (None, None))
         r["paper_acc"], r["paper_sd"] = acc, sd
         r["paper_note"] = "fails to train" if r["label"] in PAPER_FAILS else ""
-    atomic_write_csv(out / "p24_depth100.csv", _csv_rows(rows))
     steps = rows[0]["steps"]
-    for r in rows:
-        r["steps_note"] = "" if r["steps"] == steps else f"{r['steps']} steps, 1 seed"
-    done = [{**r, "chance": CHANCE, "title": f"[P24] DNN, depth 100, width 300, 85% sparsity\n"
-             f"bundled MNIST 8k/2k, Adam lr 1e-4, batch 64, {steps} steps"}
-            for r in rows if r["seeds"]]
-    if done:
-        depth.p24_table(done, out, "p24_depth100")
+    fig_rows = [{**r, "steps_note": "" if r["steps"] == steps else f"{r['steps']} steps, 1 seed"}
+                for r in rows]
+    _write(out, "p24_depth100", rows, depth.p24_table, fig_rows,
+           title=f"[P24] DNN, depth 100, width 300, 85% sparsity\n"
+                 f"bundled MNIST 8k/2k, Adam lr 1e-4, batch 64, {steps} steps")
+    for r, f in zip(rows, fig_rows):
+        r["steps_note"] = f["steps_note"]
     return rows
 
 
@@ -151,16 +166,13 @@ def depth_sweep(results: Path, out: Path) -> list[dict]:
     from sparsefield.figures import depth
 
     rows = collect(SWEEPS / "p24_depth.toml", "cpu", results)
-    relu = {r["depth"]: r["test_acc"] for r in rows if r["activation"] == "relu" and r["seeds"]}
+    relu = _relu_by(rows, "depth")
     _with_verdicts(rows, lambda r: relu.get(r["depth"]))
     for r in rows:
         r["series"] = r["short"]
         r["depth_over_ell_c"] = r["depth"] / r["ell_c"]
         r["unstable"] = r["activation"] in ("relu_tau", "st")
-    atomic_write_csv(out / "p24_depth_sweep.csv", _csv_rows(rows))
-    done = [{**r, "chance": CHANCE} for r in rows if r["seeds"]]
-    if done:
-        depth.depth_sweep(done, out, "p24_depth_sweep")
+    _write(out, "p24_depth_sweep", rows, depth.depth_sweep)
     return rows
 
 
@@ -187,12 +199,9 @@ def dt26(results: Path, out: Path) -> list[dict]:
     # q* = 1 belongs to both families (there fixed m is fixed V')
     rows_fig = rows + [{**r, "series": fixed_m.format(r["depth"])} for r in rows
                        if r["q_star"] == 1.0]
-    atomic_write_csv(out / "dt26_qstar.csv", _csv_rows(rows))
-    done = [{**r, "chance": CHANCE, "title": f"[DT26] CReLU at 90% sparsity, width 300\n"
-             f"{rows[0]['steps']} Adam steps, bundled MNIST 8k/2k"}
-            for r in rows_fig if r["seeds"]]
-    if done:
-        depth.qstar_sweep(done, out, "dt26_qstar")
+    _write(out, "dt26_qstar", rows, depth.qstar_sweep, rows_fig,
+           title=f"[DT26] CReLU at 90% sparsity, width 300\n"
+                 f"{rows[0]['steps']} Adam steps, bundled MNIST 8k/2k")
     return rows
 
 
