@@ -104,6 +104,10 @@ def test_the_readme_python_api_example_runs():
 
 def test_map_flags_are_the_catalogue_parameters():
     assert cmd_theory.ACT_FLAGS == activations.PARAM_NAMES
+    from sparsefield.theory import gated
+
+    assert cmd_theory.GATED_UNITS == tuple(sorted(gated.GATED))
+    assert not set(gated.GATED) & set(activations.CATALOGUE)  # a name means one thing
 
 
 def test_cli_command_table_names_what_each_module_registers():
