@@ -1,44 +1,70 @@
-"""Cold start: whole-process wall time of ``sparsefield derive --json`` next to the floor,
-``python -c pass`` with the same interpreter (medians of ``RUNS`` fresh processes each,
-interleaved so that machine load affects both alike).
+"""Cold start: whole-process time of ``sparsefield derive --json`` next to the floor,
+``python -c pass``, and ``python -c "import sparsefield"``, all with the same interpreter.
 
-Run: ``python benchmarks/bench_cli.py``.
+Each command runs ``--runs`` times (default 5) in fresh processes, interleaved so that
+machine load affects all alike, after one warm-up run each (OS file cache, ``__pycache__``).
+Printed per command: the median and minimum wall time, the median CPU time (user + sys of
+the child, from ``wait4``: much less sensitive than wall time to other work on a shared
+machine) and the median CPU time over the floor's.  Takes ~(runs + 1) x 1.5 s.
+
+Run: ``python benchmarks/bench_cli.py [--runs N]``.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
 import subprocess
 import sys
 import time
 
-RUNS = 7
+DERIVE = ["-m", "sparsefield", "derive", "--activation", "crelu", "--sparsity", "0.85",
+          "--vprime", "0.5", "--json"]
 COMMANDS = {
     "python -c pass (floor)": [sys.executable, "-c", "pass"],
     "python -c 'import sparsefield'": [sys.executable, "-c", "import sparsefield"],
-    "sparsefield derive --json": [sys.executable, "-m", "sparsefield", "derive",
-                                  "--activation", "crelu", "--sparsity", "0.85", "--json"],
+    "sparsefield derive --json": [sys.executable, *DERIVE],
 }
 
 
-def wall(cmd: list) -> float:
+def run_once(cmd: list[str]) -> tuple[float, float]:
+    """``(wall s, cpu s)`` of one fresh process running ``cmd``."""
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): "
+                         f"{proc.stderr.read().decode()[-500:]}")
+    proc.stderr.close()
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
-    for cmd in COMMANDS.values():  # warm the OS file cache and __pycache__
-        wall(cmd)
-    times = {k: [] for k in COMMANDS}
-    for _ in range(RUNS):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=5, help="fresh processes per command (>= 1)")
+    runs = ap.parse_args().runs
+    if runs < 1:
+        ap.error("--runs must be >= 1")
+    for cmd in COMMANDS.values():
+        run_once(cmd)
+    walls = {k: [] for k in COMMANDS}
+    cpus = {k: [] for k in COMMANDS}
+    for i in range(runs):
         for label, cmd in COMMANDS.items():
-            times[label].append(wall(cmd))
-    floor = statistics.median(times["python -c pass (floor)"])
-    print(f"{'command':<34}{'median s':>10}{'min s':>9}{'over floor s':>14}")
-    for label, ts in times.items():
-        med = statistics.median(ts)
-        print(f"{label:<34}{med:>10.3f}{min(ts):>9.3f}{med - floor:>14.3f}")
+            w, c = run_once(cmd)
+            walls[label].append(w)
+            cpus[label].append(c)
+        print(f"run {i + 1}/{runs}", file=sys.stderr, flush=True)
+    floor = statistics.median(cpus["python -c pass (floor)"])
+    print(f"{'command':<34}{'wall median s':>14}{'wall min s':>11}{'cpu median s':>13}"
+          f"{'cpu over floor s':>17}")
+    for label in COMMANDS:
+        cpu = statistics.median(cpus[label])
+        print(f"{label:<34}{statistics.median(walls[label]):>14.3f}{min(walls[label]):>11.3f}"
+              f"{cpu:>13.3f}{cpu - floor:>17.3f}")
 
 
 if __name__ == "__main__":

@@ -116,7 +116,8 @@ CHECKPOINTS = "checkpoints"
 PART_GROUPS = ("theory", "numerics")  # report parts: <group>/<name>.json
 SWEEP_RECORD, SWEEP_SUMMARY_CSV, SWEEP_POINTS_CSV = "sweep.json", "summary.csv", "points.csv"
 # the paper-size tables under docs/results/ (CSV + PNG of each stem), in report order
-PAPER_TABLES = {"p24": "p24_depth100", "depth": "p24_depth_sweep", "dt26": "dt26_qstar"}
+PAPER_TABLES = {"p24": "p24_depth100", "p24long": "p24_depth100_long",
+                "depth": "p24_depth_sweep", "dt26": "dt26_qstar"}
 
 
 def part_file(group: str, name: str) -> str:

@@ -1,7 +1,9 @@
 """The ``sparsefield`` command: a thin dispatcher over the packages.
 
 Each subcommand lives in a small module exposing ``register(subparsers)``; the module
-imports its heavy dependencies only when its command runs.  Bad input (a parameter out of
+imports its heavy dependencies only when its command runs, and :func:`main` registers only
+the module of the command it was given (``sparsefield derive`` never builds the training
+options).  Bad input (a parameter out of
 range, an unusable path, a malformed file) ends with exit status 2 and one line on stderr
 naming the parameter or path and what is valid.
 """
@@ -13,17 +15,17 @@ import functools
 import importlib
 import sys
 
-from sparsefield.empirical.store import BadCheckpoint
-from sparsefield.theory.errors import InfeasibleError, ParameterError
-
-COMMAND_MODULES = [
-    "sparsefield.cmd_theory",
-    "sparsefield.cmd_check",
-    "sparsefield.cmd_sweep",
-    "sparsefield.cmd_empirical",
-    "sparsefield.cmd_report",
-    "sparsefield.cmd_formula",
-]
+# command -> the module registering it, in --help order (a test checks the modules agree)
+COMMANDS = {
+    "derive": "sparsefield.cmd_theory", "map": "sparsefield.cmd_theory",
+    "drift": "sparsefield.cmd_theory",
+    "check": "sparsefield.cmd_check",
+    "sweep": "sparsefield.cmd_sweep",
+    "train": "sparsefield.cmd_empirical", "experiment": "sparsefield.cmd_empirical",
+    "figures": "sparsefield.cmd_report", "report": "sparsefield.cmd_report",
+    "formula": "sparsefield.cmd_formula",
+}
+COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
 
 
 class CliError(Exception):
@@ -38,16 +40,32 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {one} (see {self.prog} --help)\n")
 
 
-@functools.lru_cache(maxsize=1)
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line (built once per process: parsing does not change it)."""
+@functools.lru_cache(maxsize=None)
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or only the subcommands of ``command``'s module (built once
+    per process and command: parsing does not change it)."""
     parser = Parser(
         prog="sparsefield",
         description="Mean-field theory of sparsity-inducing activations, verified.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
+    for name in ([COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES):
         importlib.import_module(name).register(sub)
     return parser
+
+
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named by ``argv`` (its first word), or ``None`` (``--help``, a typo:
+    the whole parser answers those)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
+
+
+def _input_errors() -> tuple[type, ...]:
+    """The exceptions reported as bad input.  ``BadCheckpoint`` counts only once its module
+    is loaded: before that nothing can have raised it (and ``derive`` need not import it)."""
+    from sparsefield.theory.errors import InfeasibleError, ParameterError
+
+    store = sys.modules.get("sparsefield.empirical.store")
+    return (ParameterError, InfeasibleError, CliError) + ((store.BadCheckpoint,) if store else ())
 
 
 def _os_error(err: OSError) -> str:
@@ -60,13 +78,17 @@ def _os_error(err: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command(argv)).parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ParameterError, InfeasibleError, CliError, BadCheckpoint) as err:
-        message = str(err)
-    except OSError as err:  # a path the command could not read or write
-        message = _os_error(err)
+    except Exception as err:
+        if isinstance(err, _input_errors()):
+            message = str(err)
+        elif isinstance(err, OSError):  # a path the command could not read or write
+            message = _os_error(err)
+        else:
+            raise
     print(f"sparsefield {args.command}: error: " + " ".join(message.split()), file=sys.stderr)
     return 2
 

@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_derive)
 
     p = sub.add_parser("map", help="V, V', V'', chi_1 (and R, R') for any catalogue activation")
-    p.add_argument("--activation", required=True, help=f"an activation spec: {SPEC_HELP}")
+    p.add_argument("--activation", required=True,
+                   help=f"an activation spec ({SPEC_HELP}) or a gated unit a(g) c(u), one of "
+                        f"{', '.join(GATED_UNITS)} (theory.gated: its factorised maps)")
     for name in ACT_FLAGS:
         p.add_argument(f"--{name}", type=float, help=f"the activation's {name} (or in the spec)")
     p.add_argument("--sigma-w2", type=float, required=True)
@@ -47,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 SPEC_HELP = "name or name:k=v,k=v, e.g. crelu2:c=4 or crelu:tau=1,m=2"
 ACT_FLAGS = ("alpha", "beta", "c", "m", "slope", "tau", "theta")  # = activations.PARAM_NAMES (a test checks)
+GATED_UNITS = ("drelu", "geglu", "reglu", "swiglu")  # = sorted(gated.GATED) (a test checks)
 
 
 def activation_specs(specs: list[str]) -> dict:
@@ -89,16 +92,31 @@ def _derive(args: argparse.Namespace) -> int:
     return 0
 
 
-def _map(args: argparse.Namespace) -> int:
-    from sparsefield.theory.jumps import chi1_reason
-    from sparsefield.theory.maps import FixedPoint, MeanField
+def _mean_field(args: argparse.Namespace):
+    """The maps of ``--activation``: a gated unit's factorised ones, or one activation's."""
+    from sparsefield.theory.maps import MeanField
+
+    given = [k for k in ACT_FLAGS if getattr(args, k) is not None]
+    if args.activation.strip() in GATED_UNITS:
+        from sparsefield.theory.gated import GatedMeanField, gated
+
+        if given:
+            raise ParameterError(given[0], getattr(args, given[0]), "not given for the gated "
+                                 f"unit {args.activation.strip()} (its factors are fixed)")
+        return GatedMeanField(gated(args.activation.strip()), args.sigma_w2, args.sigma_b2)
     from sparsefield.theory.spec import parse
 
-    flags = ",".join(f"{k}={getattr(args, k)!r}" for k in ACT_FLAGS if getattr(args, k) is not None)
+    flags = ",".join(f"{k}={getattr(args, k)!r}" for k in given)
     spec = args.activation if not flags else (  # --tau 1 etc. join the spec's parameters
         args.activation + ("," if ":" in args.activation else ":") + flags)
-    act = parse(spec)
-    mf = MeanField(act, args.sigma_w2, args.sigma_b2)
+    return MeanField(parse(spec), args.sigma_w2, args.sigma_b2)
+
+
+def _map(args: argparse.Namespace) -> int:
+    from sparsefield.theory.jumps import chi1_reason
+    from sparsefield.theory.maps import FixedPoint
+
+    mf = _mean_field(args)
     out = {"V": float(mf.V(args.q)), "dV": float(mf.dV(args.q)), "d2V": float(mf.d2V(args.q)),
            "chi1": float(mf.chi1(args.q))}
     if args.rho is not None:
@@ -107,7 +125,7 @@ def _map(args: argparse.Namespace) -> int:
         out.update(R=float(mf.R(args.rho, args.q)), dR=float(mf.dR(args.rho, args.q)))
     if abs(out["V"] - args.q) <= 1e-9 * args.q:  # e.g. SELU's self-normalising q* = 1
         out["fixed_point"] = f"V(q) = q: {FixedPoint(args.q, out['dV']).stability}"
-    if mf.act.has_jumps:  # chi1 (and R'(1)) infinite: say so, with the reason
+    if getattr(mf.act, "has_jumps", False):  # chi1 (and R'(1)) infinite: say so, why
         out = {k: "inf" if v == math.inf else v for k, v in out.items()}
         out["chi1_reason"] = chi1_reason(mf.act)
     print(json.dumps(out, indent=2) if args.json else _table(list(out.items())))

@@ -124,42 +124,71 @@ def _csv_rows(rows: list[dict]) -> list[dict]:
             for r in rows]
 
 
+def _relu_by(rows: list[dict], key: str) -> dict:
+    """The ReLU baseline's accuracy per value of ``key`` (rows that have runs)."""
+    return {r[key]: r[TEST_ACC] for r in rows if r["activation"] == "relu" and r["seeds"]}
+
+
+def _write(out: Path, name: str, rows: list[dict], draw, fig_rows: list[dict] | None = None,
+           **fields) -> None:
+    """``out/name.csv`` from ``rows``, and the figure ``draw(done, out, name)`` of the rows
+    (``fig_rows``, default ``rows``) that have runs, each with ``chance`` and ``fields``."""
+    atomic_write_csv(out / f"{name}.csv", _csv_rows(rows))
+    done = [{**r, "chance": CHANCE, **fields} for r in (rows if fig_rows is None else fig_rows)
+            if r["seeds"]]
+    if done:
+        draw(done, out, name)
+
+
+def _paper_columns(rows: list[dict]) -> None:
+    """Verdicts against the ReLU of the same budget, and [P24]'s numbers next to each point."""
+    relu = _relu_by(rows, "steps")
+    _with_verdicts(rows, lambda r: relu.get(r["steps"]))
+    for r in rows:
+        acc, sd = PAPER.get(r["label"], (None, None))
+        r["paper_acc"], r["paper_sd"] = acc, sd
+        r["paper_note"] = "fails to train" if r["label"] in PAPER_FAILS else ""
+
+
 def p24(results: Path, out: Path) -> list[dict]:
     rows = collect(SWEEPS / "p24_dnn.toml", "paper-cpu", results)
     long = collect(SWEEPS / "p24_long.toml", None, results)  # 4x the budget, one seed
     for r in long:
         r["short"] += f", {r['steps']} steps"
     rows += long
-    relu = {r["steps"]: r[TEST_ACC] for r in rows if r["activation"] == "relu" and r["seeds"]}
-    _with_verdicts(rows, lambda r: relu.get(r["steps"]))
-    for r in rows:
-        acc, sd = PAPER.get(r["label"], (None, None))
-        r["paper_acc"], r["paper_sd"] = acc, sd
-        r["paper_note"] = "fails to train" if r["label"] in PAPER_FAILS else ""
-    atomic_write_csv(out / f"{PAPER_TABLES['p24']}.csv", _csv_rows(rows))
+    _paper_columns(rows)
     steps = rows[0]["steps"]
+    fig_rows = [{**r, "steps_note": "" if r["steps"] == steps else f"{r['steps']} steps, 1 seed"}
+                for r in rows]
+    _write(out, PAPER_TABLES["p24"], rows, depth.p24_table, fig_rows,
+           title=f"[P24] DNN, depth 100, width 300, 85% sparsity\n"
+                 f"bundled MNIST 8k/2k, Adam lr 1e-4, batch 64, {steps} steps")
+    for r, f in zip(rows, fig_rows):
+        r["steps_note"] = f["steps_note"]
+    return rows
+
+
+def p24_long(results: Path, out: Path) -> list[dict]:
+    """The same points with ``paper-cpu-long``'s schedule (warm-up, cosine, gradient clip)."""
+    rows = collect(SWEEPS / "p24_dnn.toml", "paper-cpu-long", results)
+    _paper_columns(rows)
     for r in rows:
-        r["steps_note"] = "" if r["steps"] == steps else f"{r['steps']} steps, 1 seed"
-    done = [{**r, "chance": CHANCE, "title": f"[P24] DNN, depth 100, width 300, 85% sparsity\n"
-             f"bundled MNIST 8k/2k, Adam lr 1e-4, batch 64, {steps} steps"}
-            for r in rows if r["seeds"]]
-    if done:
-        depth.p24_table(done, out, PAPER_TABLES["p24"])
+        r["steps_note"] = ""
+    _write(out, PAPER_TABLES["p24long"], rows, depth.p24_table,
+           title=f"[P24] DNN, depth 100, width 300, 85% sparsity\nbundled MNIST 8k/2k, Adam "
+                 f"lr 1e-4, batch 128, {rows[0]['steps']} steps, warm-up, cosine, clip 1")
     return rows
 
 
 def depth_sweep(results: Path, out: Path) -> list[dict]:
     rows = collect(SWEEPS / "p24_depth.toml", "cpu", results)
-    relu = {r["depth"]: r[TEST_ACC] for r in rows if r["activation"] == "relu" and r["seeds"]}
+    relu = _relu_by(rows, "depth")
     _with_verdicts(rows, lambda r: relu.get(r["depth"]))
     for r in rows:
         r["series"] = r["short"]
         r["depth_over_ell_c"] = r["depth"] / r["ell_c"]
         r["unstable"] = r["activation"] in UNCLIPPED
-    atomic_write_csv(out / f"{PAPER_TABLES['depth']}.csv", _csv_rows(rows))
-    done = [{**r, "chance": CHANCE} for r in rows if r["seeds"]]
-    if done:
-        depth.depth_sweep(done, out, PAPER_TABLES["depth"])
+    _write(out, PAPER_TABLES["depth"], rows, depth.depth_sweep)
     return rows
 
 
@@ -184,12 +213,9 @@ def dt26(results: Path, out: Path) -> list[dict]:
     # q* = 1 belongs to both families (there fixed m is fixed V')
     rows_fig = rows + [{**r, "series": fixed_m.format(r["depth"])} for r in rows
                        if r["q_star"] == 1.0]
-    atomic_write_csv(out / f"{PAPER_TABLES['dt26']}.csv", _csv_rows(rows))
-    done = [{**r, "chance": CHANCE, "title": f"[DT26] CReLU at 90% sparsity, width 300\n"
-             f"{rows[0]['steps']} Adam steps, bundled MNIST 8k/2k"}
-            for r in rows_fig if r["seeds"]]
-    if done:
-        depth.qstar_sweep(done, out, PAPER_TABLES["dt26"])
+    _write(out, PAPER_TABLES["dt26"], rows, depth.qstar_sweep, rows_fig,
+           title=f"[DT26] CReLU at 90% sparsity, width 300\n"
+                 f"{rows[0]['steps']} Adam steps, bundled MNIST 8k/2k")
     return rows
 
 
@@ -197,12 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--results", default="results", help="results root of the sweeps")
     ap.add_argument("--out", default="docs/results", help="output folder")
-    ap.add_argument("--only", choices=("p24", "depth", "dt26"), nargs="+",
+    ap.add_argument("--only", choices=tuple(PAPER_TABLES), nargs="+",
                     default=["p24", "depth", "dt26"])
     args = ap.parse_args(argv)
     results, out = Path(args.results).resolve(), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tables = {"p24": p24, "depth": depth_sweep, "dt26": dt26}
+    tables = {"p24": p24, "p24long": p24_long, "depth": depth_sweep, "dt26": dt26}
     for name in args.only:
         with style.output(formats=("png",)):
             rows = tables[name](results, out)

@@ -1,6 +1,7 @@
 """The public API of ``import sparsefield``: every name resolves to its definition, lazily,
 and neither the API nor the command line imports what it does not use."""
 
+import importlib
 import json
 import re
 import subprocess
@@ -103,3 +104,29 @@ def test_the_readme_python_api_example_runs():
 
 def test_map_flags_are_the_catalogue_parameters():
     assert cmd_theory.ACT_FLAGS == activations.PARAM_NAMES
+    from sparsefield.theory import gated
+
+    assert cmd_theory.GATED_UNITS == tuple(sorted(gated.GATED))
+    assert not set(gated.GATED) & set(activations.CATALOGUE)  # a name means one thing
+
+
+def test_cli_command_table_names_what_each_module_registers():
+    import argparse
+
+    from sparsefield import cli
+
+    for module in cli.COMMAND_MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(sub)
+        assert {c for c, m in cli.COMMANDS.items() if m == module} == set(sub.choices), module
+    assert list(cli.build_parser().format_usage().split("{")[1].split("}")[0].split(",")) \
+        == list(cli.COMMANDS)
+
+
+def test_derive_on_the_command_line_builds_only_its_parser():
+    got = _modules_after("from sparsefield.cli import main; "
+                         "main(['derive', '--activation', 'crelu', '--sparsity', '0.85'])")
+    assert "sparsefield.cmd_theory" in got and "sparsefield.theory.clipping" in got
+    assert not got & {"sparsefield.cmd_empirical", "sparsefield.empirical.config",
+                      "sparsefield.empirical.store", "scipy.optimize", "scipy.integrate",
+                      "sympy.physics", "torch", "numba"}, got

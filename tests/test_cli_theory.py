@@ -143,3 +143,27 @@ def test_experiment_lists_take_both_forms():
     args = p.parse_args(["--activations", "relu", "gelu", "--activations", "tanh"])
     assert from_arguments(Cfg, args).activations == ["relu", "gelu", "tanh"]
     assert from_arguments(Cfg, p.parse_args([])).activations == ["relu"]
+
+
+def test_map_of_a_gated_unit_against_gauss_hermite(capsys):
+    """SwiGLU ``silu(g) u``, g, u ~ N(0, q) independent: ``V = sw2 E[silu^2] q + sb2`` and
+    ``chi_1 = sw2 (E[silu'^2] q + E[silu^2])``, the expectations by a 120-node
+    Gauss-Hermite rule on the hand-written silu (smooth: the rule converges)."""
+    import numpy as np
+
+    q, sw2, sb2 = 0.7, 1.8, 0.05
+    code, out, _ = run(capsys, "map", "--activation", "swiglu", "--sigma-w2", str(sw2),
+                       "--sigma-b2", str(sb2), "--q", str(q), "--json")
+    assert code == 0
+    d = json.loads(out)
+    z, w = np.polynomial.hermite_e.hermegauss(120)
+    w = w / w.sum()
+    g = np.sqrt(q) * z
+    sig = 1.0 / (1.0 + np.exp(-g))
+    silu, dsilu = g * sig, sig * (1.0 + g * (1.0 - sig))
+    a, da = w @ silu**2, w @ dsilu**2
+    assert d["V"] == pytest.approx(sw2 * a * q + sb2, rel=1e-12)
+    assert d["chi1"] == pytest.approx(sw2 * (da * q + a), rel=1e-12)
+    code, _, err = run(capsys, "map", "--activation", "drelu", "--tau", "1", "--sigma-w2", "2",
+                       "--sigma-b2", "0", "--q", "1")
+    assert code == 2 and "tau" in err and "gated unit drelu" in err and len(err.splitlines()) == 1

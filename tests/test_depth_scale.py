@@ -71,3 +71,21 @@ def test_bad_input():
         depth_scale(d.activation_fn(), d.sigma_w2, d.sigma_b2, 2.0)  # V(2) != 2
     with pytest.raises(ParameterError, match="piecewise-linear"):
         kink_coefficient(A.get("tanh"), 1.0, 1.0)
+
+
+def test_jump_activation_depth_scales_are_zero_not_minus_zero_and_chaotic():
+    act = A.get("jumprelu", theta=1.0)
+    mf = MeanField(act, 2.0, 0.1)
+    assert mf.chi1(1.0) == np.inf
+    xi_c = mf.depth_scales(1.0)["xi_c"]
+    assert xi_c == 0.0 and np.copysign(1.0, xi_c) == 1.0  # inputs separate in one layer
+    q_star = float(mf.iterate(1.0, 300)[-1])
+    d = depth_scale(act, 2.0, 0.1, q_star)  # no kink coefficient needed off the edge
+    assert d.phase == "chaotic" and np.isnan(d.kink_k) and np.isnan(d.ell_c)
+    # chi_c against the iterated map itself: successive distances to c* shrink by chi_c
+    rho = [d.c_star - 1e-6]
+    for _ in range(3):
+        rho.append(float(mf.R(rho[-1], q_star)))
+    ratios = [(rho[i + 1] - d.c_star) / (rho[i] - d.c_star) for i in range(3)]
+    assert 0.0 < d.chi_c < 1.0 and d.xi_c == pytest.approx(-1.0 / np.log(d.chi_c))
+    assert ratios == pytest.approx([d.chi_c] * 3, rel=1e-3)

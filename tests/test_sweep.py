@@ -166,6 +166,9 @@ def test_tiny_sweep_end_to_end_then_nothing_to_do(tmp_path, capsys):
     assert not summary_up_to_date(folder / "sweep.json", store, sw)
 
 
+HANG = 600.0  # s: a generous ceiling for each wait below, not a timing
+
+
 def test_worker_killed_mid_sweep(tmp_path):
     pytest.importorskip("distributed")
     import dask
@@ -178,19 +181,29 @@ def test_worker_killed_mid_sweep(tmp_path):
                          dashboard_address=None, silence_logs=50) as cluster, \
             Client(cluster) as client:
         before = client.run(os.getpid)
-        out = []
-        thread = threading.Thread(target=lambda: out.append(
-            run_sweep(sw, tmp_path, scheduler=cluster.scheduler_address, progress=False)))
+        out, finished = [], threading.Event()
+
+        def sweep():
+            try:
+                out.append(run_sweep(sw, tmp_path, scheduler=cluster.scheduler_address,
+                                     progress=False))
+            finally:
+                finished.set()
+        thread = threading.Thread(target=sweep, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 60
+        # Event-driven waits, no fixed sleeps: the scheduler tells when a task runs, the
+        # sweep's own completion ends the wait.  HANG only catches a real hang (a loaded
+        # machine makes each step slow, not wrong).
+        deadline = time.monotonic() + HANG
         while not any(client.processing().values()):
+            assert not finished.is_set(), "the sweep ended before any task was seen running"
             assert time.monotonic() < deadline, "no task started"
-            time.sleep(0.05)
+            finished.wait(0.05)
         victim = next(w for w, keys in client.processing().items() if keys)
         os.kill(before[victim], signal.SIGKILL)
-        thread.join(timeout=80)
-        assert not thread.is_alive()
-        client.wait_for_workers(1, timeout=30)
+        assert finished.wait(HANG), "the sweep did not finish after the worker was killed"
+        thread.join()
+        client.wait_for_workers(1, timeout=HANG)
         after = client.run(os.getpid)
     report = out[0]
     assert before[victim] not in after.values()  # the nanny started a new worker

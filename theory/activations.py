@@ -27,6 +27,17 @@ from .errors import ParameterError
 X = sp.Symbol("x", real=True)
 
 
+def _tidy(e: sp.Expr) -> sp.Expr:
+    """``e`` simplified: ``cancel`` (a canonical form) for a rational function of its
+    symbols -- every piecewise-linear difference is one -- else ``sp.simplify``.  (Each
+    ``simplify`` call imports ``sympy.physics.units``, a quarter of ``sparsefield
+    derive``'s run time, so the piecewise-linear path avoids it.)"""
+    e = sp.sympify(e)
+    if e.is_rational_function():
+        return sp.cancel(e)
+    return sp.simplify(e)
+
+
 @dataclass(frozen=True)
 class Param:
     """A scalar activation parameter with its valid range."""
@@ -121,7 +132,7 @@ class Family:
     def kink_jumps_sym(self) -> tuple[sp.Expr, ...]:
         """Jump of ``phi'`` at each breakpoint: the weight of ``delta(x - b)`` in ``phi''``."""
         d1 = self.pieces_sym(1)
-        return tuple(sp.simplify(d1[k + 1].subs(X, b) - d1[k].subs(X, b))
+        return tuple(_tidy(d1[k + 1].subs(X, b) - d1[k].subs(X, b))
                      for k, b in enumerate(self.breaks_sym))
 
     @cached_property
@@ -129,7 +140,7 @@ class Family:
         """Jump ``phi(b+) - phi(b-)`` at each breakpoint: the weight of ``delta(x - b)`` in
         ``phi'`` (non-zero for JumpReLU and the hard threshold)."""
         d0 = self.pieces_sym(0)
-        return tuple(sp.simplify(d0[k + 1].subs(X, b) - d0[k].subs(X, b))
+        return tuple(_tidy(d0[k + 1].subs(X, b) - d0[k].subs(X, b))
                      for k, b in enumerate(self.breaks_sym))
 
     @cached_property
@@ -145,7 +156,7 @@ class Family:
     @cached_property
     def zero_pieces(self) -> tuple[bool, ...]:
         """Which pieces are identically zero (exact sparsity comes from these)."""
-        return tuple(sp.simplify(p) == 0 for p in self.pieces_sym(0))
+        return tuple(_tidy(p) == 0 for p in self.pieces_sym(0))
 
     @cached_property
     def parity(self) -> int:

@@ -18,8 +18,6 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import optimize
-from scipy.optimize import elementwise
 
 from .activations import CATALOGUE, Activation, family, get, names
 from .eoc import edge_of_chaos
@@ -27,6 +25,7 @@ from .errors import ParameterError, check_open_unit, check_positive, check_real
 from .gaussian import gamma, interval_prob
 from .maps import FixedPoint, MeanField, extra_fixed_points
 from .piecewise_linear import PiecewiseLinear
+from .roots import brentq
 from .sparsity import tau_for_sparsity
 
 # [P24] families (threshold-set sparsity, piecewise linear, continuous), from their definitions
@@ -95,10 +94,12 @@ def m_for_vprime(name: str, sparsity, vprime, q_star: float = 1.0):
     if np.any(vprime_on_eoc(name, t, np.exp(lo)) > v):
         raise ParameterError("vprime", float(np.min(v)),
                              f"above V'(q*) at m={MU_RANGE[0]:g}*sqrt(q*) for this sparsity")
-    if t.size == 1:  # one target: Brent's method (scipy's C loop, a few ms)
-        x = optimize.brentq(lambda x: float(vprime_on_eoc(name, t, np.exp(x))) - float(v),
+    if t.size == 1:  # one target: Brent's method (theory.roots, a few ms)
+        x = brentq(lambda x: float(vprime_on_eoc(name, t, np.exp(x))) - float(v),
                             lo, hi, xtol=1e-15, rtol=1e-15)
         return (np.exp(np.full(t.shape, x)) * np.sqrt(q_star))[()]
+    from scipy.optimize import elementwise  # a grid of targets: scipy's vectorised root
+
     res = elementwise.find_root(lambda x, t, v: vprime_on_eoc(name, t, np.exp(x)) - v,
                                 (np.full(t.shape, lo), np.full(t.shape, hi)), args=(t, v),
                                 tolerances=dict(xatol=1e-15, xrtol=1e-15))
@@ -132,15 +133,14 @@ def _max_gap(name: str, t, mus) -> np.ndarray:
 
 def _first_crossing(f, lo: float, hi: float, n: int) -> float | None:
     """Smallest ``x`` in ``[lo, hi]`` where the vectorised ``f`` turns from < 0 to >= 0:
-    a log-grid scan for the bracket, then Brent's method in ``log x`` (scipy)."""
+    a log-grid scan for the bracket, then Brent's method in ``log x`` (:mod:`.roots`)."""
     grid = np.geomspace(lo, hi, n)
     values = f(grid)
     idx = np.nonzero((values[:-1] < 0) & (values[1:] >= 0))[0]
     if not idx.size:
         return None
     a, b = np.log(grid[idx[0]]), np.log(grid[idx[0] + 1])
-    return float(np.exp(optimize.brentq(lambda x: float(f(np.exp(x))), a, b,
-                                        xtol=1e-14, rtol=1e-14)))
+    return float(np.exp(brentq(lambda x: float(f(np.exp(x))), a, b, xtol=1e-14, rtol=1e-14)))
 
 
 def critical_m(name: str, sparsity: float, q_star: float = 1.0) -> dict:

@@ -29,12 +29,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import optimize
 
 from .activations import Activation
 from .errors import ParameterError, check_positive
 from .gaussian import gamma
 from .maps import MARGINAL_TOL, MeanField
+from .roots import brentq
 
 EDGE_TOL = 1e-6  # |chi_1 - 1| below this counts as the edge of chaos
 
@@ -105,8 +105,7 @@ def correlation_fixed_point(mf: MeanField, q_star: float) -> float:
     if not len(idx):
         raise ParameterError("q_star", q_star, "a fixed point of V (R(c) = c has no root < 1)")
     i = idx[-1]
-    return float(optimize.brentq(lambda c: float(mf.R(c, q_star)) - c, grid[i], grid[i + 1],
-                                 xtol=1e-13))
+    return float(brentq(lambda c: float(mf.R(c, q_star)) - c, grid[i], grid[i + 1], xtol=1e-13))
 
 
 def depth_scale(act: Activation, sigma_w2: float, sigma_b2: float, q_star: float) -> DepthScale:
@@ -119,7 +118,10 @@ def depth_scale(act: Activation, sigma_w2: float, sigma_b2: float, q_star: float
     chi1 = float(mf.chi1(q_star))
     vp = float(mf.dV(q_star))
     xi_q = float(np.inf) if abs(vp - 1.0) <= MARGINAL_TOL or vp <= 0 else -1.0 / np.log(abs(vp))
-    kink = float(kink_coefficient(act, sigma_w2, q_star)) if act.is_piecewise_linear else np.nan
+    # K exists for continuous piecewise-linear phi; a jump activation (chi_1 = inf) is
+    # never on the edge, so it has none (nan), and its chaotic-phase scales follow below
+    continuous_pl = act.is_piecewise_linear and not act.has_jumps
+    kink = float(kink_coefficient(act, sigma_w2, q_star)) if continuous_pl else np.nan
     if abs(chi1 - 1.0) <= EDGE_TOL:
         phase, c_star, chi_c = "edge", 1.0, chi1
     else:

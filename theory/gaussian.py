@@ -16,7 +16,7 @@ import warnings
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy import integrate, special
+from scipy import special
 
 SQRT2PI = np.sqrt(2.0 * np.pi)
 QUAD_OPTS = dict(epsabs=1e-15, epsrel=1e-12, limit=200)
@@ -71,6 +71,8 @@ def split_expect(pieces: Sequence[Callable | None], breaks: Sequence[float], q: 
     piece.  Each interval is integrated in ``z = (x - mu)/sqrt(q)`` against ``gamma(z)``
     by ``scipy.integrate.quad`` on the smooth piece alone.
     """
+    from scipy import integrate  # the slow reference only: its import pulls in scipy.optimize
+
     s = float(np.sqrt(q))
     edges = np.concatenate(([-np.inf], np.asarray(breaks, float), [np.inf]))
     total = 0.0

@@ -15,11 +15,11 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from . import jumps, moments
 from .activations import Activation
 from .errors import ParameterError, check_nonnegative, check_positive
+from .roots import brentq, fminbound
 from .spec import format_spec
 
 MARGINAL_TOL = 1e-12  # |V'(q)| within this of 1: marginal (rounding of V' is ~1e-16)
@@ -187,7 +187,7 @@ class MeanField:
             return float(self._deflated(np.array([x]), ks)[0])
 
         def root(a: float, b: float) -> float:
-            return optimize.brentq(f, a, b, xtol=1e-300, rtol=4 * np.finfo(float).eps)
+            return brentq(f, a, b, xtol=1e-300, rtol=4 * np.finfo(float).eps)
         sign = np.sign(h)
         for i in np.nonzero(sign[:-1] * sign[1:] < 0)[0]:
             if any(grid[i] < k < grid[i + 1] for k in ks):
@@ -205,9 +205,8 @@ class MeanField:
             a, b = grid[i - 1], grid[i + 1]
             if any(a < k < b for k in ks):
                 continue
-            res = optimize.minimize_scalar(lambda x: s * f(x), bounds=(a, b), method="bounded",
-                                           options={"xatol": 1e-10 * b, "maxiter": 200})
-            c, hc = float(res.x), s * float(res.fun)
+            c, hc = fminbound(lambda x: s * f(x), a, b, xatol=1e-10 * b, maxiter=200)
+            hc *= s
             if hc * s < 0:  # the other sign: two roots, one on each side of c
                 add(root(a, c), found)
                 add(root(c, b), found)
@@ -248,10 +247,16 @@ class MeanField:
     def depth_scales(self, q_star: float, slope: float | None = None) -> dict:
         """Schoenholz et al. 2017: ``xi_q = -1/ln V'(q*)``, ``xi_c = -1/ln chi_1``.
 
-        ``inf`` where the slope is 1 (edge of chaos: correlations decay sub-exponentially).
+        ``inf`` where the slope is 1 (edge of chaos: correlations decay sub-exponentially);
+        negative above 1 (the scale on which a perturbation grows); ``0.0`` where the
+        slope is infinite (``chi_1`` of a jump activation, :mod:`.jumps`: two inputs
+        separate within one layer, the limit of ``-1/ln chi`` as ``chi -> inf``, written
+        as ``0.0``, not ``-0.0``).
         ``slope``: ``V'(q*)`` when known more accurately than :meth:`dV` gives it.
         """
         def xi(slope: float) -> float:
+            if slope == np.inf:
+                return 0.0
             return float(np.inf) if abs(slope - 1.0) <= MARGINAL_TOL or slope <= 0 \
                 else float(-1.0 / np.log(slope))
         v1 = float(self.dV(q_star)) if slope is None else float(slope)

@@ -231,13 +231,15 @@ def tidy(expr: sp.Expr) -> sp.Expr:
 @lru_cache(maxsize=None)
 def _derive(fam: Family) -> dict[str, sp.Expr]:
     p0, p1, p2 = (fam.pieces_sym(k) for k in range(3))
-    d = {"Ephi": _expect(fam, lambda k: p0[k]),
-         "Ephi2": _expect(fam, lambda k: p0[k] ** 2),
-         "Ephidphi": _expect(fam, lambda k: p0[k] * p1[k]),
+
+    def product(f, g=None) -> sp.Expr:
+        """``E[f g]`` (``E[f]`` without ``g``) for piecewise ``f``, ``g`` (lists of pieces)."""
+        return _expect(fam, lambda k: f[k] * (1 if g is None else g[k]))
+    d = {"Ephi": product(p0), "Ephi2": product(p0, p0), "Ephidphi": product(p0, p1),
          "P0": sum((_mass(e0, e1, 0, sp.sqrt(Q)) for e0, e1, z in
                     zip(_edges(fam)[:-1], _edges(fam)[1:], fam.zero_pieces) if z), sp.S.Zero)}
-    dphi2 = _expect(fam, lambda k: p1[k] ** 2)
-    d["Ephid2phi"] = _expect(fam, lambda k: p0[k] * p2[k]) + breakpoint_terms(fam)
+    dphi2 = product(p1, p1)
+    d["Ephid2phi"] = product(p0, p2) + breakpoint_terms(fam)
     jumps_phi = any(j != 0 for j in fam.value_jumps_sym)
     d["Edphi2"] = sp.oo if jumps_phi else dphi2
     d = {k: tidy(v) if v is not sp.oo else v for k, v in d.items()}
