@@ -175,8 +175,8 @@ def p24_long(results: Path, out: Path) -> list[dict]:
     for r in rows:
         r["steps_note"] = ""
     _write(out, PAPER_TABLES["p24long"], rows, depth.p24_table,
-           title=f"[P24] DNN, depth 100, width 300, 85% sparsity\nbundled MNIST 8k/2k, Adam "
-                 f"lr 1e-4, batch 128, {rows[0]['steps']} steps, warm-up, cosine, clip 1")
+           title=f"[P24] DNN, depth 100, width 300, 85% sparsity\nMNIST 8k/2k, Adam 1e-4, "
+                 f"batch 128, {rows[0]['steps']} steps, cosine, clip 1")
     return rows
 
 
