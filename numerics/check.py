@@ -286,18 +286,25 @@ def drift_rows(act: Activation, s: Settings, seed: int, sigma_w2: float = 1.0) -
     rows.append(_z_row(name, "E[dL/dz - Stein] random inputs (ce)", "stein mc", 0.0,
                        r["paired"]))
     net = drift_mc.network(act, 16, 32, n_out, "ce", s.drift_inits, sigma_w2=sigma_w2, seed=seed)
-    sign = drift_stats(act)["drift"]
+    stats = drift_stats(act)
+    sign = stats["drift"]
+    # E[dL/dW2_ij] = E[delta_i phi(z_j)] ~ E[delta_i] E[phi]: the weights drift with the bias
+    # times the sign of E[phi], and not at all where E[phi] = 0 (SELU, odd activations)
+    e_phi = 0.0 if abs(stats["E_phi"]) < 1e-12 else stats["E_phi"]
     for key in ("b2", "W2"):
         est = net[key]
         z = est.z(0.0)
-        if sign == "none":
-            ok, note = abs(z) < Z_BOUND, "control: E[phi phi'] = 0"
+        control = sign == "none" or (key == "W2" and e_phi == 0.0)
+        if control:
+            ok = abs(z) < Z_BOUND
+            note = "control: E[phi phi'] = 0" if sign == "none" else "control: E[phi] = 0"
         else:
-            want = 1.0 if sign == "negative" else -1.0
+            want = (1.0 if sign == "negative" else -1.0) * (1.0 if key == "b2" or e_phi > 0 else -1.0)
             ok = want * z > Z_BOUND
-            note = f"sign of E[phi phi']: {sign} drift, z > {Z_BOUND:g}"
+            note = (f"sign of E[phi phi']{'' if key == 'b2' else ' E[phi]'}: {sign} drift, "
+                    f"z > {Z_BOUND:g}")
         rows.append(Row(name, f"net E[dL/d{key}] 2 hidden layers (ce)", "stein mc",
-                        0.0 if sign == "none" else None, est.value, est.stderr, z, ok, note))
+                        0.0 if control else None, est.value, est.stderr, z, ok, note))
     return rows
 
 

@@ -36,6 +36,17 @@ def test_drift_rows_pass(name):
     assert rows and all(r.passed for r in rows), [r for r in rows if not r.passed]
 
 
+def test_selu_weights_are_a_control_because_its_mean_is_zero():
+    """SELU has E[phi] = 0: its bias drifts (E[phi phi'] > 0) but E[dL/dW2] ~ E[delta] E[phi]
+    does not, so the weight row is a |z| < 4.5 control, while ELU's (E[phi] > 0) must drift."""
+    rows = {(r.activation, r.quantity): r for a in ("selu", "elu")
+            for r in check.drift_rows(get(a), check.QUICK, seed=0)}
+    w_selu = rows[("selu", "net E[dL/dW2] 2 hidden layers (ce)")]
+    w_elu = rows[next(k for k in rows if k[0].startswith("elu") and "dW2" in k[1])]
+    assert w_selu.passed and w_selu.theory == 0.0 and "E[phi] = 0" in w_selu.note
+    assert w_elu.passed and w_elu.z > check.Z_BOUND and w_elu.theory is None
+
+
 def test_no_monte_carlo_row_has_an_error_of_zero_by_construction():
     """ReLU's E[phi'^2] is exact under antithetic pairs: it is re-estimated by plain Monte
     Carlo; identity's E[phi'^2] = 1 and GELU's P(phi=0) = 0 are constants: no rows."""
