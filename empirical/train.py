@@ -80,7 +80,7 @@ def lr_factor(step: int, spec: dict) -> float:
     warm, steps = spec["warmup"], spec["steps"]
     f = min(1.0, step / warm) if warm else 1.0
     if spec["schedule"] == "cosine":
-        f *= 0.5 * (1.0 + math.cos(math.pi * max(0, step - warm) / (steps - warm + 1)))
+        f *= 0.5 * (1.0 + math.cos(math.pi * max(0, step - warm) / max(1, steps - warm + 1)))
     return f
 
 

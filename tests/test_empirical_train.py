@@ -50,6 +50,7 @@ def test_lr_schedule_warmup_then_cosine():
     assert all(a > b > 0 for a, b in zip(f, f[1:]))
     assert lr_factor(7, {**spec, "schedule": "constant"}) == 1.0
     assert lr_factor(1, {**spec, "warmup": 0, "schedule": "constant"}) == 1.0
+    assert lr_factor(13, {**spec, "warmup": 20}) == 13 / 20  # warm-up longer than the run
 
 
 def test_gradient_clip_is_per_member():
