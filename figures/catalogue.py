@@ -13,11 +13,11 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from sparsefield.empirical.store import EVAL, MEMBER, TEST_Q, TEST_ZERO_FRAC, part_file
+from sparsefield.empirical.store import EVAL, MEMBER, TEST_Q, TEST_ZERO_FRAC, part_file, series
 from sparsefield.theory.activations import CATALOGUE
 
 from . import depth, experiments, gpt, maps, style
-from .experiments import _groups, _series
+from .experiments import _groups
 from .results import Results
 
 
@@ -110,8 +110,8 @@ def network_sparsity(records: list[dict], near: float = 0.5) -> list[dict]:
             continue
         kind = "two_sided" if CATALOGUE[member["activation"]].sided == 2 else "one_sided"
         q_star = recs[0]["config"].get("q_star", 1.0)
-        q = np.nanmean([_series(r, EVAL, TEST_Q)[0] for r in recs], axis=0)
-        z = np.nanmean([_series(r, EVAL, TEST_ZERO_FRAC)[0] for r in recs], axis=0)
+        q = np.nanmean([series(r, EVAL, TEST_Q)[0] for r in recs], axis=0)
+        z = np.nanmean([series(r, EVAL, TEST_ZERO_FRAC)[0] for r in recs], axis=0)
         out += [{"kind": kind, "tau": float(tau / np.sqrt(ql)), "s": float(zl), "se": None,
                  "source": "deep MLP layers at init (measured $q^l$)"}
                 for ql, zl in zip(q, z) if abs(ql / q_star - 1) < near and np.isfinite(zl)]

@@ -24,7 +24,8 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from sparsefield.empirical.store import (B_MEAN, EVAL, FINAL, LOSS_STEPS, MEMBER, STEP, TEST_ACC,
-                                         TEST_Q, TEST_ZERO_FRAC, TRAIN, TRAIN_ZERO_FRAC, W_MEAN)
+                                         TEST_Q, TEST_ZERO_FRAC, TRAIN, TRAIN_ZERO_FRAC, W_MEAN,
+                                         series)
 from sparsefield.theory.activations import family, names
 
 from . import style
@@ -34,23 +35,6 @@ BASELINE = "relu"  # the dense baseline of the clipping runs [P24]
 VERDICT_SHORT = {"within": "within 2 pts", "degraded": "degraded", "failed": "failed",
                  "trains": "trains", "baseline": "baseline"}
 DIVERGED = 1e3  # a loss this many times its first value counts as diverged
-
-
-def _series(rec: dict, section: str, key: str) -> np.ndarray:
-    return np.asarray([np.nan if v is None else v for v in _flat(rec["metrics"][section][key])],
-                      float).reshape(_shape(rec["metrics"][section][key]))
-
-
-def _flat(v):
-    for x in v:
-        if isinstance(x, list):
-            yield from _flat(x)
-        else:
-            yield x
-
-
-def _shape(v) -> tuple:
-    return (len(v),) + (_shape(v[0]) if v and isinstance(v[0], list) else ())
 
 
 def _groups(records: list[dict], key) -> dict:
@@ -76,7 +60,7 @@ def _band(ax, x, ys, color, ls="-", label=None) -> None:
 def _with_init(rec: dict, key: str) -> tuple[np.ndarray, np.ndarray]:
     """``(steps, values)`` of a per-layer training statistic, the initial evaluation first."""
     steps = np.concatenate([[0.0], np.asarray(rec["metrics"][TRAIN][STEP], float)])
-    values = np.concatenate([_series(rec, EVAL, key)[:1], _series(rec, TRAIN, key)])
+    values = np.concatenate([series(rec, EVAL, key)[:1], series(rec, TRAIN, key)])
     return steps, values
 
 
@@ -163,7 +147,7 @@ def _drift_table(ax, table: dict, summary: dict | None) -> None:
 
 
 def _mean_over_seeds(recs: list[dict], section: str, key: str):
-    arrs = [_series(r, section, key) for r in recs]
+    arrs = [series(r, section, key) for r in recs]
     n = min(len(a) for a in arrs)
     return np.asarray([a[:n] for a in arrs])
 
@@ -218,7 +202,7 @@ def clipping(records: list[dict], out: str | Path, summary: dict | None = None,
         steps = np.asarray(recs[0]["metrics"][EVAL][STEP], float)
         acc = _mean_over_seeds(recs, EVAL, TEST_ACC)
         _band(ax_acc, steps[: acc.shape[1]], acc, c)
-        q0 = np.asarray([_series(r, EVAL, TEST_Q)[0] for r in recs])
+        q0 = np.asarray([series(r, EVAL, TEST_Q)[0] for r in recs])
         _band(ax_q, np.arange(1, q0.shape[1] + 1), q0, c)
     loss_top = loss_top or 10.0
     ax_loss.set_ylim(0, 1.35 * loss_top)
@@ -275,8 +259,8 @@ def _vs_m(ax_m, ax_s, groups: dict, colors: dict, target: float | None,
             x = member["m"]
         else:
             x, n_unclipped = right * 1.25 ** n_unclipped, n_unclipped + 1
-        z0 = [np.nanmean(_series(r, EVAL, TEST_ZERO_FRAC)[0]) for r in recs]
-        z1 = [np.nanmean(_series(r, EVAL, TEST_ZERO_FRAC)[-1]) for r in recs]
+        z0 = [np.nanmean(series(r, EVAL, TEST_ZERO_FRAC)[0]) for r in recs]
+        z1 = [np.nanmean(series(r, EVAL, TEST_ZERO_FRAC)[-1]) for r in recs]
         marker = "o" if member.get("m") is not None else "s"
         for ax, vals, mfc in ((ax_m, acc, colors[lab]), (ax_s, z1, colors[lab]),
                               (ax_s, z0, "white")):
@@ -317,7 +301,7 @@ def tradeoff(records: list[dict], out: str | Path, summary: dict | None = None,
     for force, recs in sorted(by_force.items()):
         pts = []
         for lab, rs in _groups(recs, lambda r: r["label"]).items():
-            zero = [np.nanmean(_series(r, EVAL, TEST_ZERO_FRAC)[-1]) for r in rs]
+            zero = [np.nanmean(series(r, EVAL, TEST_ZERO_FRAC)[-1]) for r in rs]
             acc = [r["metrics"][FINAL][TEST_ACC] for r in rs]
             pts.append((np.nanmean(zero), np.nanmean(acc), _sem(acc)))
         pts.sort()
