@@ -48,7 +48,7 @@ def q_over_depth(data: dict, out: str | Path, name: str = "q_over_depth") -> lis
     return style.save(fig, out, name)
 
 
-def _acc_points(ax, xs, rows, color, marker="o", label=None) -> None:
+def acc_points(ax, xs, rows, color, marker="o", label=None) -> None:
     """Mean +- s.e.m. over seeds, and each seed as a small dot."""
     ax.errorbar(xs, [r[TEST_ACC] for r in rows], yerr=[r[f"{TEST_ACC}_sem"] for r in rows],
                 color=color, marker=marker, ms=4, lw=0, elinewidth=1.2, label=label)
@@ -67,7 +67,7 @@ def p24_table(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["p24"]
     ax = axes[0][0]
     xs = np.arange(len(rows))
     for x, r in zip(xs, rows):
-        _acc_points(ax, [x], [r], style.color(r["activation"]))
+        acc_points(ax, [x], [r], style.color(r["activation"]))
         if r.get("paper_acc") is not None:
             ax.errorbar([x + 0.25], [r["paper_acc"]], yerr=[r.get("paper_sd") or 0.0],
                         marker="D", ms=4, mfc="white", color="k", lw=0, elinewidth=0.8)
@@ -103,7 +103,7 @@ def depth_sweep(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["dep
         rs = sorted(rs, key=lambda r: r["depth"])
         c, mk = style.color(rs[0]["activation"]), markers[i % len(markers)]
         depths = [r["depth"] for r in rs]
-        _acc_points(axes[0][0], depths, rs, c, mk, label=sname)
+        acc_points(axes[0][0], depths, rs, c, mk, label=sname)
         axes[0][0].plot(depths, [r[TEST_ACC] for r in rs], color=c, lw=0.8, alpha=0.7)
         axes[0][1].plot(depths, [r["one_minus_rho"] for r in rs], color=c, marker=mk, ms=3.5,
                         label=f"{sname}: $\\ell_c$={rs[0]['ell_c']:.2g}")
@@ -150,7 +150,7 @@ def qstar_sweep(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["dt2
         c = style.sequential(len(series) + 1)[i]
         qs = [r["q_star"] for r in rs]
         ls = "-" if "V'" in sname else "--"
-        _acc_points(ax, qs, rs, c, "os"[i % 2], label=sname)
+        acc_points(ax, qs, rs, c, "os"[i % 2], label=sname)
         ax.plot(qs, [r[TEST_ACC] for r in rs], color=c, lw=0.8, ls=ls)
     ax.axhline(rows[0]["chance"], color="0.6", lw=0.8, ls="--", label="chance")
     ax.set_xscale("log")

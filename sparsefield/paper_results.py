@@ -109,7 +109,7 @@ def _nanmax(values) -> float:
     return float(np.max(v[np.isfinite(v)])) if np.isfinite(v).any() else math.nan
 
 
-def _with_verdicts(rows: list[dict], baseline) -> list[dict]:
+def with_verdicts(rows: list[dict], baseline) -> list[dict]:
     for r in rows:
         base = baseline(r)
         r["relu_acc"] = base
@@ -124,12 +124,12 @@ def _csv_rows(rows: list[dict]) -> list[dict]:
             for r in rows]
 
 
-def _relu_by(rows: list[dict], key: str) -> dict:
+def relu_by(rows: list[dict], key: str) -> dict:
     """The ReLU baseline's accuracy per value of ``key`` (rows that have runs)."""
     return {r[key]: r[TEST_ACC] for r in rows if r["activation"] == "relu" and r["seeds"]}
 
 
-def _write(out: Path, name: str, rows: list[dict], draw, fig_rows: list[dict] | None = None,
+def write_table(out: Path, name: str, rows: list[dict], draw, fig_rows: list[dict] | None = None,
            **fields) -> None:
     """``out/name.csv`` from ``rows``, and the figure ``draw(done, out, name)`` of the rows
     (``fig_rows``, default ``rows``) that have runs, each with ``chance`` and ``fields``."""
@@ -142,8 +142,8 @@ def _write(out: Path, name: str, rows: list[dict], draw, fig_rows: list[dict] | 
 
 def _paper_columns(rows: list[dict]) -> None:
     """Verdicts against the ReLU of the same budget, and [P24]'s numbers next to each point."""
-    relu = _relu_by(rows, "steps")
-    _with_verdicts(rows, lambda r: relu.get(r["steps"]))
+    relu = relu_by(rows, "steps")
+    with_verdicts(rows, lambda r: relu.get(r["steps"]))
     for r in rows:
         acc, sd = PAPER.get(r["label"], (None, None))
         r["paper_acc"], r["paper_sd"] = acc, sd
@@ -160,7 +160,7 @@ def p24(results: Path, out: Path) -> list[dict]:
     steps = rows[0]["steps"]
     fig_rows = [{**r, "steps_note": "" if r["steps"] == steps else f"{r['steps']} steps, 1 seed"}
                 for r in rows]
-    _write(out, PAPER_TABLES["p24"], rows, depth.p24_table, fig_rows,
+    write_table(out, PAPER_TABLES["p24"], rows, depth.p24_table, fig_rows,
            title=f"[P24] DNN, depth 100, width 300, 85% sparsity\n"
                  f"bundled MNIST 8k/2k, Adam lr 1e-4, batch 64, {steps} steps")
     for r, f in zip(rows, fig_rows):
@@ -174,7 +174,7 @@ def p24_long(results: Path, out: Path) -> list[dict]:
     _paper_columns(rows)
     for r in rows:
         r["steps_note"] = ""
-    _write(out, PAPER_TABLES["p24long"], rows, depth.p24_table,
+    write_table(out, PAPER_TABLES["p24long"], rows, depth.p24_table,
            title=f"[P24] DNN, depth 100, width 300, 85% sparsity\nMNIST 8k/2k, Adam 1e-4, "
                  f"batch 128, {rows[0]['steps']} steps, cosine, clip 1")
     return rows
@@ -182,13 +182,13 @@ def p24_long(results: Path, out: Path) -> list[dict]:
 
 def depth_sweep(results: Path, out: Path) -> list[dict]:
     rows = collect(SWEEPS / "p24_depth.toml", "cpu", results)
-    relu = _relu_by(rows, "depth")
-    _with_verdicts(rows, lambda r: relu.get(r["depth"]))
+    relu = relu_by(rows, "depth")
+    with_verdicts(rows, lambda r: relu.get(r["depth"]))
     for r in rows:
         r["series"] = r["short"]
         r["depth_over_ell_c"] = r["depth"] / r["ell_c"]
         r["unstable"] = r["activation"] in UNCLIPPED
-    _write(out, PAPER_TABLES["depth"], rows, depth.depth_sweep)
+    write_table(out, PAPER_TABLES["depth"], rows, depth.depth_sweep)
     return rows
 
 
@@ -204,7 +204,7 @@ def dt26(results: Path, out: Path) -> list[dict]:
                 if p["activation"] == "relu" and store.has(p, s)]
         if accs:
             relu[p["depth"]] = float(np.mean(accs))
-    _with_verdicts(rows, lambda r: relu.get(r["depth"]))
+    with_verdicts(rows, lambda r: relu.get(r["depth"]))
     fixed_m = "fixed m = 1.063, depth {}"
     fixed_v = "fixed V'(q*) = 0.7 = fixed m/sqrt(q*), depth {}"
     for r in rows:
@@ -213,7 +213,7 @@ def dt26(results: Path, out: Path) -> list[dict]:
     # q* = 1 belongs to both families (there fixed m is fixed V')
     rows_fig = rows + [{**r, "series": fixed_m.format(r["depth"])} for r in rows
                        if r["q_star"] == 1.0]
-    _write(out, PAPER_TABLES["dt26"], rows, depth.qstar_sweep, rows_fig,
+    write_table(out, PAPER_TABLES["dt26"], rows, depth.qstar_sweep, rows_fig,
            title=f"[DT26] CReLU at 90% sparsity, width 300\n"
                  f"{rows[0]['steps']} Adam steps, bundled MNIST 8k/2k")
     return rows
