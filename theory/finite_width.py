@@ -194,8 +194,8 @@ class FiniteWidth:
     log_gain_total_sd: float  # with the correlation through q^l
     log_gain_total_sd_independent: float  # layers taken independent
     depth_scale: float | None  # -1 / log_gain_per_layer (None: the typical gain grows)
-    q_sd_final: float | None  # sd of q^L over networks (linear noise)
-    q_mean_shift_final: float | None  # E[q^L] - qbar^L (linear noise)
+    q_sd_final: float | None  # sd of q^L over networks that stay in q_band (the chain)
+    q_mean_shift_final: float | None  # E[q^L | stayed] - qbar^L (the chain)
     q_band: tuple[float, float]
     p_leave_band: float | None  # P(q^l leaves q_band within L layers)
     p_explode: float | None  # P(q^l passes the band's upper edge within L layers)
@@ -261,8 +261,7 @@ def _totals(mf, q: float, width: int, depth: int, method: str, band):
     cov = sigma_w2 * (e_dphi2_phi2 / e2 - e_phi2) / width
     spread = GAIN_BAND_SD * math.sqrt(float(ln.var.max()) + float(ln.step_var.max()))
     lo, hi = float(ln.qbar.min()), float(ln.qbar.max())
-    chain = band_exit(mf, q, width, depth, (max(lo - spread, lo * math.exp(-spread / lo)),
-                                             hi + spread))
+    chain = band_exit(mf, q, width, depth, (max(lo - spread, lo / 10.0), hi + spread))
     if band is not False:
         band = band or (lo / 10.0, hi * 10.0)
         leave = band_exit(mf, q, width, depth, band)
@@ -333,8 +332,8 @@ def predict(source, width: int, depth: int, sigma_w2: float | None = None,
         width, int(depth), q, g.method, float(g.active[0]), float(g.kappa[0]),
         float(width / g.kappa[0]), float(g.log_chi1.mean()), per_layer,
         float(np.sqrt(per_layer_var.mean())), total, float(np.sqrt(max(var_s, 0.0))),
-        float(np.sqrt(g.var.sum())), depth_scale, float(np.sqrt(ln.var[-1])),
-        float(ln.shift[-1]), band, p_leave, p_explode, reasons)
+        float(np.sqrt(g.var.sum())), depth_scale, float(be.sd[-1]),
+        float(be.mean[-1] - ln.qbar[-1]), band, p_leave, p_explode, reasons)
 
 
 def best_clip(activation: str, sparsity: float, width: int, depth: int,
