@@ -46,6 +46,7 @@ class Ensemble:
     sparsity: np.ndarray  # (networks, depth + 1, 2): fraction of phi(h^l) == 0
     corr: np.ndarray  # (networks, depth + 1): correlation of h^l(x_a), h^l(x_b)
     gain: np.ndarray | None  # (networks, depth): |g^l|^2 / |g^{l+1}|^2, both inputs summed
+    gain_each: np.ndarray | None = None  # (networks, depth, 2): the same for each input
     config: dict = field(default_factory=dict)
 
     @property
@@ -98,10 +99,11 @@ def simulate(act: Activation, sigma_w2: float, sigma_b2: float, depth: int, widt
         bar.update()
     bar.close()
     cat = [np.concatenate(p) if p[0] is not None else None for p in zip(*parts)]
+    each = cat.pop()
     config = dict(activation=act.name, params=act.params, sigma_w2=sigma_w2,
                   sigma_b2=sigma_b2, depth=depth, width=width, n_networks=n_networks,
                   q0=q0, rho0=rho0, seed=seed, method=method, dtype=np.dtype(dtype).name)
-    return Ensemble(*cat, config=config)
+    return Ensemble(*cat, gain_each=each, config=config)
 
 
 def _progress(total: int, show: bool):
@@ -132,8 +134,15 @@ class _Records:
         self.sparsity.append((x == 0).mean(axis=2))
         return x
 
-    def arrays(self, gain):
-        return (np.stack(self.q, 1), np.stack(self.sparsity, 1), np.stack(self.corr, 1), gain)
+    def arrays(self, gains):
+        """``(q, sparsity, corr, gain, gain_each)``; ``gains``: per-layer ``(num, den)``
+        (each ``(g, 2)``: ``|g^l|^2``, ``|g^{l+1}|^2`` per input) or ``None``."""
+        out = (np.stack(self.q, 1), np.stack(self.sparsity, 1), np.stack(self.corr, 1))
+        if gains is None:
+            return (*out, None, None)
+        num, den = (np.stack(x, 1) for x in zip(*gains))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (*out, num.sum(2) / den.sum(2), num / den)
 
 
 def _sqrt_psd(c: np.ndarray) -> np.ndarray:
@@ -164,8 +173,8 @@ def _gram(act, sw2, sb2, depth, width, g, q0, rho0, key, gradients, dtype):
 
 
 def _gram_backward(act, sw2, hs, xs, bs, rng, dtype) -> np.ndarray:
-    """Gains ``|g^l|^2/|g^{l+1}|^2``, each ``W^{l+1}`` drawn from its law given the forward
-    pass."""
+    """Per layer ``(|g^l|^2, |g^{l+1}|^2)`` of each input, each ``W^{l+1}`` drawn from its law
+    given the forward pass."""
     gvec = rng.standard_normal(hs[-1].shape).astype(dtype)  # dL/dh^L for both inputs
     n = gvec.shape[-1]
     gains = []
@@ -181,11 +190,10 @@ def _gram_backward(act, sw2, hs, xs, bs, rng, dtype) -> np.ndarray:
             coef = np.einsum("gik,gjk->gji", ginv, np.einsum("gkn,gjn->gjk", x, noise))
             noise = noise - np.einsum("gjk,gkn->gjn", coef, x)  # P eta^T g
             back = act.derivative(hs[l]) * (mean + noise)
-            num = np.einsum("gin,gin->g", back, back, dtype=np.float64)
-            den = np.einsum("gin,gin->g", gvec, gvec, dtype=np.float64)
-            gains.append(num / den)
+            gains.append((np.einsum("gin,gin->gi", back, back, dtype=np.float64),
+                          np.einsum("gin,gin->gi", gvec, gvec, dtype=np.float64)))
             gvec = back.astype(dtype)
-    return np.stack(gains[::-1], axis=1)
+    return gains[::-1]
 
 
 def _dense(act, sw2, sb2, depth, width, g, q0, rho0, key, gradients, dtype):
@@ -212,10 +220,10 @@ def _dense(act, sw2, sb2, depth, width, g, q0, rho0, key, gradients, dtype):
     with np.errstate(over="ignore", invalid="ignore"):
         for l in range(depth, 0, -1):
             back = act.derivative(hs[l - 1]).astype(dtype) * (gvec @ layer(l)[0])
-            gains.append(np.einsum("gin,gin->g", back, back, dtype=np.float64)
-                         / np.einsum("gin,gin->g", gvec, gvec, dtype=np.float64))
+            gains.append((np.einsum("gin,gin->gi", back, back, dtype=np.float64),
+                          np.einsum("gin,gin->gi", gvec, gvec, dtype=np.float64)))
             gvec = back
-    return rec.arrays(np.stack(gains[::-1], axis=1))
+    return rec.arrays(gains[::-1])
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ The public API, for a researcher at a Python prompt (theory: ``docs/theory.md``)
     d = sf.derive("crelu", 0.85, vprime=0.5)       # tau, m, sigma_w^2, sigma_b^2 [P24]
     mf = sf.MeanField(sf.get("crelu", tau=d.tau, m=d.m), d.sigma_w2, d.sigma_b2)
     mf.V(1.0), mf.dV(1.0), mf.chi1(1.0)
+    fw = sf.finite_width(d, width=300, depth=100)  # typical gain at finite width
 
 ========================  ============================================================
 ``derive``                edge-of-chaos initialisation for a target sparsity
@@ -15,6 +16,8 @@ The public API, for a researcher at a Python prompt (theory: ``docs/theory.md``)
 ``MeanField``             variance and correlation maps ``V, V', V'', R, R', chi_1``
 ``activation`` / ``get``  a catalogue activation at parameter values
 ``catalogue``             the catalogue: name -> family definition
+``finite_width``          finite-width gain over depth, its spread, ``q^l`` leaving a band
+``best_clip``             the clip maximising the typical end-to-end gain at width, depth
 ``drift_stats``           expected-gradient statistics and the predicted drift sign [BF2]
 ``edge_of_chaos``         ``(sigma_w^2, sigma_b^2)`` for an activation and a fixed point
 ``ParameterError``        bad input (names the parameter and its valid range)
@@ -40,6 +43,8 @@ _API = {
     "get": ("sparsefield.theory.activations", "get"),
     "catalogue": ("sparsefield.theory.activations", "CATALOGUE"),
     "drift_stats": ("sparsefield.theory.drift", "drift_stats"),
+    "finite_width": ("sparsefield.theory.finite_width", "predict"),
+    "best_clip": ("sparsefield.theory.finite_width", "best_clip"),
     "edge_of_chaos": ("sparsefield.theory.eoc", "edge_of_chaos"),
     "ParameterError": ("sparsefield.theory.errors", "ParameterError"),
     "InfeasibleError": ("sparsefield.theory.errors", "InfeasibleError"),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 
+from sparsefield import cmd_finite_width
 from sparsefield.theory.errors import ParameterError
 
 # The activations ``derive`` accepts, spelled out so that building the parser imports no
@@ -21,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--vprime", type=float, help="target V'(q*) in (0,1) (clipped only; default 0.5)")
     g.add_argument("--m", type=float, help="clipping magnitude m > 0 (clipped only)")
     p.add_argument("--q-star", type=float, default=1.0, help="fixed point q* > 0 (default 1)")
+    cmd_finite_width.add_arguments(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_derive)
 
@@ -74,8 +77,13 @@ def _table(rows: list[tuple[str, object]]) -> str:
 def _derive(args: argparse.Namespace) -> int:
     from sparsefield.theory.clipping import derive
 
+    fw = cmd_finite_width.wanted(args)
     d = derive(args.activation, args.sparsity, vprime=args.vprime, m=args.m, q_star=args.q_star)
     out = d.to_dict()
+    if fw:
+        out["finite_width"], line = cmd_finite_width.section(d, args.width, args.depth)
+        if line:
+            print(f"warning: {line}", file=sys.stderr)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
@@ -86,6 +94,7 @@ def _derive(args: argparse.Namespace) -> int:
     if out["critical_m"]:
         rows += [(f"critical m ({k})", v) for k, v in out["critical_m"].items()]
     rows += [(k, v) for k, v in out["depth_scales"].items()]
+    rows += cmd_finite_width.rows(out["finite_width"]) if fw else []
     print(_table(rows))
     for w in out["warnings"]:
         print(f"warning: {w}")

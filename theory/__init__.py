@@ -17,6 +17,7 @@ _EXPORTS = {
     "derive_grid": "clipping", "m_for_vprime": "clipping",
     "drift_stats": "drift",
     "edge_of_chaos": "eoc",
+    "FiniteWidth": "finite_width",
     "InfeasibleError": "errors", "ParameterError": "errors",
     "FixedPoint": "maps", "MeanField": "maps",
     "tau_for_sparsity": "sparsity",
