@@ -77,6 +77,7 @@ def phase_diagram(rows: list[dict], out: str | Path, name: str) -> list[Path]:
             if r["activation"] == act and r["seeds"]:
                 grid[depths.index(r["depth"]), widths.index(r["width"])] = r[TEST_ACC]
         image = ax.imshow(grid, origin="lower", cmap="viridis", vmin=0.1, vmax=1.0, aspect="auto")
+        ax.grid(False)
         for (i, j), v in np.ndenumerate(grid):
             if np.isfinite(v):
                 ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5,

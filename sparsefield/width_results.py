@@ -1,0 +1,210 @@
+"""The width experiments of ``docs/results/`` set against the finite-width theory
+(:mod:`sparsefield.theory.finite_width`, docs/theory.md section 7).
+
+* ``p24_width``: [P24]'s depth-100 points at 85% sparsity (CReLU ``V'(q*)`` = 0.5, 0.7 and
+  ReLU) at widths 300-1200 (``sweeps/p24_width.toml``; the width-300 runs are the
+  ``paper-cpu-long`` rows of ``p24_depth100_long.csv``, trained with the same schedule);
+* ``p24_phase``: ReLU, CReLU, CST over depth x width at a short budget, with the
+  boundary ``L = c ell_N`` (``ell_N`` the finite-width depth scale at width ``N``), ``c``
+  fitted on ReLU's cells alone and then tested on the clipped activations' cells;
+* ``p24_clip``: accuracy against the clip at width 300, depth 50, against the clip the
+  finite-width theory picks and the ``V'(q*)``-target clips;
+* ``dt26_width``: [DT26]'s ``q*`` at 90% sparsity, fixed ``m`` vs fixed ``V'(q*)``, with
+  the predicted active fraction and typical gain at width 300.
+
+Every prediction is stated at the width and depth of its run::
+
+    python -m sparsefield.width_results --results results --out docs/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from sparsefield.empirical.init import resolve
+from sparsefield.empirical.store import TEST_ACC
+from sparsefield.figures import style, width as width_fig
+from sparsefield.paper_results import CHANCE, SWEEPS, relu_by, with_verdicts, write_table, collect
+from sparsefield.theory.clipping import derive
+from sparsefield.theory.finite_width import best_clip, predict
+
+TRAINABLE = 0.5          # a cell "trains" when its test accuracy reaches this
+FW_KEYS = ("active_fraction", "kappa", "effective_width", "log_gain_per_layer",
+           "log_gain_total_mean", "log_gain_total_sd", "depth_scale", "p_explode")
+TABLES = {"width": "p24_width", "phase": "p24_phase", "clip": "p24_clip", "dt26w": "dt26_width"}
+
+
+def predictions(p: dict) -> dict:
+    """The finite-width theory at a row's own width and depth, from ``q^0 = q*``."""
+    vprime = p.get("vprime_target", p.get("vprime"))
+    clip = p.get("m") if vprime is None and p.get("sparsity") is not None else None
+    m = resolve({"activation": p["activation"], "sparsity": p.get("sparsity"), "vprime": vprime,
+                 "m": clip, "q_star": p.get("q_star", 1.0), "init": "eoc"})
+    fw = predict(m.act, int(p["width"]), int(p["depth"]), sigma_w2=m.sigma_w2,
+                 sigma_b2=m.sigma_b2, q=m.q_star)
+    d = fw.to_dict()
+    out = {k: d[k] for k in FW_KEYS}
+    out["depth_scale_fw"] = d["depth_scale"] if d["depth_scale"] is not None else math.inf
+    return out
+
+
+def _with_predictions(rows: list[dict]) -> list[dict]:
+    for r in rows:
+        r.update(predictions(r))
+    return rows
+
+
+def _csv_width300(path: Path, labels: dict[str, str]) -> list[dict]:
+    """Width-300 rows of a stored table (``label -> series``), as ``collect`` rows."""
+    out = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            if r["label"] not in labels or not int(r["seeds"]):
+                continue
+            seeds = [float(a) for a in r[f"{TEST_ACC}_seeds"].split(";") if a]
+            out.append({"label": r["label"], "short": r["short"], "activation": r["activation"],
+                        "sparsity": _num(r["sparsity"]), "vprime": _num(r["vprime_target"]),
+                        "m": None, "q_star": float(r["q_star"]), "depth": int(r["depth"]),
+                        "width": int(r["width"]), "steps": int(r["steps"]), "init": "eoc",
+                        "seeds": len(seeds), "seeds_planned": int(r["seeds_planned"]),
+                        TEST_ACC: float(r[TEST_ACC]), f"{TEST_ACC}_sem": _num(r[f"{TEST_ACC}_sem"]),
+                        f"{TEST_ACC}_seeds": seeds, "diverged": int(r["diverged"]),
+                        "series": labels[r["label"]], "source": path.name})
+    return out
+
+
+def _num(s: str) -> float | None:
+    return None if s in ("", "None") else float(s)
+
+
+def _series(r: dict) -> str:
+    return r["short"]
+
+
+def width_control(results: Path, out: Path) -> list[dict]:
+    rows = collect(SWEEPS / "p24_width.toml", "cpu", results)
+    for r in rows:
+        r["series"], r["source"] = _series(r), "p24_width (this table)"
+    rows = [r for r in rows if r["seeds"]]
+    short = {"relu": "ReLU", "crelu_sparsity=0.85_vprime=0.5": "CReLU V'=0.5",
+             "crelu_sparsity=0.85_vprime=0.7": "CReLU V'=0.7"}
+    rows += _csv_width300(out / "p24_depth100_long.csv", short)
+    for r in rows:
+        r.setdefault("vprime_target", r.get("vprime"))
+        r.update(predictions(r))
+    relu = relu_by(rows, "width")
+    with_verdicts(rows, lambda r: relu.get(r["width"]))
+    rows.sort(key=lambda r: (r["series"], r["width"]))
+    write_table(out, TABLES["width"], rows, width_fig.width_control,
+           title="[P24] depth 100, 85% sparsity: width control (Adam 1e-4, batch 128, "
+                 "2000 steps, cosine, clip 1)")
+    return rows
+
+
+def fit_boundary(x: np.ndarray, trains: np.ndarray) -> float:
+    """The threshold ``c`` on ``x = L / ell_N`` that misclassifies fewest cells as
+    ``trains = x < c`` (ties: the geometric middle of the gap)."""
+    xs = np.sort(np.unique(x[np.isfinite(x)]))
+    cands = np.concatenate([[xs[0] / 2], np.sqrt(xs[1:] * xs[:-1]), [xs[-1] * 2]])
+    errors = [np.sum((x < c) != trains) for c in cands]
+    return float(cands[int(np.argmin(errors))])
+
+
+def phase(results: Path, out: Path) -> tuple[list[dict], dict]:
+    rows = [r for size in ("cpu", "cpu-wide")
+            for r in collect(SWEEPS / "p24_phase.toml", size, results)]
+    # the width control's short-budget cells: the same schedule at width 1000, depth 100
+    rows += collect(SWEEPS / "p24_width.toml", "cpu-short", results)
+    rows = _with_predictions([r for r in rows if r["seeds"]])
+    x = np.array([r["depth"] / r["depth_scale_fw"] for r in rows])
+    trains = np.array([r[TEST_ACC] >= TRAINABLE for r in rows])
+    fit = np.array([r["activation"] == "relu" for r in rows])
+    c = fit_boundary(x[fit], trains[fit])
+    test = ~fit
+    # the same rule with the mean-field correlation depth scale ell_c instead of ell_N
+    x_mf = np.array([r["depth"] / r["ell_c"] for r in rows])
+    c_mf = fit_boundary(x_mf[fit], trains[fit])
+    summary = {"trainable_at": TRAINABLE, "c_fit": c, "fit_on": "relu",
+               "fit_errors": int(np.sum((x[fit] < c) != trains[fit])), "fit_cells": int(fit.sum()),
+               "test_errors": int(np.sum((x[test] < c) != trains[test])),
+               "test_cells": int(test.sum()), "c_fit_mean_field": c_mf,
+               "test_errors_mean_field": int(np.sum((x_mf[test] < c_mf) != trains[test]))}
+    widths = np.geomspace(min(r["width"] for r in rows), max(r["width"] for r in rows), 12)
+    boundary = {}
+    for act in dict.fromkeys(r["activation"] for r in rows):
+        p = next(r for r in rows if r["activation"] == act)
+        pts = []
+        for w in widths:
+            ell = predictions({**p, "width": int(round(w)), "depth": 50})["depth_scale_fw"]
+            pts.append((float(w), float(c * ell)))
+        boundary[act] = pts
+    for r, xi, f in zip(rows, x, fit):
+        r.update(fit=bool(f), depth_over_ell_n=float(xi), predicted_trains=bool(xi < c),
+                 trains=bool(r[TEST_ACC] >= TRAINABLE))
+    write_table(out, TABLES["phase"], rows, width_fig.phase_diagram, c_fit=c, boundary=boundary,
+           title=f"Trainability at 85% sparsity (V'=0.5), {rows[0]['steps']} steps: "
+                 f"boundary fitted on ReLU, tested on CReLU/CST")
+    (out / f"{TABLES['phase']}_fit.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return rows, summary
+
+
+def clip(results: Path, out: Path) -> list[dict]:
+    rows = _with_predictions([r for r in collect(SWEEPS / "p24_clip.toml", "cpu", results)])
+    p = rows[0]
+    marks = [(derive("crelu", 0.85, vprime=v).m, f"V'(q*)={v}") for v in (0.5, 0.9)]
+    best = _best_clip(p)
+    marks.append((best["typical"], f"max typical gain (N={p['width']}, L={p['depth']})"))
+    marks.append((best["robust"], "max typical - 1 sd"))
+    write_table(out, TABLES["clip"], rows, width_fig.clip_sweep, marks=marks,
+           title=f"CReLU 85%, width {p['width']}, depth {p['depth']}, {p['steps']} steps")
+    return rows
+
+
+def _best_clip(p: dict) -> dict[str, float]:
+    """The clips maximising the predicted typical (and one-sd-below-typical) end-to-end gain
+    at the point's (N, L) (:func:`sparsefield.theory.finite_width.best_clip`)."""
+    best = best_clip("crelu", p["sparsity"], width=int(p["width"]), depth=int(p["depth"]))
+    return {k: best[k]["m"] for k in ("typical", "robust")}
+
+
+def dt26_width(results: Path, out: Path) -> list[dict]:
+    rows = collect(SWEEPS / "dt26_qstar.toml", "depth50", results)
+    for r in rows:
+        fam = "fixed V'(q*)=0.7" if r["vprime_target"] else "fixed m=1.063"
+        r["series"] = f"{fam}, depth {r['depth']}"
+    # q* = 1 belongs to both families
+    rows += [{**r, "series": f"fixed m=1.063, depth {r['depth']}"} for r in rows
+             if r["q_star"] == 1.0]
+    _with_predictions(rows)
+    write_table(out, TABLES["dt26w"], rows, width_fig.qstar_finite_width,
+           title=f"[DT26] CReLU 90%, width 300, depth 50, {rows[0]['steps']} steps")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results", default="results", help="results root of the sweeps")
+    ap.add_argument("--out", default="docs/results", help="output folder")
+    ap.add_argument("--only", choices=tuple(TABLES), nargs="+", default=list(TABLES))
+    args = ap.parse_args(argv)
+    results, out = Path(args.results).resolve(), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    run = {"width": width_control, "phase": lambda r, o: phase(r, o)[0], "clip": clip,
+           "dt26w": dt26_width}
+    for name in args.only:
+        with style.output(formats=("png",)):
+            rows = run[name](results, out)
+        for r in rows:
+            print(f"{name:6s} {r['label']:45s} seeds {r['seeds']}  acc {r[TEST_ACC]:.3f}  "
+                  f"log gain {r['log_gain_total_mean']:.2f} +- {r['log_gain_total_sd']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
