@@ -2,7 +2,7 @@
 
 For each width ``N`` an ensemble of random networks (:func:`.finite_width.simulate`, the
 exact ``gram`` sampler, fixed seeds) is measured for the quantities the theory predicts
-(docs/theory.md section 7), each with a standard error over networks:
+(docs/theory.md section 9), each with a standard error over networks:
 
 * ``log_gain_per_layer``: ``(1/L) sum_l log(|g^l|^2/|g^{l+1}|^2)`` of a back-propagated
   gradient, each input separately, averaged over the two inputs of a network (the typical,
@@ -133,3 +133,53 @@ def scaling(act: Activation, sigma_w2: float, sigma_b2: float, widths=WIDTHS,
         sub = int(np.random.SeedSequence((seed, w)).generate_state(1)[0])
         out += measure(act, sigma_w2, sigma_b2, w, depth, n_networks, sub, q0)
     return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes of the finite-size rows of ``sparsefield check``."""
+
+    widths: tuple[int, ...]
+    depth: int
+    networks: int
+    activations: tuple[str, ...]
+
+
+QUICK = Plan((300,), 30, 64, ("crelu",))
+FULL = Plan(WIDTHS, 50, 256, ("crelu", "cst", "relu_tau", "st", "relu", "tanh"))
+
+
+def setup(name: str) -> tuple[Activation, float, float]:
+    """``(activation, sigma_w^2, sigma_b^2)``: the [P24] thresholds derived at 85% sparsity
+    (clipped at ``V'(q*) = 0.5``), ReLU at ``(2, 0)``, others on the edge of chaos at ``q* = 1``."""
+    from sparsefield.theory.activations import get
+    from sparsefield.theory.clipping import CLIPPED, UNCLIPPED, derive
+    from sparsefield.theory.eoc import edge_of_chaos
+
+    if name in CLIPPED + UNCLIPPED:
+        d = derive(name, 0.85, vprime=0.5 if name in CLIPPED else None)
+        return d.activation_fn(), d.sigma_w2, d.sigma_b2
+    if name == "relu":
+        return get("relu"), 2.0, 0.0
+    act = get(name)
+    return (act, *edge_of_chaos(act, 1.0))
+
+
+def figure_data(plan: Plan = FULL, seed: int = 0, grid: int = 12) -> dict:
+    """Records for :func:`sparsefield.figures.finite_size.gain_vs_width`: per activation of
+    ``plan`` whose gains are compared (not the exploding ones), theory on a grid of ``1/N``
+    down to the smallest width and the simulated points of :func:`scaling`."""
+    panels = []
+    for name in plan.activations:
+        act, sw2, sb2 = setup(name)
+        points = [p.to_dict() for p in scaling(act, sw2, sb2, plan.widths, plan.depth,
+                                               plan.networks, seed)]
+        if not any(p["quantity"] == "log_gain_per_layer" for p in points):
+            continue
+        widths = np.unique(np.geomspace(min(plan.widths), 20 * max(plan.widths), grid).astype(int))
+        th = [predict(act, int(n), plan.depth, sigma_w2=sw2, sigma_b2=sb2) for n in widths]
+        panels.append({"activation": name, "points": points, "theory": {
+            "inv_width": [1.0 / n for n in widths],
+            "log_gain_per_layer": [t.log_gain_per_layer for t in th],
+            "log_gain_sd_per_layer": [t.log_gain_sd_per_layer for t in th]}})
+    return {"depth": plan.depth, "panels": panels}

@@ -1,4 +1,4 @@
-"""The finite-width Markov chain of the layer variance ``q^l`` (docs/theory.md section 7.3).
+"""The finite-width Markov chain of the layer variance ``q^l`` (docs/theory.md section 9.3).
 
 Given layer ``l``, the pre-activations ``h^l_i`` are i.i.d. ``N(0, q^l)`` with
 ``q^{l+1} = sigma_w^2 M + sigma_b^2``, ``M = (1/N) sum_i phi(h^l_i)^2``: a Markov chain in
