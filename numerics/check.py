@@ -29,7 +29,7 @@ from sparsefield.theory.errors import InfeasibleError
 from sparsefield.theory.maps import MeanField
 from sparsefield.theory.spec import format_spec, parse
 
-from . import drift_mc, finite_width, gaussian_mc, reproduce
+from . import drift_mc, finite_size, finite_width, gaussian_mc, reproduce
 from .stats import ROUNDING, Z_BOUND, Estimate, proportion, sample_mean, wilson
 
 QUAD_TOL = 1e-8  # closed form vs quadrature: |diff| <= QUAD_TOL (1 + |closed|)
@@ -248,6 +248,23 @@ def claim_rows(s: Settings, seed: int) -> list[Row]:
     return rows
 
 
+def finite_size_rows(quick: bool, seed: int) -> list[Row]:
+    """Finite-size scaling (:mod:`sparsefield.numerics.finite_size`): the typical gain per
+    layer, its spreads, the spread of ``q^L`` and the explosion rate against
+    :mod:`sparsefield.theory.finite_width` (quick: one width; full: all)."""
+    plan = finite_size.QUICK if quick else finite_size.FULL
+    rows = []
+    for i, name in enumerate(plan.activations):
+        act, sw2, sb2 = finite_size.setup(name)
+        for p in finite_size.scaling(act, sw2, sb2, plan.widths, plan.depth, plan.networks,
+                                     _sub(seed, 14, i)):
+            note = f"depth {p.depth}, width {p.width}, {p.n_networks} networks" + (
+                f", {p.dead} dead gradients left out" if p.dead else "")
+            rows.append(_z_row(act.name, f"{p.quantity} N={p.width}", "finite size",
+                               p.theory, Estimate(p.estimate, p.stderr, p.n_networks), note))
+    return rows
+
+
 def _below_bifurcation(name: str, threshold: float, n: int, seed: int) -> Estimate:
     """Fraction of networks ending (mean ``q`` of the last layers) above ``threshold`` at a
     clip ``BELOW_BIFURCATION x`` the bifurcation, where ``V`` has no fixed point above q*."""
@@ -327,6 +344,7 @@ def tasks(quick: bool = False, seed: int = 0, activations: list[str] | None = No
                         lambda a=args, k=i: map_rows(*a, _sub(seed, 2, k))))
     if activations is None:
         out.append(("finite width claims", lambda: claim_rows(s, seed)))
+        out.append(("finite size scaling", lambda: finite_size_rows(quick, seed)))
     drift = chosen if s.drift is None else [x for x in chosen if x[0].name in s.drift]
     out += [(f"drift {a.name}", lambda a=a, k=k, w=(sw2 if a.name in P24 else 1.0):
              drift_rows(a, s, _sub(seed, 4, k), w)) for k, (a, sw2, _) in enumerate(drift)]

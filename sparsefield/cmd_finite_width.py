@@ -1,5 +1,5 @@
 """``sparsefield derive --width N --depth L``: the finite-width section of ``derive``
-(:mod:`sparsefield.theory.finite_width`, docs/theory.md section 7).
+(:mod:`sparsefield.theory.finite_width`, docs/theory.md section 9).
 
 Not a command of its own: :mod:`sparsefield.cmd_theory` calls :func:`add_arguments` and
 :func:`section`.  The JSON object ``finite_width`` holds the keys of

@@ -1,4 +1,4 @@
-"""Finite-width corrections to the gain of a random network (docs/theory.md section 7).
+"""Finite-width corrections to the gain of a random network (docs/theory.md section 9).
 
 One layer maps a tangent vector ``v -> W D v`` (a back-propagated gradient
 ``g -> D W^T g``), ``D = diag(phi'(h))``, ``W_ij ~ N(0, sigma_w^2/N)``.  Given ``u = D v``,
@@ -177,7 +177,7 @@ GAIN_BAND_SD = 10.0  # the chain averaging f(q^l) spans qbar^l -+ this many sd o
 @dataclass(frozen=True)
 class FiniteWidth:
     """Finite-width predictions for a depth-``L``, width-``N`` network at initialisation
-    (docs/theory.md section 7).  Log gains are natural logs of squared-norm ratios of a
+    (docs/theory.md section 9).  Log gains are natural logs of squared-norm ratios of a
     tangent vector (equivalently of a back-propagated gradient) per layer."""
 
     width: int
@@ -226,7 +226,7 @@ def _dlog_chi1(act: Activation, sigma_w2: float, q):
 def conditioning(act: Activation, sigma_b2: float, q, q_next, width: int, e2=None,
                  e_phi2=None, e_dphi2_phi2=None):
     """``A R / N``: the mean log gain's correction from the vector's component along the
-    weight part ``a = W x`` of ``h^{l+1} = a + b`` (docs/theory.md section 7.2), with
+    weight part ``a = W x`` of ``h^{l+1} = a + b`` (docs/theory.md section 9.2), with
     ``R = E[phi'^2 phi^2] / (E[phi'^2] E[phi^2])`` at ``q`` and
     ``A = (1 - sigma_b^2/q') (E[phi'^2 x^2] / (q' E[phi'^2]) - 1)`` at ``q' = q_next``."""
     from .q_chain import phi_moment
@@ -284,7 +284,7 @@ def _totals(mf, q: float, width: int, depth: int, method: str, band):
 def predict(source, width: int, depth: int, sigma_w2: float | None = None,
             sigma_b2: float | None = None, q: float | None = None,
             q_band: tuple[float, float] | None = None, method: str = "auto") -> FiniteWidth:
-    """Finite-width predictions from ``q^0 = q`` (module docstring; docs/theory.md section 7).
+    """Finite-width predictions from ``q^0 = q`` (module docstring; docs/theory.md section 9).
 
     ``source``: a :class:`.clipping.Derivation` (its activation, ``sigma_w^2``,
     ``sigma_b^2`` and ``q*``) or an :class:`.activations.Activation` with ``sigma_w2``,

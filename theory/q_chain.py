@@ -1,4 +1,4 @@
-"""The finite-width Markov chain of the layer variance ``q^l`` (docs/theory.md section 7.3).
+"""The finite-width Markov chain of the layer variance ``q^l`` (docs/theory.md section 9.3).
 
 Given layer ``l``, the pre-activations ``h^l_i`` are i.i.d. ``N(0, q^l)`` with
 ``q^{l+1} = sigma_w^2 M + sigma_b^2``, ``M = (1/N) sum_i phi(h^l_i)^2``: a Markov chain in
@@ -11,7 +11,8 @@ Two ways to follow it over depth:
   ``qbar^{l+1} = V(qbar^l)``, ``dq^{l+1} = V'(qbar^l) dq^l + eps_l + V''/2 (dq^l)^2``,
   to ``O(1/N)``: the variance ``P_l`` of ``dq^l`` and the mean shift ``E[dq^l]``;
 * :func:`band_exit`: the law of ``q^l`` as a density on a log grid, moved by the one-step
-  law taken as a Gamma distribution with the exact mean and variance (vectorised numpy),
+  law taken as a shifted Gamma (Pearson III) distribution with the exact mean, variance
+  and third cumulant (vectorised numpy),
   with absorbing edges: the probability that ``q^l`` leaves a band within ``L`` layers
   (e.g. the explosion of unclipped ReLU_tau / ST: ``V'(q*) = 1``, ``V'' > 0``), and the
   law of ``q^l`` among the networks that stay (for averages of ``f(q^l)``).
@@ -45,12 +46,17 @@ def phi_moment(act: Activation, q, power: int, dpower: int = 0):
     return np.asarray(panel_moments.univariate(act, np.asarray(q, float), f, skip), float)
 
 
-def one_step(mf: MeanField, q, width: int):
-    """``(V(q), s^2(q))``: mean and variance of ``q^{l+1}`` given ``q^l = q``."""
+def one_step(mf: MeanField, q, width: int, skew: bool = False):
+    """``(V(q), s^2(q))``: mean and variance of ``q^{l+1}`` given ``q^l = q``; with
+    ``skew`` also its third cumulant ``sigma_w^6 k3(phi^2) / N^2``."""
     q = np.asarray(q, float)
-    e2 = np.asarray(moments.e_phi2(mf.act, q), float)
-    var = np.maximum(phi_moment(mf.act, q, 4) - e2 * e2, 0.0)
-    return mf.sigma_w2 * e2 + mf.sigma_b2, mf.sigma_w2 ** 2 * var / width
+    e2, e4 = np.asarray(moments.e_phi2(mf.act, q), float), phi_moment(mf.act, q, 4)
+    var = np.maximum(e4 - e2 * e2, 0.0)
+    out = (mf.sigma_w2 * e2 + mf.sigma_b2, mf.sigma_w2 ** 2 * var / width)
+    if not skew:
+        return out
+    k3 = phi_moment(mf.act, q, 6) - 3.0 * e2 * e4 + 2.0 * e2 ** 3
+    return (*out, mf.sigma_w2 ** 3 * k3 / width ** 2)
 
 
 @dataclass(frozen=True)
@@ -93,17 +99,23 @@ class BandExit:
     density: np.ndarray  # (L + 1, cells): P(q^l in cell, in band until l); row 0 empty
 
 
-def _gamma_cdf(x, mean, var):
-    """CDF of the Gamma law with this mean and variance (shape ``mean^2/var``)."""
-    shape = mean * mean / var
-    return special.gammainc(shape, np.maximum(x, 0.0) * mean / var)
+def _pearson3_cdf(x, mean, var, k3):
+    """CDF of the shifted Gamma law (Pearson type III) with this mean, variance and third
+    cumulant ``k3 > 0``: ``c + Gamma(k, theta)``, ``theta = k3 / (2 var)``,
+    ``k = var / theta^2``, ``c = mean - k theta``; ``k3 <= 0`` falls back to the unshifted
+    Gamma law matching mean and variance."""
+    k3 = np.where(k3 > 0, k3, 2.0 * var * var / mean)  # the plain Gamma's third cumulant
+    theta = k3 / (2.0 * var)
+    shape = var / (theta * theta)
+    c = mean - shape * theta
+    return special.gammainc(shape, np.maximum(x - c, 0.0) / theta)
 
 
 def band_exit(mf: MeanField, q0: float, width: int, depth: int, band: tuple[float, float],
               cells: int | None = None) -> BandExit:
-    """Propagate the density of ``q^l`` on a log grid over ``band`` (cell-averaged Gamma
-    kernel, exact mean and variance of the one-step law); mass leaving the band is
-    absorbed (module docstring)."""
+    """Propagate the density of ``q^l`` on a log grid over ``band`` (cell-averaged shifted
+    Gamma kernel, exact first three cumulants of the one-step law); mass leaving the band
+    is absorbed (module docstring)."""
     lo, hi = (check_positive("band", b) for b in band)
     if not lo < q0 < hi:
         raise ParameterError("band", band, f"an interval (lo, hi) around q0={q0:g}")
@@ -112,13 +124,13 @@ def band_exit(mf: MeanField, q0: float, width: int, depth: int, band: tuple[floa
     n = cells or int(np.clip(CELLS_PER_SD * np.log(hi / lo) / max(rel, 1e-12), MIN_CELLS, MAX_CELLS))
     edges = np.geomspace(lo, hi, n + 1)
     mid = np.sqrt(edges[:-1] * edges[1:])
-    mean, var = one_step(mf, mid, width)
+    mean, var, k3 = one_step(mf, mid, width, skew=True)
     var = np.maximum(var, 1e-300)
-    cdf = _gamma_cdf(edges[None, :], mean[:, None], var[:, None])  # (from cell, to edge)
+    cdf = _pearson3_cdf(edges[None, :], mean[:, None], var[:, None], k3[:, None])
     kernel = np.diff(cdf, axis=1)
     to_below, to_above = cdf[:, 0], 1.0 - cdf[:, -1]
-    m0, s0 = one_step(mf, np.asarray([q0]), width)
-    c0 = _gamma_cdf(edges, m0[0], max(float(s0[0]), 1e-300))
+    m0, s0, k0 = one_step(mf, np.asarray([q0]), width, skew=True)
+    c0 = _pearson3_cdf(edges, m0[0], max(float(s0[0]), 1e-300), k0[0])
     dens = np.diff(c0)  # the law of q^1 (q^0 is exact)
     p_above, p_below = [0.0, 1.0 - c0[-1]], [0.0, c0[0]]
     means, sds, rows = [q0], [0.0], [np.zeros(n)]
