@@ -16,8 +16,9 @@ Per member, with ``h^l`` the pre-activations of hidden layer ``l = 1..L``:
   layer (``L + 1`` rows, read-out included; :func:`relative_update`);
 * at initialisation only: the input-output Jacobian ``df/dx`` of each input, its
   numerical rank (singular values above ``s_max max(C, D) eps_float32``) and its
-  effective rank ``exp(H)``, ``H`` the entropy of ``s / sum s`` (Roy & Vetterli 2007),
-  averaged over inputs; and each pair's layer-1 correlation, which seeds the prediction.
+  effective rank ``exp(H)``, ``H`` the entropy of ``s / sum s`` (Roy & Vetterli 2007;
+  0 for a zero Jacobian), averaged over inputs; and each pair's layer-1 correlation,
+  which seeds the prediction.
 """
 
 from __future__ import annotations
@@ -94,13 +95,13 @@ def measure_init(model: nn.Module, x: torch.Tensor, n: int) -> dict[str, np.ndar
     jac = torch.stack(rows, dim=2).double()  # (E, B, C, D)
     s = torch.linalg.svdvals(jac)  # (E, B, C)
     tol = s[..., :1] * max(jac.shape[-2:]) * torch.finfo(torch.float32).eps
-    rank = (s > tol).double().sum(-1).mean(-1)
+    rank = (s > tol).double().sum(-1)
     w = s / s.sum(-1, keepdim=True).clamp(min=TINY)
-    entropy = -(w * w.clamp(min=TINY).log()).sum(-1)
+    erank = torch.where(rank > 0, (-(w * w.clamp(min=TINY).log()).sum(-1)).exp(), 0.0)
     with torch.no_grad():
         h1 = model.linears[0](x.flatten(1))
     rho1 = 1.0 - _pair_gap(h1).T  # (P, E)
-    host = torch.cat([rank[None], entropy.exp().mean(-1)[None], rho1]).cpu().numpy()
+    host = torch.cat([rank.mean(-1)[None], erank.mean(-1)[None], rho1]).cpu().numpy()
     return {JAC_RANK: host[:1], JAC_ERANK: host[1:2], DIAG_PAIR_RHO1: host[2:]}
 
 
