@@ -395,6 +395,8 @@ def _experiment_rows(res: Results) -> list[dict]:
 
 
 # [P24]'s DNN results (MNIST, depth 100, width 300), shown next to the measured verdicts
+# of runs at [P24]'s depth only (a shallower run is not the paper's experiment)
+P24_DEPTH = 100
 P24_EXPECTS = {"baseline": "the reference (ReLU 0.94 in [P24])",
                "clipped": "trains in [P24] (best clip about 0.93)",
                "beyond": "beyond the bifurcation: unstable by [P24]'s theory",
@@ -417,9 +419,10 @@ def _expected(label: str, r: dict, target: float) -> str:
 
 def _training_rows(clip: dict) -> list[dict]:
     """One row per clipping point: its verdict against the dense ReLU baseline (within 2
-    points, degraded, failed) next to what [P24] report; informative (a paper's measured
-    claim, and the depth here may be far below [P24]'s 100)."""
+    points, degraded, failed), next to what [P24] report only when the runs have [P24]'s
+    depth; then the verdict on the ordering the theory predicts (summary ``ordering``)."""
     setup = clip.get("setup") or {}
+    paper_depth = setup.get("depth") == P24_DEPTH
     size = ", ".join(f"{k} {setup[k]}" for k in ("depth", "width", "steps", "optimizer", "lr")
                      if k in setup)
     rows = []
@@ -429,8 +432,15 @@ def _training_rows(clip: dict) -> list[dict]:
         rows.append({"check": f"training vs the dense ReLU baseline, {label}" +
                               (f" ({size})" if size else ""),
                      "theory": None, "measured": r["verdict_text"], "stderr": None, "z": None,
-                     "ok": None, "source": "empirical clipping; at depth 100: "
-                                           + _expected(label, r, clip["target_sparsity"])})
+                     "ok": None, "source": "empirical clipping" + (
+                         "; [P24] at depth 100: " + _expected(label, r, clip["target_sparsity"])
+                         if paper_depth else "")})
+    order = clip.get("ordering")
+    if order:  # --- fw-diag: the theory's predicted ordering, observed or not (issue 22)
+        rows.append({"check": "ordering predicted by the theory" + (f" ({size})" if size else ""),
+                     "theory": order["predicted"], "measured": order["text"], "stderr": None,
+                     "z": None, "ok": order["verdict"] == "observed",
+                     "source": "empirical clipping: difference of seed means per pair"})
     return rows
 
 
@@ -594,8 +604,11 @@ def _training_headline(res: Results) -> str:
     within = 100 * clip.get("within", 0.02)
     tally = ", ".join(f"{n} {TEXT[k].format(points=within, ref='ReLU')}"
                       for k, n in sorted(counts.items()))
+    order = (clip.get("ordering") or {}).get("verdict")  # fw-diag (issue 22)
     return (f"<p><b>Training:</b> dense ReLU baseline test accuracy {' and '.join(parts)}"
-            + (f"; clipping points against it: {html.escape(tally)}" if tally else "") + ".</p>")
+            + (f"; clipping points against it: {html.escape(tally)}" if tally else "")
+            + (f"; ordering predicted by the theory: {html.escape(order)}" if order else "")
+            + ".</p>")
 
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "docs" / "results"

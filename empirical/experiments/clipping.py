@@ -30,6 +30,7 @@ from ..config import RunOptions, point
 from ..data import resolve_name
 from ..store import EVAL, MEMBER, TEST_ACC, TEST_Q, TEST_ZERO_FRAC, final, section, series
 from . import baseline as B
+from .ordering import ordering, point_predictions
 from .stats import by_label, mean_sem
 
 NAME = "clipping"
@@ -101,7 +102,7 @@ def _outcome(rec: dict, target: float, tol: float) -> dict:
 
 
 def summarise(records: list[dict], cfg: Config) -> dict:
-    from sparsefield.theory.clipping import CLIPPED
+    from sparsefield.theory.clipping import CLIPPED, UNCLIPPED
 
     groups = by_label(records)
     base = groups.get(BASELINE_LABEL)
@@ -128,11 +129,15 @@ def summarise(records: list[dict], cfg: Config) -> dict:
                    m=member["params"].get("m"), vprime=member.get("vprime"),
                    vsecond=member.get("vsecond"), critical_m=member.get("critical_m"),
                    extra_fixed_points=member.get("extra_fixed_points"))
+        row["predictions"] = point_predictions(recs, row["predicted_at_target"])
         rows[label] = row
+    order = ordering(groups, [k for k, r in rows.items() if r["predicted_at_target"]],
+                     [k for k, r in rows.items() if r["activation"] in UNCLIPPED],
+                     cfg.chance_margin)
     setup = {k: getattr(cfg, k) for k in ("depth", "width", "steps", "optimizer", "lr",
                                           "batch_size")}
     return {"target_sparsity": cfg.sparsity, "tolerance": cfg.tolerance, "within": cfg.within,
-            "baseline": base_v, "setup": setup, "rows": rows}
+            "baseline": base_v, "setup": setup, "rows": rows, "ordering": order}
 
 
 def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
@@ -156,4 +161,6 @@ def table(summary: dict) -> str:
                      f"{r[TEST_ACC]['mean']:>7.3f}{r['zero_init']['mean']:>7.3f}"
                      f"{r['zero_final']['mean']:>7.3f}{r['zero_final_last']['mean']:>8.3f}"
                      f"{r['q_init_max']['mean']:>9.3g}{at}  {r['verdict_text']}")
+    if "ordering" in summary:
+        lines.append(summary["ordering"]["text"])
     return "\n".join(lines)
