@@ -19,8 +19,9 @@ states the width it holds at (docs/theory.md section 4.9):
   mean_pairs rho^{L+1}))`` (the read-out has variance ``sigma_w^2/N``, so
   ``E(f_a - f_b)^2 / 2 = q* (1 - R(rho^L))``).
 
-The finite-width formula is :func:`finite_width_gain`; the ``fw-theory`` module
-(theory/finite_width) is to replace its body when it lands.
+The finite-width formula is :func:`finite_width_gain`, the one place it is spelled here;
+``theory.finite_width.predict`` (branch ``fw-theory``, with ``q^l`` fluctuations and a
+conditioning correction) is to replace its body when it is on main.
 """
 
 from __future__ import annotations
@@ -58,11 +59,14 @@ def derivative_moments(act: Activation, q: float) -> dict:
             "e4": split_expect(quart, b, q)}
 
 
-def finite_width_gain(act: Activation, sigma_w2: float, q_star: float, width: int,
-                      layers: int) -> dict:
+def finite_width_gain(act: Activation, sigma_w2: float, sigma_b2: float, q_star: float,
+                      width: int, layers: int) -> dict:
     """Typical log gain per layer of a tangent vector or back-propagated gradient at width
     ``width`` and its standard deviation, and their totals over ``layers`` layers
-    (module docstring; the one spelling of the formula)."""
+    (module docstring; the one spelling of the formula here).  ``sigma_b2`` is unused by
+    the leading ``1/N`` form; the fuller prediction of ``theory.finite_width.predict``
+    (branch ``fw-theory``: ``predict(act, width, layers, sigma_w2, sigma_b2, q_star)``,
+    fields of the same names) takes it and replaces this body once it is on main."""
     mom = derivative_moments(act, q_star)
     chi1, kappa = sigma_w2 * mom["e2"], mom["e4"] / mom["e2"] ** 2
     var = (3.0 * kappa - 1.0) / width
@@ -91,7 +95,7 @@ def predict(act: Activation, sigma_w2: float | None, sigma_b2: float | None, q_s
     initialisation, or where ``phi'`` has delta terms)."""
     if sigma_w2 is None or sigma_b2 is None or act.has_jumps:
         return None
-    fw = finite_width_gain(act, sigma_w2, q_star, width, depth - 1)
+    fw = finite_width_gain(act, sigma_w2, sigma_b2, q_star, width, depth - 1)
     gaps = correlation_gap(MeanField(act, sigma_w2, sigma_b2), q_star, rho1, depth)
     mf = {PRED_WIDTH: MEAN_FIELD_WIDTH,
           PRED_ACTIVE_FRAC: derivative_moments(act, q_star)["p"],

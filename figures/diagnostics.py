@@ -48,10 +48,11 @@ def diagnostics(records: list[dict], out: str | Path, name: str = "diagnostics")
     fig, axes = style.subplots(2, 3, width=3.3, height=2.6)
     (a_gain, a_cum, a_corr), (a_win, a_spread, a_upd) = axes
     groups = _groups(records)
-    widths = set()
+    widths: set[str] = set()
+    acts = [section(recs[0], MEMBER).get("activation", label) for label, recs in groups.items()]
     for i, (label, recs) in enumerate(groups.items()):
-        act = section(recs[0], MEMBER).get("activation", label)
-        color = style.color(act) if len(groups) <= 1 or i == 0 else f"C{i % 10}"
+        unique = acts.count(acts[i]) == 1  # one point per activation: its catalogue colour
+        color = style.color(acts[i]) if unique else f"C{i % 10}"
         pred = section(recs[0], PREDICTED) or {}
         fw, mf = pred.get(PRED_FINITE_WIDTH), pred.get(PRED_MEAN_FIELD)
         init = [section(r, INIT) for r in recs]
@@ -83,7 +84,7 @@ def diagnostics(records: list[dict], out: str | Path, name: str = "diagnostics")
         a_spread.plot(steps, _mean([series(r, EVAL, DIAG_LOGIT_SPREAD) for r in recs]),
                       color=color, **style.MEASURED)
         if mf:
-            widths.add(f"mean field ({mf[PRED_WIDTH]})")
+            widths.add(str(mf[PRED_WIDTH]))
             a_corr.semilogy(depth, mf[PRED_CORR_GAP], color=color, ls="--", lw=1.0)
             a_win.axhline(mf[PRED_ACTIVE_FRAC], color=color, ls="--", lw=1.0)
             a_spread.axhline(mf[PRED_LOGIT_SPREAD], color=color, ls="--", lw=1.0)
