@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--stats-every", type=int, default=10,
-                    help="training-time activation statistics every k-th step (the [P24] sweeps: 10-20)")
+                    help="activation statistics every k-th step (the [P24] sweeps: 10-20)")
     ap.add_argument("--eval-size", type=int, default=256)
     ap.add_argument("--n-train", type=int, default=4096)
     ap.add_argument("--device", default="auto")
@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> dict:
         return res
     print(f"device {res['device']}, {res['threads']} thread(s); {args.members} MLPs width "
           f"{args.width} depth {args.depth} ({args.activation}), batch {args.batch_size}, "
-          f"{args.steps} timed steps, stats every {args.stats_every}, median of {args.repeats}; load average "
+          f"{args.steps} timed steps, stats every {args.stats_every}, median of "
+          f"{args.repeats}; load average "
           f"{res['load_before'][0]:.2f} before, {res['load_after'][0]:.2f} after")
     for k, what in (("plain", "one model at a time (nn.Sequential)"),
                     ("stacked", "stacked ensemble, no hooks"),
@@ -188,7 +189,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"  {what:<40}{res[f'{k}_cpu_s_per_step'] * 1e3:>9.1f} ms CPU/step"
               f"{res[f'{k}_wall_s_per_step'] * 1e3:>9.1f} ms wall/step")
     print(f"trainer / best plain loop (CPU medians): {res['trainer_over_best_plain']:.3f}")
-    print(f"stacked ensemble / one at a time (CPU medians): {res['stacked_over_one_at_a_time']:.3f}")
+    print("stacked ensemble / one at a time (CPU medians): "
+          f"{res['stacked_over_one_at_a_time']:.3f}")
     return res
 
 

@@ -35,9 +35,9 @@ from sparsefield.theory.activations import Activation, Family
 from sparsefield.theory.gaussian import split_expect
 from sparsefield.theory.maps import MeanField
 
-from .store import (DIAG_PAIR_RHO1, MEAN_FIELD_WIDTH, PRED_ACTIVE_FRAC, PRED_CORR_GAP, PRED_FINITE_WIDTH,
-                    PRED_LOG_GAIN, PRED_LOG_GAIN_SD, PRED_LOG_GAIN_TOTAL, PRED_LOG_GAIN_TOTAL_SD,
-                    PRED_LOGIT_SPREAD, PRED_MEAN_FIELD, PRED_WIDTH)
+from .store import (DIAG_PAIR_RHO1, MEAN_FIELD_WIDTH, PRED_ACTIVE_FRAC, PRED_CORR_GAP,
+                    PRED_FINITE_WIDTH, PRED_LOG_GAIN, PRED_LOG_GAIN_SD, PRED_LOG_GAIN_TOTAL,
+                    PRED_LOG_GAIN_TOTAL_SD, PRED_LOGIT_SPREAD, PRED_MEAN_FIELD, PRED_WIDTH)
 
 
 @lru_cache(maxsize=None)

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .store import (DIAG_ACTIVE_FRAC, DIAG_CORR_GAP, DIAG_LOG_GAIN, DIAG_LOGIT_SPREAD,
-                    DIAG_PAIR_RHO1, DIAG_REL_UPDATE, JAC_ERANK, JAC_RANK)
+                    DIAG_PAIR_RHO1, JAC_ERANK, JAC_RANK)
 
 PAIRS = 16  # input pairs (2 x PAIRS inputs) per diagnostic pass
 JAC_INPUTS = 8  # inputs whose Jacobian is decomposed at initialisation
@@ -73,7 +73,8 @@ def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn) -> dict
             hd = h.detach().requires_grad_(True)
             (d,) = torch.autograd.grad(act.phi(hd).sum(), hd)
             window.append((d != 0).float().mean(dim=(1, 2)))
-    g2 = torch.stack([g.double().square().sum(-1) for g in grads]).clamp(min=TINY).log()  # (L, E, B)
+    g2 = torch.stack([g.double().square().sum(-1) for g in grads]).clamp(min=TINY).log()
+    # g2: (L, E, B) log squared gradient norms per layer, member and input
     out = {DIAG_LOG_GAIN: (g2[:-1] - g2[1:]).mean(-1),
            DIAG_CORR_GAP: torch.stack([_pair_gap(h.detach()).mean(-1) for h in hs]),
            DIAG_ACTIVE_FRAC: torch.stack(window).double(),

@@ -58,7 +58,8 @@ B_GRAD_MEAN, W_GRAD_MEAN, CE_HESS_TRACE = "b_grad_mean", "w_grad_mean", "ce_hess
 # (layers rows), logit spread across inputs (one row), relative update |dW|/|W| of the
 # evaluation step (layers + 1 rows).  Section INIT: the input-output Jacobian's numerical
 # rank and effective rank, and each pair's layer-1 correlation (seeds the prediction).
-DIAG_LOG_GAIN, DIAG_CORR_GAP, DIAG_ACTIVE_FRAC = "diag_log_gain", "diag_corr_gap", "diag_active_frac"
+DIAG_LOG_GAIN, DIAG_CORR_GAP = "diag_log_gain", "diag_corr_gap"
+DIAG_ACTIVE_FRAC = "diag_active_frac"
 DIAG_LOGIT_SPREAD, DIAG_REL_UPDATE = "diag_logit_spread", "diag_rel_update"
 JAC_RANK, JAC_ERANK, DIAG_PAIR_RHO1 = "jac_rank", "jac_erank", "diag_pair_rho1"
 # section PREDICTED of a record: what the theory expects of these, each with its width
