@@ -38,6 +38,7 @@ from sparsefield.empirical.config import RunOptions
 from sparsefield.empirical.experiments import get as experiment
 from sparsefield.empirical.experiments.baseline import TEXT
 from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
+from sparsefield.empirical.experiments.clipping import QUICK as CLIPPING_QUICK  # fw-diag
 from sparsefield.empirical.gpt_config import SIZES as GPT_SIZES
 from sparsefield.empirical.gpt_experiment import CLAIMS as GPT_CLAIMS
 from sparsefield.empirical.store import (DATA, EVAL, PAPER_TABLES, TEST_ACC, TEST_Q, VAL_LOSS,
@@ -84,11 +85,8 @@ SIZES = {
     "quick": Size("quick", 121, (20, 120), 1 << 18, (0.5, 1.0, 2.0, 3.0, 4.0), 300, 100, 64,
                   dict(width=128, depth=3, steps=50, n_train=5000, n_test=1000,
                        eval_size=1000, eval_every=10, seeds=[0, 1, 2, 3, 4]),
-                  # all 8,000 / 2,000 bundled MNIST digits (Fashion-MNIST: its first 8,000 /
-                  # 2,000); Adam 3e-3, 300 steps: ReLU at depth 10 reaches ~0.93
-                  dict(width=128, depth=10, steps=300, n_train=8000, n_test=2000,
-                       eval_size=2000, eval_every=50, optimizer="adam", lr=3e-3,
-                       seeds=[0, 1]),
+                  # depth 20, where the theory's ordering separates (clipping.QUICK)
+                  CLIPPING_QUICK,
                   dict(width=128, depth=3, steps=300, n_train=8000, n_test=2000,
                        eval_size=2000, eval_every=100, lr=0.05,
                        sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.99], seeds=[0, 1]),
