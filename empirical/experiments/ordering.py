@@ -37,18 +37,18 @@ def point_predictions(recs: list[dict], predicted_at_target: bool | None) -> dic
     at initialisation (means over seeds; ``{}`` parts where the records hold none)."""
     pred = section(recs[0], PREDICTED) or {}
     fw, mf = pred.get(PRED_FINITE_WIDTH), pred.get(PRED_MEAN_FIELD)
-    out: dict = {"mean_field": {PRED_WIDTH: mf[PRED_WIDTH] if mf else None,
-                                "keeps_sparsity": predicted_at_target}}
+    out: dict = {PRED_MEAN_FIELD: {PRED_WIDTH: mf[PRED_WIDTH] if mf else None,
+                                   "keeps_sparsity": predicted_at_target}}
     if mf:
-        out["mean_field"].update(active_fraction=mf[PRED_ACTIVE_FRAC],
+        out[PRED_MEAN_FIELD].update(active_fraction=mf[PRED_ACTIVE_FRAC],
                                  corr_gap_last=mf[PRED_CORR_GAP][-1])
     if fw:
-        out["finite_width"] = {PRED_WIDTH: fw[PRED_WIDTH],
-                               "log_gain_total": fw[PRED_LOG_GAIN_TOTAL],
-                               "log_gain_total_sd": fw[PRED_LOG_GAIN_TOTAL_SD]}
+        out[PRED_FINITE_WIDTH] = {PRED_WIDTH: fw[PRED_WIDTH],
+                                  PRED_LOG_GAIN_TOTAL: fw[PRED_LOG_GAIN_TOTAL],
+                                  PRED_LOG_GAIN_TOTAL_SD: fw[PRED_LOG_GAIN_TOTAL_SD]}
     if DIAG_LOG_GAIN in section(recs[0], EVAL):
         out["measured_init"] = {
-            "log_gain_total": mean_sem([float(np.sum(series(r, EVAL, DIAG_LOG_GAIN)[0]))
+            PRED_LOG_GAIN_TOTAL: mean_sem([float(np.sum(series(r, EVAL, DIAG_LOG_GAIN)[0]))
                                         for r in recs]),
             "corr_gap_last": mean_sem([float(series(r, EVAL, DIAG_CORR_GAP)[0][-1])
                                        for r in recs])}
