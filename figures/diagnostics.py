@@ -21,7 +21,7 @@ import numpy as np
 
 from sparsefield.empirical.store import (DIAG_ACTIVE_FRAC, DIAG_CORR_GAP, DIAG_LOG_GAIN,
                                          DIAG_LOGIT_SPREAD, DIAG_REL_UPDATE, EVAL, INIT,
-                                         JAC_ERANK, JAC_RANK, MEMBER, PRED_ACTIVE_FRAC,
+                                         JAC_ERANK, JAC_RANK, PRED_ACTIVE_FRAC,
                                          PRED_CORR_GAP, PRED_FINITE_WIDTH, PRED_LOG_GAIN,
                                          PRED_LOG_GAIN_SD, PRED_LOGIT_SPREAD, PRED_MEAN_FIELD,
                                          PRED_WIDTH, PREDICTED, STEP, section, series)
@@ -49,10 +49,8 @@ def diagnostics(records: list[dict], out: str | Path, name: str = "diagnostics")
     (a_gain, a_cum, a_corr), (a_win, a_spread, a_upd) = axes
     groups = _groups(records)
     widths: set[str] = set()
-    acts = [section(recs[0], MEMBER).get("activation", label) for label, recs in groups.items()]
     for i, (label, recs) in enumerate(groups.items()):
-        unique = acts.count(acts[i]) == 1  # one point per activation: its catalogue colour
-        color = style.color(acts[i]) if unique else f"C{i % 10}"
+        color = f"C{i % 10}"  # one per point (several points may share an activation)
         pred = section(recs[0], PREDICTED) or {}
         fw, mf = pred.get(PRED_FINITE_WIDTH), pred.get(PRED_MEAN_FIELD)
         init = [section(r, INIT) for r in recs]
@@ -81,7 +79,7 @@ def diagnostics(records: list[dict], out: str | Path, name: str = "diagnostics")
         a_win.plot(depth, _mean([w[0] for w in win]), color=color)
         a_win.plot(depth, _mean([w[-1] for w in win]), color=color, ls=":")
         steps = np.asarray(section(recs[0], EVAL)[STEP], float)
-        a_spread.plot(steps, _mean([series(r, EVAL, DIAG_LOGIT_SPREAD) for r in recs]),
+        a_spread.semilogy(steps, _mean([series(r, EVAL, DIAG_LOGIT_SPREAD) for r in recs]),
                       color=color, **style.MEASURED)
         if mf:
             widths.add(str(mf[PRED_WIDTH]))
@@ -101,7 +99,8 @@ def diagnostics(records: list[dict], out: str | Path, name: str = "diagnostics")
     a_upd.set(xlabel="layer (read-out last)", ylabel="|dW| / |W|",
               title="relative update, last evaluation step")
     if groups:
-        a_gain.legend(loc="lower left")
+        fig.legend(*a_gain.get_legend_handles_labels(), loc="outside lower center",
+                   ncol=min(len(groups), 3))
     else:
         style.note(a_gain, "no record holds diagnostics")
     fig.suptitle("diagnostics (dashed: predictions; " + ("; ".join(sorted(widths)) or "none")
