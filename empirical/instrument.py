@@ -8,7 +8,8 @@ copies them to the host (every ``log_every`` steps).  Per member and layer:
   min over samples) [LN23, WA24]; dead units (never nonzero over an evaluation set);
 * soft sparsity ``P(h < 0)`` (for GELU/SiLU); ``q^l = mean h^2``; ``max |phi(h)|`` (spikes);
 * weight mean and negative fraction, bias mean, and the projection of weight rows on the
-  running mean of the layer input, ``mean_j <w_j, u_bar> / ||u_bar||`` [BF2]; gradient norms;
+  running mean of the layer input, ``mean_j <w_j, u_bar> / ||u_bar||`` [BF2]; gradient norms
+  (averaged over the statistics steps, ``stats_every``);
 * the class-mean of each output-weight column, exactly conserved under cross-entropy with
   plain SGD [BF2] (reported as its largest deviation from the initial value).
 """
@@ -125,8 +126,11 @@ class Instrument:
         self.losses: list[torch.Tensor] = []
 
     def after_backward(self, member_loss: torch.Tensor) -> None:
-        """Add this step's per-member loss and per-layer gradient norms (no sync)."""
+        """Add this step's per-member loss and, on a statistics step (``mode`` ``train``),
+        its per-layer gradient norms (no sync; nothing more between statistics steps)."""
         self.losses.append(member_loss.detach().float())
+        if self.mode != "train":
+            return
         norms = [l.weight.grad.reshape(self.n, -1).norm(dim=1) for l in self.layers]
         self.grad_sum.add_(torch.stack(norms).float())
         self.grad_steps += 1

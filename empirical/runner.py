@@ -20,9 +20,10 @@ import torch
 
 from .config import TRAIN_KEYS, RunOptions, group_key
 from .data import Dataset, load
+from .diag_theory import predict_record
 from .init import resolve
 from .models import build
-from .store import DATA, MEMBER, RUN, ResultStore, point_key
+from .store import DATA, INIT, MEMBER, PREDICTED, RUN, ResultStore, point_key
 from .train import resolve_device, train_ensemble
 
 Chunk = list[tuple[str, dict, int]]  # (label, point, seed) trained together
@@ -124,6 +125,7 @@ class EnsembleTrainer:
                            "n_train": len(data.x_train), "n_test": len(data.x_test),
                            "n_classes": data.n_classes}
             res[RUN] = {"device": str(device), "ensemble_size": len(chunk)}
+            res[PREDICTED] = predict_record(member, p0, res[INIT])
         return results
 
 

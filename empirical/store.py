@@ -52,6 +52,24 @@ W_MEAN, W_NEG, B_MEAN, W_PROJ = "w_mean", "w_neg", "b_mean", "w_proj"
 OUT_COLMEAN_DEV, GRAD_NORM, LOSS_STEPS = "out_colmean_dev", "grad_norm", "loss_steps"
 # gradients at initialisation (section INIT)
 B_GRAD_MEAN, W_GRAD_MEAN, CE_HESS_TRACE = "b_grad_mean", "w_grad_mean", "ce_hess_trace"
+# training diagnostics (empirical/diagnostics.py; docs/theory.md section 4.9), MLPs only.
+# Section EVAL, per evaluation: per-layer typical log back-prop gain (layers - 1 rows),
+# 1 - correlation of input pairs (layers rows), linear-window fraction P(phi' != 0)
+# (layers rows), logit spread across inputs (one row), relative update |dW|/|W| of the
+# evaluation step (layers + 1 rows).  Section INIT: the input-output Jacobian's numerical
+# rank and effective rank, and each pair's layer-1 correlation (seeds the prediction).
+DIAG_LOG_GAIN, DIAG_CORR_GAP = "diag_log_gain", "diag_corr_gap"
+DIAG_ACTIVE_FRAC = "diag_active_frac"
+DIAG_LOGIT_SPREAD, DIAG_REL_UPDATE = "diag_logit_spread", "diag_rel_update"
+JAC_RANK, JAC_ERANK, DIAG_PAIR_RHO1 = "jac_rank", "jac_erank", "diag_pair_rho1"
+# section PREDICTED of a record: what the theory expects of these, each with its width
+PREDICTED = "predicted"
+PRED_LOG_GAIN, PRED_LOG_GAIN_SD = "log_gain_per_layer", "log_gain_sd_per_layer"
+PRED_LOG_GAIN_TOTAL, PRED_LOG_GAIN_TOTAL_SD = "log_gain_total_mean", "log_gain_total_sd"
+PRED_ACTIVE_FRAC, PRED_CORR_GAP, PRED_LOGIT_SPREAD = ("active_fraction", "corr_gap",
+                                                      "logit_spread")
+PRED_WIDTH, MEAN_FIELD_WIDTH = "width", "infinite (mean field)"
+PRED_FINITE_WIDTH, PRED_MEAN_FIELD = "finite_width", "mean_field"  # its two parts
 
 
 def metric(split: str, stat: str) -> str:

@@ -21,9 +21,10 @@ from tqdm.auto import tqdm
 from sparsefield.theory.errors import ParameterError
 
 from .config import TRAIN_KEYS, TrainConfig
+from . import diagnostics as D
 from .data import Dataset
 from .instrument import Instrument
-from .store import (ACC, B_GRAD_MEAN, CE_HESS_TRACE, EVAL, FINAL, FINITE, INIT,
+from .store import (ACC, B_GRAD_MEAN, CE_HESS_TRACE, DIAG_REL_UPDATE, EVAL, FINAL, FINITE, INIT,
                     INIT_TEST_ZERO_FRAC, LOSS, LOSS_SPIKES, LOSS_STEPS, OUT_COLMEAN_DEV, STEP,
                     TEST, TEST_ACC, TEST_LOSS, TEST_ZERO_FRAC, TRAIN, TRAIN_ACC, TRAIN_LOSS,
                     W_GRAD_MEAN, atomic_torch_save, load_checkpoint, metric, numpy_to_tensors,
@@ -208,12 +209,21 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
     inst = Instrument(model, n_members)
     batches = Batches(len(xs["x_train"]), spec["batch_size"], spec["data_seed"], device)
     hist, evals, start = {}, {}, 0
+    diag = D.applies(model)  # signal-propagation diagnostics (MLP), at evaluations only
+    n_diag = 2 * (min(2 * D.PAIRS, len(evalsets[TEST][0])) // 2)
+    xd, yd = evalsets[TEST][0][:n_diag], evalsets[TEST][1][:n_diag]
 
-    def run_eval(step: int) -> dict:
+    def run_eval(step: int, rel_update: np.ndarray | None = None) -> dict:
         rec = {k: v.float().cpu().numpy() for k, v in inst.parameter_stats().items()}
         for split, (x, y) in evalsets.items():
             ev = evaluate(model, inst, x, y, spec["loss"], spec["batch_size"])
             rec.update({metric(split, k): v for k, v in ev.items()})
+        if diag:
+            mode, inst.mode = inst.mode, "off"
+            rec.update(D.measure(model, xd, yd, lambda f, t: member_loss(f, t, spec["loss"])))
+            rec[DIAG_REL_UPDATE] = (D.no_update(model, n_members) if rel_update is None
+                                    else rel_update)
+            inst.mode = mode
         _append(evals, step, rec)
         return rec
 
@@ -227,6 +237,8 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
         start = state["step"]
     else:
         init = init_gradients(model, *evalsets[TRAIN], spec["loss"], spec["batch_size"])
+        if diag:
+            init.update(D.measure_init(model, xd, n_members))
         run_eval(0)
     bar = tqdm(total=spec["steps"], initial=start, desc=desc, disable=None if progress else True,
                leave=False, file=sys.stderr, dynamic_ncols=True)
@@ -243,15 +255,18 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
                 clip_members_(params, n_members, spec["grad_clip"])
             for group in opt.param_groups:
                 group["lr"] = spec["lr"] * lr_factor(step, spec)
+            last = step == spec["steps"]
+            eval_now = step % spec["eval_every"] == 0 or last
+            before = D.snapshot(model) if diag and eval_now else None
             opt.step()
             bar.update(1)
-            last = step == spec["steps"]
             if step % log_every == 0 or last:
                 rec = inst.fetch()
                 _append(hist, step, rec)
                 bar.set_postfix(loss=f"{np.mean(rec[LOSS_STEPS][-1]):.4g}")
-            if step % spec["eval_every"] == 0 or last:
-                run_eval(step)
+            if eval_now:
+                run_eval(step, None if before is None else D.relative_update(before, model,
+                                                                             n_members))
             if checkpoint is not None and ckpt_every and step % ckpt_every == 0 \
                     and step % log_every == 0:
                 atomic_torch_save(checkpoint, {

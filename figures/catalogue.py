@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from sparsefield.empirical.store import EVAL, MEMBER, TEST_Q, TEST_ZERO_FRAC, part_file, series
 from sparsefield.theory.activations import CATALOGUE
 
-from . import depth, experiments, gpt, maps, style
+from . import depth, diagnostics, experiments, gpt, maps, style
 from .experiments import _groups
 from .results import Results
 
@@ -133,6 +133,11 @@ def _clipping(res: Results, out: Path, notes: list[str]) -> list[Path]:
     return experiments.clipping(records, out, res.summary("clipping"))
 
 
+def _diagnostics(res: Results, out: Path, notes: list[str]) -> list[Path]:
+    records = _need(res.records("clipping"), "clipping experiment records (clipping/)")
+    return diagnostics.diagnostics(records, out)
+
+
 def _tradeoff(res: Results, out: Path, notes: list[str]) -> list[Path]:
     records = _need(res.records("tradeoff"), "trade-off experiment records (tradeoff/)")
     return experiments.tradeoff(records, out, res.summary("tradeoff"))
@@ -179,6 +184,13 @@ FIGURES = [
            "Deep MLP at the target sparsity: training curves, q^l at initialisation, "
            "final accuracy and sparsity vs the clip m with the theory's critical clips.",
            _clipping),
+    Figure("diagnostics", "Signal propagation in the clipping runs, against the theory",
+           "Per point: the typical back-prop gain per layer at initialisation against the "
+           "finite-width prediction log chi_1 - (3 kappa - 1)/(2N) (band: +-1 sd of one "
+           "vector), its sum over depth, 1 - rho^l of input pairs against the mean-field "
+           "correlation map, the linear-window fraction P(phi' != 0), the logit spread "
+           "and the relative update |dW|/|W| per layer; dashed lines are predictions.",
+           _diagnostics),
     Figure("tradeoff", "Sparsity-accuracy trade-off",
            "Accuracy against forced exact-zero sparsity (quantile shift, top-k) with the "
            "cliff [BF2].", _tradeoff),

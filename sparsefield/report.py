@@ -38,6 +38,7 @@ from sparsefield.empirical.config import RunOptions
 from sparsefield.empirical.experiments import get as experiment
 from sparsefield.empirical.experiments.baseline import TEXT
 from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
+from sparsefield.empirical.experiments.clipping import QUICK as CLIPPING_QUICK  # fw-diag
 from sparsefield.empirical.gpt_config import SIZES as GPT_SIZES
 from sparsefield.empirical.gpt_experiment import CLAIMS as GPT_CLAIMS
 from sparsefield.empirical.store import (DATA, EVAL, PAPER_TABLES, TEST_ACC, TEST_Q, VAL_LOSS,
@@ -84,11 +85,8 @@ SIZES = {
     "quick": Size("quick", 121, (20, 120), 1 << 18, (0.5, 1.0, 2.0, 3.0, 4.0), 300, 100, 64,
                   dict(width=128, depth=3, steps=50, n_train=5000, n_test=1000,
                        eval_size=1000, eval_every=10, seeds=[0, 1, 2, 3, 4]),
-                  # all 8,000 / 2,000 bundled MNIST digits (Fashion-MNIST: its first 8,000 /
-                  # 2,000); Adam 3e-3, 300 steps: ReLU at depth 10 reaches ~0.93
-                  dict(width=128, depth=10, steps=300, n_train=8000, n_test=2000,
-                       eval_size=2000, eval_every=50, optimizer="adam", lr=3e-3,
-                       seeds=[0, 1]),
+                  # depth 20, where the theory's ordering separates (clipping.QUICK)
+                  CLIPPING_QUICK,
                   dict(width=128, depth=3, steps=300, n_train=8000, n_test=2000,
                        eval_size=2000, eval_every=100, lr=0.05,
                        sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.99], seeds=[0, 1]),
@@ -395,6 +393,8 @@ def _experiment_rows(res: Results) -> list[dict]:
 
 
 # [P24]'s DNN results (MNIST, depth 100, width 300), shown next to the measured verdicts
+# of runs at [P24]'s depth only (a shallower run is not the paper's experiment)
+P24_DEPTH = 100
 P24_EXPECTS = {"baseline": "the reference (ReLU 0.94 in [P24])",
                "clipped": "trains in [P24] (best clip about 0.93)",
                "beyond": "beyond the bifurcation: unstable by [P24]'s theory",
@@ -417,9 +417,10 @@ def _expected(label: str, r: dict, target: float) -> str:
 
 def _training_rows(clip: dict) -> list[dict]:
     """One row per clipping point: its verdict against the dense ReLU baseline (within 2
-    points, degraded, failed) next to what [P24] report; informative (a paper's measured
-    claim, and the depth here may be far below [P24]'s 100)."""
+    points, degraded, failed), next to what [P24] report only when the runs have [P24]'s
+    depth; then the verdict on the ordering the theory predicts (summary ``ordering``)."""
     setup = clip.get("setup") or {}
+    paper_depth = setup.get("depth") == P24_DEPTH
     size = ", ".join(f"{k} {setup[k]}" for k in ("depth", "width", "steps", "optimizer", "lr")
                      if k in setup)
     rows = []
@@ -429,8 +430,15 @@ def _training_rows(clip: dict) -> list[dict]:
         rows.append({"check": f"training vs the dense ReLU baseline, {label}" +
                               (f" ({size})" if size else ""),
                      "theory": None, "measured": r["verdict_text"], "stderr": None, "z": None,
-                     "ok": None, "source": "empirical clipping; at depth 100: "
-                                           + _expected(label, r, clip["target_sparsity"])})
+                     "ok": None, "source": "empirical clipping" + (
+                         "; [P24] at depth 100: " + _expected(label, r, clip["target_sparsity"])
+                         if paper_depth else "")})
+    order = clip.get("ordering")
+    if order:  # --- fw-diag: the theory's predicted ordering, observed or not (issue 22)
+        rows.append({"check": "ordering predicted by the theory" + (f" ({size})" if size else ""),
+                     "theory": order["predicted"], "measured": order["text"], "stderr": None,
+                     "z": None, "ok": order["verdict"] == "observed",
+                     "source": "empirical clipping: difference of seed means per pair"})
     return rows
 
 
@@ -594,8 +602,11 @@ def _training_headline(res: Results) -> str:
     within = 100 * clip.get("within", 0.02)
     tally = ", ".join(f"{n} {TEXT[k].format(points=within, ref='ReLU')}"
                       for k, n in sorted(counts.items()))
+    order = (clip.get("ordering") or {}).get("verdict")  # fw-diag (issue 22)
     return (f"<p><b>Training:</b> dense ReLU baseline test accuracy {' and '.join(parts)}"
-            + (f"; clipping points against it: {html.escape(tally)}" if tally else "") + ".</p>")
+            + (f"; clipping points against it: {html.escape(tally)}" if tally else "")
+            + (f"; ordering predicted by the theory: {html.escape(order)}" if order else "")
+            + ".</p>")
 
 
 RESULTS_DIR = Path(__file__).resolve().parents[1] / "docs" / "results"
