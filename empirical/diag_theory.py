@@ -19,20 +19,18 @@ states the width it holds at (docs/theory.md section 4.9):
   mean_pairs rho^{L+1}))`` (the read-out has variance ``sigma_w^2/N``, so
   ``E(f_a - f_b)^2 / 2 = q* (1 - R(rho^L))``).
 
-The finite-width formula is :func:`finite_width_gain`, the one place it is spelled here;
-``theory.finite_width.predict`` (branch ``fw-theory``, with ``q^l`` fluctuations and a
-conditioning correction) is to replace its body when it is on main.
+The finite-width numbers come from :mod:`sparsefield.theory.finite_width` (with the
+``q^l`` fluctuations and the conditioning correction of docs/theory.md section 7).
 """
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-
 import numpy as np
 
-from sparsefield.theory.activations import Activation, Family
-from sparsefield.theory.gaussian import split_expect
+from sparsefield.theory.activations import Activation
+from sparsefield.theory.finite_width import derivative_moments
+from sparsefield.theory.finite_width import predict as predict_fw
 from sparsefield.theory.maps import MeanField
 
 from .store import (DIAG_PAIR_RHO1, MEAN_FIELD_WIDTH, PRED_ACTIVE_FRAC, PRED_CORR_GAP,
@@ -40,40 +38,18 @@ from .store import (DIAG_PAIR_RHO1, MEAN_FIELD_WIDTH, PRED_ACTIVE_FRAC, PRED_COR
                     PRED_LOG_GAIN_TOTAL_SD, PRED_LOGIT_SPREAD, PRED_MEAN_FIELD, PRED_WIDTH)
 
 
-@lru_cache(maxsize=None)
-def _flat_pieces(fam: Family) -> tuple[bool, ...]:
-    """Pieces on which ``phi'`` is identically zero (symbolically)."""
-    return tuple(bool(d.equals(0)) for d in fam.pieces_sym(1))
-
-
-def derivative_moments(act: Activation, q: float) -> dict:
-    """``p = P(phi' != 0)``, ``E[phi'^2]`` and ``E[phi'^4]`` at ``h ~ N(0, q)``, integrated
-    piece by piece between the breakpoints (:func:`sparsefield.theory.gaussian.split_expect`)."""
-    flat = _flat_pieces(act.family)
-    d = [None if f else act.piece(k, 1) for k, f in enumerate(flat)]
-    ones = [None if f else (lambda x: 1.0 + 0.0 * x) for f in flat]
-    sq = [None if f is None else (lambda x, f=f: f(x) ** 2) for f in d]
-    quart = [None if f is None else (lambda x, f=f: f(x) ** 4) for f in d]
-    b = act.breakpoints
-    return {"p": split_expect(ones, b, q), "e2": split_expect(sq, b, q),
-            "e4": split_expect(quart, b, q)}
-
-
 def finite_width_gain(act: Activation, sigma_w2: float, sigma_b2: float, q_star: float,
                       width: int, layers: int) -> dict:
     """Typical log gain per layer of a tangent vector or back-propagated gradient at width
-    ``width`` and its standard deviation, and their totals over ``layers`` layers
-    (module docstring; the one spelling of the formula here).  ``sigma_b2`` is unused by
-    the leading ``1/N`` form; the fuller prediction of ``theory.finite_width.predict``
-    (branch ``fw-theory``: ``predict(act, width, layers, sigma_w2, sigma_b2, q_star)``,
-    fields of the same names) takes it and replaces this body once it is on main."""
-    mom = derivative_moments(act, q_star)
-    chi1, kappa = sigma_w2 * mom["e2"], mom["e4"] / mom["e2"] ** 2
-    var = (3.0 * kappa - 1.0) / width
-    mean = math.log(chi1) - var / 2.0
-    return {PRED_WIDTH: int(width), "chi1": chi1, "kappa": kappa, "layers": int(layers),
-            PRED_LOG_GAIN: mean, PRED_LOG_GAIN_SD: math.sqrt(var),
-            PRED_LOG_GAIN_TOTAL: layers * mean, PRED_LOG_GAIN_TOTAL_SD: math.sqrt(layers * var)}
+    ``width``, its standard deviation, and their totals over ``layers`` layers: the
+    finite-width theory's numbers (:func:`sparsefield.theory.finite_width.predict`)."""
+    fw = predict_fw(act, int(width), int(layers), sigma_w2=sigma_w2, sigma_b2=sigma_b2,
+                    q=q_star)
+    return {PRED_WIDTH: int(width), "chi1": math.exp(fw.log_chi1), "kappa": fw.kappa,
+            "layers": int(layers), PRED_LOG_GAIN: fw.log_gain_per_layer,
+            PRED_LOG_GAIN_SD: fw.log_gain_sd_per_layer,
+            PRED_LOG_GAIN_TOTAL: fw.log_gain_total_mean,
+            PRED_LOG_GAIN_TOTAL_SD: fw.log_gain_total_sd}
 
 
 def correlation_gap(mf: MeanField, q_star: float, rho1, depth: int) -> np.ndarray:
@@ -98,7 +74,7 @@ def predict(act: Activation, sigma_w2: float | None, sigma_b2: float | None, q_s
     fw = finite_width_gain(act, sigma_w2, sigma_b2, q_star, width, depth - 1)
     gaps = correlation_gap(MeanField(act, sigma_w2, sigma_b2), q_star, rho1, depth)
     mf = {PRED_WIDTH: MEAN_FIELD_WIDTH,
-          PRED_ACTIVE_FRAC: derivative_moments(act, q_star)["p"],
+          PRED_ACTIVE_FRAC: float(derivative_moments(act, q_star).active),
           PRED_CORR_GAP: gaps[:-1].tolist(),
           PRED_LOGIT_SPREAD: math.sqrt(q_star * gaps[-1])}
     return {PRED_FINITE_WIDTH: fw, PRED_MEAN_FIELD: mf}

@@ -12,7 +12,8 @@ from sparsefield.empirical import diagnostics as D
 from sparsefield.empirical import store as S
 from sparsefield.empirical.config import RunOptions, point
 from sparsefield.empirical.data import load
-from sparsefield.empirical.diag_theory import derivative_moments, predict_record
+from sparsefield.empirical.diag_theory import predict_record
+from sparsefield.theory.finite_width import derivative_moments
 from sparsefield.empirical.init import resolve
 from sparsefield.empirical.models import build
 from sparsefield.empirical.runner import run_points
@@ -66,13 +67,13 @@ def test_window_moments_against_closed_forms():
     act = get("crelu", tau=0.5, m=1.2)
     mom = derivative_moments(act, 2.0)
     p = norm.cdf(1.7 / math.sqrt(2.0)) - norm.cdf(0.5 / math.sqrt(2.0))
-    assert mom["p"] == pytest.approx(p, rel=1e-10)
-    assert mom["e2"] == pytest.approx(p, rel=1e-10) and mom["e4"] == pytest.approx(p, rel=1e-10)
+    assert mom.active == pytest.approx(p, rel=1e-10)
+    assert mom.e2 == pytest.approx(p, rel=1e-10) and mom.e4 == pytest.approx(p, rel=1e-10)
     z = np.random.default_rng(0).standard_normal(400_000)
     d4 = (1.0 - np.tanh(z) ** 2) ** 4
     tanh = derivative_moments(get("tanh"), 1.0)
-    assert tanh["p"] == pytest.approx(1.0)
-    assert abs(tanh["e4"] - d4.mean()) < Z_BOUND * d4.std() / math.sqrt(z.size)
+    assert tanh.active == pytest.approx(1.0)
+    assert abs(tanh.e4 - d4.mean()) < Z_BOUND * d4.std() / math.sqrt(z.size)
 
 
 @pytest.fixture(scope="module")
