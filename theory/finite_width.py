@@ -39,6 +39,8 @@ from .errors import ParameterError, check_positive
 from .gaussian import interval_prob, truncated_moments
 
 P_TINY = 1e-300  # Binomial probabilities below this are dropped from the digamma sums
+DIGAMMA_MAX_WIDTH = 5000  # auto: wider, the 1/N form (off by O(1/N^2) < 1e-6; sums cost O(N))
+MAX_WIDTH, MAX_DEPTH = 10**7, 10**4  # predict's valid ranges
 
 
 @dataclass(frozen=True)
@@ -146,8 +148,8 @@ def layer_gain(act: Activation, sigma_w2: float, q, width: int, method: str = "a
                ) -> LayerGain:
     """The per-layer typical log gain and its variance at ``x ~ N(0, q)``, width ``N``.
 
-    ``method``: ``"auto"`` (digamma where ``phi'^2`` has a single level, else ``"1/N"``),
-    ``"1/N"`` or ``"digamma"``.
+    ``method``: ``"auto"`` (digamma where ``phi'^2`` has a single level and
+    ``N <= DIGAMMA_MAX_WIDTH``, else ``"1/N"``), ``"1/N"`` or ``"digamma"``.
     """
     sigma_w2 = check_positive("sigma_w2", sigma_w2)
     if not (isinstance(width, (int, np.integer)) and width >= 2):
@@ -162,7 +164,8 @@ def layer_gain(act: Activation, sigma_w2: float, q, width: int, method: str = "a
         raise ParameterError("q", float(np.ravel(q)[0]), f"a variance where phi' of {act.name}"
                              " is not zero almost surely (no signal passes)")
     log_chi1 = np.log(sigma_w2 * m.e2)
-    if m.level is not None and method != "1/N":
+    if m.level is not None and (method == "digamma" or (
+            method == "auto" and width <= DIGAMMA_MAX_WIDTH)):
         mean, var, p0 = digamma_form(m.active, m.level, sigma_w2, width)
         return LayerGain(mean, var, log_chi1, m.active, m.kappa, p0, "digamma")
     mean, var = expansion(m.e2, m.kappa, sigma_w2, width)
@@ -309,9 +312,9 @@ def predict(source, width: int, depth: int, sigma_w2: float | None = None,
         q = 1.0 if q is None else q
     from .maps import MeanField
 
-    for name, v, lo in (("width", width, 2), ("depth", depth, 1)):
-        if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo):
-            raise ParameterError(name, v, f"an integer >= {lo}")
+    for name, v, lo, hi in (("width", width, 2, MAX_WIDTH), ("depth", depth, 1, MAX_DEPTH)):
+        if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and lo <= v <= hi):
+            raise ParameterError(name, v, f"an integer in [{lo}, {hi:g}]")
     q = check_positive("q", q)
     mf = MeanField(act, sigma_w2, sigma_b2)
     reasons: dict[str, str] = {}
@@ -359,7 +362,7 @@ def best_clip(activation: str, sparsity: float, width: int, depth: int,
     t = float(tau_for_sparsity(activation, sparsity))
     bif = critical_m(activation, sparsity)["bifurcation"]
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def totals(mu: float) -> tuple[float, float]:
         _, sw2, sb2, _, _ = eoc_scaled(activation, t, mu)
         mf = MeanField(get(activation, tau=t, m=mu), float(sw2), float(sb2))
@@ -379,7 +382,8 @@ def best_clip(activation: str, sparsity: float, width: int, depth: int,
         values = np.array([obj(float(mu)) for mu in mus])
         i = int(np.argmax(values))
         lo, hi = mus[max(i - 1, 0)], mus[min(i + 1, len(mus) - 1)]
-        x, f = fminbound(lambda lm: -obj(math.exp(lm)), math.log(lo), math.log(hi), xatol=1e-3)
+        x, f = fminbound(lambda lm, obj=obj: -obj(math.exp(lm)), math.log(lo), math.log(hi),
+                         xatol=1e-3)
         mu = math.exp(x) if -f >= values[i] else float(mus[i])
         out[key] = {"m": mu * rq, "vprime": float(eoc_scaled(activation, t, mu)[3]),
                     "log_gain_total_mean": totals(mu)[0], "log_gain_total_sd": totals(mu)[1]}
