@@ -33,8 +33,9 @@ def wanted(args: argparse.Namespace) -> bool:
 
 def section(d, width: int, depth: int) -> tuple[dict, str | None]:
     """``(finite_width object, warning line or None)`` for a :class:`Derivation`."""
+    from sparsefield.theory.clip_width import best_clip
     from sparsefield.theory.clipping import CLIPPED
-    from sparsefield.theory.finite_width import best_clip, predict
+    from sparsefield.theory.finite_width import predict
 
     fw = predict(d, width, depth)
     out = fw.to_dict()
