@@ -44,7 +44,7 @@ _API = {
     "catalogue": ("sparsefield.theory.activations", "CATALOGUE"),
     "drift_stats": ("sparsefield.theory.drift", "drift_stats"),
     "finite_width": ("sparsefield.theory.finite_width", "predict"),
-    "best_clip": ("sparsefield.theory.finite_width", "best_clip"),
+    "best_clip": ("sparsefield.theory.clip_width", "best_clip"),
     "edge_of_chaos": ("sparsefield.theory.eoc", "edge_of_chaos"),
     "ParameterError": ("sparsefield.theory.errors", "ParameterError"),
     "InfeasibleError": ("sparsefield.theory.errors", "InfeasibleError"),

@@ -15,7 +15,6 @@ import math
 from sparsefield.theory.errors import ParameterError
 
 TARGET_LOG_GAIN = -1.0  # derive warns when the typical end-to-end gain is below e^-1
-MAX_WIDTH = 10**6  # the width search of the warning stops here
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,8 +33,9 @@ def wanted(args: argparse.Namespace) -> bool:
 
 def section(d, width: int, depth: int) -> tuple[dict, str | None]:
     """``(finite_width object, warning line or None)`` for a :class:`Derivation`."""
+    from sparsefield.theory.clip_width import best_clip
     from sparsefield.theory.clipping import CLIPPED
-    from sparsefield.theory.finite_width import best_clip, predict
+    from sparsefield.theory.finite_width import predict
 
     fw = predict(d, width, depth)
     out = fw.to_dict()
@@ -60,7 +60,7 @@ def _strict(obj, reasons: dict, key: str = ""):
 
 
 def _warning(d, fw) -> str | None:
-    from sparsefield.theory.finite_width import predict
+    from sparsefield.theory.finite_width import MAX_WIDTH, predict
 
     total = fw.log_gain_total_mean
     if not (math.isfinite(total) and total < TARGET_LOG_GAIN):
@@ -78,7 +78,7 @@ def _warning(d, fw) -> str | None:
                                    f"depth <= {depth_ok}" if depth_ok else "") if x)
     return (f"typical end-to-end gain at width {fw.width}, depth {fw.depth} is "
             f"e^{total:.2f} (sd e^{fw.log_gain_total_sd:.2f} across networks): "
-            f"{fixes or 'no width up to 1e6 or depth'} brings it to >= e^{TARGET_LOG_GAIN:g}")
+            f"{fixes or f'no width up to {MAX_WIDTH:g} or depth'} brings it to >= e^{TARGET_LOG_GAIN:g}")
 
 
 def rows(out: dict) -> list[tuple[str, object]]:
@@ -88,7 +88,8 @@ def rows(out: dict) -> list[tuple[str, object]]:
     r.append(("finite width: q_band", f"[{out['q_band'][0]:.4g}, {out['q_band'][1]:.4g}]"))
     for k, b in (out["best_clip"] or {}).items():
         if isinstance(b, dict):
-            r.append((f"clip ({k})", f"m={b['m']:.6g}  V'={b['vprime']:.4g}  log gain total "
-                                    f"{b['log_gain_total_mean']:.4g} +- {b['log_gain_total_sd']:.4g}"))
+            text = (f"m={b['m']:.6g}  V'={b['vprime']:.4g}  log gain total "
+                    f"{b['log_gain_total_mean']:.4g} +- {b['log_gain_total_sd']:.4g}")
+            r.append((f"clip ({k})", text))
     r += [(f"finite width: note ({k})", v) for k, v in out["reasons"].items()]
     return r

@@ -6,14 +6,19 @@ import math
 
 import numpy as np
 import pytest
-
-import sparsefield as sf
-from sparsefield.cli import main
 from sparsefield.numerics.finite_size import measure, scaling
 from sparsefield.numerics.stats import Z_BOUND
 from sparsefield.theory import finite_width as fwt
 from sparsefield.theory.eoc import edge_of_chaos
-from sparsefield.theory.finite_width import derivative_moments, digamma_form, expansion, predict
+from sparsefield.theory.finite_width import (
+    derivative_moments,
+    digamma_form,
+    expansion,
+    predict,
+)
+
+import sparsefield as sf
+from sparsefield.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +125,7 @@ def test_approach_to_mean_field_in_one_over_width(crelu):
 
 
 def test_predict_validates_width_and_depth(crelu):
-    for kw in (dict(width=1, depth=10), dict(width=100, depth=0), dict(width=2.5, depth=3)):
+    for kw in ({"width": 1, "depth": 10}, {"width": 100, "depth": 0}, {"width": 2.5, "depth": 3}):
         with pytest.raises(sf.ParameterError, match="width|depth"):
             predict(crelu, **kw)
     with pytest.raises(sf.ParameterError, match="sigma_w2"):

@@ -26,9 +26,8 @@ variance ``sum_l Var``.
 
 from __future__ import annotations
 
-import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special, stats
@@ -39,6 +38,8 @@ from .errors import ParameterError, check_positive
 from .gaussian import interval_prob, truncated_moments
 
 P_TINY = 1e-300  # Binomial probabilities below this are dropped from the digamma sums
+DIGAMMA_MAX_WIDTH = 5000  # auto: wider, the 1/N form (off by O(1/N^2) < 1e-6; sums cost O(N))
+MAX_WIDTH, MAX_DEPTH = 10**7, 10**4  # predict's valid ranges
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,8 @@ def layer_gain(act: Activation, sigma_w2: float, q, width: int, method: str = "a
                ) -> LayerGain:
     """The per-layer typical log gain and its variance at ``x ~ N(0, q)``, width ``N``.
 
-    ``method``: ``"auto"`` (digamma where ``phi'^2`` has a single level, else ``"1/N"``),
-    ``"1/N"`` or ``"digamma"``.
+    ``method``: ``"auto"`` (digamma where ``phi'^2`` has a single level and
+    ``N <= DIGAMMA_MAX_WIDTH``, else ``"1/N"``), ``"1/N"`` or ``"digamma"``.
     """
     sigma_w2 = check_positive("sigma_w2", sigma_w2)
     if not (isinstance(width, (int, np.integer)) and width >= 2):
@@ -162,7 +163,8 @@ def layer_gain(act: Activation, sigma_w2: float, q, width: int, method: str = "a
         raise ParameterError("q", float(np.ravel(q)[0]), f"a variance where phi' of {act.name}"
                              " is not zero almost surely (no signal passes)")
     log_chi1 = np.log(sigma_w2 * m.e2)
-    if m.level is not None and method != "1/N":
+    if m.level is not None and (method == "digamma" or (
+            method == "auto" and width <= DIGAMMA_MAX_WIDTH)):
         mean, var, p0 = digamma_form(m.active, m.level, sigma_w2, width)
         return LayerGain(mean, var, log_chi1, m.active, m.kappa, p0, "digamma")
     mean, var = expansion(m.e2, m.kappa, sigma_w2, width)
@@ -178,7 +180,9 @@ GAIN_BAND_SD = 10.0  # the chain averaging f(q^l) spans qbar^l -+ this many sd o
 class FiniteWidth:
     """Finite-width predictions for a depth-``L``, width-``N`` network at initialisation
     (docs/theory.md section 9).  Log gains are natural logs of squared-norm ratios of a
-    tangent vector (equivalently of a back-propagated gradient) per layer."""
+    tangent vector (equivalently of a back-propagated gradient) per layer.  ``by_layer``:
+    arrays over ``l = 0..L-1`` of the mean-field ``q``, the expected ``log_gain`` of layer
+    ``l`` (``log |g^l|^2/|g^{l+1}|^2``) and its ``log_gain_sd``."""
 
     width: int
     depth: int
@@ -200,12 +204,14 @@ class FiniteWidth:
     p_leave_band: float | None  # P(q^l leaves q_band within L layers)
     p_explode: float | None  # P(q^l passes the band's upper edge within L layers)
     reasons: dict
+    by_layer: dict = field(default_factory=dict, repr=False)  # per-layer arrays (Python only)
 
     def to_dict(self) -> dict:
         """Plain JSON types; every non-finite number is ``None`` with a reason."""
         from dataclasses import asdict
 
         out, reasons = asdict(self), dict(self.reasons)
+        del out["by_layer"]  # the JSON carries the summaries; the arrays stay in Python
         for k, v in out.items():
             if isinstance(v, float) and not math.isfinite(v):
                 out[k] = None
@@ -240,7 +246,7 @@ def conditioning(act: Activation, sigma_b2: float, q, q_next, width: int, e2=Non
     return a * e_dphi2_phi2 / (e2 * e_phi2) / width
 
 
-def _totals(mf, q: float, width: int, depth: int, method: str, band):
+def totals(mf, q: float, width: int, depth: int, method: str, band):
     """Per-layer :class:`LayerGain` at ``qbar^l``, the linear noise of ``q^l``, the chain
     :class:`.q_chain.BandExit`, per-layer means, the variance of the total and the per-layer
     variances (:func:`predict`)."""
@@ -309,14 +315,14 @@ def predict(source, width: int, depth: int, sigma_w2: float | None = None,
         q = 1.0 if q is None else q
     from .maps import MeanField
 
-    for name, v, lo in (("width", width, 2), ("depth", depth, 1)):
-        if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo):
-            raise ParameterError(name, v, f"an integer >= {lo}")
+    for name, v, lo, hi in (("width", width, 2, MAX_WIDTH), ("depth", depth, 1, MAX_DEPTH)):
+        if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and lo <= v <= hi):
+            raise ParameterError(name, v, f"an integer in [{lo}, {hi:g}]")
     q = check_positive("q", q)
     mf = MeanField(act, sigma_w2, sigma_b2)
     reasons: dict[str, str] = {}
     band = None if q_band is None else tuple(float(b) for b in q_band)
-    g, ln, be, means, var_s, per_layer_var = _totals(mf, q, width, depth, method, band)
+    g, ln, be, means, var_s, per_layer_var = totals(mf, q, width, depth, method, band)
     band = be.band
     total = float(means.sum())
     per_layer = total / depth
@@ -333,59 +339,6 @@ def predict(source, width: int, depth: int, sigma_w2: float | None = None,
         float(width / g.kappa[0]), float(g.log_chi1.mean()), per_layer,
         float(np.sqrt(per_layer_var.mean())), total, float(np.sqrt(max(var_s, 0.0))),
         float(np.sqrt(g.var.sum())), depth_scale, float(be.sd[-1]),
-        float(be.mean[-1] - ln.qbar[-1]), band, p_leave, p_explode, reasons)
+        float(be.mean[-1] - ln.qbar[-1]), band, p_leave, p_explode, reasons,
+        {"q": ln.qbar[:-1], "log_gain": means, "log_gain_sd": np.sqrt(per_layer_var)})
 
-
-def best_clip(activation: str, sparsity: float, width: int, depth: int,
-              vprime: float | None = None, q_star: float = 1.0, n_grid: int = 24) -> dict:
-    """The clips ``m`` maximising the predicted end-to-end log gain at width ``N``, depth
-    ``L`` for a target sparsity (clipped activations), next to the clip of the target
-    ``V'(q*)`` (default 0.5): ``typical`` maximises ``log_gain_total_mean`` (the log of the
-    typical gain), ``robust`` maximises ``log_gain_total_mean - log_gain_total_sd`` (a
-    network one standard deviation below typical).  A larger ``m`` widens the linear window
-    (``kappa = 1/p`` falls) but pushes ``V'(q*)`` to 1, where ``q^l`` fluctuates more and
-    the spread of the gain across networks grows (:mod:`.q_chain`); clips at or past the
-    bifurcation are excluded.  Scanned on ``V'(q*)`` in ``[0.02, 0.98]``, refined by
-    golden-section search (:func:`.roots.fminbound`)."""
-    from .activations import get
-    from .clipping import CLIPPED, DEFAULT_VPRIME, critical_m, eoc_scaled, m_for_vprime
-    from .maps import MeanField
-    from .roots import fminbound
-    from .sparsity import tau_for_sparsity
-
-    if activation not in CLIPPED:
-        raise ParameterError("activation", activation, f"one of {list(CLIPPED)} (a clip)")
-    q_star = check_positive("q_star", q_star)
-    t = float(tau_for_sparsity(activation, sparsity))
-    bif = critical_m(activation, sparsity)["bifurcation"]
-
-    @functools.lru_cache(maxsize=None)
-    def totals(mu: float) -> tuple[float, float]:
-        _, sw2, sb2, _, _ = eoc_scaled(activation, t, mu)
-        mf = MeanField(get(activation, tau=t, m=mu), float(sw2), float(sb2))
-        try:
-            out = _totals(mf, 1.0, width, depth, "auto", False)
-        except ParameterError:
-            return -math.inf, math.inf
-        return float(out[3].sum()), math.sqrt(max(out[4], 0.0))
-
-    objectives = {"typical": lambda mu: totals(mu)[0],
-                  "robust": lambda mu: totals(mu)[0] - totals(mu)[1]}
-    mus = np.asarray(m_for_vprime(activation, sparsity, np.linspace(0.02, 0.98, n_grid)))
-    mus = mus[mus < bif] if bif is not None else mus
-    rq = math.sqrt(q_star)
-    out: dict = {}
-    for key, obj in objectives.items():
-        values = np.array([obj(float(mu)) for mu in mus])
-        i = int(np.argmax(values))
-        lo, hi = mus[max(i - 1, 0)], mus[min(i + 1, len(mus) - 1)]
-        x, f = fminbound(lambda lm: -obj(math.exp(lm)), math.log(lo), math.log(hi), xatol=1e-3)
-        mu = math.exp(x) if -f >= values[i] else float(mus[i])
-        out[key] = {"m": mu * rq, "vprime": float(eoc_scaled(activation, t, mu)[3]),
-                    "log_gain_total_mean": totals(mu)[0], "log_gain_total_sd": totals(mu)[1]}
-    target = DEFAULT_VPRIME if vprime is None else vprime
-    mu_t = float(m_for_vprime(activation, sparsity, target))
-    out["target"] = {"m": mu_t * rq, "vprime": target, "log_gain_total_mean": totals(mu_t)[0],
-                     "log_gain_total_sd": totals(mu_t)[1]}
-    out["bifurcation_m"] = None if bif is None else bif * rq
-    return out
