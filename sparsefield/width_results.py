@@ -32,7 +32,8 @@ from sparsefield.empirical.store import TEST_ACC
 from sparsefield.figures import style, width as width_fig
 from sparsefield.paper_results import CHANCE, SWEEPS, relu_by, with_verdicts, write_table, collect
 from sparsefield.theory.clipping import derive
-from sparsefield.theory.finite_width import best_clip, predict
+from sparsefield.theory.clip_width import best_clip
+from sparsefield.theory.finite_width import predict
 
 TRAINABLE = 0.5          # a cell "trains" when its test accuracy reaches this
 FW_KEYS = ("active_fraction", "kappa", "effective_width", "log_gain_per_layer",
