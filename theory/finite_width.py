@@ -18,10 +18,12 @@ active and ``|D v|^2/|v|^2 = c Beta(K/2, (N-K)/2)``, so with ``psi`` the digamma
     E[log gain]   = log(sigma_w^2 c) + log(2/N) + E_K[psi(K/2)],
     Var[log gain] = E_K[psi_1(K/2)] + Var_K[psi(K/2)].
 
-This ``digamma`` form is used where it applies (it is closer to simulation at
-``N = 100``: tests/test_finite_width_theory.py); otherwise the ``1/N`` expansion.  Layers
-are treated as independent, so the total over ``L`` layers has mean ``sum_l E`` and
-variance ``sum_l Var``.
+This ``digamma`` form is used where it applies (closer to simulated networks at
+``N = 100``: docs/theory.md section 9.1); otherwise the ``1/N`` expansion.  :func:`predict`
+adds the structure of a real network: the per-layer mean is averaged over the law of the
+fluctuating ``q^l`` (:mod:`.q_chain`) and corrected for the forward-pass conditioning
+(:func:`conditioning`), and the layers of the total over depth are correlated through
+``q^l`` (section 9.3).
 """
 
 from __future__ import annotations
