@@ -64,12 +64,12 @@ DIAG_LOGIT_SPREAD, DIAG_REL_UPDATE = "diag_logit_spread", "diag_rel_update"
 JAC_RANK, JAC_ERANK, DIAG_PAIR_RHO1 = "jac_rank", "jac_erank", "diag_pair_rho1"
 # section PREDICTED of a record: what the theory expects of these, each with its width
 PREDICTED = "predicted"
-PRED_LOG_GAIN, PRED_LOG_GAIN_SD = "log_gain_per_layer", "log_gain_sd_per_layer"
-PRED_LOG_GAIN_TOTAL, PRED_LOG_GAIN_TOTAL_SD = "log_gain_total_mean", "log_gain_total_sd"
-PRED_ACTIVE_FRAC, PRED_CORR_GAP, PRED_LOGIT_SPREAD = ("active_fraction", "corr_gap",
-                                                      "logit_spread")
+PRED_LOG_GAIN, PRED_LOG_GAIN_SD = "pred_log_gain_per_layer", "pred_log_gain_sd_per_layer"
+PRED_LOG_GAIN_TOTAL, PRED_LOG_GAIN_TOTAL_SD = "pred_log_gain_total", "pred_log_gain_total_sd"
+PRED_ACTIVE_FRAC, PRED_CORR_GAP, PRED_LOGIT_SPREAD = ("pred_active_fraction", "pred_corr_gap",
+                                                      "pred_logit_spread")
 PRED_WIDTH, MEAN_FIELD_WIDTH = "width", "infinite (mean field)"
-PRED_FINITE_WIDTH, PRED_MEAN_FIELD = "finite_width", "mean_field"  # its two parts
+PRED_FINITE_WIDTH, PRED_MEAN_FIELD = "pred_finite_width", "pred_mean_field"  # its two parts
 
 
 def metric(split: str, stat: str) -> str:
