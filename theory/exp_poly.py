@@ -7,12 +7,14 @@ such sums, and for ``x ~ N(0, q)``, completing the square (``y ~ N(s q, q)``),
 ``E[x^n e^{s x}; l < x < r] = e^{s^2 q/2} E[y^n; l < y < r]
 = sum_k C(n, k) mu^(n-k) sigma^k e^{s^2 q/2} M_k(a, b)``,
 
-``mu = s q``, ``sigma = sqrt(q)``, ``a, b = (l, r) - mu) / sigma``, with the truncated standard
-normal moments ``M_0 = Phi(b) - Phi(a)``, ``M_k = (k-1) M_(k-2) + a^(k-1) phi(a) - b^(k-1) phi(b)``
-(docs/theory.md section 3).  The products never overflow: ``e^{s^2 q/2} phi(a) =
-e^{s l - l^2/(2q)} / sqrt(2 pi)`` and ``e^{s^2 q/2} Phi(b) = erfcx(-b/sqrt 2) e^{s r - r^2/(2q)}
-/ 2`` for ``b <= 0`` (the tail on the far side otherwise), e.g. ``E[e^{a x}; x < 0] =
-e^{a^2 q/2} Phi(-a sqrt q) = erfcx(a sqrt(q/2)) / 2``.
+``mu = s q``, ``sigma = sqrt(q)``, ``(a, b) = (l - mu, r - mu) / sigma``, with the truncated
+standard normal moments ``M_0 = Phi(b) - Phi(a)``,
+``M_k = (k-1) M_(k-2) + a^(k-1) phi(a) - b^(k-1) phi(b)`` (docs/theory.md section 3,
+"Exponential-polynomial pieces").  The products never overflow:
+``e^{s^2 q/2} phi(a) = e^{s l - l^2/(2q)} / sqrt(2 pi)`` and
+``e^{s^2 q/2} Phi(b) = erfcx(-b/sqrt 2) e^{s r - r^2/(2q)} / 2`` for ``b <= 0`` (the tail on
+the far side otherwise), e.g. ``E[e^{a x}; x < 0] = e^{a^2 q/2} Phi(-a sqrt q) =
+erfcx(a sqrt(q/2)) / 2``.
 
 The sums cancel in places (``E[(e^x - 1)^2; x < 0] ~ q/2`` from terms of size 1/2 at small
 ``q``; ``x e^{s x}`` at large ``s sqrt q``), so each evaluation also returns its condition
