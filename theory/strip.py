@@ -262,10 +262,27 @@ def bivariate(act: Activation, q, rho, order: int):
         wide = inside & (sd > INNER_S_MAX * min(st.d, 1.0))
         narrow = inside & ~wide
         if narrow.any():
-            flat_o[narrow] = _open(act, flat_q[narrow], flat_r[narrow], order)
+            flat_o[narrow] = _open_grouped(act, flat_q[narrow], flat_r[narrow], sd[narrow], order)
         if wide.any():
             flat_o[wide] = panel_moments.bivariate(act, flat_q[wide], flat_r[wide], order)
     return out[()]
+
+
+def _open_grouped(act: Activation, fq, fr, sd, order: int):
+    """:func:`_open` per group of points sharing their rules (the inner rule's size, from
+    the conditional sd; the outer scale ``c``, from ``q``), so one wide point does not set
+    the inner rule of a whole grid."""
+    st = strip(act)
+    n = np.array([_inner_n(st, float(v)) for v in sd])
+    c = np.floor(np.log2(np.minimum(1.0, np.sqrt(fq))))
+    keys, which = np.unique(np.stack([n, c], axis=1), axis=0, return_inverse=True)
+    if len(keys) == 1:
+        return _open(act, fq, fr, order)
+    out = np.empty(fq.shape)
+    for g in range(len(keys)):
+        at = which.reshape(-1) == g
+        out[at] = _open(act, fq[at], fr[at], order)
+    return out
 
 
 def _open(act: Activation, fq, fr, order: int):
