@@ -21,6 +21,7 @@ place in the order where it should win.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -55,7 +56,13 @@ class Route:
 
 
 def candidates(act: Activation, quantity: str, method: str = "auto") -> list[Route]:
-    """The routes that may compute ``quantity`` for ``act`` under ``method``, in order."""
+    """The routes that may compute ``quantity`` for ``act`` under ``method``, in order
+    (resolved once per activation, quantity and method)."""
+    return list(_candidates(act, quantity, method))
+
+
+@lru_cache(maxsize=4096)
+def _candidates(act: Activation, quantity: str, method: str) -> tuple:
     if method not in METHODS:
         raise ValueError(f"method={method!r} must be one of {METHODS}")
     if quantity not in QUANTITIES:
@@ -63,13 +70,13 @@ def candidates(act: Activation, quantity: str, method: str = "auto") -> list[Rou
     found = [r for r in ROUTES if r.computes(act, quantity, method)]
     if not found:
         raise TypeError(f"no closed form for {quantity} of {act.name}")
-    return found[:1] if method != "auto" else found
+    return tuple(found[:1] if method != "auto" else found)
 
 
 def plan(act: Activation, quantity: str, points, method: str = "auto", **kw):
     """``(routes, index, values)``: ``routes[index[i]]`` computes point ``i`` of the flattened,
     broadcast ``points``; ``values[j]`` holds route ``j``'s values where it returned them."""
-    routes = candidates(act, quantity, method)
+    routes = _candidates(act, quantity, method)
     pts = [a.reshape(-1) for a in np.broadcast_arrays(*(np.asarray(p, float) for p in points))]
     index = np.full(pts[0].shape, len(routes) - 1)
     left = np.ones(pts[0].shape, bool)
@@ -93,6 +100,8 @@ def plan(act: Activation, quantity: str, points, method: str = "auto", **kw):
 
 def evaluate(act: Activation, quantity: str, points, method: str = "auto", **kw):
     """``quantity`` at ``points`` (broadcast), each point by its route from :func:`plan`."""
+    if all(np.ndim(p) == 0 for p in points):
+        return _scalar(act, quantity, points, method, **kw)
     shape = np.broadcast_shapes(*(np.shape(p) for p in points))
     routes, index, values = plan(act, quantity, points, method, **kw)
     if len(routes) == 1 or index.size == 0 or np.all(index == index.flat[0]):
@@ -113,6 +122,18 @@ def evaluate(act: Activation, quantity: str, points, method: str = "auto", **kw)
     return out.reshape(shape)[()]
 
 
+def _scalar(act: Activation, quantity: str, points, method: str, **kw):
+    """One point: the first route that admits it, without array bookkeeping."""
+    routes = _candidates(act, quantity, method)
+    for r in routes[:-1]:
+        if r.accurate is None:
+            return r.fns[quantity](act, *points, **kw)
+        v, ok = r.accurate(act, quantity, *points, **kw)
+        if bool(np.all(ok)):
+            return float(v) if v is not None else r.fns[quantity](act, *points, **kw)
+    return routes[-1].fns[quantity](act, *points, **kw)
+
+
 def taken(act: Activation, quantity: str, points, method: str = "auto", **kw) -> dict:
     """How many points of ``points`` each route takes: ``{route name: count}``."""
     routes, index, _ = plan(act, quantity, points, method, **kw)
@@ -125,6 +146,7 @@ def register(route: Route, before: str | None = None) -> None:
     panel rule, the fallback)."""
     names = [r.name for r in ROUTES]
     ROUTES.insert(names.index(before or "panels"), route)
+    _candidates.cache_clear()
 
 
 # --- the routes' own pieces ----------------------------------------------------------
