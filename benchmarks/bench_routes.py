@@ -76,7 +76,8 @@ def main() -> None:
     print(f"load average {os.getloadavg()}; n = {args.n}; CPU time, median of {args.repeat}")
     q = np.geomspace(1e-2, 1e2, args.n)
     rho = np.linspace(-1.0, 1.0, args.n)
-    grids = {"bivariate": (q[:, None], rho[None, :]), "e_phi2": (np.geomspace(1e-2, 1e2, args.n ** 2),)}
+    grids = {"bivariate": (q[:, None], rho[None, :]),
+             "e_phi2": (np.geomspace(1e-2, 1e2, args.n ** 2),)}
     names = args.only.split(",") if args.only else list(A.CATALOGUE)
     print(f"{'activation':15s} {'quantity':9s} {'grid us/pt':>10s} {'/fastest':>8s} {'/mix':>6s}"
           "  regions: share, us/pt")

@@ -105,7 +105,8 @@ def _product(f, g) -> list:
 
 def _scaled_cdf(e: float, z, s: float, q, upper: bool):
     """``e^{s^2 q/2} Phi(z)`` (``upper``: ``Phi(-z)``) for ``z = (e - s q)/sqrt q`` on the side
-    where it is a tail (``z <= 0``, resp. ``z >= 0``): ``erfcx(-+z/sqrt 2) e^{s e - e^2/(2q)} / 2``."""
+    where it is a tail (``z <= 0``, resp. ``z >= 0``):
+    ``erfcx(-+z/sqrt 2) e^{s e - e^2/(2q)} / 2``."""
     if math.isinf(e):
         return np.zeros(np.shape(q))
     zz = z if upper else -z

@@ -82,6 +82,10 @@ def dq_e_phi2(act: Activation, q):
 def d2q_e_phi2(act: Activation, q, method: str = "auto"):
     """``d^2/dq^2 E[phi^2] = E[phi^2 He_4(z)] / (4 q^2)``, ``He_4 = z^4 - 6 z^2 + 3``
     (the density differentiated twice in ``q``)."""
+    return _d2q_e_phi2(act, q, method)
+
+
+def _d2q_e_phi2(act: Activation, q, method: str):
     if act.has_jumps and method in ("auto", "closed"):  # [jumps hook] the closed form
         method = "panels"  # assumes continuity; the He_4 form does not
     return _univariate(act, "d2q_e_phi2", q, method)

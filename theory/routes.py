@@ -221,7 +221,9 @@ ROUTES: list[Route] = [
           accurate=_gelu_accurate),
     Route("piecewise_linear", lambda a: a.is_piecewise_linear,
           {q: _pl_fn(q) for q in UNIVARIATE}, accurate=_pl_accurate),
-    # [speed-pl slot] a closed-form bivariate map for piecewise-linear phi goes here
+    # [speed-pl slot] the closed-form bivariate map of piecewise-linear phi goes here:
+    # Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": <value>},
+    #       accurate=lambda act, quantity, q, rho, order: pl_bivariate.expect(act, q, rho, order))
     Route("pl_inner", lambda a: a.is_piecewise_linear, {"bivariate": _pl_inner},
           accurate=_pl_inner_accurate),
     Route("exp_poly", exp_poly.applies,
