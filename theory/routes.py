@@ -130,7 +130,7 @@ def _scalar(act: Activation, quantity: str, points, method: str, **kw):
             return r.fns[quantity](act, *points, **kw)
         v, ok = r.accurate(act, quantity, *points, **kw)
         if bool(np.all(ok)):
-            return float(v) if v is not None else r.fns[quantity](act, *points, **kw)
+            return np.float64(v) if v is not None else r.fns[quantity](act, *points, **kw)
     return routes[-1].fns[quantity](act, *points, **kw)
 
 
