@@ -110,7 +110,7 @@ def _scaled_cdf(e: float, z, s: float, q, upper: bool):
     if math.isinf(e):
         return np.zeros(np.shape(q))
     zz = z if upper else -z
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # the side np.where discards
         return 0.5 * erfcx(zz * SQRT_HALF) * np.exp(s * e - e * e / (2.0 * q))
 
 
@@ -129,13 +129,13 @@ def _basics(l: float, r: float, s: float, q):
     upper = a >= 0.0
     lo_a, lo_b = _scaled_cdf(l, a, s, q, False), _scaled_cdf(r, b, s, q, False)
     up_a, up_b = _scaled_cdf(l, a, s, q, True), _scaled_cdf(r, b, s, q, True)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         whole = np.exp(0.5 * s * s * q)
         # the middle case only: Phi(b) - Phi(a) = 1 - Phi(a) - Phi(-b)
         mid = whole * (ndtr(b) - ndtr(a)) if s == 0.0 else whole - lo_a - up_b
-    p = np.where(lower, lo_b - lo_a, np.where(upper, up_a - up_b, mid))
-    pabs = np.where(lower, lo_b + lo_a, np.where(upper, up_a + up_b,
-                                                 np.abs(whole) + lo_a + up_b))
+        p = np.where(lower, lo_b - lo_a, np.where(upper, up_a - up_b, mid))
+        pabs = np.where(lower, lo_b + lo_a, np.where(upper, up_a + up_b,
+                                                     np.abs(whole) + lo_a + up_b))
     return p, pabs, fa, fb, a, b
 
 

@@ -173,9 +173,9 @@ def _pl_inner(act, q, rho, order):
 def _pl_inner_accurate(act, quantity, q, rho, order):
     """No interval narrower than ``NARROW_Z`` conditional sds (``Phi(b) - Phi(a)`` of nearly
     equal numbers otherwise)."""
-    sd = np.sqrt(q * ((1.0 - rho) * (1.0 + rho)))
-    w = np.diff(act.breakpoints)
-    return None, np.all(w[:, None] >= generic.NARROW_Z * sd[None, :], axis=0)
+    sd = np.sqrt(np.asarray(q, float) * ((1.0 - rho) * (1.0 + rho)))
+    w = np.diff(act.breakpoints).reshape((-1,) + (1,) * sd.ndim)
+    return None, np.all(w >= generic.NARROW_Z * sd, axis=0)
 
 
 def _exp_fn(quantity: str):
