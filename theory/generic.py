@@ -1,10 +1,9 @@
-"""The generic routes of :mod:`.routes`: every moment from the definition alone.
+"""The generic route of :mod:`.routes`: every moment from the definition alone.
 
 * the panel rule (:mod:`.panel_moments`): fixed Gauss-Legendre panels between breakpoints,
   the fallback that admits every point;
-* adaptive quadrature of each smooth piece between breakpoints (:func:`.gaussian.split_expect`),
-  an independent slow reference (``method="quad"``); bivariate: the panel rule with its
-  generic inner integral.
+and, for the independent slow reference ``method="quad"``, the integrands that
+:mod:`.quad_reference` integrates adaptively.
 
 Also the piecewise-linear closed form's conditioning (:func:`conditioned`), which decides
 per point whether :mod:`.piecewise_linear` or the panel rule computes it.  The delta
@@ -23,7 +22,6 @@ import numpy as np
 from . import panel_moments
 from .activations import Activation
 from .errors import ParameterError
-from .gaussian import split_expect
 from .piecewise_linear import PiecewiseLinear, density
 
 TAIL_Z, NARROW_Z = 4.0, 0.25
@@ -70,7 +68,7 @@ def _pieces(act: Activation, order: int, quad: bool) -> list:
     return [None if (order >= 0 and zero[k]) else get(k, order) for k in range(len(zero))]
 
 
-def _delta_terms(act: Activation, q):
+def delta_terms(act: Activation, q):
     """``sum_k J_k phi(b_k) p_q(b_k)``: the kink contributions to ``E[phi phi'']``."""
     q = np.asarray(q, float)
     return sum((j * float(act(b)) * density(b, q) for j, b in zip(act.kinks, act.breakpoints)),
@@ -85,7 +83,7 @@ def _product(f, g):
     return None if f is None or g is None else (lambda x: f(x) * g(x))
 
 
-def _integrand(act: Activation, quantity: str, quad: bool) -> list:
+def integrand(act: Activation, quantity: str, quad: bool) -> list:
     """Per interval, the function whose Gaussian expectation is ``quantity``."""
     if quantity == "p_zero":
         return [(lambda x: 1.0 + 0.0 * x) if z else None for z in act.family.zero_pieces]
@@ -108,11 +106,11 @@ def panel_fn(quantity: str) -> Callable:
         return _panel_d2q
 
     def f(act, q, region="all"):
-        fs = _integrand(act, quantity, False)
+        fs = integrand(act, quantity, False)
         v = panel_moments.univariate(act, q, lambda k, x, z: fs[k](x),
                                      lambda k: fs[k] is None, region)
         if quantity == "e_phi_d2phi":
-            v = v + _delta_terms(act, q)
+            v = v + delta_terms(act, q)
         return finite(v, q)
     return f
 
@@ -127,34 +125,6 @@ def _panel_d2q(act: Activation, q):
         z2 = z * z
         return p[k](x) ** 2 * ((z2 - 6.0) * z2 + 3.0) / (4.0 * q3 * q3)
     return finite(panel_moments.univariate(act, q, he4, lambda k: p[k] is None), q)
-
-
-def quad_fn(quantity: str) -> Callable:
-    """Adaptive quadrature of ``quantity`` (bivariate: the panel rule, generic inner)."""
-    if quantity == "bivariate":
-        return lambda act, q, rho, order: bivariate(act, q, rho, order)
-    if quantity == "d2q_e_phi2":
-        return _quad_d2q
-
-    def f(act, q, region="all"):
-        lo, hi = REGIONS[region]
-        fs = _integrand(act, quantity, True)
-        g = np.vectorize(lambda qq: split_expect(fs, act.breakpoints, qq, lo=lo, hi=hi),
-                         otypes=[float])
-        v = g(np.asarray(q, float))[()]
-        return v + _delta_terms(act, q) if quantity == "e_phi_d2phi" else v
-    return f
-
-
-def _quad_d2q(act: Activation, q):
-    def make(k, qq):
-        f = act.piece(k, 0)
-        return lambda x: f(x) ** 2 * ((x * x - qq) ** 2 / (4 * qq ** 4)
-                                      + (qq - 2 * x * x) / (2 * qq ** 3))
-    n = len(act.breakpoints) + 1
-    f = np.vectorize(lambda qv: split_expect([make(k, qv) for k in range(n)],
-                                             act.breakpoints, qv), otypes=[float])
-    return f(np.asarray(q, float))[()]
 
 
 def bivariate(act: Activation, q, rho, order: int, closed_inner: bool = False):

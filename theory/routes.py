@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import arccos, exp_poly, gelu_kernel, generic, strip
+from . import arccos, exp_poly, gelu_kernel, generic, quad_reference, strip
 from .activations import Activation
 
 METHODS = ("auto", "closed", "panels", "quad")
@@ -236,6 +236,6 @@ ROUTES: list[Route] = [
           methods=frozenset({"auto"}), accurate=_strip_accurate),
     Route("panels", lambda a: True, {q: generic.panel_fn(q) for q in QUANTITIES},
           methods=frozenset({"auto", "panels"})),
-    Route("quad", lambda a: True, {q: generic.quad_fn(q) for q in QUANTITIES},
+    Route("quad", lambda a: True, {q: quad_reference.quad_fn(q) for q in QUANTITIES},
           methods=frozenset({"quad"})),
 ]

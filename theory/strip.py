@@ -21,7 +21,8 @@ expressions on precomputed node values:
 
 Which activations qualify, and their strips, is part of each definition
 (:attr:`.activations.Family.strip`: the nearest singularity of ``phi`` off the real axis);
-every other activation keeps the graded panel rule of :mod:`.panel_moments`.  The tests check both rules against mpmath.
+every other activation keeps the graded panel rule of :mod:`.panel_moments`.  The tests
+check both rules against mpmath.
 """
 
 from __future__ import annotations
