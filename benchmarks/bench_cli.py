@@ -3,7 +3,8 @@
 
 Each command runs ``--runs`` times (default 5) in fresh processes, interleaved so that
 machine load affects all alike, after one warm-up run each (OS file cache, ``__pycache__``).
-Printed per command: the median and minimum wall time, the median CPU time (user + sys of
+The numeric floor is ``python -c "import numpy, scipy.special"``: what ``derive`` cannot
+avoid.  Printed per command: the median and minimum wall time, the median CPU time (user + sys of
 the child, from ``wait4``: much less sensitive than wall time to other work on a shared
 machine) and the median CPU time over the floor's.  Takes ~(runs + 1) x 1.5 s.
 
@@ -23,6 +24,8 @@ DERIVE = ["-m", "sparsefield", "derive", "--activation", "crelu", "--sparsity", 
           "--vprime", "0.5", "--json"]
 COMMANDS = {
     "python -c pass (floor)": [sys.executable, "-c", "pass"],
+    "python -c 'import numpy, scipy.special'": [sys.executable, "-c",
+                                                "import numpy, scipy.special"],
     "python -c 'import sparsefield'": [sys.executable, "-c", "import sparsefield"],
     "sparsefield derive --json": [sys.executable, *DERIVE],
 }
@@ -59,12 +62,16 @@ def main() -> None:
             cpus[label].append(c)
         print(f"run {i + 1}/{runs}", file=sys.stderr, flush=True)
     floor = statistics.median(cpus["python -c pass (floor)"])
-    print(f"{'command':<34}{'wall median s':>14}{'wall min s':>11}{'cpu median s':>13}"
+    numeric = statistics.median(cpus["python -c 'import numpy, scipy.special'"])
+    print(f"{'command':<40}{'wall median s':>14}{'wall min s':>11}{'cpu median s':>13}"
           f"{'cpu over floor s':>17}")
     for label in COMMANDS:
         cpu = statistics.median(cpus[label])
-        print(f"{label:<34}{statistics.median(walls[label]):>14.3f}{min(walls[label]):>11.3f}"
+        print(f"{label:<40}{statistics.median(walls[label]):>14.3f}{min(walls[label]):>11.3f}"
               f"{cpu:>13.3f}{cpu - floor:>17.3f}")
+    derive_cpu = statistics.median(cpus["sparsefield derive --json"])
+    print(f"derive / 'import numpy, scipy.special' (CPU): {derive_cpu / numeric:.1f}x "
+          f"(issue 28 asks <= 2x); load {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ P24 = names(derivable=True)
 PARAMS = {n: f.examples[0] for n, f in CATALOGUE.items() if f.params}
 GENERIC = (1.5, 0.1)  # (sigma_w^2, sigma_b^2) where no edge of chaos is imposed
 DEGENERATE = 10 * ROUNDING  # a Monte Carlo stderr below this (relative): 0 by construction
+EXACT = "exact by construction"  # the method of rows whose variance-reduced s.e. is 0
 BELOW_BIFURCATION = 0.9  # control clip (x bifurcation) for the jump probability
 
 
@@ -147,9 +148,10 @@ def monte_carlo_rows(act: Activation, sw2: float, sb2: float, s: Settings, seed:
     when ``smooth_corr``).
 
     A quantity whose variance-reduced error is 0 by construction (below ``DEGENERATE``,
-    e.g. ``E[phi'^2]`` of ReLU: antithetic pairs make it exact) is estimated again by
-    plain Monte Carlo; if that error is 0 too (a constant integrand, e.g. ``P(phi = 0)``
-    of GELU) the row is left out: it would be no check."""
+    e.g. ``E[phi'^2]`` of ReLU: antithetic pairs make it exact) gets a row labelled
+    ``EXACT`` (estimate equal to the theory to rounding) and is estimated again by plain
+    Monte Carlo, so it keeps a z-row that can fail; if the plain error is 0 too (a constant
+    integrand, e.g. ``P(phi = 0)`` of GELU) the exact row is its only check."""
     mf = MeanField(act, sw2, sb2)
     points = [(q, rho) for q in s.q_values for rho in (s.rhos if act.is_piecewise_linear else ())]
     if not act.is_piecewise_linear and smooth_corr:
@@ -183,14 +185,23 @@ def _mc_rows(act: Activation, q: float, rho: float, sw2: float, sb2: float, s: S
     for label, (key, value) in theory.items():
         e, note = est[key], ""
         if _degenerate(e, value):
+            rows.append(_exact_row(act.name, label, value, e))
             if plain is None:
                 plain = gaussian_mc.estimates(act, q, sw2, sb2, rho, s.n_mc // 4, seed,
                                               reduce=False)
             e, note = plain[key], "plain MC: the variance-reduced error is 0 by construction"
             if _degenerate(e, value):
-                continue  # a constant integrand: equal by construction, not a check
+                continue  # a constant integrand: the exact row above is its check
         rows.append(_z_row(act.name, label, "monte carlo", value, e, note))
     return rows
+
+
+def _exact_row(act: str, quantity: str, theory: float, est: Estimate) -> Row:
+    """A variance-reduced estimate with standard error 0 (antithetic pair + control variates
+    make it exact, e.g. ReLU's ``E[phi'^2]``): it must equal the theory to rounding."""
+    ok = abs(est.value - theory) <= DEGENERATE * max(abs(est.value), abs(theory), 1e-300)
+    return Row(act, quantity, EXACT, float(theory), float(est.value), float(est.stderr), None,
+               bool(ok), "exact by construction: standard error 0, compared to rounding")
 
 
 def _degenerate(e: Estimate, value: float) -> bool:

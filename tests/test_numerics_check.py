@@ -50,9 +50,14 @@ def test_selu_weights_are_a_control_because_its_mean_is_zero():
 def test_no_monte_carlo_row_has_an_error_of_zero_by_construction():
     """ReLU's E[phi'^2] is exact under antithetic pairs: it is re-estimated by plain Monte
     Carlo; identity's E[phi'^2] = 1 and GELU's P(phi=0) = 0 are constants: no rows."""
-    rows = []
+    rows, exact = [], []
     for name in ("relu", "identity", "gelu"):
-        rows += check.monte_carlo_rows(get(name), 2.0, 0.0, TINY, seed=3, smooth_corr=False)
+        got = check.monte_carlo_rows(get(name), 2.0, 0.0, TINY, seed=3, smooth_corr=False)
+        rows += [r for r in got if r.method != check.EXACT]
+        exact += [r for r in got if r.method == check.EXACT]
+    assert {(r.activation, r.quantity) for r in exact} >= {("relu", "E[phi'^2] q=1"),
+                                                         ("identity", "E[phi'^2] q=1")}
+    assert all(r.passed and "exact by construction" in r.note for r in exact)
     assert rows and all(r.stderr > check.DEGENERATE * max(abs(r.estimate), 1e-300)
                         for r in rows), [r for r in rows if r.stderr == 0]
     labels = {(r.activation, r.quantity) for r in rows}
@@ -116,3 +121,10 @@ def test_quick_check_end_to_end_passes(capsys):
     assert main(["check", "--quick", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["summary"]["failed"] == 0 and data["summary"]["rows"] > 150
+
+
+def test_an_exact_row_fails_when_the_theory_is_off():
+    """A planted error of 1e-6 relative in the theory fails the exact-by-construction row."""
+    from sparsefield.numerics.stats import Estimate
+    assert check._exact_row("relu", "E[phi'^2]", 0.5, Estimate(0.5, 0.0, 1000)).passed
+    assert not check._exact_row("relu", "E[phi'^2]", 0.5 * (1 + 1e-6), Estimate(0.5, 0.0, 1000)).passed

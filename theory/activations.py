@@ -71,6 +71,18 @@ BETA = _positive("beta", 1.0, (0.25, 4.0))
 THETA = _positive("theta", typical=(0.1, 2.0))
 
 
+@dataclass(frozen=True)
+class Strip:
+    """``phi`` is analytic in ``|Im x| < d`` (``inf``: entire), with ``|phi(x + iy)|``
+    growing at most like ``exp(growth y^2)`` there; in ``t`` (``x = c sinh t``, ``c <= 1``)
+    the singularities lie at ``|Im t| >= d_t``.  Part of an activation's definition (its
+    nearest singularity off the real axis): the strip rules of :mod:`.strip` need it."""
+
+    d: float
+    growth: float = 0.0
+    d_t: float = math.pi / 2
+
+
 @dataclass(frozen=True, eq=False)
 class Family:
     """One activation definition, parametrised by ``params``.
@@ -82,7 +94,9 @@ class Family:
     for a fixed clip or none) and ``clipped`` says whether ``phi`` is bounded by a clip;
     ``threshold`` names the parameter that sets the exact-zero sparsity and ``sided``
     (1 or 2) whether the zero set is ``x < threshold`` or ``|x| <= threshold``;
-    ``examples`` are parameter sets used by checks (the first is the default one).
+    ``examples`` are parameter sets used by checks (the first is the default one);
+    ``strip(*params)`` is the :class:`Strip` of analyticity of an entire-line-analytic
+    ``phi`` (``None``: kinked, or not declared), which enables the strip rules.
     """
 
     name: str
@@ -98,6 +112,7 @@ class Family:
     sided: int = 0
     tags: frozenset = frozenset()
     examples: tuple[dict, ...] = ({},)
+    strip: Callable[..., Strip] | None = None
 
     @property
     def derivable(self) -> bool:
@@ -364,7 +379,7 @@ def define(name: str, params: Sequence[Param], breaks: Callable[..., Sequence],
     ``breaks(*symbols)`` gives ``b_0 < ... < b_{n-1}``, ``pieces(x, *symbols)`` the
     ``n + 1`` expressions on ``(-inf, b_0), [b_0, b_1), ..., [b_{n-1}, inf)``; ``props``
     are the :class:`Family` properties (``label``, ``color``, ``clipped``, ``clip``,
-    ``threshold``, ``sided``, ``tags``, ``examples``).  Kinks and jumps follow from the
+    ``threshold``, ``sided``, ``tags``, ``examples``, ``strip``).  Kinks and jumps follow from the
     pieces.  The family is not registered: use it directly (``fam.bind(...)``).  Bad
     definitions raise :class:`ParameterError`.
     """
@@ -420,18 +435,21 @@ _define("cst", [TAU, M], lambda t, m: (-t - m, -t, t, t + m),
 # [BF2] drift family and controls (tags "drift" and "control": the drift experiment's default
 # activations, with ReLU and ReLU^2).
 _define("gelu", [], lambda: (), lambda x: (_gelu(x),), "x Phi(x) (exact erf form)",
-        label="GELU", color="#9467bd", tags={"bf2", "drift"})
+        label="GELU", color="#9467bd", tags={"bf2", "drift"},
+        strip=lambda: Strip(math.inf, 0.5))  # entire; |Phi(iy)| ~ e^{y^2/2}
 _define("silu", [], lambda: (), lambda x: (x / (1 + sp.exp(-x)),), "x sigmoid(x)",
-        label="SiLU", color="#8c564b", tags={"bf2", "drift"})
+        label="SiLU", color="#8c564b", tags={"bf2", "drift"},
+        strip=lambda: Strip(math.pi))  # poles of the sigmoid at i pi (2k + 1)
 _define("leaky_relu", [SLOPE], lambda a: (0,), lambda x, a: (a * x, x),
         "max(slope x, x)", label="LeakyReLU", color="#7f7f7f", tags={"bf2"},
         examples=[{"slope": 0.01}, {"slope": 0.3}])
 _define("sigmoid", [], lambda: (), lambda x: (1 / (1 + sp.exp(-x)),), "1 / (1 + e^-x)",
-        label="sigmoid", color="#bcbd22", tags={"bf2"})
+        label="sigmoid", color="#bcbd22", tags={"bf2"},
+        strip=lambda: Strip(math.pi))  # poles i pi (2k + 1)
 _define("tanh", [], lambda: (), lambda x: (sp.tanh(x),), "tanh(x) (control)", label="tanh",
-        color="#17becf", tags={"control"})
+        color="#17becf", tags={"control"}, strip=lambda: Strip(math.pi / 2))  # poles i pi (k + 1/2)
 _define("identity", [], lambda: (), lambda x: (x,), "x (control)", label="identity",
-        color="#aaaaaa", tags={"control"})
+        color="#aaaaaa", tags={"control"}, strip=lambda: Strip(math.inf))
 _define("abs", [], lambda: (0,), lambda x: (-x, x), "|x| (control)", label="|x|",
         color="#e377c2", tags={"control"})
 _define("relu2", [], lambda: (0,), lambda x: (0, x**2), "relu(x)^2 (Primer)",
@@ -441,7 +459,8 @@ _define("crelu2", [C], lambda c: (0, sp.sqrt(c)), lambda x, c: (0, x**2, c),
         color="#5f9ea0", clipped=True, clip="c", tags={"bf2"},
         examples=[{"c": 1.0}, {"c": 0.5}, {"c": 3.0}])
 _define("gelu2", [], lambda: (), lambda x: (_gelu(x) ** 2,), "GELU(x)^2 [BF2]",
-        label=r"GELU$^2$", color="#6a3d9a", tags={"bf2"})
+        label=r"GELU$^2$", color="#6a3d9a", tags={"bf2"},
+        strip=lambda: Strip(math.inf, 1.0))
 # Smooth activations of the literature.
 _define("elu", [ALPHA], lambda a: (0,), lambda x, a: (a * (sp.exp(x) - 1), x),
         "alpha (e^x - 1) for x < 0, x otherwise (Clevert et al. 2016, ELU)", label="ELU",
@@ -457,26 +476,36 @@ _define("celu", [ALPHA], lambda a: (0,), lambda x, a: (a * (sp.exp(x / a) - 1), 
 _define("softplus", [BETA], lambda b: (0,),  # split at 0: exp never overflows
         lambda x, b: (sp.log(1 + sp.exp(b * x)) / b, x + sp.log(1 + sp.exp(-b * x)) / b),
         "log(1 + e^{beta x}) / beta (Dugas et al. 2001; beta as in torch.nn.Softplus)",
-        label="softplus", color="#756bb1", examples=[{"beta": 1.0}, {"beta": 3.0}])
+        label="softplus", color="#756bb1", examples=[{"beta": 1.0}, {"beta": 3.0}],
+        strip=lambda b: Strip(math.pi / b))  # branch points of log(1 + e^{beta x})
 _define("mish", [], lambda: (0,),  # x tanh(softplus(x)), written without overflow
         lambda x: (x * (sp.exp(2 * x) + 2 * sp.exp(x)) / (sp.exp(2 * x) + 2 * sp.exp(x) + 2),
                    x * (1 + 2 * sp.exp(-x)) / (1 + 2 * sp.exp(-x) + 2 * sp.exp(-2 * x))),
-        "x tanh(log(1 + e^x)) (Misra 2019, Mish)", label="Mish", color="#de2d26")
+        "x tanh(log(1 + e^x)) (Misra 2019, Mish)", label="Mish", color="#de2d26",
+        # tanh(softplus(x)) = +-i pi/2 at x = log(sqrt 2) + i (+-3 pi/4 + 2 pi k); log's
+        # branch points at i pi (2k + 1)
+        strip=lambda: Strip(3 * math.pi / 4))
 _define("gelu_tanh", [], lambda: (),
         lambda x: (x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + GELU_TANH_C * x**3))) / 2,),
         "x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 (Hendrycks & Gimpel 2016, "
-        "tanh approximation of GELU)", label="GELU (tanh)", color="#bc80bd")
+        "tanh approximation of GELU)", label="GELU (tanh)", color="#bc80bd",
+        # tanh(sqrt(2/pi) (x + 0.044715 x^3)): poles at 0.63 + 2.75i, 3.10 + 3.26i, ...,
+        # asymptotically at arg x = pi/6 (so Im t -> pi/6)
+        strip=lambda: Strip(2.75, 0.0, math.pi / 6))
 _define("erf", [], lambda: (), lambda x: (sp.erf(x),),
-        "erf(x) (Williams 1997: closed-form arcsine kernel)", label="erf", color="#08519c")
+        "erf(x) (Williams 1997: closed-form arcsine kernel)", label="erf", color="#08519c",
+        strip=lambda: Strip(math.inf, 1.0))  # entire, |erf(iy)| ~ e^{y^2}
 _define("swish", [BETA], lambda b: (), lambda x, b: (x / (1 + sp.exp(-b * x)),),
         "x sigmoid(beta x) (Ramachandran et al. 2017, Swish)", label="Swish",
-        color="#a6761d", examples=[{"beta": 1.0}, {"beta": 2.5}])
+        color="#a6761d", examples=[{"beta": 1.0}, {"beta": 2.5}],
+        strip=lambda b: Strip(math.pi / b))
 _define("golu", [], lambda: (), lambda x: (x * sp.exp(-sp.exp(-x)),),
         "x exp(-e^{-x}): the Gompertz gate (Das et al. 2025, GoLU)", label="GoLU",
         color="#1b9e77")
 _define("aptx", [], lambda: (), lambda x: ((1 + sp.tanh(x)) * x / 2,),
         "(alpha + tanh(beta x)) gamma x at the paper's defaults alpha = 1, beta = 1, "
-        "gamma = 1/2 (Kumar 2022, APTx)", label="APTx", color="#e7298a")
+        "gamma = 1/2 (Kumar 2022, APTx)", label="APTx", color="#e7298a",
+        strip=lambda: Strip(math.pi / 2))
 # Kinked (piecewise linear or quadratic) activations.
 _define("relu6", [], lambda: (0, 6), lambda x: (0, x, 6),
         "min(max(x, 0), 6) (Krizhevsky 2010; Howard et al. 2017, MobileNets)",

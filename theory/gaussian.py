@@ -20,6 +20,9 @@ from scipy import special
 
 SQRT2PI = np.sqrt(2.0 * np.pi)
 QUAD_OPTS = dict(epsabs=1e-15, epsrel=1e-12, limit=200)
+# A closed form written as a sum of terms is used where sum |term| / |sum| <= COND_MAX: its
+# rounding error is then below COND_MAX eps ~ 6e-14 relative (theory/routes.py).
+COND_MAX = 256.0
 
 
 def gamma(z):

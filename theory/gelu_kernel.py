@@ -8,7 +8,10 @@ computing with ELU and GELU infinite networks" (AAAI; arXiv 2002.08517), Sec. 4:
 ``k/4 + [ (k^2 + q^2 D^2) / ((1 + q)^2 D) + k atan2(k, D) ] / (2 pi)``,
 ``E[phi'(u1) phi'(u2)] = 1/4 + atan2(k, D)/(2 pi) + k (1/D^2 + (1 - q^2)/(1 + q)^2 + 1) / (2 pi D)``.
 
-At ``rho = 1`` (``D^2 = 1 + 2q``) these give ``E[phi^2]`` and ``E[phi'^2]``.
+At ``rho = 1`` (``D^2 = 1 + 2q``) these give ``E[phi^2]`` and ``E[phi'^2]``.  For ``rho < 0``
+the terms cancel (at ``rho = -1``, ``q = 100`` by ``~10^3``): :func:`accurate` returns the
+value with the points where the condition number ``sum |term| / |sum|`` is below
+``COND_MAX`` (the closed form's error bound holds there).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 import sympy as sp
 
 from .activations import X, Activation, Family
+from .gaussian import COND_MAX
 
 
 @lru_cache(maxsize=None)
@@ -34,6 +38,18 @@ def applies(act: Activation) -> bool:
 
 def e_phi_phi(q, rho, order: int = 0):
     """``E[phi^(order)(u1) phi^(order)(u2)]``, ``order`` 0 or 1."""
+    return _terms(q, rho, order)[0]
+
+
+def accurate(q, rho, order: int = 0):
+    """``(E[phi^(order)(u1) phi^(order)(u2)], ok)``: ``ok`` where the error bound holds."""
+    value, size = _terms(q, rho, order)
+    with np.errstate(invalid="ignore"):
+        return value, np.asarray(size <= COND_MAX * np.abs(value))
+
+
+def _terms(q, rho, order: int):
+    """``(sum, sum of |terms|)`` of the closed form."""
     q = np.asarray(q, float)
     k = np.asarray(rho, float) * q
     qp = 1.0 + q
@@ -41,6 +57,9 @@ def e_phi_phi(q, rho, order: int = 0):
     d = np.sqrt(d2)
     ang = np.arctan2(k, d)
     if order == 0:
-        return k / 4.0 + ((k * k + q * q * d2) / (qp * qp * d) + k * ang) / (2.0 * np.pi)
-    return 0.25 + ang / (2.0 * np.pi) + k * (1.0 / d2 + (1.0 - q * q) / (qp * qp) + 1.0) \
-        / (2.0 * np.pi * d)
+        terms = (k / 4.0, (k * k + q * q * d2) / (qp * qp * d) / (2.0 * np.pi),
+                 k * ang / (2.0 * np.pi))
+    else:
+        terms = (0.25, ang / (2.0 * np.pi),
+                 k * (1.0 / d2 + 2.0 / qp) / (2.0 * np.pi * d))  # (1 - q^2)/(1 + q)^2 + 1
+    return terms[0] + terms[1] + terms[2], sum(np.abs(t) for t in terms)

@@ -19,24 +19,23 @@ expressions on precomputed node values:
   ``s > INNER_S_MAX d`` (large ``q``, ``rho`` far from 1) the graded panels of
   :mod:`.panel_moments` take over.
 
-Which activations qualify, and their strips, is the table :data:`STRIPS` (nearest
-singularity of each catalogue ``phi`` off the real axis); every other activation keeps the
-graded panel rule of :mod:`.panel_moments`.  The tests check both rules against mpmath.
+Which activations qualify, and their strips, is part of each definition
+(:attr:`.activations.Family.strip`: the nearest singularity of ``phi`` off the real axis);
+every other activation keeps the graded panel rule of :mod:`.panel_moments`.  The tests
+check both rules against mpmath.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import mpmath
 import numpy as np
 import sympy as sp
 
 from . import panel_moments
-from .activations import CATALOGUE, X, Activation
+from .activations import X, Activation, Strip
 
 LOG_EPS = 40.0  # target: discretisation error ~ e^-40 (4e-18) of the integrand's scale
 Z_MAX = 10.0  # Gaussian tails beyond |z| = 10 weigh < e^-50
@@ -49,55 +48,29 @@ INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 HE4_LOG_EPS = 60.0
 
 
-@dataclass(frozen=True)
-class Strip:
-    """``phi`` is analytic in ``|Im x| < d`` (``inf``: entire), with ``|phi(x + iy)|``
-    growing at most like ``exp(growth y^2)`` there; in ``t`` (``x = c sinh t``, ``c <= 1``)
-    the singularities lie at ``|Im t| >= d_t``."""
-
-    d: float
-    growth: float = 0.0
-    d_t: float = math.pi / 2
-
-
-PI = math.pi
-# Nearest singularities of each catalogue activation (and so of its derivatives):
-STRIPS: dict[str, Callable[..., Strip]] = {
-    "tanh": lambda: Strip(PI / 2),  # poles i pi (k + 1/2)
-    "aptx": lambda: Strip(PI / 2),
-    "sigmoid": lambda: Strip(PI),  # poles i pi (2k + 1)
-    "silu": lambda: Strip(PI),
-    "swish": lambda beta: Strip(PI / beta),
-    "softplus": lambda beta: Strip(PI / beta),  # branch points of log(1 + e^{beta x})
-    # tanh(softplus(x)) = +-i pi/2 at x = log(sqrt 2) + i (+-3 pi/4 + 2 pi k); log's
-    # branch points at i pi (2k + 1)
-    "mish": lambda: Strip(3 * PI / 4),
-    # tanh(sqrt(2/pi) (x + 0.044715 x^3)): poles at 0.63 + 2.75i, 3.10 + 3.26i, ...,
-    # asymptotically at arg x = pi/6 (so Im t -> pi/6)
-    "gelu_tanh": lambda: Strip(2.75, 0.0, PI / 6),
-    # entire, |erf(iy)| ~ e^{y^2}; Phi(iy) ~ e^{y^2/2}
-    "erf": lambda: Strip(math.inf, 1.0),
-    "gelu": lambda: Strip(math.inf, 0.5),
-    "gelu2": lambda: Strip(math.inf, 1.0),
-    "identity": lambda: Strip(math.inf),
-}
 # The outer rule's strip in t: the Gaussian factor exp(-c^2 sinh^2(t) / (2q)) decays for
 # |Im t| < pi/4; a margin keeps its bound O(1).
 T_STRIP = 0.7
 
 
-
 @lru_cache(maxsize=256)
 def strip(act: Activation) -> Strip | None:
-    """The catalogue strip of ``act`` (``None``: not in the table, or a user family)."""
-    make = STRIPS.get(act.family.name)
-    if make is None or CATALOGUE.get(act.family.name) is not act.family:
-        return None
-    return make(*act.values)
+    """The strip of analyticity that ``act``'s definition declares (``None``: none)."""
+    make = act.family.strip
+    return None if make is None else make(*act.values)
 
 
 def applies(act: Activation) -> bool:
     return strip(act) is not None
+
+
+def inner_rule_fits(act: Activation, q, rho) -> np.ndarray:
+    """Where :func:`bivariate` uses its own inner rule (``|rho| = 1``, or the conditional sd
+    ``sqrt(q (1 - rho^2)) <= INNER_S_MAX min(d, 1)``); elsewhere it hands the point to the
+    graded panels of :mod:`.panel_moments`."""
+    q, rho = np.broadcast_arrays(np.asarray(q, float), np.asarray(rho, float))
+    sd = np.sqrt(q * ((1.0 - rho) * (1.0 + rho)))
+    return (np.abs(rho) == 1.0) | (sd <= INNER_S_MAX * min(strip(act).d, 1.0))
 
 
 def _inner_n(st: Strip, s: float) -> int:
@@ -290,10 +263,27 @@ def bivariate(act: Activation, q, rho, order: int):
         wide = inside & (sd > INNER_S_MAX * min(st.d, 1.0))
         narrow = inside & ~wide
         if narrow.any():
-            flat_o[narrow] = _open(act, flat_q[narrow], flat_r[narrow], order)
+            flat_o[narrow] = _open_grouped(act, flat_q[narrow], flat_r[narrow], sd[narrow], order)
         if wide.any():
             flat_o[wide] = panel_moments.bivariate(act, flat_q[wide], flat_r[wide], order)
     return out[()]
+
+
+def _open_grouped(act: Activation, fq, fr, sd, order: int):
+    """:func:`_open` per group of points sharing their rules (the inner rule's size, from
+    the conditional sd; the outer scale ``c``, from ``q``), so one wide point does not set
+    the inner rule of a whole grid."""
+    st = strip(act)
+    n = np.array([_inner_n(st, float(v)) for v in sd])
+    c = np.floor(np.log2(np.minimum(1.0, np.sqrt(fq))))
+    keys, which = np.unique(np.stack([n, c], axis=1), axis=0, return_inverse=True)
+    if len(keys) == 1:
+        return _open(act, fq, fr, order)
+    out = np.empty(fq.shape)
+    for g in range(len(keys)):
+        at = which.reshape(-1) == g
+        out[at] = _open(act, fq[at], fr[at], order)
+    return out
 
 
 def _open(act: Activation, fq, fr, order: int):

@@ -1,0 +1,113 @@
+"""The moment-route registry (theory/routes.py): every point of a grid goes to its own route.
+
+A 100 x 100 (q, rho) grid per catalogue activation: the test counts which route each point
+took (no timing) and checks the mix against conditions written here from the definitions
+(intervals narrower than a quarter of the conditional sd, GELU's sign of rho, the strip of
+analyticity), so one ill-conditioned point cannot send a whole grid down the slow path.  The
+new closed forms (ELU / SELU / CELU, GELU at rho < 0) are checked against the mpmath reference
+at points where they are used.
+"""
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from sparsefield import reference as R
+from sparsefield.theory import activations as A
+from sparsefield.theory import moments as M
+from sparsefield.theory import routes, strip
+
+Q = np.geomspace(1e-2, 1e2, 100)
+RHO = np.linspace(-1.0, 1.0, 100)
+GRID = (Q[:, None], RHO[None, :])
+N = Q.size * RHO.size
+ARCCOS = {"relu", "leaky_relu", "identity", "abs", "relu2"}  # b relu(x)^n + a relu(-x)^n
+
+
+def _default(name):
+    fam = A.CATALOGUE[name]
+    return fam.bind(**fam.examples[0])
+
+
+def _narrow(act, q, rho):
+    """Some interval between breakpoints narrower than a quarter of the conditional sd."""
+    sd = np.sqrt(q * (1.0 - rho * rho))
+    w = np.diff(act.breakpoints)
+    return np.zeros(np.broadcast_shapes(q.shape, rho.shape), bool) if not w.size \
+        else sd > 4.0 * w.min()
+
+
+@pytest.mark.parametrize("name", list(A.CATALOGUE))
+def test_every_grid_point_has_its_own_route(name):
+    act = _default(name)
+    got = routes.taken(act, "bivariate", GRID, order=0)
+    assert sum(got.values()) == N
+    q, rho = np.broadcast_arrays(*GRID)
+    if name in ARCCOS:
+        assert got == {"arccos": N}
+    elif name == "gelu":  # the closed form where its terms do not cancel: rho >= 0, q <= 10
+        sure = (rho >= 0.0) | (q <= 10.0)
+        assert got["gelu"] >= np.count_nonzero(sure) and 0 < got.get("strip", 0) < N // 10
+    elif act.is_piecewise_linear:
+        narrow = np.count_nonzero(_narrow(act, q, rho))
+        assert got.get("panels", 0) == narrow and got.get("pl_inner", 0) == N - narrow
+    elif act.family.strip is not None:  # sd <= 12 on this grid: the strip's inner rule
+        assert got == {"strip": N}
+    else:
+        assert got == {"panels": N}
+
+
+def test_one_bad_point_does_not_move_the_others():
+    """CST: the point with q (1 - rho^2) > (4 m)^2 goes to the panels, its neighbours keep
+    the closed-form inner integral (the former ``np.all`` over the array sent all of them)."""
+    act = A.get("cst", tau=0.4, m=0.6)
+    q, rho = np.array([1.0, 1.0, 100.0]), np.array([0.5, 0.9, 0.0])
+    assert routes.taken(act, "bivariate", (q, rho), order=0) == {"pl_inner": 2, "panels": 1}
+    both = M.e_phi_phi(act, q, rho)
+    np.testing.assert_allclose(both[:2], M.e_phi_phi(act, q[:2], rho[:2]), rtol=1e-14)
+
+
+def test_univariate_mix():
+    """ELU-type closed forms everywhere but small q (where E[(e^x - 1)^2; x < 0] ~ q/2 cancels);
+    analytic activations by their strip rule; GELU's V and chi_1 in closed form."""
+    for name in ("elu", "selu", "celu"):
+        got = routes.taken(_default(name), "e_phi2", (Q,))
+        assert got["exp_poly"] >= np.count_nonzero(Q >= 0.1)
+        assert routes.taken(_default(name), "e_phi2", (np.array([1e-5]),)) == {"panels": 1}
+        assert routes.taken(_default(name), "e_dphi2", (Q,)) == {"exp_poly": Q.size}
+    assert routes.taken(_default("tanh"), "e_phi2", (Q,)) == {"strip": Q.size}
+    assert routes.taken(_default("gelu"), "e_dphi2", (Q,)) == {"gelu": Q.size}
+    assert routes.taken(_default("tanh"), "e_phi_dphi", (Q,), region="pos") == {"panels": Q.size}
+
+
+def test_methods_select_routes():
+    elu = _default("elu")
+    assert routes.taken(elu, "e_phi2", (Q,), method="panels") == {"panels": Q.size}
+    assert routes.taken(elu, "e_phi2", (Q,), method="closed") == {"exp_poly": Q.size}
+    with pytest.raises(TypeError):
+        M.e_phi2(_default("tanh"), 1.0, method="closed")
+
+
+@pytest.mark.parametrize("name,params", [("elu", {"alpha": 0.5}), ("selu", {}),
+                                         ("celu", {"alpha": 2.0})])
+@pytest.mark.parametrize("q", [0.3, 4.0, 100.0])
+def test_exponential_closed_forms_against_mpmath(name, params, q):
+    act = A.get(name, **params)
+    mp.mp.dps = 20
+    for quantity, order, fn in (("e_phi2", 0, lambda f: f * f), ("e_dphi2", 1, lambda f: f * f),
+                                ("e_phi", 0, lambda f: f)):
+        assert routes.taken(act, quantity, (np.array([q]),)) == {"exp_poly": 1}
+        ref = float(R.mp_univariate(act, q, order, fn))
+        assert getattr(M, quantity)(act, q) == pytest.approx(ref, rel=1e-13, abs=1e-300)
+
+
+@pytest.mark.parametrize("q,rho", [(10.0, -0.99), (3.0, -0.7), (30.0, -0.3), (100.0, -0.9)])
+def test_gelu_closed_form_at_negative_rho_against_the_strip_rule(q, rho):
+    """Tsuchida et al.'s closed form where its error bound holds, against the strip rule
+    (an independent route, itself checked against mpmath in test_strip.py)."""
+    act = A.get("gelu")
+    assert routes.taken(act, "bivariate", (np.array([q]), np.array([rho])), order=0) == \
+        {"gelu": 1}
+    for order, fn in ((0, M.e_phi_phi), (1, M.e_dphi_dphi)):
+        ref = strip.bivariate(act, np.array([q]), np.array([rho]), order)[0]
+        assert float(fn(act, q, rho)) == pytest.approx(ref, rel=1e-13)
