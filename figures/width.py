@@ -48,11 +48,12 @@ def width_control(rows: list[dict], out: str | Path, name: str) -> list[Path]:
     axes[0][0].set_ylim(0, 1)
     axes[0][0].set_ylabel("final test accuracy")
     axes[0][0].set_title("trained, depth 100", fontsize=9)
-    axes[0][0].legend(loc="lower right", fontsize=6.5)
+    axes[0][0].legend(loc="upper left", fontsize=6, ncol=2)
+    axes[0][0].set_ylim(0, 1.15)
     axes[0][1].axhline(0, color="0.6", lw=0.8)
     axes[0][1].set_ylabel("predicted $E\\log(|v^L|^2/|v^0|^2)$ $\\pm$ sd")
     axes[0][1].set_title("finite-width theory at init", fontsize=9)
-    axes[0][1].legend(loc="lower right", fontsize=6.5)
+    axes[0][1].legend(loc="lower right", fontsize=6)
     fig.suptitle(rows[0].get("title", ""), fontsize=9)
     return style.save(fig, out, name)
 
@@ -119,29 +120,35 @@ def phase_diagram(rows: list[dict], out: str | Path, name: str) -> list[Path]:
 
 def clip_sweep(rows: list[dict], out: str | Path, name: str) -> list[Path]:
     """Final test accuracy against the clip ``m`` (mean +- s.e.m., seeds as dots), with the
-    clips the theory names as vertical lines (``marks``: ``[(m, label), ...]``), and the
-    predicted typical end-to-end log gain on a second axis.
+    clips the theory names as vertical lines (``marks``: ``[(m, label), ...]``), the
+    region past the bifurcation clip shaded, and below it the predicted typical
+    end-to-end log gain (+- sd) on a second axis.
 
-    ``rows``: ``m``, ``activation``, ``test_acc`` ..., ``log_gain_total_mean``; ``marks``,
-    ``chance``, ``title``."""
-    fig, axes = style.subplots(1, 1, width=5.0, height=3.2)
+    ``rows``: ``m``, ``activation``, ``test_acc`` ..., ``log_gain_total_mean``,
+    ``log_gain_total_sd``; ``marks``, ``bifurcation_m``, ``chance``, ``title``."""
+    fig, axes = style.subplots(1, 1, width=5.6, height=3.4)
     ax = axes[0][0]
     rows = sorted(rows, key=lambda r: r["m"])
     done = [r for r in rows if r["seeds"]]
     c = style.color(rows[0]["activation"])
     acc_points(ax, [r["m"] for r in done], done, c, label="trained")
     ax.plot([r["m"] for r in done], [r[TEST_ACC] for r in done], color=c, lw=0.8)
-    for (m, label), ls in zip(rows[0]["marks"], ("--", ":", "-.", (0, (1, 3)))):
-        ax.axvline(m, color="0.3", lw=1, ls=ls, label=label)
-    ax.axhline(rows[0]["chance"], color="0.6", lw=0.8, ls="--")
+    for i, (m, label) in enumerate(rows[0]["marks"]):
+        ax.axvline(m, color=f"C{i + 1}", lw=1.2, ls="--", label=f"{label}: m={m:.2f}")
+    bif = rows[0]["bifurcation_m"]
+    ax.axvspan(bif, max(r["m"] for r in rows) * 1.05, color="0.85", zorder=0,
+               label=f"past the bifurcation (m > {bif:.2f})")
+    ax.axhline(rows[0]["chance"], color="0.6", lw=0.8, ls=":")
     ax.set_xlabel("clip $m$")
     ax.set_ylabel("final test accuracy")
     ax.set_ylim(0, 1)
     twin = ax.twinx()
-    twin.plot([r["m"] for r in rows], [r["log_gain_total_mean"] for r in rows], color="0.5",
-              lw=1, marker="x", ms=3)
-    twin.set_ylabel("predicted $E\\log$ end-to-end gain", color="0.4")
-    ax.legend(loc="lower center", fontsize=6.5)
+    below = [r for r in rows if r["m"] < bif]
+    twin.errorbar([r["m"] for r in below], [r["log_gain_total_mean"] for r in below],
+                  yerr=[r["log_gain_total_sd"] for r in below], color="0.5", lw=1, marker="x",
+                  ms=3, capsize=2)
+    twin.set_ylabel("predicted $E\\log$ end-to-end gain $\\pm$ sd", color="0.4")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.15, 1.0), fontsize=6.5)
     ax.set_title(rows[0].get("title", ""), fontsize=9)
     return style.save(fig, out, name)
 

@@ -31,7 +31,7 @@ from sparsefield.empirical.init import resolve
 from sparsefield.empirical.store import TEST_ACC
 from sparsefield.figures import style, width as width_fig
 from sparsefield.paper_results import CHANCE, SWEEPS, relu_by, with_verdicts, write_table, collect
-from sparsefield.theory.clipping import derive
+from sparsefield.theory.clipping import critical_m, derive
 from sparsefield.theory.clip_width import best_clip
 from sparsefield.theory.finite_width import predict
 
@@ -84,27 +84,32 @@ def _num(s: str) -> float | None:
     return None if s in ("", "None") else float(s)
 
 
-def _series(r: dict) -> str:
-    return r["short"]
-
-
 def width_control(results: Path, out: Path) -> list[dict]:
-    rows = collect(SWEEPS / "p24_width.toml", "cpu", results)
-    for r in rows:
-        r["series"], r["source"] = _series(r), "p24_width (this table)"
-    rows = [r for r in rows if r["seeds"]]
-    short = {"relu": "ReLU", "crelu_sparsity=0.85_vprime=0.5": "CReLU V'=0.5",
-             "crelu_sparsity=0.85_vprime=0.7": "CReLU V'=0.7"}
-    rows += _csv_width300(out / "p24_depth100_long.csv", short)
-    for r in rows:
-        r.setdefault("vprime_target", r.get("vprime"))
-        r.update(predictions(r))
-    relu = relu_by(rows, "width")
-    with_verdicts(rows, lambda r: relu.get(r["width"]))
+    """Depth 100, 85% sparsity, against width: the short budget (300 steps, the phase
+    diagram's depth-100 cells and ``p24_width``'s ``cpu-short`` runs at width 1000) and the
+    ``paper-cpu-long`` schedule (2000 steps: ``p24_width``'s ``cpu`` runs where stored, the
+    width-300 rows of ``p24_depth100_long.csv``)."""
+    short = [r for r in collect(SWEEPS / "p24_phase.toml", "cpu", results)
+             if r["depth"] == 100 and r["activation"] in ("relu", "crelu")]
+    short += collect(SWEEPS / "p24_width.toml", "cpu-short", results)
+    long = [r for r in collect(SWEEPS / "p24_width.toml", "cpu", results) if r["seeds"]]
+    labels = {"relu": "ReLU", "crelu_sparsity=0.85_vprime=0.5": "CReLU V'=0.5",
+              "crelu_sparsity=0.85_vprime=0.7": "CReLU V'=0.7"}
+    long += _csv_width300(out / "p24_depth100_long.csv", labels)
+    rows = []
+    for budget, rs in (("300 steps", short), ("2000 steps", long)):
+        for r in rs:
+            if r["seeds"]:
+                r["series"] = f"{r['short'].split(',')[0]}, {budget}"
+                r.setdefault("source", "this table's sweeps")
+                rows.append(r)
+    _with_predictions(rows)
+    relu = {(r["width"], r["steps"]): r[TEST_ACC] for r in rows if r["activation"] == "relu"}
+    with_verdicts(rows, lambda r: relu.get((r["width"], r["steps"])))
     rows.sort(key=lambda r: (r["series"], r["width"]))
     write_table(out, TABLES["width"], rows, width_fig.width_control,
-           title="[P24] depth 100, 85% sparsity: width control (Adam 1e-4, batch 128, "
-                 "2000 steps, cosine, clip 1)")
+                title="[P24] depth 100, 85% sparsity, against width (Adam 1e-4, batch 128, "
+                      "cosine, clip 1; bundled MNIST)")
     return rows
 
 
@@ -162,7 +167,8 @@ def clip(results: Path, out: Path) -> list[dict]:
     best = _best_clip(p)
     marks.append((best["typical"], f"max typical gain (N={p['width']}, L={p['depth']})"))
     marks.append((best["robust"], "max typical - 1 sd"))
-    write_table(out, TABLES["clip"], rows, width_fig.clip_sweep, marks=marks,
+    bif = critical_m("crelu", p["sparsity"])["bifurcation"]
+    write_table(out, TABLES["clip"], rows, width_fig.clip_sweep, marks=marks, bifurcation_m=bif,
            title=f"CReLU 85%, width {p['width']}, depth {p['depth']}, {p['steps']} steps")
     return rows
 
