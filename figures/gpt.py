@@ -18,7 +18,7 @@ from sparsefield.empirical.store import BATCH_USAGE, EVAL, MAX_ACT, STEP, VAL_LO
 from sparsefield.theory.activations import family
 
 from . import style
-from .experiments import _groups
+from .experiments import group_by
 
 SIZE_ORDER = ("", *SIZES)  # smallest first; "" for records without a size
 
@@ -41,7 +41,7 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
     from the records of the summary's model size (else the largest size stored)."""
     sizes = sorted({r["config"].get("size", "") for r in records}, key=SIZE_ORDER.index)
     size = summary["config"]["size"] if summary and summary["config"]["size"] in sizes else sizes[-1]
-    groups = _groups([r for r in records if r["config"].get("size", "") == size],
+    groups = group_by([r for r in records if r["config"].get("size", "") == size],
                      lambda r: r["label"])
     by_loss = sorted(groups, key=lambda k: _history(groups[k], VAL_LOSS)[1][-1])
     fig, ax = style.subplots(1, 4, width=3.3, height=2.8)

@@ -104,7 +104,7 @@ class MeanField:
         ``chi_1 < 0``; ``|R| > 1`` (Cauchy-Schwarz).  This is where results leave the
         theory: no NaN and no negative variance is ever returned.
         """
-        q = _q(q)
+        q = check_q(q)
         value = np.asarray(f(q), float)
         bad = _invalid(what, value, q, self.sigma_w2, self.sigma_b2)
         if self.act.has_jumps and what in ("chi1", "dR"):  # exactly +inf (theory/jumps.py)
@@ -137,7 +137,7 @@ class MeanField:
     def iterate(self, q0: float, depth: int) -> np.ndarray:
         """``q^0, ..., q^depth`` under ``q^{l+1} = V(q^l)`` (infinite width); an exploded
         variance (past ``EXPLODED`` or overflowing) continues as ``inf``."""
-        qs = [float(_q(q0))]
+        qs = [float(check_q(q0))]
         for _ in range(depth):
             if not qs[-1] < EXPLODED:
                 qs.append(np.inf)
@@ -308,7 +308,9 @@ def _run_around(ok: list[bool], centre: int) -> tuple[int, int] | None:
     return max(runs, key=lambda r: r[1] - r[0], default=None)
 
 
-def _q(q):
+def check_q(q):
+    """``q`` as a float array if every entry is a positive finite variance, else a
+    :class:`ParameterError` naming ``q`` (the guard of every map's input)."""
     q = np.asarray(q, float)
     if np.any(~(q > 0)) or np.any(~np.isfinite(q)):
         check_positive("q", float(q[~((q > 0) & np.isfinite(q))][0]) if q.ndim else float(q))

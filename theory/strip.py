@@ -181,7 +181,7 @@ def _eval(act: Activation, order: int, x, bound: float):
     overflow-safe pieces of :func:`.panel_moments.piece`)."""
     fam, v = act.family, act.values
     if bound < SAFE_X:
-        pieces = [lambda y, f=f: f(y, *v) for f in fam._np_pieces[order]]
+        pieces = [lambda y, f=f: f(y, *v) for f in fam.np_pieces[order]]
     else:
         pieces = [panel_moments.piece(act, i, order) for i in range(len(act.breakpoints) + 1)]
     if len(pieces) == 1:
