@@ -26,7 +26,6 @@ starts: this module's top level stays light, as the experiment registry requires
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict, dataclass, field
 
 from sparsefield.theory.errors import ParameterError
@@ -100,14 +99,6 @@ def points(cfg: Config) -> list[tuple[str, dict]]:
 
 
 # --- running and summarising ----------------------------------------------------------------
-def run_gpt(config: Config, results_dir: str | os.PathLike, device: str = "auto",
-            progress: bool = True, stop_after: int | None = None) -> dict:
-    """Train every (activation, seed) of ``config`` missing from ``results_dir/gpt``; write
-    and return the summary (verdicts on the claims)."""
-    return run(config, RunOptions(out=str(results_dir), device=device, progress=progress),
-               stop_after)
-
-
 def run(cfg: Config, opts, stop_after: int | None = None) -> dict:
     """Registry entry point (``opts``: :class:`sparsefield.empirical.config.RunOptions`):
     the shared runner (:func:`sparsefield.empirical.runner.run_experiment`) with the GPT
