@@ -50,7 +50,7 @@ from sparsefield.figures.results import Results
 from sparsefield.html_safe import esc, png_bytes
 from sparsefield.numerics import check
 from sparsefield.numerics.derivation_checks import finite_networks, gaussian_mc
-from sparsefield.numerics.stats import Z_BOUND
+from sparsefield.numerics.stats import Z_BOUND, z_score
 from sparsefield.theory import curves
 from sparsefield.theory.clipping import CLIPPED, derive
 
@@ -289,7 +289,7 @@ def verification_rows(res: Results) -> list[dict]:
     mc = res.part("numerics", "gaussian_mc")
     if mc:
         rows += mc["checks"]
-        zs = [(v - t) / se for p, t in _map_theory(res, mc)
+        zs = [z_score(v, t, se) for p, t in _map_theory(res, mc)
               for v, se, t in zip(p["V"], p["V_se"], t)]
         if zs:
             zmax = float(np.max(np.abs(zs)))
