@@ -30,7 +30,6 @@ from dataclasses import asdict, dataclass, field
 
 from sparsefield.theory.errors import ParameterError
 
-from .config import RunOptions
 from .gpt_config import SIZES, TRAIN
 from .store import (DATA, EVAL, FINAL, GPT_LAYER_KEYS, MAX_ACT, RUN, SOFT_SPARSITY,
                     TOPK_VAL_LOSS, VAL_LOSS, ZERO_SPARSITY)

@@ -301,7 +301,7 @@ def tradeoff(records: list[dict], out: str | Path, summary: dict | None = None,
     palette = {"quantile": "#1f77b4", "topk": "#ff7f0e"}
     for force, recs in sorted(by_force.items()):
         pts = []
-        for lab, rs in group_by(recs, lambda r: r["label"]).items():
+        for rs in group_by(recs, lambda r: r["label"]).values():
             zero = [np.nanmean(series(r, EVAL, TEST_ZERO_FRAC)[-1]) for r in rs]
             acc = [r["metrics"][FINAL][TEST_ACC] for r in rs]
             pts.append((np.nanmean(zero), np.nanmean(acc), _sem(acc)))

@@ -588,7 +588,7 @@ def _training_headline(res: Results) -> str:
     if not parts:
         return ""
     counts = {}
-    for label, r in (clip.get("rows") or {}).items():
+    for r in (clip.get("rows") or {}).values():
         if r.get("verdict") and r["verdict"] != "baseline":
             counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
     within = 100 * clip.get("within", 0.02)

@@ -29,8 +29,9 @@ Dask task that writes its own result JSON atomically (:class:`sparsefield.empiri
 Cluster: by default an embedded ``LocalCluster`` (worker processes with one thread each,
 bound to 127.0.0.1 only, TLS with a temporary certificate, no HTTP server; see
 :mod:`sparsefield.sweep_cluster`); ``scheduler="tls://HOST:PORT"`` (or ``tcp://``)
-connects to a running cluster instead, whose security is yours to set up (same module).  On SLURM, dask-jobqueue gives such an address (the workers need
-the project installed and the results folder on a shared file system)::
+connects to a running cluster instead, whose security is yours to set up (same module).
+On SLURM, dask-jobqueue gives such an address (the workers need the project installed and
+the results folder on a shared file system)::
 
     from dask_jobqueue import SLURMCluster
     cluster = SLURMCluster(cores=1, processes=1, memory="16GB",
@@ -88,11 +89,6 @@ from sparsefield.theory.activations import family
 from sparsefield.theory.errors import InfeasibleError, ParameterError
 
 from . import sweep_config
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 SWEEP_KEYS = ("name", "description", "seeds", "gpu", "device", "retries", "figures")
 SIZE_SWEEP_KEYS = ("seeds", "gpu", "device", "retries")  # [sweep] keys a size may override

@@ -254,7 +254,7 @@ def _derive(name: str, sparsity: float, q_star: float, tau: float, m: float | No
     sigma_w2, sigma_b2 = edge_of_chaos(act, q_star)
     mf = MeanField(act, sigma_w2, sigma_b2)
     rq = math.sqrt(q_star)
-    v1 = (float(vprime_on_eoc(name, tau / rq, m / rq)) if name in CLIPPED  # cancellation-free
+    v1 = (float(vprime_on_eoc(name, tau / rq, m / rq)) if m is not None  # clipped: cancellation-free
           else float(mf.dV(q_star)))
     v2 = float(mf.d2V(q_star))
     crit = critical_m(name, sparsity, q_star) if name in CLIPPED else None
@@ -273,7 +273,7 @@ def _warnings(name: str, v1: float, v2: float, fps: list[FixedPoint], q_star: fl
         out.append(f"unstable: V'(q*)=1 and V''(q*)={v2:.3g}>0, so q* attracts only from "
                    "below; finite-width fluctuations push q^l above it and the variance "
                    "explodes with depth [P24]. Use crelu/cst.")
-    if name in CLIPPED and v2 > 0:
+    if crit is not None and v2 > 0:  # clipped
         where = ("at every clip for this sparsity" if crit["vsecond_zero"] is None else
                  f"since m={m:.4g} is above the critical clip {crit['vsecond_zero']:.4g}")
         out.append(f"V''(q*)={v2:.3g}>0 {where}: q* is less robust to upward fluctuations")

@@ -263,8 +263,8 @@ def _rule_ld(act: Activation, c: float, h: float, k: int):
     fs = _mp_pieces(act, 0)
     b = act.breakpoints
     with mpmath.workdps(25):
-        phi2 = [fs[int(np.searchsorted(b, float(v), side="right"))](mpmath.mpf(np.format_float_scientific(v, unique=True))) ** 2
-                for v in x]
+        phi2 = [fs[int(np.searchsorted(b, float(v), side="right"))](
+                    mpmath.mpf(np.format_float_scientific(v, unique=True))) ** 2 for v in x]
         f = np.array([np.longdouble(mpmath.nstr(v, 22)) for v in phi2])
     return x, h * np.cosh(t) * f
 
