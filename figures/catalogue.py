@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from sparsefield.empirical.store import EVAL, MEMBER, TEST_Q, TEST_ZERO_FRAC, part_file, series
+from sparsefield.results.names import EVAL, MEMBER, TEST_Q, TEST_ZERO_FRAC, part_file, series
 from sparsefield.theory.activations import CATALOGUE
 
 from . import depth, experiments, gpt, maps, style

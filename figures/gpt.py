@@ -13,14 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sparsefield.empirical.gpt_config import SIZES
-from sparsefield.empirical.store import BATCH_USAGE, EVAL, MAX_ACT, STEP, VAL_LOSS, ZERO_SPARSITY
+from sparsefield.results.names import GPT_SIZES, BATCH_USAGE, EVAL, MAX_ACT, STEP, VAL_LOSS, ZERO_SPARSITY
 from sparsefield.theory.activations import family
 
 from . import style
 from .experiments import group_by
 
-SIZE_ORDER = ("", *SIZES)  # smallest first; "" for records without a size
+SIZE_ORDER = ("", *GPT_SIZES)  # smallest first; "" for records without a size
 
 
 def _history(recs: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:

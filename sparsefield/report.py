@@ -40,7 +40,8 @@ from sparsefield.empirical.experiments.baseline import TEXT
 from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
 from sparsefield.empirical.gpt_config import SIZES as GPT_SIZES
 from sparsefield.empirical.gpt_experiment import CLAIMS as GPT_CLAIMS
-from sparsefield.empirical.store import (DATA, EVAL, PAPER_TABLES, TEST_ACC, TEST_Q, VAL_LOSS,
+from sparsefield.empirical.store import (AGREES_INIT, DATA, EVAL, PAPER_TABLES, PREDICTED_AT_TARGET,
+                                         TEST_ACC, TEST_Q, VAL_LOSS, VERDICT_TEXT,
                                          CorruptRecord, atomic_write_text, figure_paths,
                                          read_json, section, sweep_records, versions,
                                          warn_corrupt, write_part)
@@ -337,7 +338,7 @@ def _experiment_rows(res: Results) -> list[dict]:
         real = [r for r in everything if r["dataset"] != "random"]
         for what, rs, key, ok in (
                 ("drift sign of the initial hidden-bias gradient (Stein), all data", everything,
-                 "agrees_init", True),
+                 AGREES_INIT, True),
                 ("drift sign of hidden biases after training, random data", random, "agrees", True),
                 ("drift sign of hidden biases after training, real data", real, "agrees", None)):
             if rs:
@@ -350,17 +351,17 @@ def _experiment_rows(res: Results) -> list[dict]:
     clip = res.summary("clipping")
     if clip:
         for label, r in clip["rows"].items():
-            if r.get("predicted_at_target", False) is None:
+            if r.get(PREDICTED_AT_TARGET, False) is None:
                 continue  # the dense baseline has no target sparsity
             # Leaving the target is a deep-network effect (tens of layers at width 300,
             # checked by the finite-width rows above); a shallow run cannot refute it.
-            stays = r["predicted_at_target"]
+            stays = r[PREDICTED_AT_TARGET]
             rows.append({"check": f"sparsity over depth at initialisation "
                                   f"{'stays at' if stays else 'may leave'} the target "
                                   f"(theory), {label}",
                          "theory": clip["target_sparsity"], "measured": r["zero_init"]["mean"],
                          "stderr": r["zero_init"]["sem"], "z": None,
-                         "ok": r["agrees_init"] if stays else None,
+                         "ok": r[AGREES_INIT] if stays else None,
                          "source": f"empirical clipping: within {clip['tolerance']:g} of the "
                                    f"target in {r['at_target_init']}/{r['seeds']} seeds at "
                                    f"initialisation, {r['at_target_final']}/{r['seeds']} after "
@@ -407,7 +408,7 @@ def _expected(label: str, r: dict, target: float) -> str:
         return P24_EXPECTS["baseline"]
     if r["m"] is None:
         return P24_EXPECTS["unclipped"]
-    if not r["predicted_at_target"]:
+    if not r[PREDICTED_AT_TARGET]:
         return P24_EXPECTS["beyond"]
     known = r["activation"] == "crelu" and math.isclose(target, 0.85) and r["vprime"] is not None
     return next((v for k, v in P24_CRELU_85.items() if known and math.isclose(r["vprime"], k,
@@ -428,7 +429,7 @@ def _training_rows(clip: dict) -> list[dict]:
             continue
         rows.append({"check": f"training vs the dense ReLU baseline, {label}" +
                               (f" ({size})" if size else ""),
-                     "theory": None, "measured": r["verdict_text"], "stderr": None, "z": None,
+                     "theory": None, "measured": r[VERDICT_TEXT], "stderr": None, "z": None,
                      "ok": None, "source": "empirical clipping; at depth 100: "
                                            + _expected(label, r, clip["target_sparsity"])})
     return rows
