@@ -27,27 +27,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBPACKAGES = ("theory", "numerics", "empirical", "figures")  # installed as sparsefield.<name>
-SKIP = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.pyc", ".pytest_cache",
-                              ".hypothesis", "results", "*.egg-info")
+SKIP_ANYWHERE = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.pyc", ".pytest_cache",
+                                       ".hypothesis", "*.egg-info")
+SKIP_AT_ROOT = {"results", "report", "build"}  # outputs of runs (sparsefield/results is code)
+
+
+def skip(folder: str, names: list[str]) -> set[str]:
+    out = SKIP_ANYWHERE(folder, names)
+    return out | (SKIP_AT_ROOT & set(names) if Path(folder) == ROOT else set())
 
 
 @dataclass(frozen=True)
 class Mutant:
     """Replace ``old`` (which must occur exactly once) by ``new`` in ``path``; ``tests`` are
-    pytest arguments that must then fail."""
+    pytest arguments that must then fail.  ``also``: other ``(path, old, new)`` spellings of
+    the same bug where the code may have moved (the first that applies is planted)."""
 
     name: str
     path: str
     old: str
     new: str
     tests: tuple[str, ...]
+    also: tuple[tuple[str, str, str], ...] = ()
 
 
+RESULTS_IO = "sparsefield/results/io.py"
 MUTANTS = (
     Mutant("correlation clamp at 0", "theory/maps.py",
            "np.clip(self.R(rhos[-1], ql), -1.0, 1.0)", "np.clip(self.R(rhos[-1], ql), 0.0, 1.0)",
            ("tests/test_planted_bugs.py", "-k", "correlations")),
-    Mutant("write in place, not atomic", "empirical/store.py",
+    Mutant("write in place, not atomic", RESULTS_IO,
            "    return atomic_write_text(path, json.dumps(jsonable(obj), indent=1, allow_nan=False))",
            "    Path(path).parent.mkdir(parents=True, exist_ok=True)\n"
            "    Path(path).write_text(json.dumps(jsonable(obj), indent=1, allow_nan=False))\n"
@@ -55,8 +64,9 @@ MUTANTS = (
            ("tests/test_planted_bugs.py", "tests/test_empirical_store.py")),
     Mutant("explodes when q^L/q* > 0", "sparsefield/report.py",
            "(med > 2.0)", "(med > 0.0)",
-           ("tests/test_planted_bugs.py", "-k", "depth_verdicts")),
-    Mutant("record key/config check off", "empirical/store.py",
+           ("tests/test_planted_bugs.py", "-k", "depth_verdicts"),
+           also=(("empirical/verdicts.py", "EXPLODES_ABOVE = 2.0", "EXPLODES_ABOVE = 0.0"),)),
+    Mutant("record key/config check off", RESULTS_IO,
            'if rec["key"] != point_key(rec["config"]):', "if False:",
            ("tests/test_planted_bugs.py", "-k", "key")),
     Mutant("Newton bracket off by one", "theory/clipping.py",
@@ -69,7 +79,7 @@ MUTANTS = (
            "series = j / (np.minimum(mu, SMALL_MU) + j)",
            "series = j / (np.minimum(mu, SMALL_MU) + 1.000001 * j)",
            ("tests/test_fixed_points.py", "-k", "tiny_targets")),
-    Mutant("infinity stored as a number", "empirical/store.py",
+    Mutant("infinity stored as a number", RESULTS_IO,
            "if isinstance(obj, float) and not math.isfinite(obj):",
            "if isinstance(obj, float) and math.isnan(obj):",
            ("tests/test_empirical_store.py", "-k", "roundtrip")),
@@ -85,7 +95,7 @@ def make_copy(dest: Path) -> Path:
     installed (``sparsefield/theory`` -> ``../theory`` ...), so that the copy's package is
     the one imported from its root (``python -m pytest`` puts the root first on the path)."""
     repo = dest / "repo"
-    shutil.copytree(ROOT, repo, ignore=SKIP, symlinks=True)
+    shutil.copytree(ROOT, repo, ignore=skip, symlinks=True)
     for sub in SUBPACKAGES:
         (repo / "sparsefield" / sub).symlink_to(Path("..") / sub, target_is_directory=True)
     return repo
@@ -115,13 +125,15 @@ def check_the_copy_is_imported(repo: Path) -> None:
 
 
 def apply(repo: Path, m: Mutant) -> bool:
-    """Plant ``m`` in the copy; ``False`` when its source text is not found exactly once."""
-    path = repo / m.path
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if text.count(m.old) != 1:
-        return False
-    path.write_text(text.replace(m.old, m.new), encoding="utf-8")
-    return True
+    """Plant ``m`` in the copy (its first spelling found exactly once); ``False`` when none
+    is found: the code moved and the entry must follow it."""
+    for rel, old, new in ((m.path, m.old, m.new), *m.also):
+        path = repo / rel
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        if text.count(old) == 1:
+            path.write_text(text.replace(old, new), encoding="utf-8")
+            return True
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -106,8 +106,11 @@ def test_depth_verdicts_use_their_thresholds(tmp_path):
               panel("relu_tau", None, [2.5, 3.0, 9.0]), panel("st", None, [1.4, 1.5, 1.6])]
     store.write_part(tmp_path, "numerics", "depth",
                      {"depth": 10, "width": 8, "n_networks": 3, "panels": panels})
-    rows = [r for r in report.verification_rows(Results(tmp_path)) if r["check"].startswith("q^L")]
-    assert [r["ok"] for r in rows] == [True, False, True, False]
+    def field(row, name):  # a plain dict or a typed Check row
+        return row[name] if isinstance(row, dict) else getattr(row, name)
+    rows = [r for r in report.verification_rows(Results(tmp_path))
+            if field(r, "check").startswith("q^L")]
+    assert [field(r, "ok") for r in rows] == [True, False, True, False]
 
 
 # --- the bifurcation clip (bug: the Newton polish bracket off by one grid point) -----------
