@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 from sparsefield.theory.errors import ParameterError
 
@@ -47,6 +48,9 @@ LAYER_KEYS = GPT_LAYER_KEYS  # per MLP layer, every evaluation
 @dataclass
 class Config:
     """What ``sparsefield experiment gpt`` runs; ``None`` takes the size's value."""
+
+    # activation specs with parameters ("crelu:tau=0.5"), checked by parse_activation
+    FREE_FIELDS: ClassVar[tuple[str, ...]] = ("activations",)
 
     size: str = "cpu"
     activations: list[str] = field(default_factory=lambda: list(DEFAULT_ACTIVATIONS))

@@ -8,7 +8,7 @@ import importlib.util
 import math
 from pathlib import Path
 
-from sparsefield.empirical.config import check_in_dir, check_out_dir
+from sparsefield.empirical.places import check_in_dir, check_out_dir
 from sparsefield.empirical.store import TEST_ACC, ResultStore, figure_paths
 from sparsefield.theory.errors import ParameterError
 
