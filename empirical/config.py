@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 from sparsefield.theory.errors import ParameterError
 
-
-
 # Fields that may differ between members of one ensemble (same architecture and family).
 MEMBER_KEYS = ("tau", "m", "c", "slope", "sparsity", "vprime", "q_star", "init", "force_sparsity")
 

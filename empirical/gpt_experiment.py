@@ -32,8 +32,18 @@ from typing import ClassVar
 from sparsefield.theory.errors import ParameterError
 
 from .gpt_config import SIZES, TRAIN
-from .store import (DATA, EVAL, FINAL, GPT_LAYER_KEYS, MAX_ACT, RUN, SOFT_SPARSITY,
-                    TOPK_VAL_LOSS, VAL_LOSS, ZERO_SPARSITY)
+from .store import (
+    DATA,
+    EVAL,
+    FINAL,
+    GPT_LAYER_KEYS,
+    MAX_ACT,
+    RUN,
+    SOFT_SPARSITY,
+    TOPK_VAL_LOSS,
+    VAL_LOSS,
+    ZERO_SPARSITY,
+)
 
 NAME = "gpt"
 HELP = "activation comparison in a char-level GPT on Shakespeare: loss, sparsity, spikes, drift"

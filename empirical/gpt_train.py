@@ -18,9 +18,31 @@ import torch
 from tqdm.auto import tqdm
 
 from . import token_metrics as tm
-from .store import (B_MEAN, DATA, DOWN, DW_MEAN, DW_PROJ, EVAL, FINAL, GPT_LAYER_KEYS, LR, RUN,
-                    STEP, TIME_S, TOKENS, TOPK_VAL_LOSS, TRAIN_LOSS, UP, VAL_LOSS, W_MEAN, atomic_torch_save,
-                    load_checkpoint, point_key, projection, topk_key)
+from .store import (
+    B_MEAN,
+    DATA,
+    DOWN,
+    DW_MEAN,
+    DW_PROJ,
+    EVAL,
+    FINAL,
+    GPT_LAYER_KEYS,
+    LR,
+    RUN,
+    STEP,
+    TIME_S,
+    TOKENS,
+    TOPK_VAL_LOSS,
+    TRAIN_LOSS,
+    UP,
+    VAL_LOSS,
+    W_MEAN,
+    atomic_torch_save,
+    load_checkpoint,
+    point_key,
+    projection,
+    topk_key,
+)
 from .text_data import eval_windows, load_corpus, random_batch
 from .train import Stopped
 from .transformer import GPT, GPTConfig

@@ -16,10 +16,23 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sparsefield.results.io import (PACKAGES, CorruptRecord, ResultStore,  # noqa: F401
-                                    atomic_write_json, atomic_write_text, check_record,
-                                    current_umask, file_mode, jsonable, point_key, read_json,
-                                    read_record, versions, warn_corrupt, write_part)
+from sparsefield.results.io import (  # noqa: F401
+    PACKAGES,
+    CorruptRecord,
+    ResultStore,
+    atomic_write_json,
+    atomic_write_text,
+    check_record,
+    current_umask,
+    file_mode,
+    jsonable,
+    point_key,
+    read_json,
+    read_record,
+    versions,
+    warn_corrupt,
+    write_part,
+)
 from sparsefield.results.names import *  # noqa: F401,F403 -- the engine reads names here
 
 

@@ -23,9 +23,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from sparsefield.results.names import (B_MEAN, EVAL, FINAL, LOSS_STEPS, MEMBER, STEP, TEST_ACC,
-                                         TEST_Q, TEST_ZERO_FRAC, TRAIN, TRAIN_ZERO_FRAC, W_MEAN,
-                                         series)
+from sparsefield.results.names import (
+    B_MEAN,
+    EVAL,
+    FINAL,
+    LOSS_STEPS,
+    MEMBER,
+    STEP,
+    TEST_ACC,
+    TEST_Q,
+    TEST_ZERO_FRAC,
+    TRAIN,
+    TRAIN_ZERO_FRAC,
+    W_MEAN,
+    series,
+)
 from sparsefield.theory.activations import family, names
 
 from . import style

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sparsefield.results.names import GPT_SIZES, BATCH_USAGE, EVAL, MAX_ACT, STEP, VAL_LOSS, ZERO_SPARSITY
+from sparsefield.results.names import BATCH_USAGE, EVAL, GPT_SIZES, MAX_ACT, STEP, VAL_LOSS, ZERO_SPARSITY
 from sparsefield.theory.activations import family
 
 from . import style

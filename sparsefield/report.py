@@ -26,8 +26,8 @@ import math
 import os
 import platform
 import time
-from importlib import metadata
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
@@ -40,11 +40,26 @@ from sparsefield.empirical.experiments.baseline import TEXT
 from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
 from sparsefield.empirical.gpt_config import SIZES as GPT_SIZES
 from sparsefield.empirical.gpt_experiment import CLAIMS as GPT_CLAIMS
-from sparsefield.empirical.store import (AGREES_INIT, DATA, EVAL, PAPER_TABLES, PREDICTED_AT_TARGET,
-                                         TEST_ACC, TEST_Q, VAL_LOSS, VERDICT_TEXT,
-                                         CorruptRecord, atomic_write_text, figure_paths,
-                                         read_json, section, sweep_records, versions,
-                                         warn_corrupt, write_part)
+from sparsefield.empirical.store import (
+    AGREES_INIT,
+    DATA,
+    EVAL,
+    PAPER_TABLES,
+    PREDICTED_AT_TARGET,
+    TEST_ACC,
+    TEST_Q,
+    VAL_LOSS,
+    VERDICT_TEXT,
+    CorruptRecord,
+    atomic_write_text,
+    figure_paths,
+    read_json,
+    section,
+    sweep_records,
+    versions,
+    warn_corrupt,
+    write_part,
+)
 from sparsefield.figures import style
 from sparsefield.figures.catalogue import make_all
 from sparsefield.figures.results import Results

@@ -74,13 +74,11 @@ from tqdm.auto import tqdm
 
 from sparsefield.empirical.chunks import chunks
 from sparsefield.empirical.config import RunOptions, group_key
-from sparsefield.empirical.store import (SWEEP_RECORD, ResultStore, atomic_write_json, point_key,
-                                         sweep_dir, versions)
+from sparsefield.empirical.store import SWEEP_RECORD, ResultStore, atomic_write_json, point_key, sweep_dir, versions
 from sparsefield.theory.errors import InfeasibleError, ParameterError
 
 from .sweep_grid import Sweep, label_of, load_sweep, pending, task_key  # noqa: F401 (API)
-from .sweep_summary import (atomic_write_csv, run_keys, summarise,  # noqa: F401 (API)
-                            summary_row, summary_up_to_date)
+from .sweep_summary import atomic_write_csv, run_keys, summarise, summary_row, summary_up_to_date  # noqa: F401 (API)
 
 POLL_S = 0.5
 

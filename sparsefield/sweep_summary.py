@@ -13,12 +13,32 @@ from pathlib import Path
 import numpy as np
 
 from sparsefield.empirical.experiments.stats import mean_sem
-from sparsefield.empirical.store import (DATA, EVAL, FINAL, FINITE, MEMBER, RUN, SWEEP_POINTS_CSV,
-                                         SWEEP_SUMMARY_CSV, TEST_ACC, TEST_ACT_MAX, TEST_DEAD_FRAC,
-                                         TEST_LOSS, TEST_Q, TEST_ZERO_FRAC, TRAIN_ACC, TRAIN_LOSS,
-                                         CorruptRecord, ResultStore, atomic_write_text,
-                                         figure_list, figure_paths, point_key, read_json,
-                                         sweep_dir)
+from sparsefield.empirical.store import (
+    DATA,
+    EVAL,
+    FINAL,
+    FINITE,
+    MEMBER,
+    RUN,
+    SWEEP_POINTS_CSV,
+    SWEEP_SUMMARY_CSV,
+    TEST_ACC,
+    TEST_ACT_MAX,
+    TEST_DEAD_FRAC,
+    TEST_LOSS,
+    TEST_Q,
+    TEST_ZERO_FRAC,
+    TRAIN_ACC,
+    TRAIN_LOSS,
+    CorruptRecord,
+    ResultStore,
+    atomic_write_text,
+    figure_list,
+    figure_paths,
+    point_key,
+    read_json,
+    sweep_dir,
+)
 from sparsefield.figures.sweep import plot_clipping, plot_tradeoff
 
 from .sweep_grid import SPARSITY_AXES, Sweep, label_of

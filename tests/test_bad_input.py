@@ -52,8 +52,8 @@ def test_truncated_record_is_redone_and_never_counted(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def drift_results(tmp_path_factory):
-    from sparsefield.theory import curves
     from sparsefield.empirical.store import write_part
+    from sparsefield.theory import curves
 
     root = tmp_path_factory.mktemp("drift-results")
     assert main(DRIFT + ["--out", str(root)]) == 0

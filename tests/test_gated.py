@@ -9,8 +9,8 @@ import pytest
 from sparsefield.numerics import gated_mc
 from sparsefield.numerics.stats import Z_BOUND, sample_mean
 from sparsefield.theory import moments
-from sparsefield.theory.gated import GATED, GatedMeanField, edge_of_chaos, gated
 from sparsefield.theory.errors import ParameterError
+from sparsefield.theory.gated import GATED, GatedMeanField, edge_of_chaos, gated
 
 UNITS = list(GATED.values())
 

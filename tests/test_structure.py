@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("sparsefield", "theory", "numerics", "empirical", "figures")
 MAX_LINES = 400

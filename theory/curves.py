@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import CATALOGUE, family, get
-from .clipping import CLIPPED, eoc_scaled, critical_m, derive, m_for_vprime
+from .clipping import CLIPPED, critical_m, derive, eoc_scaled, m_for_vprime
 from .drift import drift_stats
 from .eoc import edge_of_chaos
 from .errors import InfeasibleError

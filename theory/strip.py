@@ -36,7 +36,7 @@ import numpy as np
 import sympy as sp
 
 from . import panel_moments
-from .activations import CATALOGUE, X, Activation
+from .activations import CATALOGUE, Activation, X
 
 LOG_EPS = 40.0  # target: discretisation error ~ e^-40 (4e-18) of the integrand's scale
 Z_MAX = 10.0  # Gaussian tails beyond |z| = 10 weigh < e^-50

@@ -38,7 +38,7 @@ import numpy as np
 import sympy as sp
 from scipy import special
 
-from .activations import CATALOGUE, X, Family, family
+from .activations import CATALOGUE, Family, X, family
 from .errors import InfeasibleError, ParameterError
 
 Q = sp.Symbol("q", positive=True)

@@ -28,8 +28,19 @@ import numpy as np
 
 from ..config import RunOptions, point
 from ..data import resolve_name
-from ..store import (AGREES_INIT, EVAL, MEMBER, PREDICTED_AT_TARGET, TEST_ACC, TEST_Q, TEST_ZERO_FRAC,
-                     VERDICT_TEXT, final, section, series)
+from ..store import (
+    AGREES_INIT,
+    EVAL,
+    MEMBER,
+    PREDICTED_AT_TARGET,
+    TEST_ACC,
+    TEST_Q,
+    TEST_ZERO_FRAC,
+    VERDICT_TEXT,
+    final,
+    section,
+    series,
+)
 from . import baseline as B
 from .stats import by_label, mean_sem
 

@@ -25,9 +25,24 @@ import numpy as np
 
 from ..config import RunOptions, point
 from ..data import resolve_name
-from ..store import (AGREES_INIT, B_GRAD_MEAN, B_MEAN, CE_HESS_TRACE, EVAL, FINITE, INIT, MEMBER,
-                     OUT_COLMEAN_DEV, TRAIN, TRAIN_ZERO_FRAC, W_MEAN, W_PROJ, final, section,
-                     series)
+from ..store import (
+    AGREES_INIT,
+    B_GRAD_MEAN,
+    B_MEAN,
+    CE_HESS_TRACE,
+    EVAL,
+    FINITE,
+    INIT,
+    MEMBER,
+    OUT_COLMEAN_DEV,
+    TRAIN,
+    TRAIN_ZERO_FRAC,
+    W_MEAN,
+    W_PROJ,
+    final,
+    section,
+    series,
+)
 from .stats import by_label, mean_sem
 
 NAME = "drift"
