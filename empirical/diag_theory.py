@@ -26,6 +26,7 @@ The finite-width numbers come from :mod:`sparsefield.theory.finite_width` (with 
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 from sparsefield.theory.activations import Activation
@@ -33,9 +34,20 @@ from sparsefield.theory.finite_width import derivative_moments
 from sparsefield.theory.finite_width import predict as predict_fw
 from sparsefield.theory.maps import MeanField
 
-from .store import (DIAG_PAIR_RHO1, MEAN_FIELD_WIDTH, PRED_ACTIVE_FRAC, PRED_CORR_GAP,
-                    PRED_FINITE_WIDTH, PRED_LOG_GAIN, PRED_LOG_GAIN_SD, PRED_LOG_GAIN_TOTAL,
-                    PRED_LOG_GAIN_TOTAL_SD, PRED_LOGIT_SPREAD, PRED_MEAN_FIELD, PRED_WIDTH)
+from .store import (
+    DIAG_PAIR_RHO1,
+    MEAN_FIELD_WIDTH,
+    PRED_ACTIVE_FRAC,
+    PRED_CORR_GAP,
+    PRED_FINITE_WIDTH,
+    PRED_LOG_GAIN,
+    PRED_LOG_GAIN_SD,
+    PRED_LOG_GAIN_TOTAL,
+    PRED_LOG_GAIN_TOTAL_SD,
+    PRED_LOGIT_SPREAD,
+    PRED_MEAN_FIELD,
+    PRED_WIDTH,
+)
 
 
 def finite_width_gain(act: Activation, sigma_w2: float, sigma_b2: float, q_star: float,

@@ -27,8 +27,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from .store import (DIAG_ACTIVE_FRAC, DIAG_CORR_GAP, DIAG_LOG_GAIN, DIAG_LOGIT_SPREAD,
-                    DIAG_PAIR_RHO1, JAC_ERANK, JAC_RANK)
+from .store import (
+    DIAG_ACTIVE_FRAC,
+    DIAG_CORR_GAP,
+    DIAG_LOG_GAIN,
+    DIAG_LOGIT_SPREAD,
+    DIAG_PAIR_RHO1,
+    JAC_ERANK,
+    JAC_RANK,
+)
 
 PAIRS = 16  # input pairs (2 x PAIRS inputs) per diagnostic pass
 JAC_INPUTS = 8  # inputs whose Jacobian is decomposed at initialisation

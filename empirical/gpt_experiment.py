@@ -26,15 +26,24 @@ starts: this module's top level stays light, as the experiment registry requires
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 from sparsefield.theory.errors import ParameterError
 
-from .config import RunOptions
 from .gpt_config import SIZES, TRAIN
-from .store import (DATA, EVAL, FINAL, GPT_LAYER_KEYS, MAX_ACT, RUN, SOFT_SPARSITY,
-                    TOPK_VAL_LOSS, VAL_LOSS, ZERO_SPARSITY)
+from .store import (
+    DATA,
+    EVAL,
+    FINAL,
+    GPT_LAYER_KEYS,
+    MAX_ACT,
+    RUN,
+    SOFT_SPARSITY,
+    TOPK_VAL_LOSS,
+    VAL_LOSS,
+    ZERO_SPARSITY,
+)
 
 NAME = "gpt"
 HELP = "activation comparison in a char-level GPT on Shakespeare: loss, sparsity, spikes, drift"
@@ -49,6 +58,9 @@ LAYER_KEYS = GPT_LAYER_KEYS  # per MLP layer, every evaluation
 @dataclass
 class Config:
     """What ``sparsefield experiment gpt`` runs; ``None`` takes the size's value."""
+
+    # activation specs with parameters ("crelu:tau=0.5"), checked by parse_activation
+    FREE_FIELDS: ClassVar[tuple[str, ...]] = ("activations",)
 
     size: str = "cpu"
     activations: list[str] = field(default_factory=lambda: list(DEFAULT_ACTIVATIONS))
@@ -100,14 +112,6 @@ def points(cfg: Config) -> list[tuple[str, dict]]:
 
 
 # --- running and summarising ----------------------------------------------------------------
-def run_gpt(config: Config, results_dir: str | os.PathLike, device: str = "auto",
-            progress: bool = True, stop_after: int | None = None) -> dict:
-    """Train every (activation, seed) of ``config`` missing from ``results_dir/gpt``; write
-    and return the summary (verdicts on the claims)."""
-    return run(config, RunOptions(out=str(results_dir), device=device, progress=progress),
-               stop_after)
-
-
 def run(cfg: Config, opts, stop_after: int | None = None) -> dict:
     """Registry entry point (``opts``: :class:`sparsefield.empirical.config.RunOptions`):
     the shared runner (:func:`sparsefield.empirical.runner.run_experiment`) with the GPT

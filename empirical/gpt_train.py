@@ -18,10 +18,31 @@ import torch
 from tqdm.auto import tqdm
 
 from . import token_metrics as tm
-from .gpt_experiment import LAYER_KEYS
-from .store import (B_MEAN, DATA, DOWN, DW_MEAN, DW_PROJ, EVAL, FINAL, LR, RUN, STEP, TIME_S, TOKENS,
-                    TOPK_VAL_LOSS, TRAIN_LOSS, UP, VAL_LOSS, W_MEAN, atomic_torch_save,
-                    load_checkpoint, point_key, projection, topk_key)
+from .store import (
+    B_MEAN,
+    DATA,
+    DOWN,
+    DW_MEAN,
+    DW_PROJ,
+    EVAL,
+    FINAL,
+    GPT_LAYER_KEYS,
+    LR,
+    RUN,
+    STEP,
+    TIME_S,
+    TOKENS,
+    TOPK_VAL_LOSS,
+    TRAIN_LOSS,
+    UP,
+    VAL_LOSS,
+    W_MEAN,
+    atomic_torch_save,
+    load_checkpoint,
+    point_key,
+    projection,
+    topk_key,
+)
 from .text_data import eval_windows, load_corpus, random_batch
 from .train import Stopped
 from .transformer import GPT, GPTConfig
@@ -82,7 +103,7 @@ def evaluate(model, val_x, val_y, p: dict, init_weights: list, amp, topk: bool =
                 s[projection(name, DW_MEAN)] = dw.mean()
                 s[projection(name, DW_PROJ)] = (dw @ (mu / mu.norm().clamp_min(1e-12))).mean()
             s[projection(UP, B_MEAN)] = mlp.up.bias.float().mean()
-        for key in LAYER_KEYS:
+        for key in GPT_LAYER_KEYS:
             out[key] = torch.stack([layers[i][key].float() for i in range(len(layers))])
         if topk:
             d_ff = model.cfg.d_ff
@@ -146,7 +167,7 @@ def train_point(p: dict, seed: int, corpus, device, checkpoint: Path | None = No
         history.setdefault(TOKENS, []).append(step * p["batch_size"] * p["block_size"])
         history.setdefault(TIME_S, []).append(elapsed)
         history.setdefault(LR, []).append(_lr(p, max(step - 1, 0)))
-        for k in (TRAIN_LOSS, VAL_LOSS, *LAYER_KEYS):
+        for k in (TRAIN_LOSS, VAL_LOSS, *GPT_LAYER_KEYS):
             history.setdefault(k, []).append(host[k])
         return host
 

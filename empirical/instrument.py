@@ -21,9 +21,25 @@ import torch
 from torch import nn
 
 from .models import EnsembleLinear
-from .store import (ACT_MAX, B_MEAN, DEAD_FRAC, GRAD_NORM, LOSS_STEPS, NZ_SAMPLE_MEAN,
-                    NZ_SAMPLE_MIN, NZ_SAMPLE_STD, OUT_COLMEAN_DEV, Q, SOFT_FRAC, TRAIN, W_MEAN,
-                    W_NEG, W_PROJ, ZERO_FRAC, metric)
+from .store import (
+    ACT_MAX,
+    B_MEAN,
+    DEAD_FRAC,
+    GRAD_NORM,
+    LOSS_STEPS,
+    NZ_SAMPLE_MEAN,
+    NZ_SAMPLE_MIN,
+    NZ_SAMPLE_STD,
+    OUT_COLMEAN_DEV,
+    SOFT_FRAC,
+    TRAIN,
+    W_MEAN,
+    W_NEG,
+    W_PROJ,
+    ZERO_FRAC,
+    Q,
+    metric,
+)
 
 _NZ_SAMPLE_SQ = "nz_sample_sq"  # accumulated only, to give NZ_SAMPLE_STD
 MEAN_KEYS = (ZERO_FRAC, SOFT_FRAC, Q, NZ_SAMPLE_MEAN, _NZ_SAMPLE_SQ)

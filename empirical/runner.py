@@ -18,6 +18,7 @@ from typing import Protocol
 
 import torch
 
+from .chunks import chunks
 from .config import TRAIN_KEYS, RunOptions, group_key
 from .data import Dataset, load
 from .diag_theory import predict_record
@@ -64,20 +65,17 @@ def run_points(store: ResultStore, points: list[tuple[str, dict]], seeds: list[i
     """Train every (point, seed) not yet in ``store``; ``points`` are ``(label, point)``;
     ``trainer`` defaults to :class:`EnsembleTrainer`."""
     trainer = trainer or EnsembleTrainer(opts)
-    report, groups = RunReport(), {}
+    report, todo = RunReport(), []
     for label, p in points:
         for seed in seeds:
             if store.has(p, seed):
                 report.skipped.append((label, seed))
             else:
-                groups.setdefault(trainer.group(p), []).append((label, p, int(seed)))
+                todo.append((label, p, int(seed)))
     device = resolve_device(opts.device)
-    size = max(trainer.max_members or opts.max_members, 1)
-    for members in groups.values():
-        for i in range(0, len(members), size):
-            chunk = members[i:i + size]
-            run_chunk(store, chunk, trainer, device, stop_after)
-            report.ran += [(label, seed) for label, _, seed in chunk]
+    for chunk in chunks(todo, trainer.group, trainer.max_members or opts.max_members):
+        run_chunk(store, chunk, trainer, device, stop_after)
+        report.ran += [(label, seed) for label, _, seed in chunk]
     return report
 
 

@@ -21,8 +21,7 @@ import torch
 
 from sparsefield.theory.errors import ParameterError
 
-from .store import (BATCH_USAGE, DEAD, MAX_ACT, NONZERO, SEQ_USAGE, SOFT_SPARSITY,
-                    ZERO_SPARSITY)
+from .store import BATCH_USAGE, DEAD, MAX_ACT, NONZERO, SEQ_USAGE, SOFT_SPARSITY, ZERO_SPARSITY
 
 BATCH_TOKENS = 8192  # [WA24]
 

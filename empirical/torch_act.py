@@ -15,7 +15,6 @@ from torch import nn
 
 from sparsefield.theory.activations import Activation, Family
 from sparsefield.theory.errors import ParameterError
-from sparsefield.theory.gated import Gated
 
 
 @lru_cache(maxsize=None)
@@ -61,21 +60,3 @@ class TorchActivation(nn.Module):
     def extra_repr(self) -> str:
         names = sorted({f"{a.name}{a.params or ''}" for a in self.acts})
         return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-
-
-class TorchGated(nn.Module):
-    """A gated unit ``a(g) c(u)`` (:mod:`sparsefield.theory.gated`) on an input whose last
-    axis holds ``[g, u]`` (twice the width, as in GLU layers); generated from the two
-    catalogue definitions."""
-
-    def __init__(self, unit: Gated) -> None:
-        super().__init__()
-        self.unit = unit
-        self.fn = unit.torch_fn()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        g, u = x.chunk(2, dim=-1)
-        return self.fn(g, u)
-
-    def extra_repr(self) -> str:
-        return self.unit.name

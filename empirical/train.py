@@ -20,15 +20,39 @@ from tqdm.auto import tqdm
 
 from sparsefield.theory.errors import ParameterError
 
-from .config import TRAIN_KEYS, TrainConfig
 from . import diagnostics as D
+from .config import TRAIN_KEYS, TrainConfig
 from .data import Dataset
 from .instrument import Instrument
-from .store import (ACC, B_GRAD_MEAN, CE_HESS_TRACE, DIAG_REL_UPDATE, EVAL, FINAL, FINITE, INIT,
-                    INIT_TEST_ZERO_FRAC, LOSS, LOSS_SPIKES, LOSS_STEPS, OUT_COLMEAN_DEV, STEP,
-                    TEST, TEST_ACC, TEST_LOSS, TEST_ZERO_FRAC, TRAIN, TRAIN_ACC, TRAIN_LOSS,
-                    W_GRAD_MEAN, atomic_torch_save, load_checkpoint, metric, numpy_to_tensors,
-                    tensors_to_numpy)
+from .store import (
+    ACC,
+    B_GRAD_MEAN,
+    CE_HESS_TRACE,
+    DIAG_REL_UPDATE,
+    EVAL,
+    FINAL,
+    FINITE,
+    INIT,
+    INIT_TEST_ZERO_FRAC,
+    LOSS,
+    LOSS_SPIKES,
+    LOSS_STEPS,
+    OUT_COLMEAN_DEV,
+    STEP,
+    TEST,
+    TEST_ACC,
+    TEST_LOSS,
+    TEST_ZERO_FRAC,
+    TRAIN,
+    TRAIN_ACC,
+    TRAIN_LOSS,
+    W_GRAD_MEAN,
+    atomic_torch_save,
+    load_checkpoint,
+    metric,
+    numpy_to_tensors,
+    tensors_to_numpy,
+)
 
 TRAIN_DEFAULTS = {k: getattr(TrainConfig, k) for k in TRAIN_KEYS}
 

@@ -13,11 +13,11 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from sparsefield.empirical.store import EVAL, MEMBER, TEST_Q, TEST_ZERO_FRAC, part_file, series
+from sparsefield.results.names import EVAL, MEMBER, TEST_Q, TEST_ZERO_FRAC, part_file, series
 from sparsefield.theory.activations import CATALOGUE
 
 from . import depth, diagnostics, experiments, gpt, maps, style
-from .experiments import _groups
+from .experiments import group_by
 from .results import Results
 
 
@@ -103,7 +103,7 @@ def network_sparsity(records: list[dict], near: float = 0.5) -> list[dict]:
     variance has exploded it no longer describes the others, whose ``h ~ N(0, q)`` the
     formula assumes."""
     out = []
-    for recs in _groups(records, lambda r: r["label"]).values():
+    for recs in group_by(records, lambda r: r["label"]).values():
         member = recs[0]["metrics"][MEMBER]
         tau = member.get("params", {}).get("tau")
         if tau is None:

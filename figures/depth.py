@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from sparsefield.empirical.store import PAPER_TABLES, TEST_ACC
+from sparsefield.results.names import PAPER_TABLES, TEST_ACC
 
 from . import style
 

@@ -19,12 +19,29 @@ from pathlib import Path
 
 import numpy as np
 
-from sparsefield.empirical.store import (DIAG_ACTIVE_FRAC, DIAG_CORR_GAP, DIAG_LOG_GAIN,
-                                         DIAG_LOGIT_SPREAD, DIAG_REL_UPDATE, EVAL, INIT,
-                                         JAC_ERANK, JAC_RANK, PRED_ACTIVE_FRAC,
-                                         PRED_CORR_GAP, PRED_FINITE_WIDTH, PRED_LOG_GAIN,
-                                         PRED_LOG_GAIN_SD, PRED_LOGIT_SPREAD, PRED_MEAN_FIELD,
-                                         PRED_WIDTH, PREDICTED, STEP, section, series)
+from sparsefield.empirical.store import (
+    DIAG_ACTIVE_FRAC,
+    DIAG_CORR_GAP,
+    DIAG_LOG_GAIN,
+    DIAG_LOGIT_SPREAD,
+    DIAG_REL_UPDATE,
+    EVAL,
+    INIT,
+    JAC_ERANK,
+    JAC_RANK,
+    PRED_ACTIVE_FRAC,
+    PRED_CORR_GAP,
+    PRED_FINITE_WIDTH,
+    PRED_LOG_GAIN,
+    PRED_LOG_GAIN_SD,
+    PRED_LOGIT_SPREAD,
+    PRED_MEAN_FIELD,
+    PRED_WIDTH,
+    PREDICTED,
+    STEP,
+    section,
+    series,
+)
 
 from . import style
 

@@ -23,9 +23,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from sparsefield.empirical.store import (B_MEAN, EVAL, FINAL, LOSS_STEPS, MEMBER, STEP, TEST_ACC,
-                                         TEST_Q, TEST_ZERO_FRAC, TRAIN, TRAIN_ZERO_FRAC, W_MEAN,
-                                         series)
+from sparsefield.results.names import (
+    B_MEAN,
+    EVAL,
+    FINAL,
+    LOSS_STEPS,
+    MEMBER,
+    STEP,
+    TEST_ACC,
+    TEST_Q,
+    TEST_ZERO_FRAC,
+    TRAIN,
+    TRAIN_ZERO_FRAC,
+    W_MEAN,
+    series,
+)
 from sparsefield.theory.activations import family, names
 
 from . import style
@@ -37,7 +49,8 @@ VERDICT_SHORT = {"within": "within 2 pts", "degraded": "degraded", "failed": "fa
 DIVERGED = 1e3  # a loss this many times its first value counts as diverged
 
 
-def _groups(records: list[dict], key) -> dict:
+def group_by(records: list[dict], key) -> dict:
+    """``{key(r): [records with that key]}`` in first-seen order."""
     out = defaultdict(list)
     for r in records:
         out[key(r)].append(r)
@@ -83,7 +96,7 @@ def drift(table: dict, records: list[dict], out: str | Path, summary: dict | Non
     """Predicted drift sign [BF2] (table: ``E[phi phi']``, prediction, observation) next to
     measured hidden weight-mean and bias-mean changes over training, one row per data set,
     and the exact-zero fraction of the ReLU network rising from 50%."""
-    by_data = _groups(records, lambda r: r["config"]["dataset"])
+    by_data = group_by(records, lambda r: r["config"]["dataset"])
     datasets = sorted(by_data, key=lambda d: (d != "random", d))
     rows = [["T", f"W{i}", f"B{i}", f"S{i}"] for i in range(len(datasets))]
     style.apply()
@@ -91,7 +104,7 @@ def drift(table: dict, records: list[dict], out: str | Path, summary: dict | Non
     axd = fig.subplot_mosaic(rows, width_ratios=[1.35, 1, 1, 1])
     _drift_table(axd["T"], table, summary)
     for i, ds in enumerate(datasets):
-        acts = _groups(by_data[ds], lambda r: r["config"]["activation"])
+        acts = group_by(by_data[ds], lambda r: r["config"]["activation"])
         for act, recs in acts.items():
             curves = [_drift_curves(r) for r in recs]
             ls = "--" if act in CONTROLS else "-"
@@ -165,7 +178,7 @@ def clipping(records: list[dict], out: str | Path, summary: dict | None = None,
     baseline is drawn solid black: its curves, and its final accuracy as a line with the band
     ``within`` below it (2 points); legend entries carry each point's verdict from
     ``summary`` (within 2 points of ReLU, degraded, failed)."""
-    groups = _groups(records, lambda r: r["label"])
+    groups = group_by(records, lambda r: r["label"])
     labels = sorted(groups, key=lambda l: (groups[l][0]["metrics"][MEMBER].get("m") is None,
                                            groups[l][0]["metrics"][MEMBER].get("m") or 0, l))
     clipped = [l for l in labels if groups[l][0]["metrics"][MEMBER].get("m") is not None]
@@ -296,11 +309,11 @@ def tradeoff(records: list[dict], out: str | Path, summary: dict | None = None,
     sample quantile shift or top-k), the unforced baseline and the cliff [BF2]."""
     fig, axes = style.subplots(1, 1, width=4.6, height=3.2)
     ax = axes[0][0]
-    by_force = _groups(records, lambda r: r["config"]["force"])
+    by_force = group_by(records, lambda r: r["config"]["force"])
     palette = {"quantile": "#1f77b4", "topk": "#ff7f0e"}
     for force, recs in sorted(by_force.items()):
         pts = []
-        for lab, rs in _groups(recs, lambda r: r["label"]).items():
+        for rs in group_by(recs, lambda r: r["label"]).values():
             zero = [np.nanmean(series(r, EVAL, TEST_ZERO_FRAC)[-1]) for r in rs]
             acc = [r["metrics"][FINAL][TEST_ACC] for r in rs]
             pts.append((np.nanmean(zero), np.nanmean(acc), _sem(acc)))

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sparsefield.empirical.gpt_config import SIZES
-from sparsefield.empirical.store import BATCH_USAGE, EVAL, MAX_ACT, STEP, VAL_LOSS, ZERO_SPARSITY
+from sparsefield.results.names import BATCH_USAGE, EVAL, GPT_SIZES, MAX_ACT, STEP, VAL_LOSS, ZERO_SPARSITY
 from sparsefield.theory.activations import family
 
 from . import style
-from .experiments import _groups
+from .experiments import group_by
 
-SIZE_ORDER = ("", *SIZES)  # smallest first; "" for records without a size
+SIZE_ORDER = ("", *GPT_SIZES)  # smallest first; "" for records without a size
 
 
 def _history(recs: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -41,7 +40,7 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
     from the records of the summary's model size (else the largest size stored)."""
     sizes = sorted({r["config"].get("size", "") for r in records}, key=SIZE_ORDER.index)
     size = summary["config"]["size"] if summary and summary["config"]["size"] in sizes else sizes[-1]
-    groups = _groups([r for r in records if r["config"].get("size", "") == size],
+    groups = group_by([r for r in records if r["config"].get("size", "") == size],
                      lambda r: r["label"])
     by_loss = sorted(groups, key=lambda k: _history(groups[k], VAL_LOSS)[1][-1])
     fig, ax = style.subplots(1, 4, width=3.3, height=2.8)

@@ -1,14 +1,14 @@
 """Reading stored results (torch-free): theory and Monte Carlo parts written by
-:mod:`sparsefield.report`, and experiment records written by :mod:`sparsefield.empirical.store`
-(which owns the layout and every name in it).
+:mod:`sparsefield.report`, and experiment records written by the training engine through
+:mod:`sparsefield.results` (which owns the layout and every name in it).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sparsefield.empirical.store import (CorruptRecord, ResultStore, part_path, read_json,
-                                         warn_corrupt)
+from sparsefield.results.io import CorruptRecord, ResultStore, read_json, warn_corrupt
+from sparsefield.results.names import part_path
 
 
 class Results:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sparsefield.empirical.store import TEST_ACC
+from sparsefield.results.names import TEST_ACC
 
 from . import experiments, style
 

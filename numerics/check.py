@@ -60,7 +60,7 @@ class Row:
         return {k: v.item() if isinstance(v, np.generic) else v for k, v in asdict(self).items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Sizes of the matrix (``QUICK`` or ``FULL``)."""
 
@@ -79,11 +79,13 @@ class Settings:
     drift_inits: int
 
 
-QUICK = Settings(1 << 19, (1.0,), (0.5,), (), ((1.0, 0.9),), (20, 300, 48), ("crelu",),
-                 (32, 32, 96), None, 2000, 600)
-FULL = Settings(1 << 22, (1.0, 2.5), (-0.3, 0.5, 0.9), (0.5,),
-                ((1.0, -0.5), (1.0, 0.5), (1.0, 0.99), (0.25, 0.9), (4.0, 0.5)),
-                (30, 300, 256), ("crelu", "cst", "tanh"), (128, 128, 512), None, 40000, 8000)
+QUICK = Settings(n_mc=1 << 19, q_values=(1.0,), rhos=(0.5,), slow_rhos=(),
+                 smooth_corr=((1.0, 0.9),), map_size=(20, 300, 48), map_activations=("crelu",),
+                 claim_networks=(32, 32, 96), drift=None, drift_samples=2000, drift_inits=600)
+FULL = Settings(n_mc=1 << 22, q_values=(1.0, 2.5), rhos=(-0.3, 0.5, 0.9), slow_rhos=(0.5,),
+                smooth_corr=((1.0, -0.5), (1.0, 0.5), (1.0, 0.99), (0.25, 0.9), (4.0, 0.5)),
+                map_size=(30, 300, 256), map_activations=("crelu", "cst", "tanh"),
+                claim_networks=(128, 128, 512), drift=None, drift_samples=40000, drift_inits=8000)
 QUICK_SMOOTH = ("tanh",)  # smooth activations whose R, R' the quick matrix checks
 
 

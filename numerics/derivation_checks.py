@@ -21,7 +21,7 @@ from sparsefield.theory.sparsity import TWO_SIDED
 
 from .finite_width import simulate
 from .gaussian_mc import estimates
-from .stats import Z_BOUND
+from .stats import Z_BOUND, z_score
 
 
 def gaussian_mc(derivations: list, q_points, n: int, seed: int) -> dict:
@@ -62,7 +62,7 @@ def gaussian_mc(derivations: list, q_points, n: int, seed: int) -> dict:
 
 
 def check_row(check: str, theory: float, value: float, stderr: float, source: str) -> dict:
-    z = (value - theory) / stderr if stderr > 0 else (0.0 if value == theory else math.inf)
+    z = z_score(value, theory, stderr)
     return {"check": check, "theory": theory, "measured": value, "stderr": stderr, "z": z,
             "ok": abs(z) < Z_BOUND, "source": source}
 

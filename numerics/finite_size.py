@@ -28,6 +28,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
 from sparsefield.theory.activations import Activation
 from sparsefield.theory.finite_width import FiniteWidth, predict
 

@@ -262,10 +262,3 @@ def compare(ens: Ensemble, mf: MeanField, corr: bool = True) -> Comparison:
     for k, v in data.items():
         mean[k], err[k] = sample_means(v, axis=0)
     return Comparison(th, mean, err, ens.n_networks)
-
-
-def deviation(ens: Ensemble, mf: MeanField) -> float:
-    """Finite-width deviation: root-mean-square over networks and layers of
-    ``q^l / q^l_map - 1`` (``q^l_map`` from ``MeanField.iterate``)."""
-    q_th = mf.iterate(ens.config["q0"], ens.config["depth"])
-    return float(np.sqrt(np.mean((ens.q_mean / q_th - 1.0) ** 2)))

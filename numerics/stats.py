@@ -19,6 +19,15 @@ ROUNDING = 1e-9  # relative floor on the standard error: sums of 1e7 doubles are
 ABS_FLOOR = 1e-12  # absolute floor: quadrature/closed forms of a zero are ~1e-17, not 0
 
 
+def z_score(value: float, reference: float, stderr: float) -> float:
+    """``(value - reference) / stderr``; with a zero standard error, ``0`` when the two are
+    equal and a signed infinity when not (never a division by zero)."""
+    diff = value - reference
+    if stderr > 0:
+        return diff / stderr
+    return 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A Monte Carlo estimate: ``value`` with standard error ``stderr`` from ``n`` draws."""
@@ -30,11 +39,8 @@ class Estimate:
     def z(self, reference: float) -> float:
         """``(value - reference) / stderr``, the error floored at ``ROUNDING`` (relative)
         and ``ABS_FLOOR`` (absolute)."""
-        diff = self.value - reference
         se = math.hypot(self.stderr, ROUNDING * max(abs(self.value), abs(reference)), ABS_FLOOR)
-        if se == 0.0:
-            return 0.0 if diff == 0.0 else math.copysign(math.inf, diff)
-        return diff / se
+        return z_score(self.value, reference, se)
 
     def agrees(self, reference: float, bound: float = Z_BOUND) -> bool:
         """``|z| < bound``."""

@@ -14,8 +14,8 @@ import json
 
 from sparsefield.cli import CliError
 from sparsefield.empirical import experiments
-from sparsefield.empirical.config import (TrainConfig, add_arguments, add_run_options, check_value,
-                                          from_arguments, run_options, validate)
+from sparsefield.empirical.config import TrainConfig, check_value, validate
+from sparsefield.empirical.config_cli import add_arguments, add_run_options, from_arguments, run_options
 from sparsefield.empirical.data import DataUnavailable, resolve_name
 from sparsefield.empirical.experiments import EXPERIMENTS
 from sparsefield.empirical.store import FINAL, ResultStore, jsonable, section

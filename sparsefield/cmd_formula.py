@@ -95,7 +95,7 @@ def _formula(args: argparse.Namespace) -> int:
     from sparsefield.theory import symbolic
     from sparsefield.theory.errors import InfeasibleError, ParameterError
 
-    fam = symbolic._family(args.activation)
+    fam = symbolic.polynomial_family(args.activation)
     subs = _substitutions(args, fam)
     explicit = args.quantity is not None
     wanted = args.quantity or list(symbolic.UNIVARIATE)

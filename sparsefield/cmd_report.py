@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from sparsefield.empirical.config import check_device, check_out_dir
+from sparsefield.empirical.places import check_device, check_out_dir
 from sparsefield.theory.errors import ParameterError
 
 

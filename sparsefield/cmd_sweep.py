@@ -8,7 +8,7 @@ import importlib.util
 import math
 from pathlib import Path
 
-from sparsefield.empirical.config import check_in_dir, check_out_dir
+from sparsefield.empirical.places import check_in_dir, check_out_dir
 from sparsefield.empirical.store import TEST_ACC, ResultStore, figure_paths
 from sparsefield.theory.errors import ParameterError
 
@@ -59,7 +59,7 @@ def _sweep(args: argparse.Namespace) -> int:
     n = len(sweep.points) * len(sweep.seeds)
     if args.dry_run:
         todo = pending(ResultStore(Path(args.results).resolve(), sweep.name), sweep)
-        for label, p, seed in todo:
+        for label, _point, seed in todo:
             print(f"{label}  seed={seed}")
         print(f"{sweep.name} ({sweep.tag}): {len(sweep.points)} points x {len(sweep.seeds)} "
               f"seeds = {n} runs, {len(todo)} missing")

@@ -3,8 +3,9 @@ depth sweep against the correlation map's depth scale, and the [DT26] q* runs.
 
 Reads the result stores written by ``sparsefield sweep`` for ``sweeps/p24_dnn.toml``
 (size ``paper-cpu``) and ``sweeps/p24_long.toml`` (4x the steps), ``sweeps/p24_depth.toml``
-and ``sweeps/dt26_qstar.toml`` (sizes ``cpu`` and ``depth20``), adds the mean-field numbers of each point (``V'(q*)``, the variance depth scale
-``xi_q``, the edge-of-chaos kink coefficient ``K`` and ``ell_c = 2/K`` of
+and ``sweeps/dt26_qstar.toml`` (sizes ``cpu`` and ``depth20``), adds the mean-field numbers of
+each point (``V'(q*)``, the variance depth scale ``xi_q``, the edge-of-chaos kink coefficient
+``K`` and ``ell_c = 2/K`` of
 :mod:`sparsefield.theory.depth_scale`) and a verdict relative to the ReLU baseline, and
 writes ``p24_depth100``, ``p24_depth_sweep`` and ``dt26_qstar`` (CSV + PNG).  Points with
 missing seeds are written with the seeds present (column ``seeds``); points with none

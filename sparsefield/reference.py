@@ -39,7 +39,7 @@ def mp_pieces(name: str, values: tuple, order: int):
     polys = [sp.Poly(e, A.X).all_coeffs()[::-1] if e.is_polynomial(A.X) else None
              for e in exprs]
     funcs = [sp.lambdify(A.X, e, "mpmath") for e in exprs]
-    breaks = [mp.mpf(float(b)) for b in fam._np_breaks(*values)]
+    breaks = [mp.mpf(float(b)) for b in fam.np_breaks(*values)]
     return funcs, polys, breaks
 
 

@@ -26,8 +26,8 @@ import math
 import os
 import platform
 import time
-from importlib import metadata
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
@@ -41,17 +41,33 @@ from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
 from sparsefield.empirical.experiments.clipping import QUICK as CLIPPING_QUICK  # fw-diag
 from sparsefield.empirical.gpt_config import SIZES as GPT_SIZES
 from sparsefield.empirical.gpt_experiment import CLAIMS as GPT_CLAIMS
-from sparsefield.empirical.store import (DATA, EVAL, PAPER_TABLES, TEST_ACC, TEST_Q, VAL_LOSS,
-                                         CorruptRecord, atomic_write_text, figure_paths,
-                                         read_json, section, sweep_records, versions,
-                                         warn_corrupt, write_part)
+from sparsefield.empirical.store import (
+    AGREES_INIT,
+    DATA,
+    EVAL,
+    PAPER_TABLES,
+    PREDICTED_AT_TARGET,
+    TEST_ACC,
+    TEST_Q,
+    VAL_LOSS,
+    VERDICT_TEXT,
+    CorruptRecord,
+    atomic_write_text,
+    figure_paths,
+    read_json,
+    section,
+    sweep_records,
+    versions,
+    warn_corrupt,
+    write_part,
+)
 from sparsefield.figures import style
 from sparsefield.figures.catalogue import make_all
 from sparsefield.figures.results import Results
 from sparsefield.html_safe import esc, png_bytes
 from sparsefield.numerics import check
 from sparsefield.numerics.derivation_checks import finite_networks, gaussian_mc
-from sparsefield.numerics.stats import Z_BOUND
+from sparsefield.numerics.stats import Z_BOUND, z_score
 from sparsefield.theory import curves
 from sparsefield.theory.clipping import CLIPPED, derive
 
@@ -287,7 +303,7 @@ def verification_rows(res: Results) -> list[dict]:
     mc = res.part("numerics", "gaussian_mc")
     if mc:
         rows += mc["checks"]
-        zs = [(v - t) / se for p, t in _map_theory(res, mc)
+        zs = [z_score(v, t, se) for p, t in _map_theory(res, mc)
               for v, se, t in zip(p["V"], p["V_se"], t)]
         if zs:
             zmax = float(np.max(np.abs(zs)))
@@ -335,7 +351,7 @@ def _experiment_rows(res: Results) -> list[dict]:
         real = [r for r in everything if r["dataset"] != "random"]
         for what, rs, key, ok in (
                 ("drift sign of the initial hidden-bias gradient (Stein), all data", everything,
-                 "agrees_init", True),
+                 AGREES_INIT, True),
                 ("drift sign of hidden biases after training, random data", random, "agrees", True),
                 ("drift sign of hidden biases after training, real data", real, "agrees", None)):
             if rs:
@@ -348,17 +364,17 @@ def _experiment_rows(res: Results) -> list[dict]:
     clip = res.summary("clipping")
     if clip:
         for label, r in clip["rows"].items():
-            if r.get("predicted_at_target", False) is None:
+            if r.get(PREDICTED_AT_TARGET, False) is None:
                 continue  # the dense baseline has no target sparsity
             # Leaving the target is a deep-network effect (tens of layers at width 300,
             # checked by the finite-width rows above); a shallow run cannot refute it.
-            stays = r["predicted_at_target"]
+            stays = r[PREDICTED_AT_TARGET]
             rows.append({"check": f"sparsity over depth at initialisation "
                                   f"{'stays at' if stays else 'may leave'} the target "
                                   f"(theory), {label}",
                          "theory": clip["target_sparsity"], "measured": r["zero_init"]["mean"],
                          "stderr": r["zero_init"]["sem"], "z": None,
-                         "ok": r["agrees_init"] if stays else None,
+                         "ok": r[AGREES_INIT] if stays else None,
                          "source": f"empirical clipping: within {clip['tolerance']:g} of the "
                                    f"target in {r['at_target_init']}/{r['seeds']} seeds at "
                                    f"initialisation, {r['at_target_final']}/{r['seeds']} after "
@@ -407,7 +423,7 @@ def _expected(label: str, r: dict, target: float) -> str:
         return P24_EXPECTS["baseline"]
     if r["m"] is None:
         return P24_EXPECTS["unclipped"]
-    if not r["predicted_at_target"]:
+    if not r[PREDICTED_AT_TARGET]:
         return P24_EXPECTS["beyond"]
     known = r["activation"] == "crelu" and math.isclose(target, 0.85) and r["vprime"] is not None
     return next((v for k, v in P24_CRELU_85.items() if known and math.isclose(r["vprime"], k,
@@ -429,7 +445,7 @@ def _training_rows(clip: dict) -> list[dict]:
             continue
         rows.append({"check": f"training vs the dense ReLU baseline, {label}" +
                               (f" ({size})" if size else ""),
-                     "theory": None, "measured": r["verdict_text"], "stderr": None, "z": None,
+                     "theory": None, "measured": r[VERDICT_TEXT], "stderr": None, "z": None,
                      "ok": None, "source": "empirical clipping" + (
                          "; [P24] at depth 100: " + _expected(label, r, clip["target_sparsity"])
                          if paper_depth else "")})
@@ -596,7 +612,7 @@ def _training_headline(res: Results) -> str:
     if not parts:
         return ""
     counts = {}
-    for label, r in (clip.get("rows") or {}).items():
+    for r in (clip.get("rows") or {}).values():
         if r.get("verdict") and r["verdict"] != "baseline":
             counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
     within = 100 * clip.get("within", 0.02)

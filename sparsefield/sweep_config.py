@@ -13,7 +13,8 @@ import re
 import typing
 from pathlib import Path
 
-from sparsefield.empirical.config import TrainConfig, check_device, check_value
+from sparsefield.empirical.config import TrainConfig, check_value
+from sparsefield.empirical.places import check_device
 from sparsefield.theory.errors import ParameterError
 
 try:

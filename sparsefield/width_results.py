@@ -29,10 +29,11 @@ import numpy as np
 
 from sparsefield.empirical.init import resolve
 from sparsefield.empirical.store import TEST_ACC
-from sparsefield.figures import style, width as width_fig
-from sparsefield.paper_results import CHANCE, SWEEPS, relu_by, with_verdicts, write_table, collect
-from sparsefield.theory.clipping import critical_m, derive
+from sparsefield.figures import style
+from sparsefield.figures import width as width_fig
+from sparsefield.paper_results import SWEEPS, collect, with_verdicts, write_table
 from sparsefield.theory.clip_width import best_clip
+from sparsefield.theory.clipping import critical_m, derive
 from sparsefield.theory.finite_width import predict
 
 TRAINABLE = 0.5          # a cell "trains" when its test accuracy reaches this

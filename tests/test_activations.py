@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from helpers import all_activations, ids
 from sparsefield.theory import activations as A
 from sparsefield.theory.errors import ParameterError
+
+from helpers import all_activations, ids
 
 ACTS = all_activations()
 REQUIRED = {"relu", "relu_tau", "st", "crelu", "cst", "gelu", "silu", "leaky_relu", "sigmoid",

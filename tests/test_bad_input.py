@@ -52,8 +52,8 @@ def test_truncated_record_is_redone_and_never_counted(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def drift_results(tmp_path_factory):
-    from sparsefield.theory import curves
     from sparsefield.empirical.store import write_part
+    from sparsefield.theory import curves
 
     root = tmp_path_factory.mktemp("drift-results")
     assert main(DRIFT + ["--out", str(root)]) == 0
@@ -122,7 +122,8 @@ def test_diverged_run_is_printed_as_a_result_and_reruns(tmp_path, capsys):
 def test_config_file_sets_fields_and_flags_override_it(tmp_path):
     import argparse
 
-    from sparsefield.empirical.config import TrainConfig, from_arguments
+    from sparsefield.empirical.config import TrainConfig
+    from sparsefield.empirical.config_cli import from_arguments
 
     cfg = tmp_path / "c.json"
     cfg.write_text('{"width": 12, "lr": 0.5}')

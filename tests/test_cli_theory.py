@@ -132,7 +132,7 @@ def test_experiment_lists_take_both_forms():
     import argparse
     from dataclasses import dataclass, field
 
-    from sparsefield.empirical.config import add_arguments, from_arguments
+    from sparsefield.empirical.config_cli import add_arguments, from_arguments
 
     @dataclass
     class Cfg:

@@ -13,13 +13,13 @@ from sparsefield.empirical import store as S
 from sparsefield.empirical.config import RunOptions, point
 from sparsefield.empirical.data import load
 from sparsefield.empirical.diag_theory import predict_record
-from sparsefield.theory.finite_width import derivative_moments
 from sparsefield.empirical.init import resolve
 from sparsefield.empirical.models import build
 from sparsefield.empirical.runner import run_points
 from sparsefield.empirical.train import member_loss
 from sparsefield.numerics.stats import Z_BOUND
 from sparsefield.theory.activations import get
+from sparsefield.theory.finite_width import derivative_moments
 
 TINY = dict(activation="crelu", sparsity=0.8, vprime=0.5, width=16, depth=4, dataset="mixture",
             n_train=256, n_test=64, steps=6, batch_size=32, lr=0.05, log_every=3, eval_every=3,

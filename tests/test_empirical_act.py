@@ -7,9 +7,9 @@ import torch
 
 from sparsefield.empirical.forcing import n_zero, quantile_shift, topk_mask
 from sparsefield.empirical.torch_act import TorchActivation
-from tests.helpers import all_activations, ids
 from sparsefield.theory import activations as A
 from sparsefield.theory.errors import ParameterError
+from tests.helpers import all_activations, ids
 
 ACTS = all_activations()
 

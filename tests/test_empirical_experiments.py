@@ -32,8 +32,8 @@ def test_drift_sign_relu_negative_controls_none(drift_summary):
     assert relu["b_hidden"]["z"] < -8 and relu["w_hidden"]["z"] < -5
     assert relu["w_proj_hidden"]["z"] < -5
     # the mean bias gradient at init matches the Stein value sigma^2 E[phi phi'] E[tr H]
-    # (within 5% at width >= 128; finite-width corrections at this width 64)
-    assert relu["grad_init"]["mean"] == pytest.approx(relu["grad_init_pred"]["mean"], rel=0.35)
+    # within its seed-to-seed error (3 seeds: ~14%; 32 seeds below: ~6%)
+    assert abs(_z(relu["grad_init"], relu["grad_init_pred"])) < 4
     assert drift_summary["all_agree_init"]
     for control in ("identity-random", "abs-random"):
         r = rows[control]
@@ -41,6 +41,23 @@ def test_drift_sign_relu_negative_controls_none(drift_summary):
         assert abs(r["b_hidden"]["mean"]) < 0.1 * abs(relu["b_hidden"]["mean"])
         assert abs(r["w_hidden"]["mean"]) < 0.1 * abs(relu["w_hidden"]["mean"])
         assert r["observed_init"] == "none" and abs(r["grad_init"]["z"]) < 4
+
+
+def _z(a, b):
+    """z-score of two means with standard errors ``{"mean", "sem"}``."""
+    return (a["mean"] - b["mean"]) / np.hypot(a["sem"], b["sem"])
+
+
+def test_drift_initial_gradient_matches_stein_over_many_seeds(tmp_path):
+    """The mean hidden-bias gradient at initialisation against sigma^2 E[phi phi'] E[tr H]
+    ([BF2]) over 32 seeds (2 training steps: only the initial gradient is compared): a
+    z-bound, and within 5% (measured: 1%, seed error 6%)."""
+    cfg = drift.Config(activations=["relu"], datasets=["random"], width=64, depth=3, steps=2,
+                       n_train=4096, n_test=256, eval_size=256, eval_every=30,
+                       seeds=list(range(32)))
+    relu = drift.run(cfg, _opts(tmp_path))["rows"]["relu-random"]
+    assert abs(_z(relu["grad_init"], relu["grad_init_pred"])) < 4
+    assert relu["grad_init"]["mean"] == pytest.approx(relu["grad_init_pred"]["mean"], rel=0.05)
 
 
 def test_drift_first_layer_sparsity_rise_and_conservation(drift_summary):
@@ -95,10 +112,14 @@ def test_clipping_verdicts_against_a_trained_relu_baseline(tmp_path):
     for label, r in s["rows"].items():
         if label == clipping.BASELINE_LABEL:
             continue
-        assert r["verdict"] in ("within", "degraded", "failed")
+        # [P24]'s rule, spelled here: failed when most seeds failed, else within 2 points
         within = r["test_acc"]["mean"] >= base["acc"]["mean"] - 0.02
-        assert (r["verdict"] == "within") == within, label
+        expect = "failed" if 2 * r["failed"] > r["seeds"] else "within" if within else "degraded"
+        assert r["verdict"] == expect, label
         assert f"vs ReLU {base['acc']['mean']:.3f}" in r["verdict_text"]
+    # depth 10, 120 steps: both sparse points train (0.45, 0.35) but far below ReLU (> 0.85)
+    assert {k: r["verdict"] for k, r in s["rows"].items() if k != clipping.BASELINE_LABEL} == {
+        "crelu-vprime0.5": "degraded", "relu_tau": "degraded"}
     assert f"ReLU {base['acc']['mean']:.3f}" in clipping.table(s)
 
 

@@ -90,8 +90,9 @@ def test_eoc_initialisation_variances():
         n = v.numel()
         z = (float((v ** 2).mean()) - var) / (var * math.sqrt(2.0 / n))
         assert abs(z) < 4, (var, z)
-    assert m.sigma_w2 == pytest.approx(1.0 / float(np.mean(
-        m.act.derivative(np.random.default_rng(0).normal(size=400000)) ** 2)), rel=1e-2)
+    # EoC at q* = 1: sigma_w^2 = 1 / E[tanh'(u)^2], u ~ N(0, 1) (Gauss-Hermite, 200 nodes)
+    x, w = np.polynomial.hermite_e.hermegauss(200)
+    assert m.sigma_w2 == pytest.approx(1.0 / float(w @ np.cosh(x) ** -4 / w.sum()), rel=1e-10)
 
 
 def test_instrument_statistics_against_direct_computation():

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from sparsefield.cli import main
 from sparsefield.empirical.config import RunOptions, point
+from sparsefield.empirical.init import resolve
+from sparsefield.empirical.models import build
 from sparsefield.empirical.runner import run_points
 from sparsefield.empirical.store import ResultStore
-from sparsefield.empirical.models import build
-from sparsefield.empirical.init import resolve
 from sparsefield.empirical.train import Stopped, clip_members_, lr_factor
-from sparsefield.cli import main
 
 TINY = dict(activation="relu", width=16, depth=2, dataset="mixture", n_train=256, n_test=64,
             steps=24, batch_size=32, lr=0.05, log_every=4, eval_every=12, eval_size=64)

@@ -8,11 +8,10 @@ import struct
 import numpy as np
 import pytest
 
-from sparsefield.empirical.store import ResultStore
-from sparsefield.figures.catalogue import FIGURES, make_all, network_sparsity
-from sparsefield.empirical.store import write_part
-from sparsefield.figures.results import Results
 from sparsefield.cli import main
+from sparsefield.empirical.store import ResultStore, write_part
+from sparsefield.figures.catalogue import FIGURES, make_all, network_sparsity
+from sparsefield.figures.results import Results
 from sparsefield.theory import curves
 from sparsefield.theory.clipping import derive
 from sparsefield.theory.sparsity import sparsity

@@ -6,6 +6,9 @@ import math
 
 import numpy as np
 import pytest
+
+import sparsefield as sf
+from sparsefield.cli import main
 from sparsefield.numerics.finite_size import measure, scaling
 from sparsefield.numerics.stats import Z_BOUND
 from sparsefield.theory import finite_width as fwt
@@ -16,9 +19,6 @@ from sparsefield.theory.finite_width import (
     expansion,
     predict,
 )
-
-import sparsefield as sf
-from sparsefield.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bad_inputs import EXPERIMENTS, TRAIN, bad_argvs  # noqa: E402
-
 from sparsefield.cli import main  # noqa: E402
 from sparsefield.empirical.config import RANGES  # noqa: E402
+
+from bad_inputs import EXPERIMENTS, TRAIN, bad_argvs  # noqa: E402
 
 SLOW = ("tcp://127.0.0.1:1",)  # waits for the connection timeout: tested in test_bad_input
 

@@ -9,8 +9,8 @@ import pytest
 from sparsefield.numerics import gated_mc
 from sparsefield.numerics.stats import Z_BOUND, sample_mean
 from sparsefield.theory import moments
-from sparsefield.theory.gated import GATED, GatedMeanField, edge_of_chaos, gated
 from sparsefield.theory.errors import ParameterError
+from sparsefield.theory.gated import GATED, GatedMeanField, edge_of_chaos, gated
 
 UNITS = list(GATED.values())
 
@@ -78,13 +78,3 @@ def test_torch_form():
         y = unit.torch_fn()(torch.tensor(g), torch.tensor(u)).numpy()
         np.testing.assert_allclose(y, unit(g, u), rtol=1e-13, atol=1e-15)
     assert math.isfinite(float(GatedMeanField(gated("swiglu"), 1.0, 0.0).dR(0.3, 1.0)))
-
-
-def test_torch_gated_module_splits_the_last_axis():
-    torch = pytest.importorskip("torch")
-    from sparsefield.empirical.torch_act import TorchGated
-
-    x = torch.linspace(-2, 2, 12, dtype=torch.float64).reshape(2, 6)
-    y = TorchGated(gated("swiglu"))(x)
-    np.testing.assert_allclose(y.numpy(), gated("swiglu")(x[:, :3].numpy(), x[:, 3:].numpy()),
-                               rtol=1e-13)

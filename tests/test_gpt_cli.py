@@ -2,8 +2,8 @@
 
 import json
 
-from sparsefield.empirical import experiments
 from sparsefield.cli import main
+from sparsefield.empirical import experiments
 
 
 def test_experiment_gpt_command(tmp_path, capsys):

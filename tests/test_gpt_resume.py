@@ -6,21 +6,26 @@ import numpy as np
 import pytest
 
 from sparsefield.empirical import runner
-from sparsefield.empirical.gpt_experiment import Config, run_gpt, summarise
+from sparsefield.empirical.config import RunOptions
+from sparsefield.empirical.gpt_experiment import Config, run, summarise
 from sparsefield.empirical.train import Stopped
 
 CFG = Config(size="ci", activations=["relu"], data="generated", steps=30, eval_every=10,
              topk=[0.5])
 
 
+def run_gpt(out, stop_after=None):
+    return run(CFG, RunOptions(out=str(out), device="cpu", progress=False), stop_after)
+
+
 def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     with pytest.raises(Stopped):
-        run_gpt(CFG, tmp_path / "a", "cpu", progress=False, stop_after=15)
+        run_gpt(tmp_path / "a", stop_after=15)
     ckpts = list((tmp_path / "a" / "gpt" / "checkpoints").glob("*.pt"))
     assert len(ckpts) == 1 and not list((tmp_path / "a" / "gpt").glob("*__seed0.json"))
-    resumed = run_gpt(CFG, tmp_path / "a", "cpu", progress=False)
+    resumed = run_gpt(tmp_path / "a")
     assert resumed["ran"] == 1 and not ckpts[0].exists()
-    straight = run_gpt(CFG, tmp_path / "b", "cpu", progress=False)
+    straight = run_gpt(tmp_path / "b")
 
     rec_a, rec_b = (json.loads(next((tmp_path / d / "gpt").glob("relu__*__seed0.json")).read_text())
                     for d in ("a", "b"))
@@ -34,7 +39,7 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path):
     assert rec_a["config"]["activation"] == "relu" and rec_a["seed"] == 0
     assert rec_a["versions"]["torch"]
 
-    again = run_gpt(CFG, tmp_path / "a", "cpu", progress=False)
+    again = run_gpt(tmp_path / "a")
     assert again["ran"] == 0 and again["skipped"] == 1
 
 
@@ -48,7 +53,7 @@ def test_gpt_runs_through_the_shared_runner(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "run_chunk", spy)
     cfg = Config(size="ci", activations=["relu"], data="generated", steps=2, eval_every=1,
                  topk=[0.5], seeds=[0, 1])
-    out = run_gpt(cfg, tmp_path, "cpu", progress=False)
+    out = run(cfg, RunOptions(out=str(tmp_path), device="cpu", progress=False))
     assert seen == [("gpt", [0], "GPTTrainer"), ("gpt", [1], "GPTTrainer")]
     assert out["ran"] == 2 and len(list((tmp_path / "gpt").glob("relu__*.json"))) == 2
 

@@ -5,12 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import all_activations, ids
 from sparsefield.theory import activations as A
 from sparsefield.theory import jumps
 from sparsefield.theory import moments as M
 from sparsefield.theory.errors import ParameterError
 from sparsefield.theory.maps import FixedPoint, MeanField
+
+from helpers import all_activations, ids
 
 ACTS = all_activations()
 

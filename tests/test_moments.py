@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from helpers import all_activations, ids
 from sparsefield.theory import activations as A
 from sparsefield.theory import moments as M
 from sparsefield.theory.gaussian import truncated_moments
+
+from helpers import all_activations, ids
 
 ACTS = all_activations()
 PL = [a for a in ACTS if a.is_piecewise_linear and not a.has_jumps]  # jumps: test_jumps.py

@@ -16,10 +16,11 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from helpers import all_activations, ids
 from sparsefield import reference as R
 from sparsefield.theory import activations as A
 from sparsefield.theory import moments as M
+
+from helpers import all_activations, ids
 
 ACTS = all_activations()
 RHOS = (-0.99, -0.5, 0.0, 0.5, 0.99, 0.999, 0.9999)

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from sparsefield.numerics import check
 from sparsefield.cli import main
+from sparsefield.numerics import check
 from sparsefield.theory.activations import CATALOGUE, get
 
 TINY = dataclasses.replace(check.QUICK, n_mc=1 << 15, drift_samples=1500, drift_inits=300)

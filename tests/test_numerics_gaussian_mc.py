@@ -6,13 +6,14 @@ import numba
 import numpy as np
 import pytest
 
-from helpers import PARAMS
 from sparsefield.numerics import gaussian_mc
 from sparsefield.numerics.stats import Z_BOUND
 from sparsefield.theory import moments
 from sparsefield.theory.activations import CATALOGUE, get
 from sparsefield.theory.errors import ParameterError
 from sparsefield.theory.maps import MeanField
+
+from helpers import PARAMS
 
 N = 1 << 17
 SW2, SB2 = 1.7, 0.2

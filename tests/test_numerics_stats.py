@@ -71,3 +71,11 @@ def test_sample_means_ignore_nan():
     mean, err = sample_means(x)
     np.testing.assert_allclose(mean, [3.0, 3.0])
     np.testing.assert_allclose(err, [2.0 / math.sqrt(3), 1.0])
+
+
+def test_z_score_guards_a_zero_standard_error():
+    from sparsefield.numerics.stats import z_score
+
+    assert z_score(1.5, 1.0, 0.25) == 2.0
+    assert z_score(1.0, 1.0, 0.0) == 0.0
+    assert z_score(0.5, 1.0, 0.0) == -math.inf and z_score(2.0, 1.0, 0.0) == math.inf

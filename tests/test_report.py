@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sparsefield.figures.catalogue import FIGURES
-from sparsefield.figures.results import Results
 from sparsefield import report
 from sparsefield.cli import build_parser, main
+from sparsefield.figures.catalogue import FIGURES
+from sparsefield.figures.results import Results
 from sparsefield.theory import curves
 
 CHROMIUM = Path("/usr/bin/chromium")

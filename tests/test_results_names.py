@@ -1,5 +1,6 @@
-"""Stored results have one owner: every metric key and stored path is spelled in
-:mod:`sparsefield.empirical.store` only (docs/theory.md section 7)."""
+"""Stored results have one owner: every metric key, summary key and stored path is spelled
+in :mod:`sparsefield.results.names` only (docs/theory.md section 7); the engine reads them
+through :mod:`sparsefield.empirical.store`, which re-exports them."""
 
 import ast
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sparsefield.empirical import store
+from sparsefield.results import names as owner
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("theory", "numerics", "empirical", "figures", "sparsefield")
@@ -16,9 +18,9 @@ def owned_names() -> set[str]:
     """The owner's distinctive spellings: its string constants holding ``_`` or ``.``
     (metric keys, file names; bare words such as ``q`` or ``train`` are too common to
     scan for), the GPT layer keys and the paper-size table stems."""
-    out = {v for k, v in vars(store).items()
+    out = {v for k, v in vars(owner).items()
            if k.isupper() and isinstance(v, str) and ("_" in v or "." in v)}
-    return out | set(store.GPT_LAYER_KEYS) | set(store.PAPER_TABLES.values())
+    return out | set(owner.GPT_LAYER_KEYS) | set(owner.PAPER_TABLES.values())
 
 
 def stray_names(source: str, names: set[str]) -> list[tuple[int, str]]:
@@ -44,20 +46,21 @@ def test_the_owner_holds_the_names_the_engine_writes():
     assert {"test_acc", "test_loss", "train_acc", "train_loss", "test_zero_frac", "test_q",
             "init_test_zero_frac", "loss_steps", "loss_spikes", "out_colmean_dev",
             "test_dead_frac", "val_loss", "up_dw_proj", "summary.json", "sweep.json",
-            "summary.csv", "points.csv", "p24_depth100"} <= names
+            "summary.csv", "points.csv", "p24_depth100",
+            "predicted_at_target", "agrees_init", "verdict_text"} <= names  # summary keys
     assert store.metric(store.TEST, store.ZERO_FRAC) == store.TEST_ZERO_FRAC
 
 
 def test_no_module_outside_the_owner_spells_a_result_name():
-    names, owner = owned_names(), Path(store.__file__).resolve()
+    names, owner_file = owned_names(), Path(owner.__file__).resolve()
     bad = []
     for pkg in PACKAGES:
         for path in sorted((ROOT / pkg).rglob("*.py")):
-            if path.resolve() == owner:
+            if path.resolve() == owner_file:
                 continue
             bad += [f"{path.relative_to(ROOT)}:{line}: {value!r}"
                     for line, value in stray_names(path.read_text(encoding="utf-8"), names)]
-    assert not bad, "spell these through sparsefield.empirical.store: " + ", ".join(bad)
+    assert not bad, "spell these through sparsefield.results.names: " + ", ".join(bad)
 
 
 @pytest.mark.parametrize("figures, paths", [

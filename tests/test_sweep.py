@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from sparsefield.cli import main
 from sparsefield.empirical.config import point
 from sparsefield.empirical.store import ResultStore, point_key
-from sparsefield.cli import main
-from sparsefield.sweep import (ensemble_chunks, ensemble_task, load_sweep, run_sweep,
-                              summary_up_to_date, train_task)
+from sparsefield.sweep import ensemble_chunks, ensemble_task, load_sweep, run_sweep, summary_up_to_date, train_task
 from sparsefield.theory.errors import ParameterError
 
 TINY = Path(__file__).resolve().parents[1] / "sweeps" / "tiny.toml"

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from sparsefield.theory import family, get, symbolic as S
+from sparsefield.theory import family, get
+from sparsefield.theory import symbolic as S
 from sparsefield.theory.activations import TAU, Family
 from sparsefield.theory.eoc import edge_of_chaos
 from sparsefield.theory.gaussian import gamma

@@ -26,7 +26,8 @@ def test_closed_form_helper_catches_a_wrong_claim():
 
     def right(q, tau):  # E[phi^2] of ReLU_tau: (q + tau^2) Phibar(t) - tau sqrt(q) gamma(t)
         t = tau / math.sqrt(q)
-        return (q + tau**2) * 0.5 * math.erfc(t / math.sqrt(2)) - tau * math.sqrt(q) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+        return ((q + tau**2) * 0.5 * math.erfc(t / math.sqrt(2))
+                - tau * math.sqrt(q) * math.exp(-t * t / 2) / math.sqrt(2 * math.pi))
 
     grid = {"q": [0.5, 2.0], "tau": [0.0, 0.8]}
     assert testing.assert_closed_form(right, fam, "e_phi2", grid) < 1e-10

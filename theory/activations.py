@@ -191,7 +191,7 @@ class Family:
         return [sp.lambdify((X, *self.symbols), e, modules=modules) for e in exprs]
 
     @cached_property
-    def _np_pieces(self) -> dict[int, list[Callable]]:
+    def np_pieces(self) -> dict[int, list[Callable]]:
         return {k: self._lambdify(self.pieces_sym(k), ["scipy", "numpy"]) for k in range(3)}
 
     @cached_property
@@ -199,7 +199,7 @@ class Family:
         return self._lambdify([self.expr(k) for k in range(3)], ["scipy", "numpy"])
 
     @cached_property
-    def _np_breaks(self) -> Callable:
+    def np_breaks(self) -> Callable:
         return sp.lambdify(self.symbols, list(self.breaks_sym), modules="numpy")
 
     @cached_property
@@ -211,7 +211,7 @@ class Family:
         return sp.lambdify(self.symbols, list(self.value_jumps_sym), modules="numpy")
 
     @cached_property
-    def _linear_coeffs(self) -> Callable:
+    def linear_coeffs(self) -> Callable:
         """``(slopes, intercepts)`` of each piece as numpy functions of the parameters."""
         pieces = self.pieces_sym(0)
         slopes = [sp.diff(p, X) for p in pieces]
@@ -288,7 +288,7 @@ class Activation:
 
     def piece(self, k: int, order: int = 0) -> Callable:
         """Smooth function equal to ``phi^(order)`` on interval ``k`` (numpy)."""
-        f, v = self.family._np_pieces[order][k], self.values
+        f, v = self.family.np_pieces[order][k], self.values
 
         def g(x):
             with np.errstate(over="ignore"):
@@ -297,7 +297,7 @@ class Activation:
 
     @cached_property
     def breakpoints(self) -> np.ndarray:
-        return np.asarray(self.family._np_breaks(*self.values), dtype=float).reshape(-1)
+        return np.asarray(self.family.np_breaks(*self.values), dtype=float).reshape(-1)
 
     @cached_property
     def kinks(self) -> np.ndarray:
@@ -326,7 +326,7 @@ class Activation:
         """Slopes and intercepts of the pieces (piecewise-linear activations only)."""
         if not self.is_piecewise_linear:
             raise TypeError(f"{self.name} is not piecewise linear")
-        a, c = self.family._linear_coeffs(*self.values)
+        a, c = self.family.linear_coeffs(*self.values)
         return np.asarray(a, float), np.asarray(c, float)
 
     def sympy(self) -> sp.Expr:

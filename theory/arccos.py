@@ -19,8 +19,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .activations import X, Activation, Family
-
+from .activations import Activation, Family, X
 
 # Taylor coefficients in t^2 (sympy series), after the leading t^3 resp. t^5.
 _J1_SERIES = (1 / 3, -1 / 30, 1 / 840, -1 / 45360, 1 / 3991680, -1 / 518918400,

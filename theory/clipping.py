@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,7 +46,17 @@ def _check_name(name: str, allowed=CLIPPED + UNCLIPPED) -> str:
     return name
 
 
-def eoc_scaled(name: str, t, mu):
+class ScaledEoC(NamedTuple):
+    """The edge of chaos at ``q* = 1`` (:func:`eoc_scaled`); arrays broadcast over ``t, mu``."""
+
+    pl: PiecewiseLinear  # the activation's pieces
+    sigma_w2: np.ndarray
+    sigma_b2: np.ndarray
+    vprime: np.ndarray   # V'(q*)
+    vsecond: np.ndarray  # V''(q*)
+
+
+def eoc_scaled(name: str, t, mu) -> ScaledEoC:
     """Edge of chaos at ``q* = 1`` for scaled ``t = tau/sqrt(q*)``, ``mu = m/sqrt(q*)``
     (broadcast arrays): ``(pl, sigma_w2, sigma_b2, V'(q*), V''(q*))`` with
     ``sigma_w2 = 1/E[phi'^2]``, ``sigma_b2 = 1 - sigma_w2 E[phi^2]`` ([P24]; docs/theory.md section 2)."""
@@ -55,7 +66,7 @@ def eoc_scaled(name: str, t, mu):
     sigma_b2 = 1.0 - sigma_w2 * pl.e_phi2(1.0)
     vprime = vprime_on_eoc(name, t, mu) if name in CLIPPED else 1.0 + sigma_w2 * pl.e_phi_d2phi(1.0)
     vsecond = sigma_w2 * pl.d2q_e_phi2(1.0)
-    return pl, sigma_w2, sigma_b2, vprime, vsecond
+    return ScaledEoC(pl, sigma_w2, sigma_b2, vprime, vsecond)
 
 
 def vprime_on_eoc(name: str, t, mu):
@@ -113,7 +124,8 @@ def _max_gap(name: str, t, mus) -> np.ndarray:
     closed-form ``V''``.  ``>= 0`` iff ``V`` has extra fixed points above ``q*``.
     """
     mus = np.asarray(mus, float)[:, None]
-    pl, sigma_w2, sigma_b2, _, _ = eoc_scaled(name, t, mus)
+    eoc = eoc_scaled(name, t, mus)
+    pl, sigma_w2, sigma_b2 = eoc.pl, eoc.sigma_w2, eoc.sigma_b2
     q_hi = 10.0 * (sigma_w2 * mus * mus + sigma_b2 + 1.0)
     q = np.exp(np.log(1.0 + 1e-3) + np.linspace(0.0, 1.0, 400)[None, :]
                * (np.log(q_hi) - np.log(1.0 + 1e-3)))
@@ -163,7 +175,7 @@ def critical_m(name: str, sparsity: float, q_star: float = 1.0) -> dict:
 def _critical_scaled(name: str, t: float) -> tuple[float | None, float | None]:
     """Critical clips at ``q* = 1`` (cached: the costly part of :func:`derive`, shared by
     every target ``V'(q*)`` and ``q*`` at one sparsity)."""
-    v2 = _first_crossing(lambda mu: eoc_scaled(name, t, mu)[4], 1e-3, 1e2, n=121)
+    v2 = _first_crossing(lambda mu: eoc_scaled(name, t, mu).vsecond, 1e-3, 1e2, n=121)
     bif = _first_crossing(lambda mu: _max_gap(name, t, np.ravel(mu)).reshape(np.shape(mu)),
                           1e-3, 1e2, n=41)
     return v2, bif
@@ -242,7 +254,7 @@ def _derive(name: str, sparsity: float, q_star: float, tau: float, m: float | No
     sigma_w2, sigma_b2 = edge_of_chaos(act, q_star)
     mf = MeanField(act, sigma_w2, sigma_b2)
     rq = math.sqrt(q_star)
-    v1 = (float(vprime_on_eoc(name, tau / rq, m / rq)) if name in CLIPPED  # cancellation-free
+    v1 = (float(vprime_on_eoc(name, tau / rq, m / rq)) if m is not None  # clipped: cancellation-free
           else float(mf.dV(q_star)))
     v2 = float(mf.d2V(q_star))
     crit = critical_m(name, sparsity, q_star) if name in CLIPPED else None
@@ -261,7 +273,7 @@ def _warnings(name: str, v1: float, v2: float, fps: list[FixedPoint], q_star: fl
         out.append(f"unstable: V'(q*)=1 and V''(q*)={v2:.3g}>0, so q* attracts only from "
                    "below; finite-width fluctuations push q^l above it and the variance "
                    "explodes with depth [P24]. Use crelu/cst.")
-    if name in CLIPPED and v2 > 0:
+    if crit is not None and v2 > 0:  # clipped
         where = ("at every clip for this sparsity" if crit["vsecond_zero"] is None else
                  f"since m={m:.4g} is above the critical clip {crit['vsecond_zero']:.4g}")
         out.append(f"V''(q*)={v2:.3g}>0 {where}: q* is less robust to upward fluctuations")
@@ -288,7 +300,8 @@ def derive_grid(name: str, sparsities, vprimes, q_star: float = 1.0) -> dict:
                              "in the open interval (0, 1)")
     mu = np.asarray(m_for_vprime(name, s, v))
     t = np.asarray(tau_for_sparsity(name, s))
-    _, sigma_w2, sigma_b2, _, vsecond = eoc_scaled(name, t, mu)
+    eoc = eoc_scaled(name, t, mu)
+    sigma_w2, sigma_b2, vsecond = eoc.sigma_w2, eoc.sigma_b2, eoc.vsecond
     rq = np.sqrt(q_star)
     return {"tau": t * rq, "m": mu * rq, "sigma_w2": sigma_w2, "sigma_b2": sigma_b2 * q_star,
             "vsecond": vsecond / q_star}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .activations import CATALOGUE, family, get
-from .clipping import CLIPPED, eoc_scaled, critical_m, derive, m_for_vprime
+from .clipping import CLIPPED, critical_m, derive, eoc_scaled, m_for_vprime
 from .drift import drift_stats
 from .eoc import edge_of_chaos
 from .errors import InfeasibleError
@@ -50,7 +50,8 @@ def vprime_curves(sparsities=SPARSITIES, targets=TARGETS, m_range=(0.05, 10.0), 
     out = {"m": m.tolist(), "targets": list(targets), "families": {}}
     for name in families:
         t = np.asarray(tau_for_sparsity(name, np.asarray(sparsities)))[:, None]
-        _, _, _, v1, v2 = eoc_scaled(name, t, m[None, :])
+        eoc = eoc_scaled(name, t, m[None, :])
+        v1, v2 = eoc.vprime, eoc.vsecond
         m_t = np.asarray(m_for_vprime(name, np.asarray(sparsities)[:, None], np.asarray(targets)))
         out["families"][name] = {
             "sparsities": list(sparsities), "vprime": v1.tolist(), "vsecond": v2.tolist(),
@@ -68,7 +69,8 @@ def stability_grid(s_range=(0.52, 0.97), n_s: int = 30, m_range=(0.05, 10.0), n_
     out = {"sparsity": s.tolist(), "m": m.tolist(), "targets": list(targets), "families": {}}
     for name in families:
         t = np.asarray(tau_for_sparsity(name, s))[:, None]
-        _, _, _, v1, v2 = eoc_scaled(name, t, m[None, :])
+        eoc = eoc_scaled(name, t, m[None, :])
+        v1, v2 = eoc.vprime, eoc.vsecond
         crit = [critical_m(name, float(x)) for x in s]
         out["families"][name] = {
             "vprime": v1.tolist(), "vsecond": v2.tolist(),

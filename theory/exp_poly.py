@@ -31,7 +31,7 @@ import numpy as np
 import sympy as sp
 from scipy.special import comb, erfcx, ndtr
 
-from .activations import X, Activation, Family
+from .activations import Activation, Family, X
 from .gaussian import COND_MAX
 from .piecewise_linear import density
 

@@ -174,8 +174,8 @@ def layer_gain(act: Activation, sigma_w2: float, q, width: int, method: str = "a
 
 
 LEAVE_NOTE = 0.01  # P(q^l leaves the band) above this: the record says the gains are conditional
-FD_STEP = 1e-3
-GAIN_BAND_SD = 10.0  # the chain averaging f(q^l) spans qbar^l -+ this many sd of q^l  # relative step of the central differences of log chi_1 in q
+FD_STEP = 1e-3  # relative step of the central differences of log chi_1 in q
+GAIN_BAND_SD = 10.0  # the chain averaging f(q^l) spans qbar^l -+ this many sd of q^l
 
 
 @dataclass(frozen=True)

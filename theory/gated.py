@@ -33,7 +33,7 @@ import numpy as np
 from . import moments
 from .activations import Activation, get
 from .errors import InfeasibleError, ParameterError, check_positive
-from .maps import MeanField, _q
+from .maps import MeanField, check_q
 
 
 @dataclass(frozen=True)
@@ -100,35 +100,35 @@ class GatedMeanField(MeanField):
     act: Gated
 
     def V(self, q):
-        q = _q(q)
+        q = check_q(q)
         return self.sigma_w2 * moments.e_phi2(self.act.gate, q) * moments.e_phi2(self.act.up, q) \
             + self.sigma_b2
 
     def dV(self, q):
-        q = _q(q)
+        q = check_q(q)
         a, c = self.act.gate, self.act.up
         return self.sigma_w2 * (_dq(a, q) * moments.e_phi2(c, q) + moments.e_phi2(a, q) * _dq(c, q))
 
     def d2V(self, q):
-        q = _q(q)
+        q = check_q(q)
         a, c = self.act.gate, self.act.up
         return self.sigma_w2 * (moments.d2q_e_phi2(a, q) * moments.e_phi2(c, q)
                                 + 2 * _dq(a, q) * _dq(c, q)
                                 + moments.e_phi2(a, q) * moments.d2q_e_phi2(c, q))
 
     def chi1(self, q):
-        q = _q(q)
+        q = check_q(q)
         A, C, dA, dC = self.act.factors(q)
         return self.sigma_w2 * (dA * C + A * dC)
 
     def R(self, rho, q):
-        q = _q(q)
+        q = check_q(q)
         a, c = self.act.gate, self.act.up
         num = moments.e_phi_phi(a, q, rho) * moments.e_phi_phi(c, q, rho)
         return (self.sigma_w2 * num + self.sigma_b2) / self.V(q)
 
     def dR(self, rho, q):
-        q = _q(q)
+        q = check_q(q)
         a, c = self.act.gate, self.act.up
         num = (moments.e_dphi_dphi(a, q, rho) * moments.e_phi_phi(c, q, rho)
                + moments.e_phi_phi(a, q, rho) * moments.e_dphi_dphi(c, q, rho))

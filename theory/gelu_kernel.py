@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .activations import X, Activation, Family
+from .activations import Activation, Family, X
 from .gaussian import COND_MAX
 
 

@@ -104,7 +104,7 @@ class MeanField:
         ``chi_1 < 0``; ``|R| > 1`` (Cauchy-Schwarz).  This is where results leave the
         theory: no NaN and no negative variance is ever returned.
         """
-        q = _q(q)
+        q = check_q(q)
         value = np.asarray(f(q), float)
         bad = _invalid(what, value, q, self.sigma_w2, self.sigma_b2)
         if self.act.has_jumps and what in ("chi1", "dR"):  # exactly +inf (theory/jumps.py)
@@ -126,8 +126,8 @@ class MeanField:
                     ok.append(False)
         span = _run_around(ok, 12)
         if span and 10.0 ** (span[0] - 12) <= q_bad <= 10.0 ** (span[1] - 12):
-            p = math.log10(q_bad) + 12  # q_bad fails between grid decades: cut the span there
-            span = (math.floor(p) + 1, span[1]) if q_bad < 1 else (span[0], math.ceil(p) - 1)
+            pos = math.log10(q_bad) + 12  # q_bad fails between grid decades: cut the span there
+            span = (math.floor(pos) + 1, span[1]) if q_bad < 1 else (span[0], math.ceil(pos) - 1)
             span = span if span[0] <= span[1] else None
         where = (f"in [1e{span[0] - 12}, 1e{span[1] - 12}]" if span else "nowhere")
         raise ParameterError("q", q_bad, f"{where}, where {what} of "
@@ -137,7 +137,7 @@ class MeanField:
     def iterate(self, q0: float, depth: int) -> np.ndarray:
         """``q^0, ..., q^depth`` under ``q^{l+1} = V(q^l)`` (infinite width); an exploded
         variance (past ``EXPLODED`` or overflowing) continues as ``inf``."""
-        qs = [float(_q(q0))]
+        qs = [float(check_q(q0))]
         for _ in range(depth):
             if not qs[-1] < EXPLODED:
                 qs.append(np.inf)
@@ -196,18 +196,18 @@ class MeanField:
         for i in np.nonzero(h == 0.0)[0]:
             add(float(grid[i]), found)
         # Local extrema of h between same-signed neighbours: polish, look for a hidden pair.
-        for i in range(1, len(grid) - 1):
-            s = sign[i]
-            if s == 0 or sign[i - 1] != s or sign[i + 1] != s:
+        for i in np.arange(1, len(grid) - 1):
+            sgn = sign[i]
+            if sgn == 0 or sign[i - 1] != sgn or sign[i + 1] != sgn:
                 continue
-            if not (s * h[i] <= s * h[i - 1] and s * h[i] <= s * h[i + 1]):
+            if not (sgn * h[i] <= sgn * h[i - 1] and sgn * h[i] <= sgn * h[i + 1]):
                 continue
             a, b = grid[i - 1], grid[i + 1]
             if any(a < k < b for k in ks):
                 continue
-            c, hc = fminbound(lambda x: s * f(x), a, b, xatol=1e-10 * b, maxiter=200)
-            hc *= s
-            if hc * s < 0:  # the other sign: two roots, one on each side of c
+            c, hc = fminbound(lambda x: sgn * f(x), a, b, xatol=1e-10 * b, maxiter=200)
+            hc *= sgn
+            if hc * sgn < 0:  # the other sign: two roots, one on each side of c
                 add(root(a, c), found)
                 add(root(c, b), found)
             elif abs(hc) <= TANGENT_TOL * (1.0 + abs(float(self.dV(c)))):
@@ -308,7 +308,9 @@ def _run_around(ok: list[bool], centre: int) -> tuple[int, int] | None:
     return max(runs, key=lambda r: r[1] - r[0], default=None)
 
 
-def _q(q):
+def check_q(q):
+    """``q`` as a float array if every entry is a positive finite variance, else a
+    :class:`ParameterError` naming ``q`` (the guard of every map's input)."""
     q = np.asarray(q, float)
     if np.any(~(q > 0)) or np.any(~np.isfinite(q)):
         check_positive("q", float(q[~((q > 0) & np.isfinite(q))][0]) if q.ndim else float(q))

@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 
 from . import panels
-from .activations import X, Activation, Family
+from .activations import Activation, Family, X
 
 CHUNK_NODES = 4_000_000  # bivariate: outer x inner nodes evaluated at once
 

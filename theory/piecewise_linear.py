@@ -40,8 +40,8 @@ class PiecewiseLinear:
         """The family's pieces at parameter values (scalars or broadcastable arrays)."""
         if not family.is_piecewise_linear:
             raise TypeError(f"{family.name} is not piecewise linear")
-        breaks = family._np_breaks(*params)
-        slopes, icpts = family._linear_coeffs(*params)
+        breaks = family.np_breaks(*params)
+        slopes, icpts = family.linear_coeffs(*params)
         return cls(tuple(np.asarray(b, float) for b in breaks),
                    tuple(np.asarray(a, float) for a in slopes),
                    tuple(np.asarray(c, float) for c in icpts))

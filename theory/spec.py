@@ -14,6 +14,7 @@ from typing import Callable
 from .activations import CATALOGUE, Activation, family
 from .errors import ParameterError
 
+
 # --- prefix dispatch -----------------------------------------------------------------
 # ``"prefix:rest"`` with a registered prefix is handed to ``PREFIXES[prefix](rest)``
 # (e.g. an ``"expr:..."`` form); anything else is ``catalogue-name[:k=v,...]``.

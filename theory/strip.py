@@ -35,7 +35,7 @@ import numpy as np
 import sympy as sp
 
 from . import panel_moments
-from .activations import X, Activation, Strip
+from .activations import Activation, Strip, X
 
 LOG_EPS = 40.0  # target: discretisation error ~ e^-40 (4e-18) of the integrand's scale
 Z_MAX = 10.0  # Gaussian tails beyond |z| = 10 weigh < e^-50
@@ -154,7 +154,7 @@ def _eval(act: Activation, order: int, x, bound: float):
     overflow-safe pieces of :func:`.panel_moments.piece`)."""
     fam, v = act.family, act.values
     if bound < SAFE_X:
-        pieces = [lambda y, f=f: f(y, *v) for f in fam._np_pieces[order]]
+        pieces = [lambda y, f=f: f(y, *v) for f in fam.np_pieces[order]]
     else:
         pieces = [panel_moments.piece(act, i, order) for i in range(len(act.breakpoints) + 1)]
     if len(pieces) == 1:
@@ -236,8 +236,8 @@ def _rule_ld(act: Activation, c: float, h: float, k: int):
     fs = _mp_pieces(act, 0)
     b = act.breakpoints
     with mpmath.workdps(25):
-        phi2 = [fs[int(np.searchsorted(b, float(v), side="right"))](mpmath.mpf(np.format_float_scientific(v, unique=True))) ** 2
-                for v in x]
+        phi2 = [fs[int(np.searchsorted(b, float(v), side="right"))](
+                    mpmath.mpf(np.format_float_scientific(v, unique=True))) ** 2 for v in x]
         f = np.array([np.longdouble(mpmath.nstr(v, 22)) for v in phi2])
     return x, h * np.cosh(t) * f
 

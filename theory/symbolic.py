@@ -38,7 +38,7 @@ import numpy as np
 import sympy as sp
 from scipy import special
 
-from .activations import CATALOGUE, X, Family, family
+from .activations import CATALOGUE, Family, X, family
 from .errors import InfeasibleError, ParameterError
 
 Q = sp.Symbol("q", positive=True)
@@ -146,7 +146,9 @@ def supported() -> list[str]:
     return [n for n, f in CATALOGUE.items() if is_piecewise_polynomial(f)]
 
 
-def _family(activation: str | Family) -> Family:
+def polynomial_family(activation: str | Family) -> Family:
+    """The catalogue family of ``activation`` if it is piecewise polynomial (the forms
+    this module integrates exactly), else a :class:`ParameterError` naming it."""
     fam = family(activation) if isinstance(activation, str) else activation
     if not is_piecewise_polynomial(fam):
         raise ParameterError("activation", fam.name,
@@ -328,7 +330,7 @@ def formula(activation: str | Family, quantity: str) -> sp.Expr:
     activation without polynomial pieces, :class:`InfeasibleError` for ``EoC``/``dV_eoc``
     when ``phi`` jumps (``E[phi'^2]`` is infinite).
     """
-    fam = _family(activation)
+    fam = polynomial_family(activation)
     if quantity not in QUANTITIES:
         raise ParameterError("quantity", quantity, f"one of {list(QUANTITIES)}")
     d = _derive_bivariate(fam) if quantity in BIVARIATE else _derive(fam)
@@ -341,7 +343,7 @@ def formula(activation: str | Family, quantity: str) -> sp.Expr:
 def arguments(activation: str | Family, quantity: str) -> tuple[sp.Symbol, ...]:
     """Argument order of :func:`lambdified`: ``q`` or ``q_star``, then ``rho`` (bivariate),
     ``sigma_w2``, ``sigma_b2``, then the family's parameters."""
-    fam = _family(activation)
+    fam = polynomial_family(activation)
     first = (Q_STAR,) if quantity in ("EoC", "dV_eoc") else (Q,)
     mid = (RHO,) if quantity in BIVARIATE else ()
     return first + mid + (SIGMA_W2, SIGMA_B2) + fam.symbols
@@ -357,7 +359,7 @@ def _lambdified(fam: Family, quantity: str) -> Callable:
 
 def lambdified(activation: str | Family, quantity: str) -> Callable:
     """Numpy function of :func:`arguments` evaluating :func:`formula` (``lambdify``, ``cse``)."""
-    return _lambdified(_family(activation), quantity)
+    return _lambdified(polynomial_family(activation), quantity)
 
 
 def value(expr: sp.Expr) -> float:
@@ -371,7 +373,7 @@ def parse(text: str, activation: str | Family | None = None) -> sp.Expr:
     """Read back a printed formula (``str`` of :func:`formula`) with the right symbols."""
     names = dict(GLOBAL_SYMBOLS, **FUNCTIONS)
     if activation is not None:
-        names.update({s.name: s for s in _family(activation).symbols})
+        names.update({s.name: s for s in polynomial_family(activation).symbols})
     names["x"] = X
     return sp.sympify(text, locals=names)
 

@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from .activations import X, Activation, Param, define
+from .activations import Activation, Param, X, define
 from .errors import ParameterError
 
 FUNCTIONS = {

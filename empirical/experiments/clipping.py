@@ -28,7 +28,19 @@ import numpy as np
 
 from ..config import RunOptions, point
 from ..data import resolve_name
-from ..store import EVAL, MEMBER, TEST_ACC, TEST_Q, TEST_ZERO_FRAC, final, section, series
+from ..store import (
+    AGREES_INIT,
+    EVAL,
+    MEMBER,
+    PREDICTED_AT_TARGET,
+    TEST_ACC,
+    TEST_Q,
+    TEST_ZERO_FRAC,
+    VERDICT_TEXT,
+    final,
+    section,
+    series,
+)
 from . import baseline as B
 from .ordering import ordering, point_predictions
 from .stats import by_label, mean_sem
@@ -128,14 +140,14 @@ def summarise(records: list[dict], cfg: Config) -> dict:
         row.update({k: sum(o[k] for o in outs) for k in ("at_target_init", "at_target_final")})
         v = base_v if label == BASELINE_LABEL else B.verdict(recs, base_v, cfg.within,
                                                               cfg.chance_margin)
-        row.update(verdict=v["verdict"], verdict_text=v["text"], failed=v["failed"],
+        row.update({VERDICT_TEXT: v["text"]}, verdict=v["verdict"], failed=v["failed"],
                    diverged=v["diverged"], finite=len(recs) - v["diverged"], gap=v["gap"])
         # mean field: q* is attracting from both sides only when clipped without extra
         # fixed points above it (V'(q*) < 1, below the bifurcation) [P24]
         dense = label == BASELINE_LABEL
         predicted = member["activation"] in CLIPPED and not member.get("extra_fixed_points")
-        row.update(predicted_at_target=None if dense else predicted,
-                   agrees_init=None if dense else (row["at_target_init"] == len(recs)) == predicted)
+        row.update({PREDICTED_AT_TARGET: None if dense else predicted,
+                    AGREES_INIT: None if dense else (row["at_target_init"] == len(recs)) == predicted})
         row.update(seeds=len(recs), activation=member["activation"], tau=member["params"].get("tau"),
                    m=member["params"].get("m"), vprime=member.get("vprime"),
                    vsecond=member.get("vsecond"), critical_m=member.get("critical_m"),
@@ -166,12 +178,12 @@ def table(summary: dict) -> str:
         n = r["seeds"]
         m = "-" if r["m"] is None else f"{r['m']:.3g}"
         vp = "-" if r["vprime"] is None else f"{r['vprime']:.3g}"
-        at = (f"{'-':>9}{'-':>8}" if r["predicted_at_target"] is None else  # dense: no target
+        at = (f"{'-':>9}{'-':>8}" if r[PREDICTED_AT_TARGET] is None else  # dense: no target
               f"{r['at_target_init']:>6}/{n:<2}{r['at_target_final']:>5}/{n:<2}")
         lines.append(f"{label:<28}{m:>8}{vp:>8}"
                      f"{r[TEST_ACC]['mean']:>7.3f}{r['zero_init']['mean']:>7.3f}"
                      f"{r['zero_final']['mean']:>7.3f}{r['zero_final_last']['mean']:>8.3f}"
-                     f"{r['q_init_max']['mean']:>9.3g}{at}  {r['verdict_text']}")
+                     f"{r['q_init_max']['mean']:>9.3g}{at}  {r[VERDICT_TEXT]}")
     if "ordering" in summary:
         lines.append(summary["ordering"]["text"])
     return "\n".join(lines)

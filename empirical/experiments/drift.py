@@ -25,9 +25,24 @@ import numpy as np
 
 from ..config import RunOptions, point
 from ..data import resolve_name
-from ..store import (B_GRAD_MEAN, B_MEAN, CE_HESS_TRACE, EVAL, FINITE, INIT, MEMBER,
-                     OUT_COLMEAN_DEV, TRAIN, TRAIN_ZERO_FRAC, W_MEAN, W_PROJ, final, section,
-                     series)
+from ..store import (
+    AGREES_INIT,
+    B_GRAD_MEAN,
+    B_MEAN,
+    CE_HESS_TRACE,
+    EVAL,
+    FINITE,
+    INIT,
+    MEMBER,
+    OUT_COLMEAN_DEV,
+    TRAIN,
+    TRAIN_ZERO_FRAC,
+    W_MEAN,
+    W_PROJ,
+    final,
+    section,
+    series,
+)
 from .stats import by_label, mean_sem
 
 NAME = "drift"
@@ -143,10 +158,10 @@ def summarise(records: list[dict], cfg: Config) -> dict:
                    observed_init=_sign(flip, grad_unit, cfg),
                    agrees=observed == pred["drift"],
                    colmean_dev_max=max(d["colmean_dev"] for d in ds))
-        row["agrees_init"] = row["observed_init"] == pred["drift"]
+        row[AGREES_INIT] = row["observed_init"] == pred["drift"]
         rows[label] = row
     return {"rows": rows, "all_agree": all(r["agrees"] for r in rows.values()),
-            "all_agree_init": all(r["agrees_init"] for r in rows.values())}
+            "all_agree_init": all(r[AGREES_INIT] for r in rows.values())}
 
 
 def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:

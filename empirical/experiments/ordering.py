@@ -22,9 +22,21 @@ import math
 
 import numpy as np
 
-from ..store import (DIAG_CORR_GAP, DIAG_LOG_GAIN, EVAL, PRED_ACTIVE_FRAC, PRED_CORR_GAP,
-                     PRED_FINITE_WIDTH, PRED_LOG_GAIN_TOTAL, PRED_LOG_GAIN_TOTAL_SD,
-                     PRED_MEAN_FIELD, PRED_WIDTH, PREDICTED, section, series)
+from ..store import (
+    DIAG_CORR_GAP,
+    DIAG_LOG_GAIN,
+    EVAL,
+    PRED_ACTIVE_FRAC,
+    PRED_CORR_GAP,
+    PRED_FINITE_WIDTH,
+    PRED_LOG_GAIN_TOTAL,
+    PRED_LOG_GAIN_TOTAL_SD,
+    PRED_MEAN_FIELD,
+    PRED_WIDTH,
+    PREDICTED,
+    section,
+    series,
+)
 from . import baseline as B
 from .stats import mean_sem
 

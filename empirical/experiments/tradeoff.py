@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import RunOptions, point
 from ..data import resolve_name
-from ..store import EVAL, FINITE, TEST_ACC, TEST_ZERO_FRAC, final, series
+from ..store import EVAL, FINITE, TEST_ACC, TEST_ZERO_FRAC, VERDICT_TEXT, final, series
 from . import baseline as B
 from .stats import by_label, mean_sem
 
@@ -88,7 +88,7 @@ def summarise(records: list[dict], cfg: Config) -> dict:
                        "diverged": len(recs) - len(ok),
                        TEST_ACC: mean_sem([final(r, TEST_ACC) for r in ok]),
                        "measured": mean_sem(zero), "verdict": v["verdict"],
-                       "verdict_text": v["text"], "failed": v["failed"]}
+                       VERDICT_TEXT: v["text"], "failed": v["failed"]}
     base = rows.get("baseline")
     setup = {k: getattr(cfg, k) for k in ("depth", "width", "steps", "optimizer", "lr")}
     out = {"rows": rows, "cliff_drop": cfg.cliff_drop, "cliffs": {}, "baseline": base_v,
@@ -122,7 +122,7 @@ def table(summary: dict) -> str:
                 ("sem", r[TEST_ACC]["sem"]))}
         lines.append(f"{label:<18}{t:>8}{num['measured']:>10.4f}"
                      f"{num['acc']:>10.4f}{num['sem']:>8.4f}"
-                     f"{r['diverged']:>7}/{r['seeds']:<2}  {r['verdict_text']}")
+                     f"{r['diverged']:>7}/{r['seeds']:<2}  {r[VERDICT_TEXT]}")
     for force, s in summary.get("cliffs", {}).items():
         where = "not reached" if s is None else f"at sparsity {s:.3f}"
         lines.append(f"cliff ({force}, accuracy {summary['cliff_drop']:g} below baseline): {where}")
