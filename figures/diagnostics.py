@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sparsefield.empirical.store import (
+from sparsefield.results.names import (
     DIAG_ACTIVE_FRAC,
     DIAG_CORR_GAP,
     DIAG_LOG_GAIN,

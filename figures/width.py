@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sparsefield.empirical.store import TEST_ACC
+from sparsefield.results.names import TEST_ACC
 
 from . import style
 from .depth import acc_points

@@ -88,11 +88,11 @@ def derivative_moments(act: Activation, q) -> DerivativeMoments:
     def moment(power):
         def f(k, x, z):
             return panel_moments.piece(act, k, 1)(x) ** power
-        return np.asarray(panel_moments.univariate(act, q, f, lambda k: panel_moments._zero(
+        return np.asarray(panel_moments.univariate(act, q, f, lambda k: panel_moments.zero_piece(
             act, k, 1)), float)
 
     ones = np.asarray(panel_moments.univariate(
-        act, q, lambda k, x, z: np.ones_like(x), lambda k: panel_moments._zero(act, k, 1)), float)
+        act, q, lambda k, x, z: np.ones_like(x), lambda k: panel_moments.zero_piece(act, k, 1)), float)
     return DerivativeMoments(ones, moment(2), moment(4), None)
 
 
@@ -107,7 +107,7 @@ def e_dphi2_x2(act: Activation, q):
         return (m2 * slopes ** 2).sum(-1)
     return np.asarray(panel_moments.univariate(
         act, q, lambda k, x, z: panel_moments.piece(act, k, 1)(x) ** 2 * x * x,
-        lambda k: panel_moments._zero(act, k, 1)), float)
+        lambda k: panel_moments.zero_piece(act, k, 1)), float)
 
 
 def expansion(mu, kappa, sigma_w2: float, width: int):

@@ -59,7 +59,7 @@ def piece(act: Activation, k: int, order: int) -> Callable:
     return g
 
 
-def _zero(act: Activation, k: int, order: int) -> bool:
+def zero_piece(act: Activation, k: int, order: int) -> bool:
     """Piece ``k`` of ``phi^(order)`` is identically zero (for every parameter value)."""
     return _zero_sym(act.family, k, order)
 
@@ -127,7 +127,7 @@ def _same_sign_univariate(act, q, order, sign):
         hi = cuts[j] if j < len(cuts) else np.inf
         mid = _interior(left[j], hi) * sign
         k2 = int(np.searchsorted(np.asarray(br, float), mid, side="right"))
-        if _zero(act, k, order) or _zero(act, k2, order):
+        if zero_piece(act, k, order) or zero_piece(act, k2, order):
             funcs.append(None)
             continue
         f, g = piece(act, k, order), piece(act, k2, order)
@@ -191,7 +191,7 @@ def _bivariate_open(act, q, rho, order, inner_closed):
             return g0(x2) @ w2
     else:
         d_in = scale(q * c * c)[:, None]
-        g = [None if _zero(act, k, order) else piece(act, k, order) for k in ks]
+        g = [None if zero_piece(act, k, order) else piece(act, k, order) for k in ks]
 
         def inner(z1):
             mu = rv * z1
@@ -203,7 +203,7 @@ def _bivariate_open(act, q, rho, order, inner_closed):
 
     funcs = []
     for k in ks:
-        if _zero(act, k, order):
+        if zero_piece(act, k, order):
             funcs.append(None)
             continue
         f = piece(act, k, order)

@@ -42,7 +42,7 @@ def phi_moment(act: Activation, q, power: int, dpower: int = 0):
         return out * panel_moments.piece(act, k, 1)(x) ** dpower if dpower else out
 
     def skip(k):
-        return panel_moments._zero(act, k, 0) or (dpower > 0 and panel_moments._zero(act, k, 1))
+        return panel_moments.zero_piece(act, k, 0) or (dpower > 0 and panel_moments.zero_piece(act, k, 1))
     return np.asarray(panel_moments.univariate(act, np.asarray(q, float), f, skip), float)
 
 

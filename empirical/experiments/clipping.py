@@ -152,9 +152,9 @@ def summarise(records: list[dict], cfg: Config) -> dict:
                    m=member["params"].get("m"), vprime=member.get("vprime"),
                    vsecond=member.get("vsecond"), critical_m=member.get("critical_m"),
                    extra_fixed_points=member.get("extra_fixed_points"))
-        row["predictions"] = point_predictions(recs, row["predicted_at_target"])
+        row["predictions"] = point_predictions(recs, row[PREDICTED_AT_TARGET])
         rows[label] = row
-    order = ordering(groups, [k for k, r in rows.items() if r["predicted_at_target"]],
+    order = ordering(groups, [k for k, r in rows.items() if r[PREDICTED_AT_TARGET]],
                      [k for k, r in rows.items() if r["activation"] in UNCLIPPED],
                      cfg.chance_margin)
     setup = {k: getattr(cfg, k) for k in ("depth", "width", "steps", "optimizer", "lr",
