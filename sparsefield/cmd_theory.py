@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
+from sparsefield.jsonout import dumps
 from sparsefield.theory.errors import ParameterError
 
 # The activations ``derive`` accepts, spelled out so that building the parser imports no
@@ -77,7 +77,7 @@ def _derive(args: argparse.Namespace) -> int:
     d = derive(args.activation, args.sparsity, vprime=args.vprime, m=args.m, q_star=args.q_star)
     out = d.to_dict()
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(dumps(out))
         return 0
     rows = [(k, out[k]) for k in ("activation", "sparsity", "q_star", "tau", "m", "sigma_w2",
                                   "sigma_b2", "chi1", "vprime", "vsecond")]
@@ -128,7 +128,7 @@ def _map(args: argparse.Namespace) -> int:
     if getattr(mf.act, "has_jumps", False):  # chi1 (and R'(1)) infinite: say so, why
         out = {k: "inf" if v == math.inf else v for k, v in out.items()}
         out["chi1_reason"] = chi1_reason(mf.act)
-    print(json.dumps(out, indent=2) if args.json else _table(list(out.items())))
+    print(dumps(out) if args.json else _table(list(out.items())))
     return 0
 
 
@@ -140,7 +140,7 @@ def _drift(args: argparse.Namespace) -> int:
                                 if all(p.default is not None for p in f.params)]
     out = {s: drift_stats(act, args.q) for s, act in activation_specs(specs).items()}
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(dumps(out))
         return 0
     keys = ["E_phi", "E_phi_dphi", "E_phi_dphi_pos", "E_phi_dphi_neg", "p_zero", "drift"]
     width = max(12, *(len(s) + 2 for s in out))
