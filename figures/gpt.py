@@ -65,7 +65,7 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
         for layer in range(sp.shape[1]):
             ax_sp.plot(steps, sp[:, layer], color=colors[layer], label=f"layer {layer}")
         ax_sp.axhline(0.5, color="0.6", lw=0.8, ls=":")
-        ax_sp.legend(loc="lower right")
+        ax_sp.legend(loc="best")  # the least data under it
     else:
         style.note(ax_sp, "no ReLU run stored")
     ax_sp.set(xlabel="step", ylabel="exact-zero fraction", title="ReLU MLP sparsity by layer")
@@ -80,8 +80,11 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
             ax_max.axhline(recs[0]["config"]["act_params"]["c"], color=style.color(act),
                            lw=0.8, ls="--")
     ax_max.set_yscale("log")
-    ax_max.set(xlabel="MLP layer", ylabel="max |phi| (final)", title="activation spikes")
-    ax_max.legend(loc="upper left")
+    n_layers = max(_history(groups[k], MAX_ACT)[1].shape[1] for k in groups)
+    ax_max.set_xticks(range(n_layers))  # integer layers only
+    ax_max.set_xlim(-0.3, n_layers - 0.7)
+    ax_max.set(xlabel="MLP layer", ylabel="max |phi| (final)",
+               title="activation spikes (colours: left)")
 
     for label in by_loss:
         recs = groups[label]
@@ -92,6 +95,5 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
         ax_use.plot(steps, use[:, 0], color=color, label=f"{_name(label, recs)}, first")
         ax_use.plot(steps, use[:, -1], color=color, ls="--")
     ax_use.set(xlabel="step", ylabel="fraction of units used per batch",
-               title="unit usage: first (solid) vs last (dashed)")
-    ax_use.legend(loc="lower left")
+               title="unit usage: first (solid)\nvs last (dashed) MLP layer")
     return style.save(fig, out, "gpt")
