@@ -56,7 +56,7 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
                 title=f"validation loss ({size} size)" if size else "validation loss")
     lo = min(_history(groups[k], VAL_LOSS)[1][-1] for k in groups)
     ax_loss.set_ylim(lo - 0.1, lo + 1.2)
-    ax_loss.legend(loc="upper right")
+    ax_loss.legend(loc="best")  # the least data under it
 
     relu = [k for k in groups if groups[k][0]["config"]["activation"] == "relu"]
     if relu:

@@ -9,7 +9,7 @@ The public API, for a researcher at a Python prompt (theory: ``docs/theory.md``)
     mf.V(1.0), mf.dV(1.0), mf.chi1(1.0)
 
 ========================  ============================================================
-``derive``                edge-of-chaos initialisation for a target sparsity
+``derive``                edge-of-chaos initialisation of any activation spec or object
 ``derive_grid``           :func:`derive` over a grid of sparsities and targets
 ``critical_m``            the clips where ``V''(q*) = 0`` and where extra fixed points appear
 ``MeanField``             variance and correlation maps ``V, V', V'', R, R', chi_1``
@@ -19,6 +19,7 @@ The public API, for a researcher at a Python prompt (theory: ``docs/theory.md``)
 ``edge_of_chaos``         ``(sigma_w^2, sigma_b^2)`` for an activation and a fixed point
 ``ParameterError``        bad input (names the parameter and its valid range)
 ``InfeasibleError``       the edge of chaos would need ``sigma_b^2 < 0``
+``StabilityWarning``      issued by ``derive`` / ``edge_of_chaos`` where ``q*`` is unstable
 ``__version__``           the installed distribution's version
 ========================  ============================================================
 
@@ -32,7 +33,7 @@ import importlib
 
 # public name -> (module, attribute)
 _API = {
-    "derive": ("sparsefield.theory.clipping", "derive"),
+    "derive": ("sparsefield.theory.derive_any", "derive"),
     "derive_grid": ("sparsefield.theory.clipping", "derive_grid"),
     "critical_m": ("sparsefield.theory.clipping", "critical_m"),
     "MeanField": ("sparsefield.theory.maps", "MeanField"),
@@ -40,7 +41,8 @@ _API = {
     "get": ("sparsefield.theory.activations", "get"),
     "catalogue": ("sparsefield.theory.activations", "CATALOGUE"),
     "drift_stats": ("sparsefield.theory.drift", "drift_stats"),
-    "edge_of_chaos": ("sparsefield.theory.eoc", "edge_of_chaos"),
+    "edge_of_chaos": ("sparsefield.theory.derive_any", "edge_of_chaos"),
+    "StabilityWarning": ("sparsefield.theory.derive_any", "StabilityWarning"),
     "ParameterError": ("sparsefield.theory.errors", "ParameterError"),
     "InfeasibleError": ("sparsefield.theory.errors", "InfeasibleError"),
 }

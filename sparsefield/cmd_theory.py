@@ -8,15 +8,22 @@ import math
 from sparsefield.jsonout import dumps
 from sparsefield.theory.errors import ParameterError
 
-# The activations ``derive`` accepts, spelled out so that building the parser imports no
-# sympy or scipy (theory.clipping would); a test checks them against theory.clipping.
+# The activations ``derive`` has closed forms for, spelled out so that building the parser
+# imports no sympy or scipy (theory.clipping would); a test checks them against
+# theory.clipping.  Any other activation spec is derived numerically (theory.derive_any).
 DERIVE_ACTIVATIONS = ("crelu", "cst", "relu_tau", "st")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("derive", help="tau, m and edge-of-chaos variances for a target sparsity")
-    p.add_argument("--activation", required=True, choices=DERIVE_ACTIVATIONS)
-    p.add_argument("--sparsity", type=float, required=True, help="target exact-zero fraction in (0,1)")
+    p = sub.add_parser("derive", help="edge-of-chaos initialisation of any activation (tau, m "
+                       "for a target sparsity)")
+    p.add_argument("--activation", required=True,
+                   help=f"{', '.join(DERIVE_ACTIVATIONS)} (closed forms, [P24]) or any spec "
+                        f"({SPEC_HELP}, or expr:EXPRESSION, e.g. 'expr:Max(x - 1, 0)')")
+    p.add_argument("--sparsity", type=float,
+                   help="target exact-zero fraction in (0,1): required for the [P24] families; "
+                        "for another activation with a zero region and a parameter tau, tau "
+                        "is solved for it")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--vprime", type=float, help="target V'(q*) in (0,1) (clipped only; default 0.5)")
     g.add_argument("--m", type=float, help="clipping magnitude m > 0 (clipped only)")
@@ -72,9 +79,10 @@ def _table(rows: list[tuple[str, object]]) -> str:
 
 
 def _derive(args: argparse.Namespace) -> int:
-    from sparsefield.theory.clipping import derive
+    from sparsefield.theory.derive_any import derive
 
-    d = derive(args.activation, args.sparsity, vprime=args.vprime, m=args.m, q_star=args.q_star)
+    d = derive(args.activation, args.sparsity, vprime=args.vprime, m=args.m, q_star=args.q_star,
+               emit=False)  # the warnings are printed below
     out = d.to_dict()
     if args.json:
         print(dumps(out))
