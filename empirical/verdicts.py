@@ -36,6 +36,7 @@ P24_ACC = {"relu": (0.94, None), "crelu_sparsity=0.85_vprime=0.5": (0.78, None),
            "crelu_sparsity=0.85_vprime=0.9": (0.28, 0.37)}
 P24_FAILS = ("relu_tau_sparsity=0.85", "st_sparsity=0.85")  # "fails to train" in [P24]
 P24_BEST_CLIP = 0.93  # [P24]: the best clipped CReLU at 85%
+P24_DEPTH = 100       # [P24]'s depth: their numbers are shown only next to runs this deep
 # the same numbers as the report's one-line expectations per clipping point
 P24_EXPECTS = {"baseline": "the reference (ReLU 0.94 in [P24])",
                "clipped": f"trains in [P24] (best clip about {P24_BEST_CLIP})",

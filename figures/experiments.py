@@ -116,9 +116,7 @@ def drift(table: dict, records: list[dict], out: str | Path, summary: dict | Non
         ax = axd[f"S{i}"]
         ax.axhline(0.5, color="0.4", lw=0.8, ls=":")
         ax.set_title(f"zero fraction, hidden layers ({_short(ds)})")
-        ax.set_xlabel("step")
-        if ax.lines[1:]:
-            ax.legend(loc="lower right")
+        ax.set_xlabel("step")  # colours: the figure's legend below
     if datasets:
         handles, labels = axd["W0"].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=len(labels))

@@ -56,7 +56,8 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
                 title=f"validation loss ({size} size)" if size else "validation loss")
     lo = min(_history(groups[k], VAL_LOSS)[1][-1] for k in groups)
     ax_loss.set_ylim(lo - 0.1, lo + 1.2)
-    ax_loss.legend(loc="best")  # the least data under it
+    fig.legend(*ax_loss.get_legend_handles_labels(), loc="outside lower center",
+               ncol=len(groups), title="final validation loss")  # off the curves
 
     relu = [k for k in groups if groups[k][0]["config"]["activation"] == "relu"]
     if relu:

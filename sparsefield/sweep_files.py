@@ -8,7 +8,13 @@ so ``sparsefield sweep p24_dnn --size reduced`` works from any folder.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 from sparsefield.theory.errors import ParameterError
 
@@ -39,11 +45,16 @@ def shipped_sweeps() -> dict[str, Path]:
 
 
 def describe(path: Path) -> str:
-    """The first comment line of a sweep file (what it runs)."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-    return ""
+    """A sweep file's ``[sweep] description`` (else its first comment line)."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        desc = tomllib.loads(text).get("sweep", {}).get("description")
+    except tomllib.TOMLDecodeError:
+        desc = None
+    if desc:
+        return str(desc)
+    return next((line.lstrip("# ").strip() for line in text.splitlines()
+                 if line.startswith("#")), "")
 
 
 def sweep_path(config: str | Path) -> Path:

@@ -228,3 +228,18 @@ def test_page_renders_in_headless_chromium(job, tmp_path):
     img = imread(shot)
     assert img.shape[:2] == (2400, 1280)
     assert np.std(img[..., :3]) > 0.05  # text, tables and figures, not a blank page
+
+
+def test_paper_expectations_only_at_paper_depth_and_the_ordering_row():
+    from sparsefield.report import verdicts
+
+    row = {"verdict": "degraded", "verdict_text": "degraded (0.8)", "m": 0.81, "vprime": 0.5,
+           "activation": "crelu", "predicted_at_target": True}
+    clip = {"setup": {"depth": 10}, "target_sparsity": 0.85, "rows": {"crelu-vprime0.5": row}}
+    (shallow,) = verdicts.training_rows(clip)
+    assert "[P24]" not in shallow.source  # a depth-10 run is not the paper's experiment
+    deep = verdicts.training_rows({**clip, "setup": {"depth": 100}})[0]
+    assert "0.78 in [P24]" in deep.source
+    ordering = {"predicted": "crelu > relu_tau", "text": "not observed", "verdict": "not observed"}
+    rows = verdicts.training_rows({**clip, "ordering": ordering})
+    assert rows[-1].check.startswith("ordering predicted") and rows[-1].ok is False

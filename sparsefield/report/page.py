@@ -232,8 +232,10 @@ def headline_html(res: Results) -> str:
              + (", failed" if failed else "") + ")" for what, acc, depth, failed in h["baselines"]]
     tally = ", ".join(f"{n} {TEXT[k].format(points=h['within'], ref='ReLU')}"
                       for k, n in h["counts"].items())
+    order = h["ordering"]
     return (f"<p><b>Training:</b> dense ReLU baseline test accuracy {' and '.join(parts)}"
-            + (f"; clipping points against it: {esc(tally)}" if tally else "") + ".</p>")
+            + (f"; clipping points against it: {esc(tally)}" if tally else "")
+            + (f"; ordering predicted by the theory: {esc(order)}" if order else "") + ".</p>")
 
 
 def timing_table(timings: dict[str, tuple[float, bool]]) -> str:

@@ -143,16 +143,25 @@ def expected(label: str, r: dict, target: float) -> str:
 
 
 def training_rows(clip: dict) -> list[Check]:
-    """One row per clipping point: its verdict against the dense ReLU baseline next to what
-    [P24] report; informative (a paper's measured claim at depth 100, far deeper)."""
+    """One row per clipping point: its verdict against the dense ReLU baseline, next to what
+    [P24] report only when the runs have [P24]'s depth (informative); then, when the summary
+    holds it, the verdict on the ordering the theory predicts (counted)."""
     setup = clip.get("setup") or {}
+    paper_depth = setup.get("depth") == V.P24_DEPTH
     size = ", ".join(f"{k} {setup[k]}" for k in ("depth", "width", "steps", "optimizer", "lr")
                      if k in setup)
-    return [Check(f"training vs the dense ReLU baseline, {label}" + (f" ({size})" if size else ""),
-                  None, r["verdict_text"], None, None, None,
-                  "empirical clipping; at depth 100: "
-                  + expected(label, r, clip["target_sparsity"]))
+    rows = [Check(f"training vs the dense ReLU baseline, {label}" + (f" ({size})" if size else ""),
+                  None, r["verdict_text"], None, None, None, "empirical clipping" + (
+                      f"; [P24] at depth {V.P24_DEPTH}: "
+                      + expected(label, r, clip["target_sparsity"]) if paper_depth else ""))
             for label, r in clip["rows"].items() if "verdict" in r]
+    order = clip.get("ordering")
+    if order:  # the theory's predicted ordering, observed or not
+        rows.append(Check("ordering predicted by the theory" + (f" ({size})" if size else ""),
+                          order["predicted"], order["text"], None, None,
+                          order["verdict"] == "observed",
+                          "empirical clipping: difference of seed means per pair"))
+    return rows
 
 
 def tradeoff_rows(trade: dict | None) -> list[Check]:
@@ -186,7 +195,7 @@ def gpt_rows(gpt: dict | None) -> list[Check]:
 
 def training_headline(res: Results) -> dict:
     """The baselines' accuracies and the clipping verdicts counted: ``{"baselines": [(what,
-    acc, depth, failed)], "counts": {verdict: n}, "within": points}``."""
+    acc, depth, failed)], "counts": {verdict: n}, "within": points, "ordering": verdict}``."""
     clip, trade = res.summary("clipping") or {}, res.summary("tradeoff") or {}
     bases = []
     for what, summ in (("clipping", clip), ("trade-off", trade)):
@@ -199,4 +208,5 @@ def training_headline(res: Results) -> dict:
         if r.get("verdict") and r["verdict"] != "baseline":
             counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
     return {"baselines": bases, "counts": dict(sorted(counts.items())),
-            "within": 100 * clip.get("within", V.WITHIN)}
+            "within": 100 * clip.get("within", V.WITHIN),
+            "ordering": (clip.get("ordering") or {}).get("verdict")}
