@@ -101,8 +101,8 @@ def test_stored_parts_are_not_recomputed(job, monkeypatch):
     assert ctx.timings and all(t.stored for t in ctx.timings.values())
     # the time shown after a resume is the time of the run that computed the part
     assert sum(t.seconds for t in ctx.timings.values()) > 0
-    assert "in an earlier run (stored)" in page.timing_table(
-        {k: (t.seconds, t.stored) for k, t in ctx.timings.items()})
+    assert "an earlier run (its time; read back)" in page.timing_table(
+        {k: (t.seconds, t.when) for k, t in ctx.timings.items()})
     bigger = report.Context(report.SIZES["quick"], job[0] / "results", progress=False)
     with pytest.raises(AssertionError, match="recomputed"):
         report.compute(bigger)  # another size is another config: computed afresh

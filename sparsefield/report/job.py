@@ -25,12 +25,22 @@ from . import page
 from .plan import EXPERIMENTS, SEED, SIZES, Size, notes, parts
 
 
+THIS_RUN = "this run"
+EARLIER = "an earlier run (its time; read back)"
+CHECKED = "all runs stored: the time to check them"
+
+
 @dataclass(frozen=True)
 class Timing:
-    """Seconds one part took, and whether that was an earlier run (read back, not rerun)."""
+    """Wall-clock seconds of one part and which run they belong to (:data:`THIS_RUN`,
+    :data:`EARLIER` or :data:`CHECKED`)."""
 
     seconds: float
-    stored: bool = False
+    when: str = THIS_RUN
+
+    @property
+    def stored(self) -> bool:
+        return self.when != THIS_RUN
 
 
 @dataclass
@@ -54,7 +64,7 @@ def compute(ctx: Context, bar=None) -> None:
         key = f"{p.group}/{p.name}"
         stored = Results(ctx.results).record(p.group, p.name)
         if stored is not None and stored["config"] == p.config:
-            ctx.timings[key] = Timing(float(stored.get("elapsed_s") or 0.0), stored=True)
+            ctx.timings[key] = Timing(float(stored.get("elapsed_s") or 0.0), EARLIER)
         else:
             t0 = time.perf_counter()
             data = p.compute()
@@ -90,7 +100,7 @@ def _run_experiments(ctx: Context, bar) -> None:
         summary = mod.run(cfg, opts)
         elapsed = time.perf_counter() - t0
         resumed = summary.get("ran", 0) == 0
-        ctx.timings[f"experiment {name}"] = Timing(elapsed, stored=resumed)
+        ctx.timings[f"experiment {name}"] = Timing(elapsed, CHECKED if resumed else THIS_RUN)
         if resumed:
             ctx.notes.append(f"experiment {name}: all runs were stored already (resumed)")
         bar.update(1)
@@ -138,7 +148,7 @@ def render(res: Results, made: list, ctx: Context) -> str:
     """The page of ``ctx``'s run (:func:`sparsefield.report.page.render`)."""
     return page.render(res, made, page.RunInfo(
         size=ctx.size.name, results=ctx.results, notes=list(ctx.notes),
-        timings={k: (t.seconds, t.stored) for k, t in ctx.timings.items()},
+        timings={k: (t.seconds, t.when) for k, t in ctx.timings.items()},
         machine=machine(), seed=SEED))
 
 

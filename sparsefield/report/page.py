@@ -50,7 +50,7 @@ class RunInfo:
     size: str
     results: Path
     notes: list[str] = field(default_factory=list)
-    timings: dict[str, tuple[float, bool]] = field(default_factory=dict)  # seconds, stored
+    timings: dict[str, tuple[float, str]] = field(default_factory=dict)  # seconds, which run
     machine: list[tuple[str, str]] = field(default_factory=list)
     seed: int | None = None
 
@@ -238,10 +238,9 @@ def headline_html(res: Results) -> str:
             + (f"; ordering predicted by the theory: {esc(order)}" if order else "") + ".</p>")
 
 
-def timing_table(timings: dict[str, tuple[float, bool]]) -> str:
-    return table(["part", "seconds", "computed"],
-                 [[esc(k), f"{s:.1f}", "in an earlier run (stored)" if stored else "this run"]
-                  for k, (s, stored) in timings.items()])
+def timing_table(timings: dict[str, tuple[float, str]]) -> str:
+    return table(["part", "seconds (wall clock)", "computed in"],
+                 [[esc(k), f"{s:.1f}", esc(when)] for k, (s, when) in timings.items()])
 
 
 def render(res: Results, made: list, run: RunInfo, experiments=EXPERIMENTS) -> str:
