@@ -190,8 +190,8 @@ def depth_sweep(results: Path, out: Path) -> list[dict]:
 
 
 def dt26(results: Path, out: Path) -> list[dict]:
-    rows = collect(sweep_path("dt26_qstar"), "cpu", results) \
-        + collect(sweep_path("dt26_qstar"), "depth20", results)
+    rows = collect(sweep_path("dt26_qstar.toml"), "cpu", results) \
+        + collect(sweep_path("dt26_qstar.toml"), "depth20", results)
     # the baseline: ReLU at the same depth, width and budget (the depth sweep's runs)
     sw = load_sweep(sweep_path("p24_depth"), "cpu")
     store = ResultStore(results, sw.name)

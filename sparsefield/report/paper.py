@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from sparsefield.empirical import verdicts as V
-from sparsefield.empirical.store import PAPER_TABLES
+from sparsefield.empirical.store import PAPER_TABLES, TEST_ACC, TRAIN_ACC
 from sparsefield.sweep_files import stored_results_dir
 
 from .fmt import DASH, pm, sig
@@ -57,7 +57,7 @@ def verdict(row: dict) -> str:
     seeds = int(_num(row, "seeds") or 0)
     if not seeds:
         return "not run"
-    acc, base = _num(row, "test_acc"), _num(row, "relu_acc")
+    acc, base = _num(row, TEST_ACC), _num(row, "relu_acc")
     word = WORDS[V.training_verdict(acc if acc is not None else math.nan, V.CHANCE_10, base,
                                     bool(_num(row, "diverged")))]
     return "baseline" if row.get("activation") == "relu" and word != "failed" else word
@@ -67,12 +67,12 @@ def _acc(row: dict) -> str:
     seeds = int(_num(row, "seeds") or 0)
     if not seeds:
         return "not run"
-    return (f"{pm(_num(row, 'test_acc'), _num(row, 'test_acc_sem'))} "
+    return (f"{pm(_num(row, TEST_ACC), _num(row, f'{TEST_ACC}_sem'))} "
             f"({seeds}/{int(_num(row, 'seeds_planned') or seeds)})")
 
 
 def _per_seed(row: dict) -> str:
-    return ", ".join(sig(float(a), 3) for a in row.get("test_acc_seeds", "").split(";") if a) \
+    return ", ".join(sig(float(a), 3) for a in row.get(f"{TEST_ACC}_seeds", "").split(";") if a) \
         or DASH
 
 
@@ -94,7 +94,7 @@ Column = tuple[str, Callable[[dict], str]]
 _POINT: list[Column] = [("point", _text("short")), ("m", _col("m")),
                         ("V'(q*)", _col("theory_vprime"))]
 _RUN: list[Column] = [("test acc (seeds)", _acc), ("per seed", _per_seed),
-                      ("train acc", _col("train_acc")), ("zeros init", _col("zero_init")),
+                      ("train acc", _col(TRAIN_ACC)), ("zeros init", _col("zero_init")),
                       ("zeros final", _col("zero_final")), ("ell_c", _col("ell_c"))]
 COLUMNS: dict[str, list[Column]] = {
     "p24": _POINT + _RUN + [("xi_q", _col("xi_q")), ("verdict", verdict), ("[P24]", _paper)],
