@@ -41,7 +41,7 @@ def q_over_depth(data: dict, out: str | Path, name: str = "q_over_depth") -> lis
         ax.set_xlabel("layer $l$")
         extra = f", $m={p['m']:.3g}$" if p.get("m") else ""
         ax.set_title(f"{style.label(p['activation'])}, $s={p['sparsity']:g}${extra}", fontsize=9)
-    axes[0][0].legend(loc="best")  # the least data under it
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     axes[0][0].set_ylabel("$q^l$ (mean $h^2$ of one input)")
     sep = " " if len(data["panels"]) > 2 else "\n"  # two panels: too narrow for one line
     fig.suptitle(f"Variance over depth on the edge of chaos:{sep}theory vs {data['n_networks']} "
