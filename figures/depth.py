@@ -41,9 +41,10 @@ def q_over_depth(data: dict, out: str | Path, name: str = "q_over_depth") -> lis
         ax.set_xlabel("layer $l$")
         extra = f", $m={p['m']:.3g}$" if p.get("m") else ""
         ax.set_title(f"{style.label(p['activation'])}, $s={p['sparsity']:g}${extra}", fontsize=9)
-    axes[0][0].legend(loc="upper left")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     axes[0][0].set_ylabel("$q^l$ (mean $h^2$ of one input)")
-    fig.suptitle(f"Variance over depth on the edge of chaos: theory vs {data['n_networks']} "
+    sep = " " if len(data["panels"]) > 2 else "\n"  # two panels: too narrow for one line
+    fig.suptitle(f"Variance over depth on the edge of chaos:{sep}theory vs {data['n_networks']} "
                  f"random networks per activation")
     return style.save(fig, out, name)
 

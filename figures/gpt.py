@@ -55,7 +55,8 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
                 title=f"validation loss ({size} size)" if size else "validation loss")
     lo = min(_history(groups[k], VAL_LOSS)[1][-1] for k in groups)
     ax_loss.set_ylim(lo - 0.1, lo + 1.2)
-    ax_loss.legend(loc="upper right")
+    fig.legend(*ax_loss.get_legend_handles_labels(), loc="outside lower center",
+               ncol=len(groups), title="final validation loss")  # off the curves
 
     relu = [k for k in groups if groups[k][0]["config"]["activation"] == "relu"]
     if relu:
@@ -64,7 +65,7 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
         for layer in range(sp.shape[1]):
             ax_sp.plot(steps, sp[:, layer], color=colors[layer], label=f"layer {layer}")
         ax_sp.axhline(0.5, color="0.6", lw=0.8, ls=":")
-        ax_sp.legend(loc="lower right")
+        ax_sp.legend(loc="best")  # the least data under it
     else:
         style.note(ax_sp, "no ReLU run stored")
     ax_sp.set(xlabel="step", ylabel="exact-zero fraction", title="ReLU MLP sparsity by layer")
@@ -79,8 +80,11 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
             ax_max.axhline(recs[0]["config"]["act_params"]["c"], color=style.color(act),
                            lw=0.8, ls="--")
     ax_max.set_yscale("log")
-    ax_max.set(xlabel="MLP layer", ylabel="max |phi| (final)", title="activation spikes")
-    ax_max.legend(loc="upper left")
+    n_layers = max(_history(groups[k], MAX_ACT)[1].shape[1] for k in groups)
+    ax_max.set_xticks(range(n_layers))  # integer layers only
+    ax_max.set_xlim(-0.3, n_layers - 0.7)
+    ax_max.set(xlabel="MLP layer", ylabel="max |phi| (final)",
+               title="activation spikes (colours: left)")
 
     for label in by_loss:
         recs = groups[label]
@@ -91,6 +95,5 @@ def gpt(records: list[dict], out: str | Path, summary: dict | None = None) -> li
         ax_use.plot(steps, use[:, 0], color=color, label=f"{_name(label, recs)}, first")
         ax_use.plot(steps, use[:, -1], color=color, ls="--")
     ax_use.set(xlabel="step", ylabel="fraction of units used per batch",
-               title="unit usage: first (solid) vs last (dashed)")
-    ax_use.legend(loc="lower left")
+               title="unit usage: first (solid)\nvs last (dashed) MLP layer")
     return style.save(fig, out, "gpt")

@@ -98,7 +98,7 @@ def vprime_curves(curves: dict, out: str | Path, name: str = "vprime_vs_m") -> l
              Line2D([], [], marker="x", ls="none", color="0.3", label="$V''(q^*)=0$"),
              Line2D([], [], marker="^", ls="none", color="0.3", label="bifurcation")]
     axes[0][0].legend(loc="lower right")
-    axes[1][0].legend(handles=marks, loc="lower left")
+    fig.legend(handles=marks, loc="outside lower center", ncol=len(marks))  # off the curves
     fig.suptitle(r"Slope and curvature of $V$ at $q^*$ on the edge of chaos vs the clip")
     return style.save(fig, out, name)
 
@@ -153,7 +153,7 @@ BIFURCATION_LABELS = {"derived": "derived", "vsecond_zero": "$V''(q^*)=0$",
 def bifurcation(data: dict, out: str | Path, name: str = "bifurcation") -> list[Path]:
     """``V(q) - q`` on the edge of chaos for clips below, between and beyond the critical
     clips; filled markers are stable fixed points, open ones unstable [P24]."""
-    fig, axes = style.subplots(1, 1, width=4.4, height=2.9)
+    fig, axes = style.subplots(1, 1, width=5.6, height=3.5)
     ax = axes[0][0]
     colors = style.sequential(len(data["lines"]), "plasma")
     top = max(max(line["gap"]) for line in data["lines"])
@@ -175,9 +175,9 @@ def bifurcation(data: dict, out: str | Path, name: str = "bifurcation") -> list[
     ax.set_xlim(right=1.3 * q_right)
     ax.set_xlabel("$q$")
     ax.set_ylabel("$V(q) - q$")
-    ax.set_title(f"{style.label(data['activation'])}, $s={data['sparsity']:g}$: "
-                 "fixed points (filled stable, open unstable)")
-    ax.legend(loc="lower left")
+    ax.set_title(f"{style.label(data['activation'])}, $s={data['sparsity']:g}$: fixed points\n"
+                 "(filled: stable, open: unstable)")
+    fig.legend(loc="outside lower center", ncol=2, fontsize=7)  # below: off the curves
     return style.save(fig, out, name)
 
 
@@ -202,7 +202,7 @@ def eoc_curves(curves: dict, out: str | Path, name: str = "eoc_curves") -> list[
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title("smooth" if fam == "smooth" else style.label(fam))
         ax.set_xlabel(r"$\sigma_w^2$")
-        ax.legend(loc="upper left" if fam == "smooth" else "upper right", fontsize=6.5)
+        ax.legend(loc="best", fontsize=6.5)  # the least data under it
     axes[0][0].set_ylabel(r"$\sigma_b^2$")
     fig.suptitle(rf"Edge of chaos, $q^*$ from {qs[0]:g} to {qs[-1]:g} (dots: $q^*=1$)")
     return style.save(fig, out, name)

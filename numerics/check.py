@@ -302,8 +302,9 @@ def drift_rows(act: Activation, s: Settings, seed: int, sigma_w2: float = 1.0) -
     for loss in drift_mc.LOSSES:
         u = drift_mc.fixed_input(act, z, y, 1.0 / n_hidden, loss, s.drift_samples, seed)
         worst = float(u.zscore[np.argmax(np.abs(u.zscore))])
-        rows.append(Row(name, f"E_W[dL/dz_j] vs Stein, max|z| ({loss})", "stein mc", None,
-                        float(np.max(np.abs(u.zscore))), None, worst,
+        # the estimate is the signed z of the worst unit, the same number as the z column
+        rows.append(Row(name, f"E_W[dL/dz_j] vs Stein, worst z of {n_hidden} units ({loss})",
+                        "stein mc", None, worst, None, worst,
                         u.agrees and u.sign_contradictions == 0,
                         f"max |z| of {n_hidden} units; corr {_finite(u.correlation)}, rel.err "
                         f"{_finite(u.rel_error)}, sign {u.sign_agreement:.0%} of z>0"))

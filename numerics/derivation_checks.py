@@ -35,8 +35,11 @@ def gaussian_mc(derivations: list, q_points, n: int, seed: int) -> dict:
         act = d.activation_fn()
         est = [estimates(act, q, d.sigma_w2, d.sigma_b2, n=n, seed=seed + i)["V"]
                for q in q_points]
+        mf = d.mean_field()  # the theory stored next to each estimate, not re-derived later
         points.append({"activation": d.activation, "sparsity": d.sparsity, "q": list(q_points),
-                       "V": [e.value for e in est], "V_se": [e.stderr for e in est]})
+                       "V": [e.value for e in est], "V_se": [e.stderr for e in est],
+                       "V_theory": [float(mf.V(q)) for q in q_points],
+                       "z": [e.z(float(mf.V(q))) for e, q in zip(est, q_points)]})
         if not math.isclose(d.sparsity, curves.DEFAULT["sparsity"]):
             continue
         e = estimates(act, d.q_star, d.sigma_w2, d.sigma_b2, n=n, seed=seed + 1000 + i)

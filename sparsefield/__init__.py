@@ -10,7 +10,7 @@ The public API, for a researcher at a Python prompt (theory: ``docs/theory.md``)
     fw = sf.finite_width(d, width=300, depth=100)  # typical gain at finite width
 
 ========================  ============================================================
-``derive``                edge-of-chaos initialisation for a target sparsity
+``derive``                edge-of-chaos initialisation of any activation spec or object
 ``derive_grid``           :func:`derive` over a grid of sparsities and targets
 ``critical_m``            the clips where ``V''(q*) = 0`` and where extra fixed points appear
 ``MeanField``             variance and correlation maps ``V, V', V'', R, R', chi_1``
@@ -22,6 +22,7 @@ The public API, for a researcher at a Python prompt (theory: ``docs/theory.md``)
 ``edge_of_chaos``         ``(sigma_w^2, sigma_b^2)`` for an activation and a fixed point
 ``ParameterError``        bad input (names the parameter and its valid range)
 ``InfeasibleError``       the edge of chaos would need ``sigma_b^2 < 0``
+``StabilityWarning``      issued by ``derive`` / ``edge_of_chaos`` where ``q*`` is unstable
 ``__version__``           the installed distribution's version
 ========================  ============================================================
 
@@ -35,7 +36,7 @@ import importlib
 
 # public name -> (module, attribute)
 _API = {
-    "derive": ("sparsefield.theory.clipping", "derive"),
+    "derive": ("sparsefield.theory.derive_any", "derive"),
     "derive_grid": ("sparsefield.theory.clipping", "derive_grid"),
     "critical_m": ("sparsefield.theory.clipping", "critical_m"),
     "MeanField": ("sparsefield.theory.maps", "MeanField"),
@@ -45,7 +46,8 @@ _API = {
     "drift_stats": ("sparsefield.theory.drift", "drift_stats"),
     "finite_width": ("sparsefield.theory.finite_width", "predict"),
     "best_clip": ("sparsefield.theory.clip_width", "best_clip"),
-    "edge_of_chaos": ("sparsefield.theory.eoc", "edge_of_chaos"),
+    "edge_of_chaos": ("sparsefield.theory.derive_any", "edge_of_chaos"),
+    "StabilityWarning": ("sparsefield.theory.derive_any", "StabilityWarning"),
     "ParameterError": ("sparsefield.theory.errors", "ParameterError"),
     "InfeasibleError": ("sparsefield.theory.errors", "InfeasibleError"),
 }

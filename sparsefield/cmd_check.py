@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
 from sparsefield.empirical.store import versions
+from sparsefield.jsonout import dumps
 from sparsefield.theory.errors import ParameterError
 
 
@@ -59,11 +59,11 @@ def _check(args: argparse.Namespace) -> int:
     rows = check.run(quick=args.quick, seed=args.seed, progress=not args.json, activations=specs)
     summary = check.summary(rows)
     if args.json:
-        print(json.dumps({"config": {"quick": args.quick, "seed": args.seed,
+        print(dumps({"config": {"quick": args.quick, "seed": args.seed,
                                      "activations": specs,
                                      "z_bound": check.Z_BOUND},
                           "versions": versions(), "summary": summary,
-                          "rows": [r.to_dict() for r in rows]}, indent=2))
+                          "rows": [r.to_dict() for r in rows]}))
     else:
         print(_table(rows))
         print(f"\n{summary['rows']} checks, {summary['failed']} failed "

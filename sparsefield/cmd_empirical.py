@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
-import json
 
 from sparsefield.cli import CliError
 from sparsefield.empirical import experiments
@@ -19,6 +18,7 @@ from sparsefield.empirical.config_cli import add_arguments, add_run_options, fro
 from sparsefield.empirical.data import DataUnavailable, resolve_name
 from sparsefield.empirical.experiments import EXPERIMENTS
 from sparsefield.empirical.store import FINAL, ResultStore, jsonable, section
+from sparsefield.jsonout import dumps
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,7 +62,7 @@ def _train(args: argparse.Namespace) -> int:
         raise _data_error(err) from None
     finals = {seed: section(store.load(p, seed), FINAL) for seed in args.seeds}
     if args.json:
-        print(json.dumps(finals, indent=2))
+        print(dumps(jsonable(finals)))
         return 0
     print(f"{label}: ran {len(report.ran)}, skipped {len(report.skipped)} (results in {store.dir})")
     for seed, f in finals.items():
@@ -94,5 +94,5 @@ def _experiment(args: argparse.Namespace) -> int:
         summary = mod.run(cfg, opts)
     except DataUnavailable as err:
         raise _data_error(err) from None
-    print(json.dumps(jsonable(summary), indent=2) if args.json else mod.table(summary))
+    print(dumps(jsonable(summary)) if args.json else mod.table(summary))
     return 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
+
+from sparsefield.jsonout import dumps
 
 PARAMS = ("tau", "m", "c", "slope")
 LHS = {"Ephi": r"\mathrm{E}[\phi]", "Ephi2": r"\mathrm{E}[\phi^{2}]",
@@ -115,8 +116,8 @@ def _formula(args: argparse.Namespace) -> int:
         else:
             out[q] = _entry(expr, subs, fam, q)
     if args.json:
-        print(json.dumps({"activation": fam.name, "substituted": {str(k): float(v) for k, v in subs.items()},
-                          "definitions": symbolic.DEFINITIONS, "quantities": out}, indent=2))
+        print(dumps({"activation": fam.name, "substituted": {str(k): float(v) for k, v in subs.items()},
+                          "definitions": symbolic.DEFINITIONS, "quantities": out}))
         return 0
     for q, entry in out.items():
         for name, e in (entry.items() if q == "EoC" else [(q, entry)]):

@@ -18,7 +18,9 @@ from .sweep_config import check_scheduler
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="train a TOML grid of points x seeds on Dask (resumable)")
-    p.add_argument("config", help="sweep file (see sweeps/*.toml)")
+    p.add_argument("config", nargs="?",
+                   help="sweep file, or the name of a shipped one (e.g. p24_dnn; see --list)")
+    p.add_argument("--list", action="store_true", help="list the shipped sweeps and exit")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="connect to a running Dask scheduler (e.g. dask-jobqueue's "
                         "SLURMCluster.scheduler_address); default: an embedded LocalCluster")
@@ -46,7 +48,17 @@ def _num(v) -> str:
 def _sweep(args: argparse.Namespace) -> int:
     # matplotlib, tqdm and the theory when the command runs, not for the parser
     from .sweep import load_sweep, pending, run_sweep
+    from .sweep_files import describe, shipped_sweeps, sweep_path
 
+    if args.list:
+        for name, path in shipped_sweeps().items():
+            print(f"{name:<12} {describe(path)}")
+        print(f"(from {next(iter(shipped_sweeps().values())).parent})" if shipped_sweeps()
+              else "no shipped sweeps in this installation")
+        return 0
+    if args.config is None:
+        raise ParameterError("config", None, "a sweep file or a shipped sweep name "
+                             "(sparsefield sweep --list)")
     check_out_dir("results", args.results)
     check_in_dir("data_root", args.data_root)
     if args.scheduler is not None:
@@ -55,7 +67,7 @@ def _sweep(args: argparse.Namespace) -> int:
         raise ParameterError("workers", args.workers, "an integer in [0, 1024] (0: in-process)")
     if args.max_members is not None and args.max_members < 1:
         raise ParameterError("max_members", args.max_members, "an integer >= 1")
-    sweep = load_sweep(args.config, size=args.size, data_root=args.data_root)
+    sweep = load_sweep(sweep_path(args.config), size=args.size, data_root=args.data_root)
     n = len(sweep.points) * len(sweep.seeds)
     if args.dry_run:
         todo = pending(ResultStore(Path(args.results).resolve(), sweep.name), sweep)

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
 from sparsefield import cmd_finite_width
+from sparsefield.jsonout import dumps
 from sparsefield.theory.errors import ParameterError
 
-# The activations ``derive`` accepts, spelled out so that building the parser imports no
-# sympy or scipy (theory.clipping would); a test checks them against theory.clipping.
+# The activations ``derive`` has closed forms for, spelled out so that building the parser
+# imports no sympy or scipy (theory.clipping would); a test checks them against
+# theory.clipping.  Any other activation spec is derived numerically (theory.derive_any).
 DERIVE_ACTIVATIONS = ("crelu", "cst", "relu_tau", "st")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("derive", help="tau, m and edge-of-chaos variances for a target sparsity")
-    p.add_argument("--activation", required=True, choices=DERIVE_ACTIVATIONS)
-    p.add_argument("--sparsity", type=float, required=True, help="target exact-zero fraction in (0,1)")
+    p = sub.add_parser("derive", help="edge-of-chaos initialisation of any activation (tau, m "
+                       "for a target sparsity)")
+    p.add_argument("--activation", required=True,
+                   help=f"{', '.join(DERIVE_ACTIVATIONS)} (closed forms, [P24]) or any spec "
+                        f"({SPEC_HELP}, or expr:EXPRESSION, e.g. 'expr:Max(x - 1, 0)')")
+    p.add_argument("--sparsity", type=float,
+                   help="target exact-zero fraction in (0,1): required for the [P24] families; "
+                        "for another activation with a zero region and a parameter tau, tau "
+                        "is solved for it")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--vprime", type=float, help="target V'(q*) in (0,1) (clipped only; default 0.5)")
     g.add_argument("--m", type=float, help="clipping magnitude m > 0 (clipped only)")
@@ -75,17 +82,18 @@ def _table(rows: list[tuple[str, object]]) -> str:
 
 
 def _derive(args: argparse.Namespace) -> int:
-    from sparsefield.theory.clipping import derive
+    from sparsefield.theory.derive_any import derive
 
     fw = cmd_finite_width.wanted(args)
-    d = derive(args.activation, args.sparsity, vprime=args.vprime, m=args.m, q_star=args.q_star)
+    d = derive(args.activation, args.sparsity, vprime=args.vprime, m=args.m, q_star=args.q_star,
+               emit=False)  # the warnings are printed below
     out = d.to_dict()
     if fw:
         out["finite_width"], line = cmd_finite_width.section(d, args.width, args.depth)
         if line:
             print(f"warning: {line}", file=sys.stderr)
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(dumps(out))
         return 0
     rows = [(k, out[k]) for k in ("activation", "sparsity", "q_star", "tau", "m", "sigma_w2",
                                   "sigma_b2", "chi1", "vprime", "vsecond")]
@@ -137,7 +145,7 @@ def _map(args: argparse.Namespace) -> int:
     if getattr(mf.act, "has_jumps", False):  # chi1 (and R'(1)) infinite: say so, why
         out = {k: "inf" if v == math.inf else v for k, v in out.items()}
         out["chi1_reason"] = chi1_reason(mf.act)
-    print(json.dumps(out, indent=2) if args.json else _table(list(out.items())))
+    print(dumps(out) if args.json else _table(list(out.items())))
     return 0
 
 
@@ -149,7 +157,7 @@ def _drift(args: argparse.Namespace) -> int:
                                 if all(p.default is not None for p in f.params)]
     out = {s: drift_stats(act, args.q) for s, act in activation_specs(specs).items()}
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(dumps(out))
         return 0
     keys = ["E_phi", "E_phi_dphi", "E_phi_dphi_pos", "E_phi_dphi_neg", "p_zero", "drift"]
     width = max(12, *(len(s) + 2 for s in out))

@@ -23,22 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
+from sparsefield.empirical import verdicts
 from sparsefield.empirical.experiments.stats import mean_sem
 from sparsefield.empirical.store import PAPER_TABLES, TEST_ACC, TRAIN_ACC, ResultStore, final
 from sparsefield.figures import depth, style
 from sparsefield.sweep import atomic_write_csv, load_sweep, summary_row
+from sparsefield.sweep_files import sweep_path
 from sparsefield.theory.clipping import UNCLIPPED
 from sparsefield.theory.depth_scale import depth_scale, edge_approach
 from sparsefield.theory.maps import MeanField
 
-SWEEPS = Path(__file__).resolve().parents[1] / "sweeps"
-CHANCE = 0.1           # ten balanced classes
-FAIL_MARGIN = 0.05     # at most chance + this: failed
-MATCH_MARGIN = 0.02    # within this of the ReLU baseline: matches it
-# [P24] Table/figure numbers for the depth-100 MNIST DNN at 85% sparsity (mean, s.d.).
-PAPER = {"relu": (0.94, None), "crelu_sparsity=0.85_vprime=0.5": (0.78, None),
-         "crelu_sparsity=0.85_vprime=0.9": (0.28, 0.37)}
-PAPER_FAILS = ("relu_tau_sparsity=0.85", "st_sparsity=0.85")
+CHANCE = verdicts.CHANCE_10  # ten balanced classes
+# [P24]'s numbers for the depth-100 MNIST DNN at 85% sparsity (mean, s.d.): one owner
+PAPER, PAPER_FAILS = verdicts.P24_ACC, verdicts.P24_FAILS
 
 
 NAMES = {"relu": "ReLU", "crelu": "CReLU", "cst": "CST", "relu_tau": "ReLU_tau", "st": "ST_tau"}
@@ -54,14 +51,14 @@ def short_label(p: dict) -> str:
     return name
 
 
+WORDS = {"within": "matches ReLU", "failed": "failed", "degraded": "degraded",
+         "trains": "degraded"}
+
+
 def verdict(acc: float, relu_acc: float | None, diverged: bool) -> str:
-    """``failed`` (diverged, or at most chance + 0.05), ``matches ReLU`` (within 0.02 of
-    the baseline), else ``degraded``."""
-    if diverged or not math.isfinite(acc) or acc <= CHANCE + FAIL_MARGIN:
-        return "failed"
-    if relu_acc is not None and acc >= relu_acc - MATCH_MARGIN:
-        return "matches ReLU"
-    return "degraded"
+    """``failed``, ``matches ReLU`` or ``degraded`` relative to the ReLU baseline of the
+    same budget (:func:`sparsefield.empirical.verdicts.training_verdict`)."""
+    return WORDS[verdicts.training_verdict(acc, CHANCE, relu_acc, diverged)]
 
 
 def theory(p: dict) -> dict:
@@ -152,8 +149,8 @@ def _paper_columns(rows: list[dict]) -> None:
 
 
 def p24(results: Path, out: Path) -> list[dict]:
-    rows = collect(SWEEPS / "p24_dnn.toml", "paper-cpu", results)
-    long = collect(SWEEPS / "p24_long.toml", None, results)  # 4x the budget, one seed
+    rows = collect(sweep_path("p24_dnn"), "paper-cpu", results)
+    long = collect(sweep_path("p24_long"), None, results)  # 4x the budget, one seed
     for r in long:
         r["short"] += f", {r['steps']} steps"
     rows += long
@@ -171,7 +168,7 @@ def p24(results: Path, out: Path) -> list[dict]:
 
 def p24_long(results: Path, out: Path) -> list[dict]:
     """The same points with ``paper-cpu-long``'s schedule (warm-up, cosine, gradient clip)."""
-    rows = collect(SWEEPS / "p24_dnn.toml", "paper-cpu-long", results)
+    rows = collect(sweep_path("p24_dnn"), "paper-cpu-long", results)
     _paper_columns(rows)
     for r in rows:
         r["steps_note"] = ""
@@ -182,7 +179,7 @@ def p24_long(results: Path, out: Path) -> list[dict]:
 
 
 def depth_sweep(results: Path, out: Path) -> list[dict]:
-    rows = collect(SWEEPS / "p24_depth.toml", "cpu", results)
+    rows = collect(sweep_path("p24_depth"), "cpu", results)
     relu = relu_by(rows, "depth")
     with_verdicts(rows, lambda r: relu.get(r["depth"]))
     for r in rows:
@@ -194,10 +191,10 @@ def depth_sweep(results: Path, out: Path) -> list[dict]:
 
 
 def dt26(results: Path, out: Path) -> list[dict]:
-    rows = collect(SWEEPS / "dt26_qstar.toml", "cpu", results) \
-        + collect(SWEEPS / "dt26_qstar.toml", "depth20", results)
+    rows = collect(sweep_path("dt26_qstar.toml"), "cpu", results) \
+        + collect(sweep_path("dt26_qstar.toml"), "depth20", results)
     # the baseline: ReLU at the same depth, width and budget (the depth sweep's runs)
-    sw = load_sweep(SWEEPS / "p24_depth.toml", "cpu")
+    sw = load_sweep(sweep_path("p24_depth"), "cpu")
     store = ResultStore(results, sw.name)
     relu = {}
     for _, p in sw.points:
@@ -235,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = tables[name](results, out)
         for r in rows:
             print(f"{name:6s} {r['label']:40s} seeds {r['seeds']}/{r['seeds_planned']}  "
-                  f"acc {r[TEST_ACC]:.3f} +- {r[f'{TEST_ACC}_sem']:.3f}  {r['verdict']}  "
+                  f"acc {r[TEST_ACC]:.3f} +- {r[f'{TEST_ACC}_sem']:.2g}  {r['verdict']}  "
                   f"ell_c {r['ell_c']:.3g}  xi_q {r['xi_q']:.3g}")
     print(json.dumps({"out": str(out)}))
     return 0

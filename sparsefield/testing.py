@@ -12,7 +12,7 @@
 * hypothesis strategies :func:`activations` and :func:`eoc_points` (need ``hypothesis``);
 * :func:`catalogue_activations` -- every catalogue family at its example parameters.
 
-Example (see ``examples/test_user_activation.py``)::
+Example (a complete test file: README, section "Testing your own activation")::
 
     from sparsefield import testing
     from sparsefield.theory.user import from_expression

@@ -31,7 +31,8 @@ from sparsefield.empirical.init import resolve
 from sparsefield.empirical.store import TEST_ACC
 from sparsefield.figures import style
 from sparsefield.figures import width as width_fig
-from sparsefield.paper_results import SWEEPS, collect, with_verdicts, write_table
+from sparsefield.paper_results import collect, with_verdicts, write_table
+from sparsefield.sweep_files import sweep_path
 from sparsefield.theory.clip_width import best_clip
 from sparsefield.theory.clipping import critical_m, derive
 from sparsefield.theory.finite_width import predict
@@ -90,10 +91,10 @@ def width_control(results: Path, out: Path) -> list[dict]:
     diagram's depth-100 cells and ``p24_width``'s ``cpu-short`` runs at width 1000) and the
     ``paper-cpu-long`` schedule (2000 steps: ``p24_width``'s ``cpu`` runs where stored, the
     width-300 rows of ``p24_depth100_long.csv``)."""
-    short = [r for r in collect(SWEEPS / "p24_phase.toml", "cpu", results)
+    short = [r for r in collect(sweep_path("p24_phase"), "cpu", results)
              if r["depth"] == 100 and r["activation"] in ("relu", "crelu")]
-    short += collect(SWEEPS / "p24_width.toml", "cpu-short", results)
-    long = [r for r in collect(SWEEPS / "p24_width.toml", "cpu", results) if r["seeds"]]
+    short += collect(sweep_path("p24_width"), "cpu-short", results)
+    long = [r for r in collect(sweep_path("p24_width"), "cpu", results) if r["seeds"]]
     labels = {"relu": "ReLU", "crelu_sparsity=0.85_vprime=0.5": "CReLU V'=0.5",
               "crelu_sparsity=0.85_vprime=0.7": "CReLU V'=0.7"}
     long += _csv_width300(out / "p24_depth100_long.csv", labels)
@@ -125,9 +126,9 @@ def fit_boundary(x: np.ndarray, trains: np.ndarray) -> float:
 
 def phase(results: Path, out: Path) -> tuple[list[dict], dict]:
     rows = [r for size in ("cpu", "cpu-wide")
-            for r in collect(SWEEPS / "p24_phase.toml", size, results)]
+            for r in collect(sweep_path("p24_phase"), size, results)]
     # the width control's short-budget cells: the same schedule at width 1000, depth 100
-    rows += collect(SWEEPS / "p24_width.toml", "cpu-short", results)
+    rows += collect(sweep_path("p24_width"), "cpu-short", results)
     rows = _with_predictions([r for r in rows if r["seeds"]])
     x = np.array([r["depth"] / r["depth_scale_fw"] for r in rows])
     trains = np.array([r[TEST_ACC] >= TRAINABLE for r in rows])
@@ -162,7 +163,7 @@ def phase(results: Path, out: Path) -> tuple[list[dict], dict]:
 
 
 def clip(results: Path, out: Path) -> list[dict]:
-    rows = _with_predictions([r for r in collect(SWEEPS / "p24_clip.toml", "cpu", results)])
+    rows = _with_predictions([r for r in collect(sweep_path("p24_clip"), "cpu", results)])
     p = rows[0]
     marks = [(derive("crelu", 0.85, vprime=v).m, f"V'(q*)={v}") for v in (0.5, 0.9)]
     best = _best_clip(p)
@@ -182,7 +183,7 @@ def _best_clip(p: dict) -> dict[str, float]:
 
 
 def dt26_width(results: Path, out: Path) -> list[dict]:
-    rows = collect(SWEEPS / "dt26_qstar.toml", "depth50", results)
+    rows = collect(sweep_path("dt26_qstar"), "depth50", results)
     for r in rows:
         fam = "fixed V'(q*)=0.7" if r["vprime_target"] else "fixed m=1.063"
         r["series"] = f"{fam}, depth {r['depth']}"

@@ -80,7 +80,9 @@ THEORY_BAD = [
     ["derive", "--activation", "relu_tau", "--sparsity", "0.85", "--vprime", "0.5"],
     ["derive", "--activation", "crelu", "--sparsity", "0.85", "--q-star", "0"],
     ["derive", "--activation", "crelu", "--sparsity", "0.85", "--q-star", NAN],
-    ["derive", "--activation", "relu"],
+    ["derive", "--activation", "relu", "--vprime", "0.5"],  # a target V' is for crelu/cst
+    ["derive", "--activation", "crelu"],  # the [P24] families need --sparsity
+    ["derive", "--activation", "tanh", "--sparsity", "0.5"],  # no zero region
     ["map", "--activation", "nosuch", "--sigma-w2", "1", "--sigma-b2", "0", "--q", "1"],
     ["map", "--activation", "relu", "--sigma-w2", NAN, "--sigma-b2", "0", "--q", "1"],
     ["map", "--activation", "relu", "--sigma-w2", "2", "--sigma-b2", "-1", "--q", "1"],

@@ -14,7 +14,7 @@ import pytest
 import sparsefield as sf
 import sparsefield.theory as theory
 from sparsefield import cmd_theory
-from sparsefield.theory import activations, clipping, drift, eoc, errors, maps
+from sparsefield.theory import activations, clipping, derive_any, drift, errors, maps
 
 HEAVY = ("numpy", "scipy", "sympy", "mpmath", "numba", "torch", "matplotlib")
 
@@ -33,11 +33,12 @@ def _imported_after(code: str) -> set[str]:
 
 
 def test_names_are_the_theory_definitions():
-    assert sf.derive is clipping.derive and sf.derive_grid is clipping.derive_grid
+    assert sf.derive is derive_any.derive and sf.derive_grid is clipping.derive_grid
     assert sf.critical_m is clipping.critical_m and sf.MeanField is maps.MeanField
     assert sf.activation is activations.get and sf.get is activations.get
     assert sf.catalogue is activations.CATALOGUE and sf.drift_stats is drift.drift_stats
-    assert sf.edge_of_chaos is eoc.edge_of_chaos
+    assert sf.edge_of_chaos is derive_any.edge_of_chaos  # eoc.edge_of_chaos, with warnings
+    assert sf.StabilityWarning is derive_any.StabilityWarning
     assert sf.ParameterError is errors.ParameterError
     assert sf.InfeasibleError is errors.InfeasibleError
     assert sf.__version__ == metadata.version("sparsefield")

@@ -99,7 +99,7 @@ def test_corrupt_summary_and_parts_read_as_absent(tmp_path, capsys):
 
 def test_report_skips_a_corrupt_sweep_record(tmp_path, capsys):
     from sparsefield.figures.results import Results
-    from sparsefield.report import _sweep_section
+    from sparsefield.report import sweep_section as _sweep_section
 
     folder = tmp_path / "s" / "sweep-tiny"
     folder.mkdir(parents=True)

@@ -166,6 +166,21 @@ def test_verdict_rules_at_chance_diverged_degraded_within():
     assert B.verdict([_run(0.1)], dead)["verdict"] == "failed"
 
 
+def test_a_run_at_a_quarter_of_the_baseline_fails():
+    """Failure is relative to the baseline: ST at 0.215 against ReLU 0.86 gained 15% of
+    what ReLU gained over chance (0.115 of 0.76), below the quarter that counts as learning."""
+    from sparsefield.empirical import verdicts
+    from sparsefield.empirical.experiments import baseline as B
+
+    base = B.baseline_verdict([_run(0.86), _run(0.86)])
+    assert B.verdict([_run(0.215), _run(0.215)], base)["verdict"] == "failed"
+    assert B.verdict([_run(0.40), _run(0.40)], base)["verdict"] == "degraded"  # 39% of the gain
+    edge = 0.1 + verdicts.FAIL_FRACTION * 0.76
+    assert verdicts.failed(edge - 1e-3, 0.1, 0.86) and not verdicts.failed(edge + 1e-3, 0.1, 0.86)
+    assert verdicts.training_verdict(0.86, 0.1, 0.87) == "within"
+    assert verdicts.training_verdict(0.9, 0.1, None) == "trains"
+
+
 def test_cliff_interpolation():
     s, a = np.array([0.5, 0.7, 0.9]), np.array([0.90, 0.89, 0.70])
     assert tradeoff.cliff(s, a, baseline=0.90, drop=0.02) == pytest.approx(0.7 + 0.2 * 0.01 / 0.19)

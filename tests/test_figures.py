@@ -10,6 +10,7 @@ import pytest
 
 from sparsefield.cli import main
 from sparsefield.empirical.store import ResultStore, write_part
+from sparsefield.figures import style
 from sparsefield.figures.catalogue import FIGURES, make_all, network_sparsity
 from sparsefield.figures.results import Results
 from sparsefield.theory import curves
@@ -81,7 +82,7 @@ def _history(steps, layers, f):
     return [[float(f(s, l)) for l in range(layers)] for s in steps]
 
 
-def _record(label, config, member, seed, acc, zero, q=1.0, drift=-1e-3):
+def _record(label, config, member, seed, acc, zero, q=1.0, drift=-1e-3, finite=True):
     depth = config["depth"]
     train_steps, eval_steps = [10, 20, 30, 40], [0, 20, 40]
     rng = np.random.default_rng(seed)
@@ -101,7 +102,7 @@ def _record(label, config, member, seed, acc, zero, q=1.0, drift=-1e-3):
                  "test_zero_frac": _history(eval_steps, depth, lambda s, l: zero),
                  "test_q": _history(eval_steps, depth, lambda s, l: q ** ((l + 1) / depth)),
                  "test_acc": [0.1, 0.5 * acc, acc]},
-        "final": {"test_acc": acc},
+        "final": {"test_acc": acc, "finite": finite},
         "member": member,
     }
     return label, config, seed, metrics
@@ -130,11 +131,12 @@ def _experiments(root):
             _, cfg, seed, met = _record(label, cfg, member, seed, acc, zero, q)
             clip.write(cfg, seed, met, label)
     trade = ResultStore(root, "tradeoff")
-    for force, s, acc in (("none", None, 0.8), ("quantile", 0.5, 0.8), ("quantile", 0.9, 0.3)):
+    for force, s, acc, finite in (("none", None, 0.8, True), ("quantile", 0.5, 0.8, True),
+                                  ("quantile", 0.9, 0.3, True), ("quantile", 0.99, 0.5, False)):
         cfg = {"activation": "relu", "force": force, "force_sparsity": s, "depth": 2}
         label = "baseline" if s is None else f"{force}-s{s:g}"
         _, cfg, seed, met = _record(label, cfg, {"activation": "relu"}, 0, acc,
-                                    0.45 if s is None else s)
+                                    0.45 if s is None else s, finite=finite)
         trade.write(cfg, 0, met, label)
     trade.write_summary({"rows": {}, "cliffs": {"quantile": 0.7}})
     gpt = ResultStore(root, "gpt")
@@ -241,3 +243,58 @@ def test_gpt_figure_draws_one_model_size(full_root, tmp_path):
     summary = {"config": {"size": "ci"}}
     (ci,) = [p for p in gpt.gpt(small + big, tmp_path / "c", summary) if p.suffix == ".png"]
     assert ci.read_bytes() != png.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def drawn(full_root, tmp_path_factory):
+    """Every figure drawn from the full synthetic results, with its layout problems
+    (:func:`sparsefield.figures.layout.problems`) found on the figure before saving."""
+    from sparsefield.figures import layout
+
+    found, original = {}, style.save
+
+    def save(fig, out, name):
+        found[name] = (layout.problems(fig), fig)
+        return original(fig, out, name)
+
+    style.save = save
+    try:
+        make_all(full_root, tmp_path_factory.mktemp("layout"), progress=False, formats=("png",))
+    finally:
+        style.save = original
+    return found
+
+
+def test_no_text_leaves_the_canvas_and_no_legend_covers_data(drawn):
+    assert {f.name for f in FIGURES} <= set(drawn)
+    bad = {name: p for name, (p, _) in drawn.items() if p}
+    assert not bad, bad
+
+
+def test_the_layout_check_can_fail():
+    """Controls: a title wider than its figure, a legend on top of the points."""
+    from sparsefield.figures import layout
+
+    fig, axes = style.subplots(1, 1, width=1.5, height=1.5)
+    axes[0][0].set_title("a title far too long for a figure one and a half inches wide")
+    assert any("outside the canvas" in p for p in layout.problems(fig))
+    fig, axes = style.subplots(1, 1)
+    ax = axes[0][0]
+    ax.plot(np.linspace(0, 1, 50), np.full(50, 0.1), "o", label="points along the bottom")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="lower center")
+    assert any("legend over" in p for p in layout.problems(fig))
+
+
+def test_tradeoff_never_averages_a_diverged_run(drawn):
+    """The quantile point at 0.99 diverged: no averaged marker there, a cross at the
+    bottom with its count instead."""
+    _, fig = drawn["tradeoff"]
+    ax = fig.axes[0]
+    circles = [x for line in ax.get_lines() if line.get_marker() == "o"
+               for x in np.atleast_1d(line.get_xdata())]
+    crosses = [line for line in ax.get_lines() if line.get_marker() == "x" and len(line.get_xdata())]
+    assert circles and max(circles) < 0.95
+    assert len(crosses) == 1 and crosses[0].get_xdata()[0] == pytest.approx(0.99)
+    assert crosses[0].get_ydata()[0] == pytest.approx(ax.get_ylim()[0])
+    assert any(t.get_text() == "1/1 diverged" for t in ax.texts)

@@ -36,7 +36,8 @@ def test_wheel_has_one_top_level_package(tmp_path):
     # Build from a copy of the tracked tree: a build/ folder left in the checkout would
     # put stale modules into the wheel (and this test would leave one behind).
     src = tmp_path / "src"
-    for f in _python_files() + [ROOT / "pyproject.toml", ROOT / "README.md"]:
+    shipped = sorted((ROOT / "sweeps").glob("*.toml")) + sorted((ROOT / "docs" / "results").iterdir())
+    for f in _python_files() + shipped + [ROOT / "pyproject.toml", ROOT / "README.md"]:
         dest = src / f.relative_to(ROOT)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, dest)
@@ -47,3 +48,6 @@ def test_wheel_has_one_top_level_package(tmp_path):
     tops = {n.split("/")[0] for n in zipfile.ZipFile(wheel).namelist()
             if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"sparsefield"}
+    names = set(zipfile.ZipFile(wheel).namelist())  # the sweeps and stored results ship
+    assert {"sparsefield/sweeps/p24_dnn.toml", "sparsefield/stored_results/README.md",
+            "sparsefield/stored_results/p24_depth100.csv"} <= names

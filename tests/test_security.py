@@ -100,7 +100,7 @@ class _Elements(HTMLParser):
 @pytest.mark.parametrize("name", [HOSTILE, BREAKOUT])
 def test_report_escapes_a_hostile_sweep_name(tmp_path, name):
     from sparsefield.figures.results import Results
-    from sparsefield.report import _sweep_section
+    from sparsefield.report import sweep_section as _sweep_section
 
     _plant_sweep(tmp_path, name)
     page = _sweep_section(Results(tmp_path))
@@ -220,7 +220,7 @@ def test_planted_checkpoint_is_one_line_exit_2_from_the_cli(tmp_path, capsys):
 # --- 4. file disclosure through sweep.json ------------------------------------------------------------
 def test_report_embeds_only_real_pngs_inside_the_sweep_folder(tmp_path):
     from sparsefield.figures.results import Results
-    from sparsefield.report import _sweep_section
+    from sparsefield.report import sweep_section as _sweep_section
 
     secret = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR top secret outside the results"
     outside = tmp_path / "elsewhere"

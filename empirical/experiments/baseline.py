@@ -5,8 +5,9 @@
 DNN table: ReLU 0.94 on MNIST at depth 100, width 300).  A point's verdict, over its seeds:
 
 * ``failed``: more than half of its runs failed, a run failing when its training loss
-  was not finite at every logged step (diverged) or its final test accuracy is within
-  ``chance_margin`` of chance (``1 / n_classes``);
+  was not finite at every logged step (diverged) or its final test accuracy gained less
+  than a quarter of the baseline's gain over chance (``1 / n_classes``), or, without a
+  trained baseline, is within ``chance_margin`` of chance (:func:`sparsefield.empirical.verdicts.failed`);
 * ``within``: mean test accuracy at least the baseline's minus ``within`` (2 points);
 * ``degraded``: otherwise.
 
@@ -20,10 +21,9 @@ from __future__ import annotations
 import math
 
 from ..store import DATA, FINITE, TEST_ACC, final, section
+from ..verdicts import CHANCE_MARGIN, WITHIN, failed
 from .stats import mean_sem
 
-WITHIN = 0.02         # accuracy (absolute) below the baseline still counted as "within"
-CHANCE_MARGIN = 0.05  # accuracy (absolute) above chance still counted as "at chance"
 # the EoC of ReLU is sigma_w^2 = 2, sigma_b^2 = 0 at every q*; q* = 1 with standardised
 # inputs makes it the He initialisation
 BASELINE = {"activation": "relu", "init": "eoc", "q_star": 1.0}
@@ -31,17 +31,19 @@ TEXT = {"within": "within {points:g} points of {ref}", "degraded": "degraded",
         "failed": "failed", "trains": "trains (no baseline)", "baseline": "baseline"}
 
 
-def run_outcome(rec: dict, chance_margin: float = CHANCE_MARGIN) -> dict:
-    """``diverged``, ``at_chance``, ``failed`` and ``acc`` (chance when diverged or missing)
-    of one stored run."""
+def run_outcome(rec: dict, chance_margin: float = CHANCE_MARGIN,
+                baseline_acc: float | None = None) -> dict:
+    """``diverged``, ``at_chance``, ``failed`` (against ``baseline_acc``, the baseline's mean
+    accuracy, when given) and ``acc`` (chance when diverged or missing) of one stored run."""
     diverged = not final(rec, FINITE)  # a non-finite logged training loss
     chance = 1.0 / section(rec, DATA)["n_classes"]
     acc = final(rec, TEST_ACC)
     if diverged or acc is None or not math.isfinite(acc):
         acc = chance
     at_chance = acc <= chance + chance_margin
+    fail = bool(at_chance) if baseline_acc is None else failed(acc, chance, baseline_acc)
     return {"diverged": diverged, "at_chance": bool(at_chance),
-            "failed": bool(diverged or at_chance), "acc": float(acc), "chance": chance}
+            "failed": bool(diverged or fail), "acc": float(acc), "chance": chance}
 
 
 def verdict(records: list[dict], baseline: dict | None, within: float = WITHIN,
@@ -49,10 +51,11 @@ def verdict(records: list[dict], baseline: dict | None, within: float = WITHIN,
     """The verdict of one point's runs (``records``, one per seed) against ``baseline`` (a
     :func:`verdict` of the baseline's runs, or ``None``; ``ref`` names it), with its
     numbers."""
-    outs = [run_outcome(r, chance_margin) for r in records]
+    base_ok = bool(baseline) and baseline["verdict"] != "failed"
+    base_acc = baseline["acc"]["mean"] if base_ok else None
+    outs = [run_outcome(r, chance_margin, base_acc) for r in records]
     acc = mean_sem([o["acc"] for o in outs])
     n, n_failed = len(outs), sum(o["failed"] for o in outs)
-    base_ok = bool(baseline) and baseline["verdict"] != "failed"
     if 2 * n_failed > n:
         code = "failed"
     elif not base_ok:
@@ -75,7 +78,7 @@ def describe(v: dict) -> str:
     vs ReLU 0.925; 0/2 failed)``."""
     word = TEXT[v["verdict"]].format(points=100 * v["within"], ref=v["ref"])
     acc = v["acc"]
-    num = f"{acc['mean']:.3f}" + (f" +- {acc['sem']:.3f}" if math.isfinite(acc["sem"]) else "")
+    num = f"{acc['mean']:.3f}" + (f" +- {acc['sem']:.2g}" if math.isfinite(acc["sem"]) else "")
     if v.get("baseline_acc") is not None and v["verdict"] != "baseline":
         num += f" vs {v['ref']} {v['baseline_acc']:.3f}"
     tail = f"{v['failed']}/{v['seeds']} failed"
