@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from sparsefield.empirical.init import resolve
-from sparsefield.empirical.store import TEST_ACC
 from sparsefield.figures import style
 from sparsefield.figures import width as width_fig
 from sparsefield.paper_results import collect, with_verdicts, write_table
+from sparsefield.results.names import PAPER_TABLES, TEST_ACC
 from sparsefield.sweep_files import sweep_path
 from sparsefield.theory.clip_width import best_clip
 from sparsefield.theory.clipping import critical_m, derive
@@ -183,7 +183,7 @@ def _best_clip(p: dict) -> dict[str, float]:
 
 
 def dt26_width(results: Path, out: Path) -> list[dict]:
-    rows = collect(sweep_path("dt26_qstar"), "depth50", results)
+    rows = collect(sweep_path(PAPER_TABLES["dt26"]), "depth50", results)
     for r in rows:
         fam = "fixed V'(q*)=0.7" if r["vprime_target"] else "fixed m=1.063"
         r["series"] = f"{fam}, depth {r['depth']}"

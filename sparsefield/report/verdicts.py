@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from sparsefield.empirical import verdicts as V
 from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
 from sparsefield.empirical.gpt_experiment import CLAIMS
-from sparsefield.empirical.store import VAL_LOSS
 from sparsefield.figures.results import Results
 from sparsefield.numerics.stats import Z_BOUND
+from sparsefield.results.names import AGREES_INIT, PREDICTED_AT_TARGET, VAL_LOSS, VERDICT_TEXT
 
 Z_OK = Z_BOUND  # |z| below which a Monte Carlo estimate agrees with the theory
 
@@ -94,7 +94,7 @@ def drift_rows(drift: dict | None) -> list[Check]:
     rows = []
     for what, rs, key, counted in (
             ("drift sign of the initial hidden-bias gradient (Stein), all data", everything,
-             "agrees_init", True),
+             AGREES_INIT, True),
             ("drift sign of hidden biases after training, random data", random, "agrees", True),
             ("drift sign of hidden biases after training, real data", real, "agrees", False)):
         if rs:
@@ -113,15 +113,15 @@ def clipping_rows(clip: dict | None) -> list[Check]:
         return []
     rows = []
     for label, r in clip["rows"].items():
-        if r.get("predicted_at_target", False) is None:
+        if r.get(PREDICTED_AT_TARGET, False) is None:
             continue  # the dense baseline has no target sparsity
         # Leaving the target is a deep-network effect (tens of layers at width 300,
         # checked by the finite-width rows above); a shallow run cannot refute it.
-        stays = r["predicted_at_target"]
+        stays = r[PREDICTED_AT_TARGET]
         rows.append(Check(f"sparsity over depth at initialisation "
                           f"{'stays at' if stays else 'may leave'} the target (theory), {label}",
                           clip["target_sparsity"], r["zero_init"]["mean"],
-                          r["zero_init"]["sem"], None, r["agrees_init"] if stays else None,
+                          r["zero_init"]["sem"], None, r[AGREES_INIT] if stays else None,
                           f"empirical clipping: within {clip['tolerance']:g} of the target in "
                           f"{r['at_target_init']}/{r['seeds']} seeds at initialisation, "
                           f"{r['at_target_final']}/{r['seeds']} after training"))
@@ -134,7 +134,7 @@ def expected(label: str, r: dict, target: float) -> str:
         return V.P24_EXPECTS["baseline"]
     if r["m"] is None:
         return V.P24_EXPECTS["unclipped"]
-    if not r["predicted_at_target"]:
+    if not r[PREDICTED_AT_TARGET]:
         return V.P24_EXPECTS["beyond"]
     known = r["activation"] == "crelu" and math.isclose(target, 0.85) and r["vprime"] is not None
     return next((v for k, v in V.P24_CRELU_85.items()
@@ -151,7 +151,7 @@ def training_rows(clip: dict) -> list[Check]:
     size = ", ".join(f"{k} {setup[k]}" for k in ("depth", "width", "steps", "optimizer", "lr")
                      if k in setup)
     rows = [Check(f"training vs the dense ReLU baseline, {label}" + (f" ({size})" if size else ""),
-                  None, r["verdict_text"], None, None, None, "empirical clipping" + (
+                  None, r[VERDICT_TEXT], None, None, None, "empirical clipping" + (
                       f"; [P24] at depth {V.P24_DEPTH}: "
                       + expected(label, r, clip["target_sparsity"]) if paper_depth else ""))
             for label, r in clip["rows"].items() if "verdict" in r]
