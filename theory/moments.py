@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import arccos, gelu_kernel, jumps, panel_moments, strip
+from . import arccos, gelu_kernel, jumps, panel_moments, strip, tails
 from .activations import Activation
 from .errors import ParameterError
 from .gaussian import split_expect
@@ -235,7 +235,14 @@ def dq_e_phi2(act: Activation, q):
 
 def d2q_e_phi2(act: Activation, q, method: str = "auto"):
     """``d^2/dq^2 E[phi^2] = E[phi^2 He_4(z)] / (4 q^2)``, ``He_4 = z^4 - 6 z^2 + 3``
-    (the density differentiated twice in ``q``)."""
+    (the density differentiated twice in ``q``); ``method="auto"``: the forms of
+    :mod:`.tails` that do not cancel, where they apply."""
+    if method == "auto":  # [tails hook] (theory/tails.py)
+        return tails.dq_e_phi2(act, q, 2, lambda qq: _d2q_e_phi2(act, qq, method))
+    return _d2q_e_phi2(act, q, method)
+
+
+def _d2q_e_phi2(act: Activation, q, method: str):
     if act.has_jumps and method in ("auto", "closed"):  # [jumps hook] the closed form
         method = "panels"  # assumes continuity; the He_4 form does not
     pl = _closed(act, method)
