@@ -17,6 +17,7 @@ The public API, for a researcher at a Python prompt (theory: ``docs/theory.md``)
 ``catalogue``             the catalogue: name -> family definition
 ``drift_stats``           expected-gradient statistics and the predicted drift sign [BF2]
 ``edge_of_chaos``         ``(sigma_w^2, sigma_b^2)`` for an activation and a fixed point
+``from_expression``       an activation from one expression in ``x`` (a user's own)
 ``ParameterError``        bad input (names the parameter and its valid range)
 ``InfeasibleError``       the edge of chaos would need ``sigma_b^2 < 0``
 ``__version__``           the installed distribution's version
@@ -41,6 +42,7 @@ _API = {
     "catalogue": ("sparsefield.theory.activations", "CATALOGUE"),
     "drift_stats": ("sparsefield.theory.drift", "drift_stats"),
     "edge_of_chaos": ("sparsefield.theory.eoc", "edge_of_chaos"),
+    "from_expression": ("sparsefield.theory.user", "from_expression"),
     "ParameterError": ("sparsefield.theory.errors", "ParameterError"),
     "InfeasibleError": ("sparsefield.theory.errors", "InfeasibleError"),
 }
