@@ -180,7 +180,8 @@ def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 40):
     ``E[phi^2 |He_2k|] / |result|``, up to 1e40 in the tails): the precision starts at
     ``dps`` digits and grows until 20 digits survive the cancellation.  The quadrature is
     split at the breakpoints, at ``b +- (1, 3, 10, 30, 100)`` (the activation's own
-    features, in ``x``) and at ``|z| = 1, 3, 6, 10`` (the Gaussian's)."""
+    features, in ``x``), around each of these points at multiples of ``1/|z|`` (the
+    Gaussian's decay length in the tails) and at ``|z| = 1, 3, 6, 10``."""
     funcs, _, breaks = mp_pieces(act.name, act.values, 0)
     prec = max(dps, mp.mp.dps)
     while True:
@@ -201,6 +202,9 @@ def _density_form(funcs, breaks, q, k: int):
     for f in feats:
         for w in (1, 3, 10, 30, 100):
             pts.update(((f + w) / s, (f - w) / s))
+    for f in list(pts):  # the Gaussian's own scale 1/|z| in the tails
+        for w in (0.1, 0.3, 1, 3, 10, 30):
+            pts.update((f + w / max(1, abs(f)), f - w / max(1, abs(f))))
     for w in (1, 3, 6, 10):
         pts.update((mp.mpf(w), -mp.mpf(w)))
     pts = [-mp.inf] + sorted(p for p in pts if abs(p) <= 40) + [mp.inf]
@@ -211,6 +215,13 @@ def _density_form(funcs, breaks, q, k: int):
         f = funcs[_piece_index(breaks, x)](x)
         h = _he(2 * k, z)
         return f * f * (abs(h) if absolute else h) * mp.npdf(z)
-    value = mp.quad(integrand, pts) / scale
-    size = mp.quad(lambda z: integrand(z, True), pts) / scale if k else abs(value)
-    return value, size
+    value, size = mp.mpf(0), mp.mpf(0)
+    for lo, hi in zip(pts[:-1], pts[1:]):
+        # mp.quad's tolerance is absolute: integrate relative to the Gaussian's largest
+        # value on [lo, hi] (else a tail integral of 1e-270 ends after one level)
+        z0 = 0 if lo <= 0 <= hi else min(abs(lo), abs(hi))
+        g = mp.npdf(z0)
+        value += g * mp.quad(lambda z: integrand(z) / g, [lo, hi])
+        if k:
+            size += g * mp.quad(lambda z: integrand(z, True) / g, [lo, hi])
+    return value / scale, (size if k else abs(value)) / scale
