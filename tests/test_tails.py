@@ -131,3 +131,18 @@ def test_planted_cancellation_is_caught():
     ref = float(R.mp_dq_e_phi2(act, 0.3, 2))
     assert abs(float(moments.d2q_e_phi2(act, 0.3, method="panels")) / ref - 1) > 1e-6
     assert math.isclose(float(moments.d2q_e_phi2(act, 0.3)), ref, rel_tol=REL)
+
+
+def test_no_runtime_warning_at_large_q():
+    """Issue 25 item 3: ``map --activation silu --q 1e6`` warned from the long-double rule
+    (values below long double's range converted from text)."""
+    import warnings
+
+    from sparsefield.theory import strip
+
+    silu = A.get("silu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mf = MeanField(silu, 2.0, 0.0)
+        assert all(math.isfinite(float(f(1e6))) for f in (mf.V, mf.dV, mf.d2V, mf.chi1))
+        assert math.isfinite(float(strip.d2q_e_phi2(silu, np.array(1e6))))
