@@ -96,7 +96,10 @@ def formula_value(act, quantity: str, q: float) -> float:
     subs = {S.GLOBAL_SYMBOLS["q"]: S.sp.Rational(repr(q)), S.GLOBAL_SYMBOLS["sigma_w2"]: 1,
             S.GLOBAL_SYMBOLS["sigma_b2"]: 0}
     subs.update({s: S.sp.Rational(repr(float(v))) for s, v in zip(act.family.symbols, act.values)})
-    return float(S.sp.N(expr.subs(subs), 30))
+    # evaluated at 60 digits in mpmath (sympy's evalf of Phi(-12) differences is not)
+    f = S.sp.lambdify([], expr.subs(subs), modules=[{"Phi": mp.ncdf, "phi": mp.npdf}, "mpmath"])
+    with mp.workdps(60):
+        return float(f())
 
 
 def check_formula(act, q: float) -> None:
