@@ -37,7 +37,7 @@ from .piecewise_linear import PiecewiseLinear
 
 SPREAD = 1.0  # cluster: (max x^2 - r^2) / 2q over its span at most this
 Q_REMAINDER = 100.0  # the remainder route from this q on (r lives at |z| < 1)
-X_MAX = 80.0  # r beyond this is below e^-70 of its scale for every catalogue activation
+X_MAX = 240.0  # r beyond this is below e^-70 of its scale (CELU at alpha = 3: e^{x/3})
 GL = np.polynomial.legendre.leggauss(24)
 INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
