@@ -18,12 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtr
 
+import sparsefield as sf
 from sparsefield import testing
-from sparsefield.theory.eoc import edge_of_chaos
-from sparsefield.theory.maps import MeanField
-from sparsefield.theory.user import from_expression
 
-PHI = from_expression("Min(Max(x, 0), 1)")
+PHI = sf.from_expression("Min(Max(x, 0), 1)")
 
 
 def gamma(z):
@@ -56,18 +54,16 @@ def test_closed_forms_against_quadrature():
 
 
 def test_closed_form_against_monte_carlo():
-    from sparsefield.numerics import gaussian_mc
-
-    est = gaussian_mc.estimates(PHI, 1.5, 1.0, 0.0, n=1 << 18, seed=3)
-    z = testing.assert_agrees(claimed_e_phi2(1.5), est["e_phi2"], what="E[phi^2] at q=1.5")
-    assert abs(z) < testing.Z_BOUND
+    z = testing.assert_monte_carlo(PHI, 1.5, claimed={"e_phi2": claimed_e_phi2,
+                                                      "e_dphi2": claimed_e_dphi2}, seed=3)
+    assert all(abs(v) < testing.Z_BOUND for v in z.values())
 
 
 @settings(max_examples=15, deadline=None)
 @given(q_star=st.floats(0.2, 5.0))
 def test_stable_on_the_edge_of_chaos(q_star):
-    sw2, sb2 = edge_of_chaos(PHI, q_star)
-    mf = MeanField(PHI, sw2, sb2)
+    sw2, sb2 = sf.edge_of_chaos(PHI, q_star)
+    mf = sf.MeanField(PHI, sw2, sb2)
     assert float(mf.chi1(q_star)) == pytest.approx(1.0, rel=1e-10)
     assert float(mf.dV(q_star)) == pytest.approx(claimed_vprime_on_eoc(q_star), rel=1e-9)
     assert float(mf.dV(q_star)) < 1.0

@@ -20,6 +20,7 @@ The public API, for a researcher at a Python prompt (theory: ``docs/theory.md``)
 ``best_clip``             the clip maximising the typical end-to-end gain at width, depth
 ``drift_stats``           expected-gradient statistics and the predicted drift sign [BF2]
 ``edge_of_chaos``         ``(sigma_w^2, sigma_b^2)`` for an activation and a fixed point
+``from_expression``       an activation from one expression in ``x`` (a user's own)
 ``ParameterError``        bad input (names the parameter and its valid range)
 ``InfeasibleError``       the edge of chaos would need ``sigma_b^2 < 0``
 ``StabilityWarning``      issued by ``derive`` / ``edge_of_chaos`` where ``q*`` is unstable
@@ -48,6 +49,7 @@ _API = {
     "best_clip": ("sparsefield.theory.clip_width", "best_clip"),
     "edge_of_chaos": ("sparsefield.theory.derive_any", "edge_of_chaos"),
     "StabilityWarning": ("sparsefield.theory.derive_any", "StabilityWarning"),
+    "from_expression": ("sparsefield.theory.user", "from_expression"),
     "ParameterError": ("sparsefield.theory.errors", "ParameterError"),
     "InfeasibleError": ("sparsefield.theory.errors", "InfeasibleError"),
 }

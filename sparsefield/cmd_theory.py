@@ -160,9 +160,11 @@ def _drift(args: argparse.Namespace) -> int:
         print(dumps(out))
         return 0
     keys = ["E_phi", "E_phi_dphi", "E_phi_dphi_pos", "E_phi_dphi_neg", "p_zero", "drift"]
+    if any("E_phi_dphi_dist" in row for row in out.values()):  # jumping phi: both values
+        keys.insert(2, "E_phi_dphi_dist")
     width = max(12, *(len(s) + 2 for s in out))
     print(f"{'activation':<{width}}" + "".join(f"{k:>16}" for k in keys))
     for n, row in out.items():
-        print(f"{n:<{width}}" + "".join(f"{row[k]:>16.6g}" if isinstance(row[k], float)
-                                        else f"{row[k]:>16}" for k in keys))
+        print(f"{n:<{width}}" + "".join(f"{row[k]:>16.6g}" if isinstance(row.get(k), float)
+                                        else f"{row.get(k, '-'):>16}" for k in keys))
     return 0

@@ -26,7 +26,8 @@ import sympy as sp
 from sparsefield.theory import activations as A
 from sparsefield.theory.activations import Activation
 
-__all__ = ["mp_pieces", "mp_univariate", "mp_e_phi2", "mp_hermite", "mp_bivariate"]
+__all__ = ["mp_pieces", "mp_univariate", "mp_e_phi2", "mp_hermite", "mp_bivariate",
+           "mp_dq_e_phi2"]
 
 
 @lru_cache(maxsize=None)
@@ -160,3 +161,67 @@ def mp_bivariate(act: Activation, q, rho, order: int, hermite: int | None = None
         f = funcs[_piece_index(breaks, x)](x)
         return 0 if f == 0 else f * inner(z1) * mp.npdf(z1)
     return mp.quad(outer, [-mp.inf] + pts + [mp.inf], maxdegree=6 if smooth else 8)
+
+
+def _he(n: int, z):
+    """Probabilists' Hermite polynomial ``He_n(z)``."""
+    p0, p1 = mp.mpf(1), z
+    if n == 0:
+        return p0
+    for k in range(1, n):
+        p0, p1 = p1, z * p1 - k * p0
+    return p1
+
+
+def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 40):
+    """``d^k/dq^k E[phi(x)^2]``, ``x ~ N(0, q)``, ``k = 0, 1, 2``: the density
+    differentiated in ``q`` (``d^k p_q / dq^k = p_q He_2k(z) / (2q)^k``), so neither
+    ``phi'`` nor ``phi''`` nor any delta term enters.  The weight ``He_2k`` cancels (by
+    ``E[phi^2 |He_2k|] / |result|``, up to 1e40 in the tails): the precision starts at
+    ``dps`` digits and grows until 20 digits survive the cancellation.  The quadrature is
+    split at the breakpoints, at ``b +- (1, 3, 10, 30, 100)`` (the activation's own
+    features, in ``x``), around each of these points at multiples of ``1/|z|`` (the
+    Gaussian's decay length in the tails) and at ``|z| = 1, 3, 6, 10``."""
+    funcs, _, breaks = mp_pieces(act.name, act.values, 0)
+    prec = max(dps, mp.mp.dps)
+    while True:
+        with mp.workdps(prec):
+            value, size = _density_form(funcs, breaks, mp.mpf(q), k)
+            if k == 0 or size == 0 or abs(value) > size * mp.mpf(10) ** (20 - prec) \
+                    or prec >= 640:
+                return +value
+        prec *= 2
+
+
+def _density_form(funcs, breaks, q, k: int):
+    """``(E[phi^2 He_2k(z)] / (2q)^k, E[phi^2 |He_2k(z)|] / (2q)^k)`` at the working
+    precision."""
+    s = mp.sqrt(q)
+    feats = [mp.mpf(0)] + [mp.mpf(b) for b in breaks]
+    pts = {f / s for f in feats}
+    for f in feats:
+        for w in (1, 3, 10, 30, 100):
+            pts.update(((f + w) / s, (f - w) / s))
+    for f in list(pts):  # the Gaussian's own scale 1/|z| in the tails
+        for w in (0.1, 0.3, 1, 3, 10, 30):
+            pts.update((f + w / max(1, abs(f)), f - w / max(1, abs(f))))
+    for w in (1, 3, 6, 10):
+        pts.update((mp.mpf(w), -mp.mpf(w)))
+    pts = [-mp.inf] + sorted(p for p in pts if abs(p) <= 40) + [mp.inf]
+    scale = (2 * q) ** k
+
+    def integrand(z, absolute=False):
+        x = s * z
+        f = funcs[_piece_index(breaks, x)](x)
+        h = _he(2 * k, z)
+        return f * f * (abs(h) if absolute else h) * mp.npdf(z)
+    value, size = mp.mpf(0), mp.mpf(0)
+    for lo, hi in zip(pts[:-1], pts[1:]):
+        # mp.quad's tolerance is absolute: integrate relative to the Gaussian's largest
+        # value on [lo, hi] (else a tail integral of 1e-270 ends after one level)
+        z0 = 0 if lo <= 0 <= hi else min(abs(lo), abs(hi))
+        g = mp.npdf(z0)
+        value += g * mp.quad(lambda z: integrand(z) / g, [lo, hi])
+        if k:
+            size += g * mp.quad(lambda z: integrand(z, True) / g, [lo, hi])
+    return value / scale, (size if k else abs(value)) / scale

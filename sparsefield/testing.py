@@ -3,21 +3,23 @@
 * :func:`assert_agrees` / :func:`z_score` -- a theory value against a Monte Carlo
   :class:`~sparsefield.numerics.stats.Estimate` under the z-bound
   :data:`~sparsefield.numerics.stats.Z_BOUND` (the z is reported, and returned);
-* :func:`assert_monte_carlo` -- every univariate moment and map of an activation against
-  Gaussian Monte Carlo (:mod:`sparsefield.numerics.gaussian_mc`) in one call;
+* :func:`assert_monte_carlo` -- every univariate moment and map of an activation (or
+  your own claimed values) against Gaussian Monte Carlo
+  (:mod:`sparsefield.numerics.gaussian_mc`) in one call;
 * :func:`assert_derivatives` -- ``V'`` and ``V''`` against central differences of ``V``
-  and ``V'`` (Richardson-extrapolated);
-* :func:`assert_closed_form` -- a claimed closed form against breakpoint-split
-  quadrature over a grid of parameters;
+  and ``V'`` (Richardson-extrapolated twice; a ``1e-8`` relative error fails);
+* :func:`assert_closed_form` -- a claimed closed form of any quantity named in
+  :data:`QUANTITY_TABLE` (``register_quantity`` adds more) against an independent
+  reference over a grid of parameters;
 * hypothesis strategies :func:`activations` and :func:`eoc_points` (need ``hypothesis``);
 * :func:`catalogue_activations` -- every catalogue family at its example parameters.
 
 Example (a complete test file: README, section "Testing your own activation")::
 
     from sparsefield import testing
-    from sparsefield.theory.user import from_expression
+    import sparsefield as sf
 
-    act = from_expression("Min(Max(x, 0), 1)")
+    act = sf.from_expression("Min(Max(x, 0), 1)")
     testing.assert_closed_form(lambda q: ..., act, "e_phi2", {"q": [0.5, 1, 2]})
 """
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
 from sparsefield.numerics.stats import Z_BOUND, Estimate
@@ -35,9 +38,9 @@ from sparsefield.theory.errors import InfeasibleError
 from sparsefield.theory.maps import MeanField
 
 __all__ = ["Z_BOUND", "z_score", "assert_agrees", "assert_monte_carlo", "assert_derivatives",
-           "assert_closed_form", "catalogue_activations", "activations", "eoc_points"]
+           "assert_closed_form", "register_quantity", "QUANTITY_TABLE", "Quantity",
+           "MONTE_CARLO_KEYS", "catalogue_activations", "activations", "eoc_points"]
 
-QUANTITIES = ("e_phi", "e_phi2", "e_dphi2", "e_phi_dphi", "p_zero")
 
 
 def z_score(theory: float, estimate: Estimate) -> float:
@@ -62,16 +65,45 @@ def assert_agrees(theory: float, estimate: Estimate, bound: float = Z_BOUND,
 
 def assert_monte_carlo(act: Activation, q: float = 1.0, sigma_w2: float = 1.0,
                        sigma_b2: float = 0.0, rho: float | None = None, n: int = 1 << 18,
-                       seed: int = 0, bound: float = Z_BOUND) -> dict[str, float]:
+                       seed: int = 0, bound: float = Z_BOUND,
+                       claimed: Mapping[str, float | Callable[..., float]] | None = None
+                       ) -> dict[str, float]:
     """Theory vs Gaussian Monte Carlo for ``E[phi]``, ``E[phi^2]``, ``E[phi phi']``,
     ``P(phi = 0)``, ``V(q)``, ``chi_1(q)`` (finite ones: a jumping ``phi`` has
     ``chi_1 = inf``, which no sample mean estimates) and, given ``rho``, ``R(rho)``
-    (``R'`` too for continuous ``phi``).  Returns the z of every row."""
+    (``R'`` too for continuous ``phi``).  Returns the z of every row.
+
+    ``claimed``: your own values instead of the package's, keyed by any of
+    :data:`MONTE_CARLO_KEYS` -- a number, or a function of ``q`` (of ``rho, q`` for ``R``,
+    ``dR``, ``e_phi_phi``, ``e_dphi_dphi``); then only those rows are checked, e.g.
+    ``assert_monte_carlo(act, 2.0, claimed={"e_phi2": lambda q: q / 2})``."""
     # numba only for the Monte Carlo check (the closed-form checks need none)
     from sparsefield.numerics import gaussian_mc
 
-    mf = MeanField(act, sigma_w2, sigma_b2)
     est = gaussian_mc.estimates(act, q, sigma_w2, sigma_b2, rho or 0.0, n, seed)
+    if claimed is not None:
+        unknown = sorted(set(claimed) - set(MONTE_CARLO_KEYS))
+        if unknown:
+            raise ValueError(f"claimed: {unknown} not among {MONTE_CARLO_KEYS}")
+        if rho is None and set(claimed) & set(_BIVARIATE_MC):
+            raise ValueError("claimed: the bivariate rows need rho")
+        rows = {k: (f if not callable(f) else f(rho, q) if k in _BIVARIATE_MC else f(q))
+                for k, f in claimed.items()}
+    else:
+        rows = _theory_rows(act, q, sigma_w2, sigma_b2, rho)
+    return {k: assert_agrees(v, est[k], bound, f"{act.name}{act.values} {k} q={q:g}")
+            for k, v in rows.items()}
+
+
+MONTE_CARLO_KEYS = ("e_phi", "e_phi2", "e_dphi2", "e_phi_dphi", "e_phi_dphi_pos",
+                    "e_phi_dphi_neg", "p_zero", "V", "chi1", "e_phi_phi", "e_dphi_dphi", "R",
+                    "dR")
+_BIVARIATE_MC = ("e_phi_phi", "e_dphi_dphi", "R", "dR")
+
+
+def _theory_rows(act: Activation, q: float, sigma_w2: float, sigma_b2: float,
+                 rho: float | None) -> dict[str, float]:
+    mf = MeanField(act, sigma_w2, sigma_b2)
     rows = {"e_phi": moments.e_phi(act, q), "e_phi2": moments.e_phi2(act, q),
             "e_phi_dphi": moments.e_phi_dphi(act, q), "p_zero": moments.p_zero(act, q),
             "V": mf.V(q)}
@@ -81,67 +113,148 @@ def assert_monte_carlo(act: Activation, q: float = 1.0, sigma_w2: float = 1.0,
         rows["R"] = mf.R(rho, q)
         if not act.has_jumps:
             rows["dR"] = mf.dR(rho, q)
-    return {k: assert_agrees(v, est[k], bound, f"{act.name}{act.values} {k} q={q:g}")
-            for k, v in rows.items()}
+    return rows
 
 
-def _richardson(f: Callable[[float], float], x: float, h: float) -> tuple[float, float]:
-    """Central difference at ``x`` extrapolated from steps ``h`` and ``h/2``, and the
-    size of the extrapolation (an error scale)."""
-    d1 = (f(x + h) - f(x - h)) / (2 * h)
-    d2 = (f(x + h / 2) - f(x - h / 2)) / h
-    return (4 * d2 - d1) / 3, abs(d2 - d1)
+STEPS = (1.0, 0.5, 0.25)  # steps of the difference quotients, in units of ``step * q``
 
 
-def assert_derivatives(mf: MeanField, q: float, rtol: float = 1e-6,
-                       step: float = 1e-3) -> dict[str, float]:
+def _richardson(f: Callable[[float], float], x: float, h: float, feps: float
+                ) -> tuple[float, float]:
+    """``(value, allowance)``: central differences at steps ``h, h/2, h/4`` extrapolated
+    twice (error ``O(h^6)``), and an error bound for it -- the change between the last two
+    once-extrapolated values (their error is ``O(h^4)``, the final value's far smaller)
+    plus the rounding of ``f`` (relative ``feps``) amplified by the smallest step."""
+    vals = {s: (f(x + s * h), f(x - s * h)) for s in STEPS}
+    d = [(vals[s][0] - vals[s][1]) / (2 * s * h) for s in STEPS]
+    r1, r2 = (4 * d[1] - d[0]) / 3, (4 * d[2] - d[1]) / 3
+    size = max(abs(v) for pair in vals.values() for v in pair)
+    noise = 8.0 * feps * size / (STEPS[-1] * h)
+    return (16 * r2 - r1) / 15, abs(r2 - r1) + noise
+
+
+def assert_derivatives(mf: MeanField, q: float, rtol: float = 1e-9, step: float = 1e-3,
+                       feps: float = 1e-15) -> dict[str, float]:
     """``V'(q)`` vs the difference quotient of ``V`` and ``V''(q)`` vs that of ``V'``.
 
-    Independent of the Stein forms that ``dV`` and ``d2V`` use.  Returns the relative
-    errors ``{"dV": ..., "d2V": ...}``; raises ``AssertionError`` past ``rtol`` (plus
-    the extrapolation's own error scale)."""
+    Independent of the Stein forms that ``dV`` and ``d2V`` use.  The quotients are
+    Richardson-extrapolated (steps ``step q (1, 1/2, 1/4)``, error ``O(step^6)``); the
+    check fails where ``|quotient - exact| > rtol |exact| + allowance``, the allowance
+    being the extrapolation's own error estimate plus ``V``'s rounding (relative ``feps``)
+    over the step, so a relative error of ``1e-8`` fails at the defaults wherever the
+    allowance is below ``|exact| 1e-9`` (e.g. every catalogue activation at ``q = 1``).
+    Returns the relative errors ``{"dV": ..., "d2V": ...}``."""
     h = step * q
     out = {}
     for key, f, g in (("dV", mf.V, mf.dV), ("d2V", mf.dV, mf.d2V)):
-        fd, err = _richardson(lambda x: float(f(x)), q, h)
+        fd, allowance = _richardson(lambda x: float(f(x)), q, h, feps)
         exact = float(g(q))
-        scale = max(abs(exact), abs(fd), 1e-300)
-        rel = abs(fd - exact) / scale
-        if not math.isfinite(exact) or rel > rtol + 10 * err / scale:
-            raise AssertionError(f"{mf.act.name}: {key}({q:g}) = {exact:.12g} but the "
-                                 f"difference quotient gives {fd:.12g} (rel. err {rel:.2e})")
-        out[key] = rel
+        err = abs(fd - exact)
+        if not math.isfinite(exact) or not err <= rtol * abs(exact) + allowance:
+            raise AssertionError(f"{mf.act.name}: {key}({q:g}) = {exact:.15g} but the "
+                                 f"difference quotient gives {fd:.15g} (abs. err {err:.2e}, "
+                                 f"allowed {rtol * abs(exact) + allowance:.2e})")
+        out[key] = err / max(abs(exact), 1e-300)
     return out
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A quantity :func:`assert_closed_form` knows by name: ``reference(act, **point)``
+    computes it by a route independent of the package's production formulas from the grid
+    entries named in ``needs`` (the rest of the grid are activation parameters)."""
+
+    reference: Callable[..., float]
+    needs: tuple[str, ...] = ("q",)
+    defaults: Mapping[str, float] = field(default_factory=dict)
+
+
+MAP = ("q", "sigma_w2", "sigma_b2")
+MAP_DEFAULTS = {"sigma_w2": 1.0, "sigma_b2": 0.0}
+
+
+def _quad(name: str) -> Quantity:
+    fn = getattr(moments, name)
+    return Quantity(lambda a, q: fn(a, q, method="quad"))
+
+
+def _mp_derivative(order: int) -> Quantity:
+    def ref(a, q, sigma_w2, sigma_b2):
+        # mpmath: the density differentiated in q (no phi', phi'' or delta terms)
+        from sparsefield.reference import mp_dq_e_phi2
+
+        return sigma_w2 * float(mp_dq_e_phi2(a, q, order))
+    return Quantity(ref, MAP, MAP_DEFAULTS)
+
+
+def _v(a, q, sigma_w2, sigma_b2):
+    return sigma_w2 * moments.e_phi2(a, q, method="quad") + sigma_b2
+
+
+# name -> Quantity; extend with :func:`register_quantity` (e.g. the finite-width theory)
+QUANTITY_TABLE: dict[str, Quantity] = {
+    **{n: _quad(n) for n in ("e_phi", "e_phi2", "e_dphi2", "e_phi_dphi", "e_phi_d2phi",
+                             "p_zero")},
+    "V": Quantity(_v, MAP, MAP_DEFAULTS),
+    "dV": _mp_derivative(1),
+    "d2V": _mp_derivative(2),
+    "chi1": Quantity(lambda a, q, sigma_w2, sigma_b2: sigma_w2 * moments.e_dphi2(
+        a, q, method="quad"), MAP, MAP_DEFAULTS),
+    "R": Quantity(lambda a, q, sigma_w2, sigma_b2, rho: (sigma_w2 * moments.e_phi_phi(
+        a, q, rho, method="quad") + sigma_b2) / _v(a, q, sigma_w2, sigma_b2),
+        MAP + ("rho",), MAP_DEFAULTS),
+    "dR": Quantity(lambda a, q, sigma_w2, sigma_b2, rho: sigma_w2 * moments.e_dphi_dphi(
+        a, q, rho, method="quad") * q / _v(a, q, sigma_w2, sigma_b2),
+        MAP + ("rho",), MAP_DEFAULTS),
+}
+
+
+def register_quantity(name: str, reference: Callable[..., float],
+                      needs: Sequence[str] = ("q",),
+                      defaults: Mapping[str, float] | None = None) -> None:
+    """Make ``name`` a ``quantity`` of :func:`assert_closed_form`: ``reference(act,
+    **{k: point[k] for k in needs})`` must compute it independently of the formula under
+    test; ``defaults`` fill needs the grid leaves out."""
+    QUANTITY_TABLE[name] = Quantity(reference, tuple(needs), dict(defaults or {}))
 
 
 def assert_closed_form(claimed: Callable[..., float], act: Activation | Family | Callable,
                        quantity: str | Callable, grid: Mapping[str, Sequence[float]],
                        rtol: float = 1e-10, atol: float = 1e-13) -> float:
-    """Assert ``claimed(**point)`` equals the quadrature value at every grid point.
+    """Assert ``claimed(**point)`` equals an independent reference at every grid point.
 
     ``act`` is an activation, a family (the grid then also holds its parameters), or a
-    function of the grid's non-``q`` entries returning an activation; ``quantity`` is
-    one of ``e_phi, e_phi2, e_dphi2, e_phi_dphi, p_zero`` (``E[...]`` at ``x ~ N(0, q)``
-    by breakpoint-split quadrature) or a function ``(act, q) -> float``.  The grid must
-    hold ``q``.  Returns the largest relative error."""
+    function of the grid's parameter entries returning an activation; ``quantity`` is a
+    name in :data:`QUANTITY_TABLE` -- ``e_phi, e_phi2, e_dphi2, e_phi_dphi, e_phi_d2phi,
+    p_zero`` (breakpoint-split quadrature at ``x ~ N(0, q)``), ``V, chi1`` (the same, with
+    ``sigma_w2``, ``sigma_b2`` from the grid, default 1 and 0), ``dV, d2V`` (mpmath:
+    the density differentiated in ``q``), ``R, dR`` (the generic bivariate rule; the grid
+    holds ``rho``), and whatever :func:`register_quantity` added -- or a function
+    ``(act, q) -> float``.  The grid must hold ``q``.  Returns the largest relative error."""
     if "q" not in grid:
         raise ValueError("grid must hold 'q'")
     if isinstance(quantity, str):
-        if quantity not in QUANTITIES:
-            raise ValueError(f"quantity={quantity!r} must be one of {QUANTITIES} or a function")
-        fn = getattr(moments, quantity)
-        quantity = lambda a, q: fn(a, q, method="quad")  # noqa: E731
+        if quantity not in QUANTITY_TABLE:
+            raise ValueError(f"quantity={quantity!r} must be one of {sorted(QUANTITY_TABLE)} "
+                             "or a function")
+        spec = QUANTITY_TABLE[quantity]
+    else:
+        spec = Quantity(quantity)
+    missing = [k for k in spec.needs if k not in grid and k not in spec.defaults]
+    if missing:
+        raise ValueError(f"grid must hold {missing} for {quantity!r}")
     keys = list(grid)
     worst = 0.0
     for values in itertools.product(*(grid[k] for k in keys)):
         point = dict(zip(keys, values))
-        rest = {k: v for k, v in point.items() if k != "q"}
+        rest = {k: v for k, v in point.items() if k not in spec.needs}
         a = act.bind(**rest) if isinstance(act, Family) else \
             act if isinstance(act, Activation) else act(**rest)
-        want, got = float(quantity(a, point["q"])), float(claimed(**point))
+        args = {k: point.get(k, spec.defaults.get(k)) for k in spec.needs}
+        want, got = float(spec.reference(a, **args)), float(claimed(**point))
         err = abs(got - want)
         if not err <= atol + rtol * abs(want):
-            raise AssertionError(f"claimed closed form at {point}: {got:.15g}, quadrature "
+            raise AssertionError(f"claimed closed form at {point}: {got:.15g}, reference "
                                  f"{want:.15g} (rel. err {err / max(abs(want), 1e-300):.2e})")
         worst = max(worst, err / max(abs(want), atol))
     return worst

@@ -86,8 +86,9 @@ def test_map_never_prints_nan_or_a_negative_variance(capsys, argv):
 
 def test_guard_turns_nan_and_negative_variances_into_errors(monkeypatch, capsys):
     """Whatever a moment returns, MeanField never hands out NaN or V < 0."""
-    from sparsefield.theory import moments
+    from sparsefield.theory import moments, tails
     monkeypatch.setattr(moments, "e_dphi2", lambda act, q, method="auto": q * float("nan"))
+    monkeypatch.setattr(tails, "pl_dq_e_phi2", lambda act, q, order: q * float("nan"))
     code, out, err = run(capsys, "map", "--activation", "relu", "--sigma-w2", "2",
                          "--sigma-b2", "0.1", "--q", "1", "--json")
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1

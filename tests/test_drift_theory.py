@@ -86,3 +86,19 @@ def test_stein_factors():
 
 def test_drift_sign_can_be_positive():
     assert D.drift_sign(-0.2) == "positive" and D.drift_sign(1e-15) == "none"
+
+
+def test_jump_relu_reports_classical_and_distributional_e_phi_dphi():
+    """Issue 25: the classical E[phi g] (what autograd sees) and, for a jumping phi, the
+    distributional value E[phi^2 x] / 2q (Stein), computed here by direct quadrature."""
+    from scipy import integrate
+
+    act = A.get("jumprelu", theta=1.0)
+    s = D.drift_stats(act, 1.0)
+    pdf = lambda x: np.exp(-x * x / 2) / np.sqrt(2 * np.pi)  # noqa: E731
+    classical = integrate.quad(lambda x: x * pdf(x), 1.0, np.inf, epsabs=0, epsrel=1e-13)[0]
+    stein = integrate.quad(lambda x: x ** 3 * pdf(x), 1.0, np.inf, epsabs=0, epsrel=1e-13)[0] / 2
+    assert s["E_phi_dphi"] == pytest.approx(classical, rel=1e-12)
+    assert s["E_phi_dphi_dist"] == pytest.approx(stein, rel=1e-12)
+    assert s["E_phi_dphi_dist"] == pytest.approx(0.36296, abs=1e-5)
+    assert "E_phi_dphi_dist" not in D.drift_stats(A.get("relu"), 1.0)

@@ -60,3 +60,93 @@ def test_eoc_points_are_on_the_edge_of_chaos(point):
 @given(act=testing.activations(continuous=False))
 def test_activation_strategy_respects_continuity(act):
     assert act.has_jumps
+
+
+# --- issue 25: as strict as the theory ------------------------------------------------
+class Planted(MeanField):
+    """A MeanField whose ``dV`` or ``d2V`` is off by a relative ``factor - 1``."""
+
+    factor_dv = 1.0
+    factor_d2v = 1.0
+
+    def dV(self, q):
+        return super().dV(q) * self.factor_dv
+
+    def d2V(self, q):
+        return super().d2V(q) * self.factor_d2v
+
+
+@pytest.mark.parametrize("name,params,q", [("crelu", {"tau": 0.5, "m": 1.0}, 1.0),
+                                           ("tanh", {}, 1.0), ("relu6", {}, 10.0),
+                                           ("silu", {}, 1.0), ("elu", {"alpha": 1.0}, 1.0),
+                                           ("hardswish", {}, 3.0)])
+def test_derivative_helper_catches_1e8_relative_errors(name, params, q):
+    """A planted relative error of 1e-8 in V' or V'' fails at the default settings (where
+    V'' is not itself below the rounding of V' over the step: ReLU6 at q = 10, not 1)."""
+    act = A.get(name, **params)
+    errs = testing.assert_derivatives(MeanField(act, 1.5, 0.1), q)
+    assert errs["dV"] < 1e-10 and errs["d2V"] < 1e-9
+    for attr in ("factor_dv", "factor_d2v"):
+        wrong = type("Wrong", (Planted,), {attr: 1.0 + 1e-8})(act, 1.5, 0.1)
+        with pytest.raises(AssertionError, match="d2V" if attr == "factor_d2v" else "dV"):
+            testing.assert_derivatives(wrong, q)
+
+
+def test_closed_form_helper_knows_every_map_quantity():
+    import math
+
+    relu = A.get("relu")
+    grid = {"q": [0.5, 2.0], "sigma_w2": [2.0], "sigma_b2": [0.1]}
+    claims = {"V": lambda q, sigma_w2, sigma_b2: sigma_w2 * q / 2 + sigma_b2,
+              "dV": lambda q, sigma_w2, sigma_b2: sigma_w2 / 2,
+              "d2V": lambda q, sigma_w2, sigma_b2: 0.0,
+              "chi1": lambda q, sigma_w2, sigma_b2: sigma_w2 / 2}
+    for name, claim in claims.items():
+        testing.assert_closed_form(claim, relu, name, grid)
+        with pytest.raises(AssertionError, match="claimed closed form"):
+            testing.assert_closed_form(lambda **p: claim(**p) + 1e-6, relu, name, grid)
+
+    def r_relu(q, sigma_w2, sigma_b2, rho):  # arc-cosine kernel of degree 1 (Cho & Saul)
+        th = math.acos(rho)
+        k = q * (math.sin(th) + (math.pi - th) * rho) / (2 * math.pi)
+        return (sigma_w2 * k + sigma_b2) / (sigma_w2 * q / 2 + sigma_b2)
+
+    def dr_relu(q, sigma_w2, sigma_b2, rho):
+        return sigma_w2 * (math.pi - math.acos(rho)) / (2 * math.pi) * q / (sigma_w2 * q / 2 + sigma_b2)
+    bigrid = dict(grid, rho=[-0.5, 0.3, 0.9])
+    assert testing.assert_closed_form(r_relu, relu, "R", bigrid) < 1e-10
+    assert testing.assert_closed_form(dr_relu, relu, "dR", bigrid) < 1e-10
+    with pytest.raises(ValueError, match="rho"):
+        testing.assert_closed_form(r_relu, relu, "R", grid)
+
+
+def test_closed_form_helper_takes_registered_quantities():
+    name = "test_half_q"
+    testing.register_quantity(name, lambda a, q, width: q / 2 + 1 / width, needs=("q", "width"))
+    try:
+        grid = {"q": [1.0, 3.0], "width": [10.0, 100.0]}
+        testing.assert_closed_form(lambda q, width: q / 2 + 1 / width, A.get("relu"), name, grid)
+        with pytest.raises(AssertionError):
+            testing.assert_closed_form(lambda q, width: q / 2, A.get("relu"), name, grid)
+    finally:
+        del testing.QUANTITY_TABLE[name]
+
+
+def test_monte_carlo_helper_checks_a_users_claim():
+    relu = A.get("relu")
+    z = testing.assert_monte_carlo(relu, 2.0, claimed={"e_phi2": lambda q: q / 2,
+                                                       "p_zero": 0.5}, n=1 << 16)
+    assert set(z) == {"e_phi2", "p_zero"}
+    with pytest.raises(AssertionError, match="e_phi2"):
+        testing.assert_monte_carlo(relu, 2.0, claimed={"e_phi2": lambda q: 0.52 * q}, n=1 << 16)
+    with pytest.raises(ValueError, match="not among"):
+        testing.assert_monte_carlo(relu, 2.0, claimed={"E_phi2": 1.0}, n=1 << 10)
+
+
+def test_from_expression_is_public():
+    import sparsefield as sf
+    from sparsefield.theory.user import from_expression
+
+    assert sf.from_expression is from_expression
+    act = sf.from_expression("Min(Max(x, 0), 1)")
+    assert float(sf.MeanField(act, 1.0, 0.0).V(1.0)) > 0

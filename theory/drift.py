@@ -16,6 +16,7 @@ import numpy as np
 from . import moments
 from .activations import Activation
 from .errors import ParameterError, check_positive
+from .piecewise_linear import density
 from .spec import format_spec
 
 ZERO_TOL = 1e-12
@@ -50,7 +51,10 @@ def drift_stats(act: Activation, q: float = 1.0) -> dict:
     predicted drift for ``z ~ N(0, q)``.
 
     For activations proved odd or even (:attr:`Family.parity`) ``E[phi phi']`` is set to
-    0 exactly (``phi phi'`` is odd); the odd ones also have ``E[phi] = 0``.
+    0 exactly (``phi phi'`` is odd); the odd ones also have ``E[phi] = 0``.  ``E[phi phi']``
+    uses the classical derivative (what backpropagation computes, and so what drives the
+    drift); for a jumping ``phi`` the distributional value, with the jump terms
+    :func:`jump_terms`, is ``E_phi_dphi_dist`` (docs/theory.md section 4.5).
     """
     q = check_positive("q", q)
     parity = act.family.parity
@@ -66,4 +70,15 @@ def drift_stats(act: Activation, q: float = 1.0) -> dict:
         raise ParameterError("q", q, f"a variance where the drift statistics of "
                              f"{format_spec(act)} are computable ({bad[0]} is not finite "
                              "or negative there)")
+    if act.has_jumps:
+        out["E_phi_dphi_dist"] = total + jump_terms(act, q)
     return {**out, "drift": drift_sign(total, e_phi2 / np.sqrt(q))}
+
+
+def jump_terms(act: Activation, q: float) -> float:
+    """``sum_b [phi^2]_b p_q(b) / 2``: what the delta terms ``D_b delta(x - b)`` of a jumping
+    ``phi'`` add to ``E[phi phi']`` in the sense of distributions (``phi phi' = (phi^2)'/2``;
+    docs/theory.md section 4.5)."""
+    b = act.breakpoints
+    up, lo = act(b), act(b) - act.jumps  # phi(b+) and phi(b-)
+    return float(np.sum((up * up - lo * lo) * density(b, q)) / 2.0)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import jumps, moments
+from . import jumps, moments, tails
 from .activations import Activation
 from .errors import ParameterError, check_nonnegative, check_positive
 from .roots import brentq, fminbound
@@ -68,10 +68,13 @@ class MeanField:
     def dV(self, q):
         """``V'(q) = sigma_w^2 (E[phi'^2] + E[phi phi''])``."""
         def dv(qq):
-            if self.act.has_jumps:  # [jumps hook] E[phi'^2] = inf: Stein form (theory/jumps.py)
-                return self.sigma_w2 * jumps.dq_e_phi2(self.act, qq)
-            return self.sigma_w2 * (moments.e_dphi2(self.act, qq) + moments.e_phi_d2phi(self.act, qq))
+            return self.sigma_w2 * tails.dq_e_phi2(self.act, qq, 1, self._dv_fallback)  # [tails hook]
         return self._guard("dV", dv, q)
+
+    def _dv_fallback(self, qq):
+        if self.act.has_jumps:  # [jumps hook] E[phi'^2] = inf: Stein form (theory/jumps.py)
+            return jumps.dq_e_phi2(self.act, qq)
+        return moments.e_dphi2(self.act, qq) + moments.e_phi_d2phi(self.act, qq)
 
     def d2V(self, q):
         """``V''(q) = sigma_w^2 d^2/dq^2 E[phi^2]``."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import jumps
+from . import jumps, tails
 from .activations import Activation
 from .errors import ParameterError
 from .generic import REGIONS, dq_e_phi2_panels, finite
@@ -81,7 +81,10 @@ def dq_e_phi2(act: Activation, q):
 
 def d2q_e_phi2(act: Activation, q, method: str = "auto"):
     """``d^2/dq^2 E[phi^2] = E[phi^2 He_4(z)] / (4 q^2)``, ``He_4 = z^4 - 6 z^2 + 3``
-    (the density differentiated twice in ``q``)."""
+    (the density differentiated twice in ``q``); ``method="auto"``: the forms of
+    :mod:`.tails` that do not cancel, where they apply."""
+    if method == "auto":  # [tails hook] (theory/tails.py)
+        return tails.dq_e_phi2(act, q, 2, lambda qq: _d2q_e_phi2(act, qq, method))
     return _d2q_e_phi2(act, q, method)
 
 

@@ -46,6 +46,7 @@ CHUNK = 1 << 22
 INNER_S_MAX = 12.0  # bivariate: node values evaluated at once
 INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 HE4_LOG_EPS = 60.0
+TINY_LD = mpmath.mpf("1e-4900")  # below x86 long double's least subnormal (3.6e-4951)
 
 
 # The outer rule's strip in t: the Gaussian factor exp(-c^2 sinh^2(t) / (2q)) decays for
@@ -238,7 +239,10 @@ def _rule_ld(act: Activation, c: float, h: float, k: int):
     with mpmath.workdps(25):
         phi2 = [fs[int(np.searchsorted(b, float(v), side="right"))](
                     mpmath.mpf(np.format_float_scientific(v, unique=True))) ** 2 for v in x]
-        f = np.array([np.longdouble(mpmath.nstr(v, 22)) for v in phi2])
+        # values below long double's range (SiLU's x^2 sigmoid(x)^2 at x = -1e4) are 0:
+        # numpy warns converting them from text
+        f = np.array([np.longdouble(mpmath.nstr(v, 22)) if v > TINY_LD else np.longdouble(0)
+                      for v in phi2])
     return x, h * np.cosh(t) * f
 
 
