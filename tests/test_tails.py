@@ -67,8 +67,7 @@ ISSUE = [("relu6", {}, 0.5), ("relu6", {}, 0.3), ("hardtanh", {}, 0.01),
          ("tanh", {}, 1e-3), ("leaky_relu", {"slope": 0.3}, 1.0)]
 
 
-FAST = {1: "relu6", 2: "hardtanh", 3: "hardsigmoid", 4: "crelu", 5: "crelu", 7: "elu",
-        11: "silu", 14: "tanh", 15: "relu_tau", 18: "jumprelu"}  # ~1-3 s CPU each
+FAST = {1: "relu6", 2: "hardtanh", 5: "crelu", 11: "silu", 15: "relu_tau"}  # ~2-10 s CPU each
 
 
 @pytest.mark.parametrize("name,params,q", [c if i in FAST else pytest.param(
