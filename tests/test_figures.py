@@ -11,6 +11,7 @@ import pytest
 from sparsefield.cli import main
 from sparsefield.empirical.store import ResultStore, write_part
 from sparsefield.figures import style
+from sparsefield.numerics import finite_size
 from sparsefield.figures.catalogue import FIGURES, make_all, network_sparsity
 from sparsefield.figures.results import Results
 from sparsefield.theory import curves
@@ -75,6 +76,9 @@ def _mc_and_depth(root):
                        "final": [med[-1]] * 4})
     write_part(root, "numerics", "depth", {"source": "synthetic", "width": 32, "depth": 10,
                                            "n_networks": 4, "q0": 1.0, "panels": panels})
+    # the finite-size scaling part, simulated small (numerics.finite_size)
+    write_part(root, "numerics", "finite_size",
+               finite_size.figure_data(finite_size.Plan((50, 100), 6, 8, ("crelu",))))
 
 
 def _history(steps, layers, f):
@@ -170,7 +174,7 @@ def made_full(full_root, tmp_path_factory):
 @pytest.fixture(scope="module")
 def made_bare(theory_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("figures_bare")
-    names = ["variance_maps", "sparsity_vs_tau", "q_over_depth"] + EXPERIMENT_FIGURES
+    names = ["variance_maps", "sparsity_vs_tau", "q_over_depth", "finite_width_gain"] + EXPERIMENT_FIGURES
     return {m.name: m for m in make_all(theory_root, out, names, False, ("png",))}
 
 
@@ -192,7 +196,7 @@ def test_png_and_pdf_by_default(full_root, tmp_path):
 def test_absent_results_are_skipped_with_a_note(made_bare):
     for name in ("variance_maps", "sparsity_vs_tau"):
         assert_png(made_bare[name].png)
-    for name in EXPERIMENT_FIGURES + ["q_over_depth"]:
+    for name in EXPERIMENT_FIGURES + ["q_over_depth", "finite_width_gain"]:
         assert made_bare[name].paths == []
         assert made_bare[name].notes and made_bare[name].notes[0].startswith("skipped:")
     assert any("Monte Carlo points absent" in n for n in made_bare["variance_maps"].notes)

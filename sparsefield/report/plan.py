@@ -20,6 +20,7 @@ import numpy as np
 
 from sparsefield.empirical.experiments.clipping import QUICK as CLIPPING_QUICK
 from sparsefield.figures.results import Results
+from sparsefield.numerics import finite_size
 from sparsefield.theory import curves
 from sparsefield.theory.clipping import CLIPPED, Derivation, derive
 
@@ -74,6 +75,10 @@ SIZES = {
                       eval_every=3, topk=[0.5]),
                  sparsities=(0.85,), check=False),
 }
+# the finite-size scaling figure's simulations per size (widths, depth, networks, activations)
+FINITE_SIZE = {"full": finite_size.FULL,
+               "quick": finite_size.Plan((100, 300, 1000), 30, 64, ("crelu", "relu")),
+               "tiny": finite_size.Plan((50, 100), 8, 16, ("crelu",))}
 NOTES = {"check": "numerics.check (the verification matrix) is left out at the tiny size; "
                   "run --quick or the full report for it"}
 
@@ -165,7 +170,8 @@ def parts(size: Size, results: Path) -> list[Part]:
         "drift_table": lambda: curves.drift_table(),
     }
     numerics = {"gaussian_mc": lambda: gaussian_mc_part(size),
-                "depth": lambda: depth_part(size, results)}
+                "depth": lambda: depth_part(size, results),
+                "finite_size": lambda: finite_size.figure_data(FINITE_SIZE[size.name])}
     if size.check:
         numerics["check"] = lambda: check_part(size)
     return ([Part("theory", k, f, part_config(size, "theory"), None) for k, f in theory.items()]
