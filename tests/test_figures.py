@@ -11,9 +11,9 @@ import pytest
 from sparsefield.cli import main
 from sparsefield.empirical.store import ResultStore, write_part
 from sparsefield.figures import style
-from sparsefield.numerics import finite_size
 from sparsefield.figures.catalogue import FIGURES, make_all, network_sparsity
 from sparsefield.figures.results import Results
+from sparsefield.numerics import finite_size
 from sparsefield.theory import curves
 from sparsefield.theory.clipping import derive
 from sparsefield.theory.sparsity import sparsity
