@@ -3,7 +3,8 @@
 ``method``:
 
 * ``"auto"`` -- closed forms where they exist (:mod:`.piecewise_linear` for piecewise-linear
-  activations, :mod:`.arccos` for the bivariate map of homogeneous two-piece ones), fixed
+  activations, :mod:`.pl_bivariate` for their bivariate map where its error bound holds,
+  :mod:`.arccos` for the bivariate map of homogeneous two-piece ones), fixed
   trapezoid rules for activations analytic in a strip about the real axis (:mod:`.strip`:
   tanh, sigmoid, SiLU, ...), else fixed Gauss-Legendre panels between breakpoints
   (:mod:`.panel_moments`);
@@ -26,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import arccos, gelu_kernel, jumps, panel_moments, strip
+from . import arccos, gelu_kernel, jumps, panel_moments, pl_bivariate, strip
 from .activations import Activation
 from .errors import ParameterError
 from .gaussian import split_expect
@@ -281,14 +282,30 @@ def _bivariate(act: Activation, q, rho, order: int, method: str):
     pl = None if generic else _closed(act, method)
     if method == "closed" and pl is None:
         raise TypeError(f"no closed form: {act.name} is not piecewise linear")
-    inner = None
-    c2 = (1.0 - r) * (1.0 + r)
-    if pl is not None and (method == "closed" or np.all(
-            np.diff(act.breakpoints)[:, None] >= NARROW_Z * np.sqrt(
-                np.asarray(q, float) * c2).reshape(-1)[None, :])):
-        inner = pl.e_phi if order == 0 else pl.e_dphi
-        inner = (lambda f: lambda mu, v: f(v, mu))(inner)
-    return _finite(panel_moments.bivariate(act, q, rho, order, inner), q)
+    if pl is None:
+        return _finite(panel_moments.bivariate(act, q, rho, order, None), q)
+    # [pl_bivariate] the closed form (theory/pl_bivariate.py); the panel rule only at the
+    # points where its error bound fails, routed per point (no np.all over the array)
+    value, ok = pl_bivariate.expect(act, q, r, order)
+    if method == "closed" or ok.all():
+        return value[()]
+    qb, rb = np.broadcast_arrays(np.asarray(q, float), r)
+    out = np.array(value)
+    out[~ok] = _panel_bivariate(act, pl, qb[~ok], rb[~ok], order)
+    return _finite(out, q)[()]
+
+
+def _panel_bivariate(act: Activation, pl: PiecewiseLinear, q, r, order: int):
+    """The panel rule on flat ``q, r``: closed-form inner expectation at the points where
+    every interval is wide on the conditional scale, the generic inner rule elsewhere."""
+    f = pl.e_phi if order == 0 else pl.e_dphi
+    wide = np.all(np.diff(act.breakpoints)[:, None]
+                  >= NARROW_Z * np.sqrt(q * (1.0 - r) * (1.0 + r))[None, :], axis=0)
+    out = np.empty(q.shape)
+    for mask, inner in ((wide, lambda mu, v: f(v, mu)), (~wide, None)):
+        if mask.any():
+            out[mask] = panel_moments.bivariate(act, q[mask], r[mask], order, inner)
+    return out
 
 
 GELU_RHO_MIN = -0.5  # below, the closed form cancels (k/4 against the rest) at large q
@@ -307,9 +324,10 @@ def _gelu_bivariate(act: Activation, q, rho, order: int):
 
 def e_phi_phi(act: Activation, q, rho, method: str = "auto"):
     """``E[phi(u1) phi(u2)]``, ``u1, u2 ~ N(0, q)`` with correlation ``rho``: the arc-cosine
-    kernel (Cho & Saul 2009) for homogeneous two-piece ``phi``; else an outer panel rule
-    in ``z1`` of the conditional expectation over the centred ``z2`` (closed form for
-    piecewise-linear ``phi``), see :mod:`.panel_moments`."""
+    kernel (Cho & Saul 2009) for homogeneous two-piece ``phi``; for piecewise-linear ``phi``
+    the orthant closed form of :mod:`.pl_bivariate` (Owen's T, Rosenbaum 1961) at every point
+    where its error bound holds; else an outer panel rule in ``z1`` of the conditional
+    expectation over the centred ``z2``, see :mod:`.panel_moments`."""
     return _bivariate(act, q, rho, 0, method)
 
 
