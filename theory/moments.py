@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import arccos, gelu_kernel, jumps, panel_moments, pl_bivariate, strip
+from . import arccos, gelu_kernel, jumps, panel_moments, pl_bivariate, scalar_closed, strip
 from .activations import Activation
 from .errors import ParameterError
 from .gaussian import split_expect
@@ -84,6 +84,14 @@ def q_range(act: Activation) -> tuple[float, float]:
     lo = float(np.max(np.abs(b)) / TAIL_Z) ** 2 if len(b) else 0.0
     hi = float(np.min(np.diff(b)) / NARROW_Z) ** 2 if len(b) > 1 else np.inf
     return lo, hi
+
+
+def _one(act: Activation, q, method: str):
+    """The scalar fast path for one float ``q`` inside its band, else ``None``."""
+    if method != "auto" or type(q) is not float:
+        return None
+    f = scalar_closed.scalar(act)
+    return f if f is not None and f.applies(q) else None
 
 
 @lru_cache(maxsize=256)
@@ -160,6 +168,9 @@ def e_phi(act: Activation, q, method: str = "auto"):
 
 def e_phi2(act: Activation, q, method: str = "auto"):
     """``E[phi(x)^2]``: the variance map is ``V(q) = sigma_w^2 E[phi^2] + sigma_b^2``."""
+    f = _one(act, q, method)  # [scalar fast path] one float q (scalar_closed.py)
+    if f is not None:
+        return np.float64(f.moments(q)[0])
     pl = _closed(act, method)
     if pl is not None:
         return _patch(pl.e_phi2(q), act, q, method, lambda qq: e_phi2(act, qq, "panels"))
@@ -175,6 +186,9 @@ def e_dphi2(act: Activation, q, method: str = "auto"):
     """``E[phi'(x)^2]``: ``chi_1 = sigma_w^2 E[phi'^2]`` (Poole et al. 2016)."""
     if act.has_jumps:  # [jumps hook] delta terms in phi': infinite (theory/jumps.py)
         return jumps.e_dphi2(act, q)
+    f = _one(act, q, method)  # [scalar fast path]
+    if f is not None:
+        return np.float64(f.moments(q)[1])
     pl = _closed(act, method)
     if pl is not None:
         return _patch(pl.e_dphi2(q), act, q, method, lambda qq: e_dphi2(act, qq, "panels"))

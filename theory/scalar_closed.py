@@ -60,7 +60,7 @@ def scalar(act: Activation) -> Scalar | None:
     """The fast path for ``act``, or ``None`` (not piecewise linear, or ``phi`` jumps)."""
     if not act.is_piecewise_linear or act.has_jumps:
         return None
-    from .moments import q_range  # theory-internal; moments imports maps' callers only
+    from .moments import q_range  # deferred: moments imports this module
     a, c = act.linear_coeffs
     b = act.breakpoints
     vals = act(b) if len(b) else ()
