@@ -94,6 +94,21 @@ def _one(act: Activation, q, method: str):
     return f if f is not None and f.applies(q) else None
 
 
+def _homogeneous(act: Activation, method: str):
+    """``(E[phi(z)^2], E[phi'(z)^2])`` at ``q = 1`` for a positively homogeneous piecewise-
+    linear ``phi`` (every breakpoint and intercept 0: ReLU, leaky ReLU, |x|), else ``None``."""
+    return _unit_moments(act) if method == "auto" else None
+
+
+@lru_cache(maxsize=256)
+def _unit_moments(act: Activation):
+    if not act.is_piecewise_linear or np.any(act.breakpoints != 0.0) or np.any(
+            act.linear_coeffs[1] != 0.0):
+        return None
+    pl = _pl(act)
+    return float(pl.e_phi2(1.0)), float(pl.e_dphi2(1.0))
+
+
 @lru_cache(maxsize=256)
 def _pl(act: Activation) -> PiecewiseLinear:
     return PiecewiseLinear.of(act.family, *act.values)
@@ -171,6 +186,9 @@ def e_phi2(act: Activation, q, method: str = "auto"):
     f = _one(act, q, method)  # [scalar fast path] one float q (scalar_closed.py)
     if f is not None:
         return np.float64(f.moments(q)[0])
+    k = _homogeneous(act, method)
+    if k is not None:  # phi(sqrt(q) z) = sqrt(q) phi(z): E[phi^2] = q E[phi(z)^2]
+        return (k[0] * np.asarray(q, float))[()]
     pl = _closed(act, method)
     if pl is not None:
         return _patch(pl.e_phi2(q), act, q, method, lambda qq: e_phi2(act, qq, "panels"))
@@ -189,6 +207,9 @@ def e_dphi2(act: Activation, q, method: str = "auto"):
     f = _one(act, q, method)  # [scalar fast path]
     if f is not None:
         return np.float64(f.moments(q)[1])
+    k = _homogeneous(act, method)
+    if k is not None:  # phi' is constant on rays: E[phi'^2] does not depend on q
+        return (k[1] + 0.0 * np.asarray(q, float))[()]
     pl = _closed(act, method)
     if pl is not None:
         return _patch(pl.e_dphi2(q), act, q, method, lambda qq: e_dphi2(act, qq, "panels"))
