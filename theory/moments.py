@@ -225,6 +225,9 @@ def e_phi_d2phi(act: Activation, q, method: str = "auto"):
     """``E[phi phi'']`` in the sense of distributions: smooth part plus kink deltas."""
     if act.has_jumps:  # [jumps hook] phi times delta': undefined (theory/jumps.py)
         raise jumps.undefined(act, "E[phi phi'']")
+    f = _one(act, q, method)  # [scalar fast path]
+    if f is not None:
+        return np.float64(f.moments(q)[2])
     pl = _closed(act, method)
     if pl is not None:
         return _patch(pl.e_phi_d2phi(q), act, q, method,
