@@ -14,15 +14,15 @@ With ``c = sqrt(1 - r^2)``, ``k* = (k - r h)/c``, ``h* = (h - r k)/c`` (Rosenbau
 
 and (Owen 1956) ``L = Tc(h, k*/h) + Tc(k, h*/k)``, where ``Tc(h, a) = T(h, inf) - T(h, a)``
 is the upper tail of Owen's ``T``, a positive quantity for ``a >= 0``.  Computing it as
-``Q(h)/2 - T(h, a)`` loses ``~1/Q(h a)`` to cancellation when ``h a`` is large, so three
-forms are used (docs/theory.md section 3.2):
+``Q(h)/2 - T(h, a)`` loses ``~1/Q(h a)`` to cancellation when ``h a`` is large, so
+(docs/theory.md section 3.2):
 
-* ``h a <= H0``: ``Q(h)/2 - T(h, a)`` (``scipy.special.owens_t``);
-* ``h <= H0 < h a``: ``Q(h) Q(h a) - Tc(h a, 1/a)`` (Owen's identity
-  ``T(h, a) + T(ah, 1/a) = 1/4 - (Phi(h) - 1/2)(Phi(ah) - 1/2)``), inner term direct;
-* both large: ``Tc = (1/2 pi) int_0^{atan(1/a)} exp(-h^2 / (2 sin^2 u)) du``, whose mass sits
-  at the upper end with rate ``lam = h^2 a (1 + a^2)``: Gauss-Legendre in ``y = 1 - e^{-t}``,
-  ``t = lam (atan(1/a) - u)`` (the weight ``e^{-t}`` integrated exactly by the map).
+* ``h |a| <= H0``: ``Q(h)/2 - T(h, a)`` (``scipy.special.owens_t`` up to ``h = H_OWEN``,
+  beyond it ``T`` by Gauss-Legendre on ``[0, a]``);
+* otherwise ``Tc = (1/2 pi) int_0^{atan(1/a)} exp(-h^2 / (2 sin^2 u)) du``, whose mass sits
+  at the upper end with rate ``lam = h^2 a (1 + a^2)``: in ``t = lam (atan(1/a) - u)``,
+  Gauss-Legendre on ``[0, t_end]`` (``t_end <= T_SHORT``) or Gauss-Laguerre (32 nodes);
+* ``a < 0``: ``Tc(h, a) = Q(h) - Tc(h, |a|)`` (at most a factor 2 of cancellation).
 
 Every function also returns a forward error bound (a multiple of the unit roundoff times
 the sum of the magnitudes that were added), which the caller uses to decide per point
