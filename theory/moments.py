@@ -13,8 +13,9 @@ quadrature of each smooth piece between breakpoints, an independent slow referen
 
 The delta terms of ``phi''`` at kinks are added in closed form.  ``q`` (and ``rho``) may be
 scalars or arrays; one Python float ``q`` of a piecewise-linear activation takes the scalar
-fast path of :mod:`.scalar_closed` (``E[phi^2]``, ``E[phi'^2]``, ``E[phi phi'']``).  A result that cannot be computed in floating point raises
-:class:`.errors.ParameterError` naming ``q``; no NaN is ever returned.
+fast path of :mod:`.scalar_closed` (``E[phi^2]``, ``E[phi'^2]``, ``E[phi phi'']``).  A result
+that cannot be computed in floating point raises :class:`.errors.ParameterError` naming
+``q``; no NaN is ever returned.
 """
 
 from __future__ import annotations

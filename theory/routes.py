@@ -102,6 +102,9 @@ def evaluate(act: Activation, quantity: str, points, method: str = "auto", **kw)
     """``quantity`` at ``points`` (broadcast), each point by its route from :func:`plan`."""
     if all(np.ndim(p) == 0 for p in points):
         return _scalar(act, quantity, points, method, **kw)
+    routes = _candidates(act, quantity, method)
+    if routes[0].accurate is None:  # it admits every point: no plan to make
+        return routes[0].fns[quantity](act, *points, **kw)
     shape = np.broadcast_shapes(*(np.shape(p) for p in points))
     routes, index, values = plan(act, quantity, points, method, **kw)
     if len(routes) == 1 or index.size == 0 or np.all(index == index.flat[0]):
@@ -187,7 +190,8 @@ def _pl_bivariate(act, q, rho, order):
 
 
 def _pl_bivariate_accurate(act, quantity, q, rho, order):
-    """Its values and the points where its forward error bound holds (:func:`.pl_bivariate.expect`)."""
+    """Its values, and the points where its forward error bound holds
+    (:func:`.pl_bivariate.expect`)."""
     return pl_bivariate.expect(act, q, rho, order)
 
 
