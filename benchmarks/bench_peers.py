@@ -191,7 +191,7 @@ def max_err(values, refs) -> float:
 def limit_rows(table: list) -> None:
     """The issue-27 rows: scalar and grid calls beside the numpy closed form."""
     from sparsefield.theory import MeanField
-    from sparsefield.theory import pl_bivariate
+    from sparsefield.theory import pl_bivariate, routes
     relu, crelu = get("relu"), act_of("crelu")
     case = "E[phi^2] ReLU q=1"
     ref = ref_univariate("relu", 1.0)
@@ -227,9 +227,9 @@ def limit_rows(table: list) -> None:
             row(table, case, "numpy closed form", lambda: max_err(np_arccos(qg, rg)[idx], refs),
                 1.0, per=qg.size)
         else:
-            ok = pl_bivariate.expect(act, qg, rg)[1]
-            print(f"    {name}: closed form at {ok.sum()} of {ok.size} points, the panel rule "
-                  f"at the other {(~ok).sum()} (its error bound fails there)")
+            mix = routes.taken(act, "bivariate", (qg, rg), order=0)
+            print(f"    {name}: points per route {mix} (pl_bivariate: the closed form, where its"
+                  " error bound holds)")
             row(table, case, "closed form alone", lambda: max_err(
                 pl_bivariate.expect(act, qg, rg)[0][idx], refs), 1.0, repeats=3, per=qg.size)
 
