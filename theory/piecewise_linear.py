@@ -15,7 +15,7 @@ import numpy as np
 
 from scipy.special import ndtr
 
-from .gaussian import SQRT2PI, gamma, interval_prob, truncated_moments
+from .gaussian import SQRT2PI, gamma, truncated_moments
 
 
 def density(x, q, mu=0.0):
@@ -67,14 +67,6 @@ class PiecewiseLinear:
             a_, b_ = np.maximum(e[k], lo), np.minimum(e[k + 1], hi)
             b_ = np.maximum(a_, b_)
             yield (self.slopes[k], self.intercepts[k], *truncated_moments(a_, b_, mu, q))
-
-    def _masses(self, q, mu=0.0):
-        """Yield ``(a, c, M0)`` per interval: :meth:`_segments` without ``M1, M2``."""
-        e, s = self.edges, np.sqrt(np.asarray(q, float))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = [(np.asarray(b, float) - mu) / s for b in e]
-        for k in range(len(self.slopes)):
-            yield self.slopes[k], self.intercepts[k], interval_prob(z[k], z[k + 1])
 
     def _stacked(self, q, mu=0.0, order: int = 2):
         """``(a, c, M0, M1, M2)`` stacked over the intervals (axis 0): every edge's
