@@ -3,7 +3,7 @@
 A 100 x 100 (q, rho) grid per catalogue activation: the test counts which route each point
 took (no timing) and checks the mix against conditions written here from the definitions
 (intervals narrower than a quarter of the conditional sd, GELU's sign of rho, the strip of
-analyticity), so one ill-conditioned point cannot send a whole grid down the slow path.  The
+analyticity, the piecewise-linear closed form's error bound), so one ill-conditioned point cannot send a whole grid down the slow path.  The
 new closed forms (ELU / SELU / CELU, GELU at rho < 0) are checked against the mpmath reference
 at points where they are used.
 """
@@ -15,7 +15,7 @@ import pytest
 from sparsefield import reference as R
 from sparsefield.theory import activations as A
 from sparsefield.theory import moments as M
-from sparsefield.theory import routes, strip
+from sparsefield.theory import pl_bivariate, routes, strip
 
 Q = np.geomspace(1e-2, 1e2, 100)
 RHO = np.linspace(-1.0, 1.0, 100)
@@ -48,9 +48,13 @@ def test_every_grid_point_has_its_own_route(name):
     elif name == "gelu":  # the closed form where its terms do not cancel: rho >= 0, q <= 10
         sure = (rho >= 0.0) | (q <= 10.0)
         assert got["gelu"] >= np.count_nonzero(sure) and 0 < got.get("strip", 0) < N // 10
-    elif act.is_piecewise_linear:
-        narrow = np.count_nonzero(_narrow(act, q, rho))
-        assert got.get("panels", 0) == narrow and got.get("pl_inner", 0) == N - narrow
+    elif act.is_piecewise_linear:  # the orthant closed form where its own error bound holds;
+        # the rest: the closed-form inner integral unless an interval is narrow, else panels
+        _, ok = pl_bivariate.expect(act, q, rho, 0)
+        narrow = _narrow(act, q, rho)
+        assert got.get("pl_bivariate", 0) == np.count_nonzero(ok) > 0
+        assert got.get("panels", 0) == np.count_nonzero(narrow & ~ok)
+        assert got.get("pl_inner", 0) == np.count_nonzero(~narrow & ~ok)
     elif act.family.strip is not None:  # sd <= 12 on this grid: the strip's inner rule
         assert got == {"strip": N}
     else:
@@ -58,13 +62,39 @@ def test_every_grid_point_has_its_own_route(name):
 
 
 def test_one_bad_point_does_not_move_the_others():
-    """CST: the point with q (1 - rho^2) > (4 m)^2 goes to the panels, its neighbours keep
-    the closed-form inner integral (the former ``np.all`` over the array sent all of them)."""
+    """CST: each point goes to its own route -- the orthant closed form where its bound holds,
+    the closed-form inner integral at rho = 0 (E = 0: no relative bound), the panels where
+    q (1 - rho^2) > (4 m)^2 (the former ``np.all`` over the array sent all of them there)."""
     act = A.get("cst", tau=0.4, m=0.6)
-    q, rho = np.array([1.0, 1.0, 100.0]), np.array([0.5, 0.9, 0.0])
-    assert routes.taken(act, "bivariate", (q, rho), order=0) == {"pl_inner": 2, "panels": 1}
+    q, rho = np.array([1.0, 1.0, 1.0, 100.0]), np.array([0.5, 0.9, 0.0, 0.0])
+    assert routes.taken(act, "bivariate", (q, rho), order=0) == \
+        {"pl_bivariate": 2, "pl_inner": 1, "panels": 1}
     both = M.e_phi_phi(act, q, rho)
-    np.testing.assert_allclose(both[:2], M.e_phi_phi(act, q[:2], rho[:2]), rtol=1e-14)
+    for at in (slice(0, 2), slice(2, 3), slice(3, 4)):
+        np.testing.assert_allclose(both[at], M.e_phi_phi(act, q[at], rho[at]), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name,params,share", [("crelu", {"tau": 1.0364, "m": 0.8095}, 0.6),
+                                               ("cst", {"tau": 0.5, "m": 1.5}, 0.9)])
+def test_closed_form_takes_most_of_a_kinked_grid(name, params, share):
+    """bench_peers' grid (q in [0.1, 10] x rho in [-1, 1]): the orthant closed form serves most
+    points (CReLU: its ramps cancel at larger q, docs/theory.md section 3.2), phi' all but a few."""
+    act = A.get(name, **params)
+    grid = (np.geomspace(0.1, 10.0, 100)[:, None], RHO[None, :])
+    assert routes.taken(act, "bivariate", grid, order=0)["pl_bivariate"] >= share * N
+    assert routes.taken(act, "bivariate", grid, order=1)["pl_bivariate"] >= 0.99 * N
+
+
+def test_homogeneous_route():
+    """ReLU, leaky ReLU, |x|: E[phi^2] = q E[phi(z)^2] exactly, E[phi'^2] constant; a kink
+    off zero (ReLU_tau) or an intercept is not homogeneous."""
+    for name, params, k2, k1 in (("relu", {}, 0.5, 0.5), ("abs", {}, 1.0, 1.0),
+                                 ("leaky_relu", {"slope": 0.1}, 0.505, 0.505)):
+        act = A.get(name, **params)
+        assert routes.taken(act, "e_phi2", (Q,)) == {"homogeneous": Q.size}
+        np.testing.assert_allclose(M.e_phi2(act, Q), k2 * Q, rtol=1e-15)
+        np.testing.assert_allclose(M.e_dphi2(act, Q), k1, rtol=1e-15)
+    assert "homogeneous" not in routes.taken(A.get("relu_tau", tau=0.5), "e_phi2", (Q,))
 
 
 def test_univariate_mix():

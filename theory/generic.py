@@ -39,15 +39,20 @@ def conditioned(act: Activation, q) -> np.ndarray:
     ~ eps z^2) when a breakpoint lies far in the tail (``|b|/sqrt(q) > TAIL_Z``: the
     Mills-ratio cancellation of CReLU at large ``tau/sqrt(q)``) or an interval is narrow
     (``width/sqrt(q) < NARROW_Z``: ``Phi(b) - Phi(a)`` of nearly equal numbers, e.g. CReLU
-    at ``q = 1e20``)."""
-    s = np.sqrt(np.asarray(q, float))
+    at ``q = 1e20``): the band ``q_range(act)``, resolved once per activation."""
+    lo, hi = q_range(act)
+    q = np.asarray(q, float)
+    return (q >= lo) & (q <= hi)
+
+
+@lru_cache(maxsize=256)
+def q_range(act: Activation) -> tuple[float, float]:
+    """``[q_lo, q_hi]``: ``|b| <= TAIL_Z sqrt(q)`` for every breakpoint and
+    ``width >= NARROW_Z sqrt(q)`` for every interval (:func:`conditioned`)."""
     b = act.breakpoints
-    ok = np.ones(s.shape, bool)
-    for v in np.abs(b):
-        ok &= v <= TAIL_Z * s
-    for w in np.diff(b):
-        ok &= w >= NARROW_Z * s
-    return ok
+    lo = float(np.max(np.abs(b)) / TAIL_Z) ** 2 if len(b) else 0.0
+    hi = float(np.min(np.diff(b)) / NARROW_Z) ** 2 if len(b) > 1 else np.inf
+    return lo, hi
 
 
 def finite(value, q):

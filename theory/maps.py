@@ -60,16 +60,30 @@ class MeanField:
         check_positive("sigma_w2", self.sigma_w2)
         check_nonnegative("sigma_b2", self.sigma_b2)
 
+    def _one(self, what: str, f, q):
+        """One float ``q`` (the scalar fast path of :mod:`.moments`): ``f(q)`` when it passes
+        :meth:`_guard`'s checks, else ``None`` (the general route then reports it)."""
+        if type(q) is not float or not 0.0 < q < math.inf:
+            return None
+        v = float(f(q))
+        bad = (not math.isfinite(v)
+               or (what == "V" and (v < 0.0 or v - self.sigma_b2 < -1e-12 * abs(v)))
+               or (what == "chi1" and v < 0.0))  # _invalid's rules, for one float
+        return None if bad else np.float64(v)
+
     def V(self, q):
         """``V(q) = sigma_w^2 E[phi^2] + sigma_b^2``."""
-        return self._guard("V", lambda qq: self.sigma_w2 * moments.e_phi2(self.act, qq)
-                           + self.sigma_b2, q)
+        def v(qq):
+            return self.sigma_w2 * moments.e_phi2(self.act, qq) + self.sigma_b2
+        out = self._one("V", v, q)
+        return out if out is not None else self._guard("V", v, q)
 
     def dV(self, q):
         """``V'(q) = sigma_w^2 (E[phi'^2] + E[phi phi''])``."""
         def dv(qq):
             return self.sigma_w2 * tails.dq_e_phi2(self.act, qq, 1, self._dv_fallback)  # [tails hook]
-        return self._guard("dV", dv, q)
+        out = self._one("dV", dv, q)
+        return out if out is not None else self._guard("dV", dv, q)
 
     def _dv_fallback(self, qq):
         if self.act.has_jumps:  # [jumps hook] E[phi'^2] = inf: Stein form (theory/jumps.py)
@@ -82,7 +96,10 @@ class MeanField:
 
     def chi1(self, q):
         """``chi_1(q) = sigma_w^2 E[phi'^2]``: per-layer gradient gain."""
-        return self._guard("chi1", lambda qq: self.sigma_w2 * moments.e_dphi2(self.act, qq), q)
+        def chi(qq):
+            return self.sigma_w2 * moments.e_dphi2(self.act, qq)
+        out = self._one("chi1", chi, q)
+        return out if out is not None else self._guard("chi1", chi, q)
 
     def R(self, rho, q):
         """Correlation map at variance ``q``: ``(sigma_w^2 E[phi(u1)phi(u2)] + sigma_b^2)/V(q)``.

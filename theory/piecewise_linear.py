@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr
 
-from .gaussian import gamma, interval_prob, truncated_moments
+from .gaussian import SQRT2PI, gamma, truncated_moments
 
 
 def density(x, q, mu=0.0):
@@ -66,31 +67,58 @@ class PiecewiseLinear:
             b_ = np.maximum(a_, b_)
             yield (self.slopes[k], self.intercepts[k], *truncated_moments(a_, b_, mu, q))
 
-    def _masses(self, q, mu=0.0):
-        """Yield ``(a, c, M0)`` per interval: :meth:`_segments` without ``M1, M2``."""
-        e, s = self.edges, np.sqrt(np.asarray(q, float))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = [(np.asarray(b, float) - mu) / s for b in e]
-        for k in range(len(self.slopes)):
-            yield self.slopes[k], self.intercepts[k], interval_prob(z[k], z[k + 1])
+    def _stacked(self, q, mu=0.0, order: int = 2):
+        """``(a, c, M0, M1, M2)`` stacked over the intervals (axis 0): every edge's
+        ``Phi``, ``gamma`` and ``z gamma`` computed once and shared by its two intervals
+        (one ``ndtr`` per breakpoint; ``M0`` of a tail interval is a difference of tails,
+        ``Q(a) - Q(b)`` or ``Phi(b) - Phi(a)``, never of numbers near 1)."""
+        mu, v = np.asarray(mu, float), np.asarray(q, float)
+        b = np.broadcast_arrays(*self.breaks, *self.slopes, *self.intercepts)
+        n = len(self.breaks)
+        shape = np.broadcast_shapes(b[0].shape, v.shape, mu.shape)
+        pad = (1,) * (len(shape) - b[0].ndim)
+        br, sl, ic = (np.array(b[i:j], float).reshape((j - i,) + pad + b[0].shape)
+                      for i, j in ((0, n), (n, 2 * n + 1), (2 * n + 1, 3 * n + 2)))
+        s = np.sqrt(v)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            z = (br - mu) / s
+            t = ndtr(-np.abs(z))
+            one = np.ones((1,) + shape)
+            tp = np.concatenate([0.0 * one, t + 0.0 * one, 0.0 * one])
+            neg = np.concatenate([one > 0, z + 0.0 * one < 0, one < 0])
+            ta, tb, na, nb = tp[:-1], tp[1:], neg[:-1], neg[1:]
+            m0 = np.where(~na, ta - tb, np.where(nb, tb - ta, (1.0 - ta) - tb))
+            if order == 0:
+                return sl, ic, m0, None, None
+            g = np.exp(-0.5 * z * z) / SQRT2PI
+            zg = np.where(np.isinf(z), 0.0, z * g)
+        gp = np.concatenate([0.0 * one, g + 0.0 * one, 0.0 * one])
+        zgp = np.concatenate([0.0 * one, zg + 0.0 * one, 0.0 * one])
+        dg, dzg = gp[:-1] - gp[1:], zgp[:-1] - zgp[1:]
+        m1 = mu * m0 + s * dg
+        m2 = (mu * mu + v) * m0 + 2.0 * mu * s * dg + v * dzg
+        return sl, ic, m0, m1, m2
 
     # --- univariate moments, x ~ N(mu, q) -------------------------------------------
     def e_phi(self, q, mu=0.0):
         """``E[phi] = sum_k a_k M1_k + c_k M0_k``."""
-        return _total((a * m1 + c * m0 for a, c, m0, m1, _ in self._segments(q, mu)), q)
+        a, c, m0, m1, _ = self._stacked(q, mu)
+        return (a * m1 + c * m0).sum(axis=0)
 
     def e_phi2(self, q, mu=0.0):
         """``E[phi^2] = sum_k a_k^2 M2_k + 2 a_k c_k M1_k + c_k^2 M0_k``."""
-        return _total((a * a * m2 + 2 * a * c * m1 + c * c * m0
-                       for a, c, m0, m1, m2 in self._segments(q, mu)), q)
+        a, c, m0, m1, m2 = self._stacked(q, mu)
+        return (a * a * m2 + 2 * a * c * m1 + c * c * m0).sum(axis=0)
 
     def e_dphi(self, q, mu=0.0):
         """``E[phi'] = sum_k a_k M0_k``."""
-        return _total((a * m0 for a, c, m0 in self._masses(q, mu)), q)
+        a, _, m0, _, _ = self._stacked(q, mu, 0)
+        return (a * m0).sum(axis=0)
 
     def e_dphi2(self, q, mu=0.0):
         """``E[phi'^2] = sum_k a_k^2 M0_k``."""
-        return _total((a * a * m0 for a, c, m0 in self._masses(q, mu)), q)
+        a, _, m0, _, _ = self._stacked(q, mu, 0)
+        return (a * a * m0).sum(axis=0)
 
     def e_phi_d2phi(self, q, mu=0.0):
         """``E[phi phi''] = sum_k J_k phi(b_k) p_q(b_k)`` (the delta terms, [P24])."""

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import arccos, exp_poly, gelu_kernel, generic, quad_reference, strip
+from . import arccos, exp_poly, gelu_kernel, generic, pl_bivariate, quad_reference, strip
 from .activations import Activation
 
 METHODS = ("auto", "closed", "panels", "quad")
@@ -102,6 +102,9 @@ def evaluate(act: Activation, quantity: str, points, method: str = "auto", **kw)
     """``quantity`` at ``points`` (broadcast), each point by its route from :func:`plan`."""
     if all(np.ndim(p) == 0 for p in points):
         return _scalar(act, quantity, points, method, **kw)
+    routes = _candidates(act, quantity, method)
+    if routes[0].accurate is None:  # it admits every point: no plan to make
+        return routes[0].fns[quantity](act, *points, **kw)
     shape = np.broadcast_shapes(*(np.shape(p) for p in points))
     routes, index, values = plan(act, quantity, points, method, **kw)
     if len(routes) == 1 or index.size == 0 or np.all(index == index.flat[0]):
@@ -150,6 +153,22 @@ def register(route: Route, before: str | None = None) -> None:
 
 
 # --- the routes' own pieces ----------------------------------------------------------
+@lru_cache(maxsize=256)
+def _unit_moments(act: Activation):
+    """``(E[phi(z)^2], E[phi'(z)^2])`` at ``q = 1`` for a positively homogeneous piecewise-
+    linear ``phi`` (every breakpoint and intercept 0: ReLU, leaky ReLU, |x|), else ``None``."""
+    if not act.is_piecewise_linear or np.any(act.breakpoints != 0.0) or np.any(
+            act.linear_coeffs[1] != 0.0):
+        return None
+    pl = generic.pl(act)
+    return float(pl.e_phi2(1.0)), float(pl.e_dphi2(1.0))
+
+
+HOMOGENEOUS = {  # phi(sqrt(q) z) = sqrt(q) phi(z): E[phi^2] = q E[phi(z)^2]; phi' constant on rays
+    "e_phi2": lambda act, q: (_unit_moments(act)[0] * np.asarray(q, float))[()],
+    "e_dphi2": lambda act, q: (_unit_moments(act)[1] + 0.0 * np.asarray(q, float))[()]}
+
+
 def _pl_fn(quantity: str):
     def f(act, q, **kw):
         pl = generic.pl(act)
@@ -163,6 +182,17 @@ def _pl_fn(quantity: str):
 def _pl_accurate(act, quantity, q, **kw):
     """The truncated-moment sums are accurate (:func:`.generic.conditioned`)."""
     return None, generic.conditioned(act, q)
+
+
+def _pl_bivariate(act, q, rho, order):
+    """The orthant closed form of :mod:`.pl_bivariate` at every point (``method="closed"``)."""
+    return pl_bivariate.expect(act, q, rho, order)[0][()]
+
+
+def _pl_bivariate_accurate(act, quantity, q, rho, order):
+    """Its values, and the points where its forward error bound holds
+    (:func:`.pl_bivariate.expect`)."""
+    return pl_bivariate.expect(act, q, rho, order)
 
 
 def _pl_inner(act, q, rho, order):
@@ -219,11 +249,11 @@ ROUTES: list[Route] = [
            "e_dphi2": lambda act, q: gelu_kernel.e_phi_phi(q, 1.0, 1)[()],
            "bivariate": lambda act, q, rho, order: gelu_kernel.e_phi_phi(q, rho, order)[()]},
           accurate=_gelu_accurate),
+    Route("homogeneous", lambda a: _unit_moments(a) is not None, HOMOGENEOUS),
     Route("piecewise_linear", lambda a: a.is_piecewise_linear,
           {q: _pl_fn(q) for q in UNIVARIATE}, accurate=_pl_accurate),
-    # [speed-pl slot] the closed-form bivariate map of piecewise-linear phi goes here:
-    # Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": <value>},
-    #       accurate=lambda act, quantity, q, rho, order: pl_bivariate.expect(act, q, rho, order))
+    Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": _pl_bivariate},
+          accurate=_pl_bivariate_accurate),
     Route("pl_inner", lambda a: a.is_piecewise_linear, {"bivariate": _pl_inner},
           accurate=_pl_inner_accurate),
     Route("exp_poly", exp_poly.applies,
