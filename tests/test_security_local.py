@@ -137,3 +137,43 @@ def test_numba_cache_dir_is_checked_too(tmp_path, monkeypatch):
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(shared))
     with pytest.raises(ParameterError, match="NUMBA_CACHE_DIR"):
         kernels._load_generated(SOURCE.format(k=4.5), "t")
+
+
+# --- the Python API's expression entry points ----------------------------------------------------
+def _api_attacks(marker):
+    """The audit's five bypasses: text that is not a plain ``str`` argument of the parser."""
+    import sympy as sp
+
+    from sparsefield.theory.activations import Param, define
+    from sparsefield.theory.user import from_expression, from_pieces
+
+    code = f"__import__('os').system('touch {marker}')"
+    yield lambda: from_expression([code])
+    yield lambda: from_pieces("p", [code], [sp.Integer(0), sp.Symbol("x", real=True)])
+    yield lambda: from_pieces("p", [0], ["0", [code]])
+    yield lambda: from_pieces("p", [(code,)], ["0", "x"])
+    yield lambda: define("d", [], lambda: (0,), lambda x: (0, code)).bind()
+    yield lambda: define("d", [Param("a", "any", lambda v: True, default=1.0)],
+                         lambda a: (code,), lambda x, a: (0, x)).bind()
+    yield lambda: from_expression(code)  # as text: the grammar refuses calls of names
+
+
+def test_api_never_evaluates_text_outside_the_grammar(tmp_path):
+    from sparsefield.theory.errors import ParameterError
+
+    marker = tmp_path / "marker"
+    for attack in _api_attacks(marker):
+        with pytest.raises(ParameterError):
+            attack()
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("text", ["9**9**9**9", "2**100000", "x**(10**9)", "(10**50)*(10**50)*(10**50)",
+                                  "1" * 500 + "*x", "-" * 1500 + "x", "(" * 300 + "x" + ")" * 300,
+                                  "x" + "+x" * 700, "exp(" * 60 + "x" + ")" * 60])
+def test_expression_sizes_are_bounded(text):
+    from sparsefield.theory.errors import ParameterError
+    from sparsefield.theory.grammar import parse
+
+    with pytest.raises(ParameterError, match="expression"):  # before the fix: a hang
+        parse(text)

@@ -23,8 +23,8 @@ import numpy as np
 import sympy as sp
 
 from .errors import ParameterError
+from .grammar import X, to_sympy
 
-X = sp.Symbol("x", real=True)
 
 
 def _tidy(e: sp.Expr) -> sp.Expr:
@@ -113,11 +113,13 @@ class Family:
 
     @cached_property
     def breaks_sym(self) -> tuple[sp.Expr, ...]:
-        return tuple(sp.sympify(b) for b in self.breaks(*self.symbols))
+        names = {s.name: s for s in self.symbols}
+        return tuple(to_sympy(b, names, "breaks") for b in self.breaks(*self.symbols))
 
     def pieces_sym(self, order: int = 0) -> tuple[sp.Expr, ...]:
         """Pieces of ``d^order phi / dx^order`` (classical derivative inside each interval)."""
-        pieces = tuple(sp.sympify(p) for p in self.pieces(X, *self.symbols))
+        names = {s.name: s for s in self.symbols}
+        pieces = tuple(to_sympy(p, names, "pieces") for p in self.pieces(X, *self.symbols))
         if len(pieces) != len(self.breaks_sym) + 1:
             raise ValueError(f"{self.name}: need len(breaks) + 1 pieces")
         return tuple(sp.diff(p, X, order) for p in pieces)
