@@ -594,7 +594,8 @@ def _training_headline(res: Results) -> str:
     within = 100 * clip.get("within", 0.02)
     tally = ", ".join(f"{n} {TEXT[k].format(points=within, ref='ReLU')}"
                       for k, n in sorted(counts.items()))
-    return (f"<p><b>Training:</b> dense ReLU baseline test accuracy {' and '.join(parts)}"
+    return (f"<p><b>Training:</b> dense ReLU baseline test accuracy "
+            f"{html.escape(' and '.join(parts))}"
             + (f"; clipping points against it: {html.escape(tally)}" if tally else "") + ".</p>")
 
 

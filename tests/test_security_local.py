@@ -177,3 +177,52 @@ def test_expression_sizes_are_bounded(text):
 
     with pytest.raises(ParameterError, match="expression"):  # before the fix: a hang
         parse(text)
+
+
+# --- stored summaries in the report ----------------------------------------------------------------
+def _clipping_summary(depth) -> dict:
+    base = {"verdict": "baseline", "text": "baseline", "acc": {"mean": 0.9}}
+    row = {"verdict": "within", "verdict_text": "within", "predicted_at_target": True,
+           "agrees_init": True, "zero_init": {"mean": 0.85, "sem": 0.01}, "at_target_init": 1,
+           "at_target_final": 1, "seeds": 1, "m": 1.0, "activation": "crelu", "vprime": 0.5}
+    return {"experiment": "clipping", "target_sparsity": 0.85, "tolerance": 0.05, "within": 0.02,
+            "baseline": base, "setup": {"depth": depth, "width": 8}, "rows": {"crelu": row}}
+
+
+def test_report_headline_escapes_or_refuses_planted_summary(tmp_path, capsys):
+    """The audit's payload: ``setup.depth`` of a stored clipping summary carrying a script.
+    The summary fails its schema (depth is an int) and is skipped with a warning; and the
+    headline escapes what it prints even from a summary that passes."""
+    import json
+
+    from sparsefield.figures.results import Results
+    from sparsefield.report import _training_headline
+
+    folder = tmp_path / "clipping"
+    folder.mkdir()
+    payload = "<script>document.title='pwned'</script>"
+    (folder / "summary.json").write_text(json.dumps(_clipping_summary(payload)))
+    res = Results(tmp_path)
+    assert res.summary("clipping") is None
+    assert "setup.depth" in capsys.readouterr().err
+    assert "<script" not in _training_headline(res)
+    (folder / "summary.json").write_text(json.dumps(_clipping_summary(100)))
+    assert "depth 100" in _training_headline(Results(tmp_path))
+
+
+@pytest.mark.parametrize("edit", [
+    lambda s: s["rows"]["crelu"].update(zero_init={"mean": "0.8"}),
+    lambda s: s["baseline"].update(verdict="<b>"),
+    lambda s: s["baseline"].update(acc={"mean": True}),
+    lambda s: s.update(rows=[]),
+    lambda s: s.pop("target_sparsity"),
+])
+def test_summary_schema_refuses_wrong_shapes(edit):
+    from sparsefield.empirical.store import CorruptRecord
+    from sparsefield.empirical.summary_schema import check_summary
+
+    summ = _clipping_summary(3)
+    assert check_summary("clipping", summ) is summ
+    edit(summ)
+    with pytest.raises(CorruptRecord):
+        check_summary("clipping", summ)
