@@ -130,7 +130,10 @@ def part_path(root: str | Path, group: str, name: str) -> Path:
 
 
 def sweep_dir(experiment_dir: str | Path, size: str) -> Path:
-    """The folder of one sweep size's outputs: ``<experiment>/sweep-<size>``."""
+    """The folder of one sweep size's outputs: ``<experiment>/sweep-<size>``; ``size`` is
+    a slug (or the glob ``*``), never a path."""
+    if not re.fullmatch(r"\*|[A-Za-z0-9][A-Za-z0-9_-]{0,63}", str(size)):
+        raise ValueError(f"sweep size {size!r} is not a slug")
     return Path(experiment_dir) / f"sweep-{size}"
 
 

@@ -126,6 +126,9 @@ def validate(doc: dict, size: str | None = None) -> None:
             axes.add(key)
     sizes = _table(doc, "size", "[size]")
     for name, over in sizes.items():
+        if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
+            raise ParameterError(f"[size.{name}]", name, f"a size name matching {NAME_PATTERN} "
+                                 "(it names the folder sweep-NAME)")
         if not isinstance(over, dict):
             raise ParameterError(f"[size.{name}]", over, "a table of overrides")
         for key, value in over.items():

@@ -226,3 +226,28 @@ def test_summary_schema_refuses_wrong_shapes(edit):
     edit(summ)
     with pytest.raises(CorruptRecord):
         check_summary("clipping", summ)
+
+
+# --- sweep size names ------------------------------------------------------------------------------
+@pytest.mark.parametrize("size", ["x/../../../../tmp/ESCAPED", "..", "a b", "/abs", "x.y", ""])
+def test_sweep_size_names_are_slugs(tmp_path, size):
+    """The audit's ``[size."x/../../../../tmp/ESCAPED"]`` with ``--size`` of the same name
+    wrote outside the results folder; now the file is refused before anything runs."""
+    from sparsefield.sweep import load_sweep
+    from sparsefield.theory.errors import ParameterError
+
+    path = tmp_path / "s.toml"
+    path.write_text(f'[sweep]\nname = "ok"\n[base]\nwidth = 8\ndepth = 2\ndataset = "random"\n'
+                    f'[grid]\nactivation = ["relu"]\n[size."{size}"]\nwidth = 4\n')
+    with pytest.raises(ParameterError, match=r"\[size\."):
+        load_sweep(path, size=size)
+    with pytest.raises(ParameterError, match=r"\[size\."):
+        load_sweep(path)
+    assert not list(tmp_path.rglob("sweep.json"))
+
+
+def test_sweep_dir_refuses_paths():
+    from sparsefield.empirical.store import sweep_dir
+
+    with pytest.raises(ValueError):
+        sweep_dir("root/exp", "x/../../escaped")
