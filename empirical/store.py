@@ -249,10 +249,9 @@ def load_checkpoint(path: str | Path, device) -> dict:
         state = torch.load(path, map_location=device, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
         why = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise BadCheckpoint(f"checkpoint {path} is not a plain-tensor checkpoint ({why[:160]}); "
-                            f"delete it to restart that run") from None
+        raise BadCheckpoint(f"checkpoint {path} is not a plain-tensor checkpoint ({why[:160]})") from None
     if not isinstance(state, dict):
-        raise BadCheckpoint(f"checkpoint {path} does not hold a dict; delete it to restart that run")
+        raise BadCheckpoint(f"checkpoint {path} does not hold a dict")
     return state
 
 
@@ -347,7 +346,39 @@ def check_record(rec: Any, path: Path, experiment: str | None = None) -> dict:
         raise CorruptRecord("key does not match its config")
     if not path.name.endswith(f"__{rec['key']}__seed{rec['seed']}.json"):
         raise CorruptRecord("file name does not match its key and seed")
+    check_metrics(rec["metrics"], rec["config"])
     return rec
+
+
+# the final metrics that are copies of the last evaluation (train._final, gpt_train)
+FINAL_FROM_LAST_EVAL = (TEST_ACC, TEST_LOSS, TRAIN_ACC, TRAIN_LOSS, TEST_ZERO_FRAC, VAL_LOSS)
+
+
+def check_metrics(metrics: dict, config: dict) -> None:
+    """A finished run's metrics are complete and consistent: an evaluation history whose
+    last step is the run's last step (``config["steps"]``), and a ``final`` entry with a
+    headline metric (test accuracy or validation loss) equal to the last evaluation of
+    each metric it shares with the history, accuracies in [0, 1]; else :class:`CorruptRecord`."""
+    fin, ev = metrics.get(FINAL), metrics.get(EVAL)
+    if not isinstance(fin, dict) or not isinstance(ev, dict):
+        raise CorruptRecord(f"metrics without {FINAL!r} and {EVAL!r} (an unfinished run)")
+    if TEST_ACC not in fin and VAL_LOSS not in fin:
+        raise CorruptRecord(f"final metrics without {TEST_ACC!r} or {VAL_LOSS!r}")
+    steps = ev.get(STEP)
+    if not isinstance(steps, list) or not steps:
+        raise CorruptRecord("an empty evaluation history")
+    if isinstance(config.get("steps"), int) and steps[-1] != config["steps"]:
+        raise CorruptRecord(f"last evaluation at step {steps[-1]!r}, not at the run's last "
+                            f"step {config['steps']}")
+    for k, v in fin.items():
+        hist = ev.get(k)
+        if isinstance(hist, list) and hist and len(hist) != len(steps):
+            raise CorruptRecord(f"history {k!r} and its steps differ in length")
+        if k in FINAL_FROM_LAST_EVAL and isinstance(hist, list) and hist and hist[-1] != v:
+            raise CorruptRecord(f"final {k!r} differs from its last evaluation")
+        if k.endswith(ACC) and v is not None and not (isinstance(v, (int, float))
+                                                      and 0.0 <= v <= 1.0):
+            raise CorruptRecord(f"final {k!r} = {v!r} is not an accuracy in [0, 1]")
 
 
 def read_record(path: str | Path, experiment: str | None = None) -> dict:

@@ -23,7 +23,7 @@ from sparsefield.theory.errors import ParameterError
 from .config import TRAIN_KEYS, TrainConfig
 from .data import Dataset
 from .instrument import Instrument
-from .store import (ACC, B_GRAD_MEAN, CE_HESS_TRACE, EVAL, FINAL, FINITE, INIT,
+from .store import (ACC, B_GRAD_MEAN, BadCheckpoint, CE_HESS_TRACE, EVAL, FINAL, FINITE, INIT,
                     INIT_TEST_ZERO_FRAC, LOSS, LOSS_SPIKES, LOSS_STEPS, OUT_COLMEAN_DEV, STEP,
                     TEST, TEST_ACC, TEST_LOSS, TEST_ZERO_FRAC, TRAIN, TRAIN_ACC, TRAIN_LOSS,
                     W_GRAD_MEAN, atomic_torch_save, load_checkpoint, metric, numpy_to_tensors,
@@ -194,7 +194,9 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
 
     ``spec`` holds :data:`TRAIN_DEFAULTS` keys.  With ``checkpoint`` the state is saved
     every ``checkpoint_every`` steps (on a logging step) and a present checkpoint is
-    resumed.  ``stop_after`` ends the run early after that step (used to test resume).
+    resumed; an unreadable or inconsistent one is reported and the run starts from step 0,
+    and the final evaluation is always computed from the weights (never taken from a
+    checkpoint).  ``stop_after`` ends the run early after that step (used to test resume).
     """
     spec = {**TRAIN_DEFAULTS, **spec}
     model.to(device)
@@ -217,14 +219,22 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
         _append(evals, step, rec)
         return rec
 
+    resumed = None
     if checkpoint is not None and checkpoint.exists():
-        state = load_checkpoint(checkpoint, device)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        batches.load(state["batches"])
-        inst.input_mean, inst.out_colmean0 = state["input_mean"], state["out_colmean0"]
-        hist, evals, init = (tensors_to_numpy(state[k]) for k in ("hist", "evals", "init"))
-        start = state["step"]
+        fresh = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        try:
+            resumed = _resume(checkpoint, device, model, opt, batches, inst, spec["steps"])
+        except BadCheckpoint as err:  # truncated or foreign: this run starts again
+            print(f"warning: {err}; that run restarts from step 0", file=sys.stderr)
+            model.load_state_dict(fresh)
+            opt = _optimizer(model, spec)
+            batches = Batches(len(xs["x_train"]), spec["batch_size"], spec["data_seed"], device)
+    if resumed is not None:
+        start, hist, evals, init = resumed
+        if start == spec["steps"]:  # the final evaluation always comes from the weights
+            for v in evals.values():
+                del v[-1]
+            run_eval(start)
     else:
         init = init_gradients(model, *evalsets[TRAIN], spec["loss"], spec["batch_size"])
         run_eval(0)
@@ -270,6 +280,27 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
     return [{TRAIN: t, EVAL: v, FINAL: _final(t, v),
              INIT: {k: vals[0] for k, vals in i.items() if k != STEP}}
             for t, v, i in zip(train_h, eval_h, init_h)]
+
+
+def _resume(path: Path, device, model, opt, batches, inst, steps: int) -> tuple:
+    """Load a checkpoint into ``model``, ``opt``, ``batches``, ``inst``; return ``(step,
+    hist, evals, init)``.  :class:`BadCheckpoint` when it is unreadable or inconsistent
+    (step outside ``[1, steps]``, histories not ending at that step, keys missing)."""
+    state = load_checkpoint(path, device)
+    try:
+        start = state["step"]
+        hist, evals, init = (tensors_to_numpy(state[k]) for k in ("hist", "evals", "init"))
+        if not (isinstance(start, int) and 0 < start <= steps) or not evals.get(STEP) \
+                or evals[STEP][-1] != start or any(len(v) != len(evals[STEP]) for v in evals.values()):
+            raise ValueError(f"step {start!r} outside [1, {steps}] or not its last evaluation")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        batches.load(state["batches"])
+        inst.input_mean, inst.out_colmean0 = state["input_mean"], state["out_colmean0"]
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
+        raise BadCheckpoint(f"checkpoint {path} is inconsistent ({type(err).__name__}: "
+                            f"{str(err)[:120]})") from None
+    return start, hist, evals, init
 
 
 def loss_spikes(losses, factor: float = 2.0, window: int = 20) -> int:

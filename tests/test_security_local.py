@@ -251,3 +251,79 @@ def test_sweep_dir_refuses_paths():
 
     with pytest.raises(ValueError):
         sweep_dir("root/exp", "x/../../escaped")
+
+
+# --- forged and truncated results --------------------------------------------------------------------
+TINY = dict(activation="relu", width=16, depth=2, dataset="mixture", n_train=256, n_test=64,
+            steps=24, batch_size=32, lr=0.05, log_every=4, eval_every=12, eval_size=64,
+            checkpoint_every=8)
+
+
+def _run(root, stop_after=None):
+    from sparsefield.empirical.config import RunOptions, point
+    from sparsefield.empirical.runner import run_points
+    from sparsefield.empirical.store import ResultStore
+
+    store, p = ResultStore(root, "t"), point(**TINY)
+    run_points(store, [("tiny", p)], [0], RunOptions(out=str(root), progress=False),
+               stop_after=stop_after)
+    return store, p
+
+
+def test_forged_checkpoint_at_the_last_step_does_not_make_a_finished_run(tmp_path):
+    """The audit's forgery: a checkpoint at the last step claiming test accuracy 1.0 was
+    stored as a finished run with accuracy 1.0; the final evaluation now comes from the
+    weights, so the record equals the honest run's."""
+    import torch
+
+    from sparsefield.empirical.store import TEST_ACC
+    from sparsefield.empirical.train import Stopped
+
+    honest, p = _run(tmp_path / "a")
+    with pytest.raises(Stopped):
+        _run(tmp_path / "b", stop_after=24)
+    (ckpt,) = (tmp_path / "b" / "t").glob("checkpoints/*.pt")
+    state = torch.load(ckpt, weights_only=True)
+    assert state["step"] == 24
+    state["evals"][TEST_ACC][-1] = torch.ones_like(state["evals"][TEST_ACC][-1])
+    torch.save(state, ckpt)
+    forged, _ = _run(tmp_path / "b")
+    want = honest.load(p, 0)["metrics"]["final"][TEST_ACC]
+    got = forged.load(p, 0)["metrics"]["final"][TEST_ACC]
+    assert got == pytest.approx(want, rel=1e-6) and want < 1.0
+
+
+def test_truncated_checkpoint_restarts_the_run_with_a_warning(tmp_path, capsys):
+    from sparsefield.empirical.store import TEST_ACC
+    from sparsefield.empirical.train import Stopped
+
+    honest, p = _run(tmp_path / "a")
+    with pytest.raises(Stopped):
+        _run(tmp_path / "b", stop_after=10)
+    (ckpt,) = (tmp_path / "b" / "t").glob("checkpoints/*.pt")
+    ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
+    redone, _ = _run(tmp_path / "b")
+    assert "restarts from step 0" in capsys.readouterr().err
+    assert redone.load(p, 0)["metrics"]["final"][TEST_ACC] == pytest.approx(
+        honest.load(p, 0)["metrics"]["final"][TEST_ACC], rel=1e-6)
+    assert not list((tmp_path / "b" / "t").glob("checkpoints/*.pt"))
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m.clear(),
+    lambda m: m.pop("final"),
+    lambda m: m["final"].update(test_acc=1.0),
+    lambda m: m["final"].update(test_acc=7.0),
+    lambda m: [v.pop() for v in m["eval"].values()],
+])
+def test_incomplete_or_inconsistent_record_is_not_finished(tmp_path, edit):
+    """``metrics: {}`` passed the schema and counted as finished (then ``sweep`` crashed on
+    ``KeyError: 'final'``); now such a record is corrupt and the run is redone."""
+    import json
+
+    store, p = _run(tmp_path)
+    path = store.path(p, 0)
+    rec = json.loads(path.read_text())
+    edit(rec["metrics"])
+    path.write_text(json.dumps(rec))
+    assert not store.has(p, 0) and store.load_all() == []
