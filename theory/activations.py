@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy as sp
 
-from .errors import ParameterError
+from .errors import SCALE_RANGE, ParameterError, check_real, in_scale
 from .grammar import X, to_sympy
 
 
@@ -233,12 +233,9 @@ class Family:
             v = params.get(p.name, p.default)
             if v is None:
                 raise ParameterError(p.name, None, f"given for {self.name}: {p.valid}")
-            try:
-                fv = float(v)
-            except (TypeError, ValueError):
-                raise ParameterError(p.name, v, p.valid) from None
-            if math.isnan(fv) or not p.ok(fv):
-                raise ParameterError(p.name, v, p.valid)
+            fv = check_real(p.name, v, p.valid, p.ok)
+            if not in_scale(fv):
+                raise ParameterError(p.name, v, f"{p.valid}, {SCALE_RANGE} (or 0)")
             values.append(fv)
         return Activation(self, tuple(values))
 

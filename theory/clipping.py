@@ -21,7 +21,7 @@ import numpy as np
 
 from .activations import CATALOGUE, Activation, family, get, names
 from .eoc import edge_of_chaos
-from .errors import ParameterError, check_open_unit, check_positive, check_real
+from .errors import ParameterError, check_open_unit, check_real, check_variance
 from .gaussian import gamma, interval_prob
 from .maps import FixedPoint, MeanField, extra_fixed_points
 from .piecewise_linear import PiecewiseLinear
@@ -82,7 +82,7 @@ def m_for_vprime(name: str, sparsity, vprime, q_star: float = 1.0):
     found by vectorised bisection in ``log m`` (grids of sparsities and targets at once).
     """
     _check_name(name, CLIPPED)
-    q_star = check_positive("q_star", q_star)
+    q_star = check_variance("q_star", q_star)
     v = np.asarray(vprime, float)
     bad = ~((v >= VPRIME_MIN) & (v < 1))
     if np.any(bad):
@@ -153,7 +153,7 @@ def critical_m(name: str, sparsity: float, q_star: float = 1.0) -> dict:
     """
     _check_name(name, CLIPPED)
     check_open_unit("sparsity", sparsity)
-    q_star = check_positive("q_star", q_star)
+    q_star = check_variance("q_star", q_star)
     v2, bif = _critical_scaled(name, float(tau_for_sparsity(name, sparsity)))
     return {k: (None if v is None else v * math.sqrt(q_star))
             for k, v in (("vsecond_zero", v2), ("bifurcation", bif))}
@@ -209,7 +209,7 @@ def derive(activation: str, sparsity: float, vprime: float | None = None,
     """
     name = _check_name(activation)
     sparsity = check_open_unit("sparsity", sparsity)
-    q_star = check_positive("q_star", q_star)
+    q_star = check_variance("q_star", q_star)
     if name in UNCLIPPED and (vprime is not None or m is not None):
         bad = "vprime" if vprime is not None else "m"
         raise ParameterError(bad, vprime if vprime is not None else m,
@@ -223,17 +223,17 @@ def derive(activation: str, sparsity: float, vprime: float | None = None,
                 "vprime", vprime, f"in [{VPRIME_MIN:g}, 1)", lambda v: VPRIME_MIN <= v < 1.0)
             m = float(m_for_vprime(name, sparsity, vprime, q_star))
         else:
-            m = check_positive("m", m)
+            m = check_variance("m", m, "a clipping magnitude")
         act = get(name, tau=tau, m=m)
     else:
         act = get(name, tau=tau)
     try:
         return _derive(name, sparsity, q_star, tau, m, act)
-    except ParameterError as err:
-        if err.param != "q":
+    except ParameterError as err:  # a derived q or variance out of range: blame the input
+        if err.param not in ("q", "sigma_w2", "sigma_b2"):
             raise
-        given = (("vprime", vprime) if vprime is not None else ("m", m) if name in CLIPPED
-                 else ("sparsity", sparsity))
+        given = (("sparsity", sparsity) if err.param != "q" or name not in CLIPPED else
+                 ("vprime", vprime) if vprime is not None else ("m", m))
         raise ParameterError(*given, f"a value whose variance map is computable: {err}") from None
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import jumps, moments
 from .activations import Activation
-from .errors import ParameterError, check_nonnegative, check_positive
+from .errors import SCALE_MAX, ParameterError, check_positive, check_real
 from .roots import brentq, fminbound
 from .spec import format_spec
 
@@ -57,8 +57,10 @@ class MeanField:
     sigma_b2: float
 
     def __post_init__(self) -> None:
-        check_positive("sigma_w2", self.sigma_w2)
-        check_nonnegative("sigma_b2", self.sigma_b2)
+        check_real("sigma_w2", self.sigma_w2, f"a weight variance in (0, {SCALE_MAX:g}]",
+                   lambda v: 0 < v <= SCALE_MAX)
+        check_real("sigma_b2", self.sigma_b2, f"a bias variance in [0, {SCALE_MAX:g}]",
+                   lambda v: 0 <= v <= SCALE_MAX)
 
     def V(self, q):
         """``V(q) = sigma_w^2 E[phi^2] + sigma_b^2``."""
@@ -137,6 +139,8 @@ class MeanField:
     def iterate(self, q0: float, depth: int) -> np.ndarray:
         """``q^0, ..., q^depth`` under ``q^{l+1} = V(q^l)`` (infinite width); an exploded
         variance (past ``EXPLODED`` or overflowing) continues as ``inf``."""
+        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+            raise ParameterError("depth", depth, "an integer >= 0")
         qs = [float(_q(q0))]
         for _ in range(depth):
             if not qs[-1] < EXPLODED:
@@ -178,15 +182,17 @@ class MeanField:
         found: list[float] = []
         double: list[float] = []
 
-        def add(r: float, into: list) -> None:
-            if all(abs(r - s) > SAME_ROOT_RTOL * max(r, s) for s in roots):
+        def add(r: float | None, into: list) -> None:
+            if r is not None and all(abs(r - s) > SAME_ROOT_RTOL * max(r, s) for s in roots):
                 roots.append(r)
                 into.append(r)
 
         def f(x: float) -> float:
             return float(self._deflated(np.array([x]), ks)[0])
 
-        def root(a: float, b: float) -> float:
+        def root(a: float, b: float) -> float | None:
+            if f(a) * f(b) > 0:  # a sign change of rounding noise only (extreme parameters)
+                return None
             return brentq(f, a, b, xtol=1e-300, rtol=4 * np.finfo(float).eps)
         sign = np.sign(h)
         for i in np.nonzero(sign[:-1] * sign[1:] < 0)[0]:
