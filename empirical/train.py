@@ -9,6 +9,7 @@ Adam act elementwise).  The host is synchronised only every ``log_every`` steps.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -40,15 +41,15 @@ def resolve_device(name: str = "auto") -> torch.device:
     """``auto``: CUDA when present, else the CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        dev = None
     n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if dev is None or dev.type not in ("cpu", "cuda") or (
-            dev.type == "cuda" and (dev.index or 0) >= n_cuda):
-        raise ParameterError("device", name, f"auto, cpu or cuda[:N] with N < {n_cuda} "
-                             "(CUDA devices present)")
+    # parsed here: torch.device("cuda:999") wraps the index to a negative number
+    match = re.fullmatch(r"(cpu|cuda)(?::(\d{1,4}))?", str(name))
+    index = int(match.group(2)) if match and match.group(2) else 0
+    if not match or (match.group(1) == "cuda" and index >= n_cuda):
+        valid = (f"auto, cpu or cuda[:N] with N < {n_cuda} (CUDA devices present)" if n_cuda
+                 else "auto or cpu (no CUDA device here)")
+        raise ParameterError("device", name, valid)
+    dev = torch.device(match.group(1), index if match.group(1) == "cuda" else None)
     return dev
 
 

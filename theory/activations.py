@@ -235,7 +235,7 @@ class Family:
                 raise ParameterError(p.name, None, f"given for {self.name}: {p.valid}")
             fv = check_real(p.name, v, p.valid, p.ok)
             if not in_scale(fv):
-                raise ParameterError(p.name, v, f"{p.valid}, {SCALE_RANGE} (or 0)")
+                raise ParameterError(p.name, v, f"{p.valid}, {SCALE_RANGE}")
             values.append(fv)
         return Activation(self, tuple(values))
 

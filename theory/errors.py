@@ -21,7 +21,7 @@ class InfeasibleError(ValueError):
 # [SCALE_MIN, SCALE_MAX] (zero aside) double-precision Gaussian integrals over, and
 # iterations of, the maps overflow or underflow, so such inputs are refused, not computed.
 SCALE_MIN, SCALE_MAX = 1e-12, 1e12
-SCALE_RANGE = f"of magnitude in [{SCALE_MIN:g}, {SCALE_MAX:g}]"
+SCALE_RANGE = f"of magnitude at most {SCALE_MAX:g}"
 
 
 def check_real(param: str, value: float, valid: str, ok) -> float:
@@ -46,8 +46,8 @@ def _short(value: object) -> object:
 
 
 def in_scale(v: float) -> bool:
-    """``v`` is 0 or of magnitude in [SCALE_MIN, SCALE_MAX]."""
-    return v == 0.0 or SCALE_MIN <= abs(v) <= SCALE_MAX
+    """``|v| <= SCALE_MAX`` (an activation parameter; tiny ones act as 0, harmlessly)."""
+    return abs(v) <= SCALE_MAX
 
 
 def check_variance(param: str, value: float, what: str = "a variance") -> float:
