@@ -318,6 +318,8 @@ def read_json(path: str | Path) -> Any:
         raise CorruptRecord(f"invalid or truncated JSON ({err.msg} at line {err.lineno})") from None
     except ValueError as err:
         raise CorruptRecord(str(err)) from None
+    except RecursionError:
+        raise CorruptRecord("JSON nested too deep") from None
 
 
 _WARNED: set[str] = set()
