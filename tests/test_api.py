@@ -88,7 +88,8 @@ def test_figures_import_no_training_code():
                          "    importlib.import_module(f'sparsefield.figures.{m.name}')")
     assert "sparsefield.figures.gpt" in got and "sparsefield.figures.maps" in got
     empirical = {m for m in got if m.startswith("sparsefield.empirical.")}
-    assert empirical <= {"sparsefield.empirical.store", "sparsefield.empirical.gpt_config"}, empirical
+    assert empirical <= {"sparsefield.empirical.store", "sparsefield.empirical.gpt_config",
+                         "sparsefield.empirical.summary_schema"}, empirical
     assert "torch" not in got and "sparsefield.sweep" not in got and "sparsefield.report" not in got
 
 

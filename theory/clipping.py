@@ -208,6 +208,8 @@ def derive(activation: str, sparsity: float, vprime: float | None = None,
     or the clip ``m`` itself; unclipped ones take neither.  ``q*`` is free [DT26].
     """
     name = _check_name(activation)
+    asked = (("vprime", vprime) if vprime is not None else ("m", m) if m is not None
+             else ("sparsity", sparsity))  # what a derived value out of range is blamed on
     sparsity = check_open_unit("sparsity", sparsity)
     q_star = check_variance("q_star", q_star)
     if name in UNCLIPPED and (vprime is not None or m is not None):
@@ -232,9 +234,7 @@ def derive(activation: str, sparsity: float, vprime: float | None = None,
     except ParameterError as err:  # a derived q or variance out of range: blame the input
         if err.param not in ("q", "sigma_w2", "sigma_b2"):
             raise
-        given = (("sparsity", sparsity) if err.param != "q" or name not in CLIPPED else
-                 ("vprime", vprime) if vprime is not None else ("m", m))
-        raise ParameterError(*given, f"a value whose variance map is computable: {err}") from None
+        raise ParameterError(*asked, f"a value whose variance map is computable: {err}") from None
 
 
 def _derive(name: str, sparsity: float, q_star: float, tau: float, m: float | None,
@@ -282,6 +282,7 @@ def derive_grid(name: str, sparsities, vprimes, q_star: float = 1.0) -> dict:
     """Vectorised :func:`derive` over broadcast grids of sparsities and targets ``V'(q*)``:
     arrays ``tau, m, sigma_w2, sigma_b2, vsecond`` (no fixed-point search)."""
     _check_name(name, CLIPPED)
+    q_star = check_variance("q_star", q_star)
     s, v = np.broadcast_arrays(np.asarray(sparsities, float), np.asarray(vprimes, float))
     if np.any(~((s > 0) & (s < 1))):
         raise ParameterError("sparsity", float(s[~((s > 0) & (s < 1))][0]),

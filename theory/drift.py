@@ -16,7 +16,7 @@ import numpy as np
 from . import moments
 from .activations import Activation
 from .errors import ParameterError, check_variance
-from .spec import format_spec
+from .spec import as_activation, format_spec
 
 ZERO_TOL = 1e-12
 
@@ -52,6 +52,7 @@ def drift_stats(act: Activation, q: float = 1.0) -> dict:
     For activations proved odd or even (:attr:`Family.parity`) ``E[phi phi']`` is set to
     0 exactly (``phi phi'`` is odd); the odd ones also have ``E[phi] = 0``.
     """
+    act = as_activation(act)
     q = check_variance("q", q)
     parity = act.family.parity
     e_phi = 0.0 if parity == -1 else float(moments.e_phi(act, q))

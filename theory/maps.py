@@ -20,7 +20,7 @@ from . import jumps, moments
 from .activations import Activation
 from .errors import SCALE_MAX, ParameterError, check_positive, check_real
 from .roots import brentq, fminbound
-from .spec import format_spec
+from .spec import as_activation, format_spec
 
 MARGINAL_TOL = 1e-12  # |V'(q)| within this of 1: marginal (rounding of V' is ~1e-16)
 SAME_ROOT_RTOL = 1e-12  # roots closer than this (relative) are one root
@@ -57,6 +57,7 @@ class MeanField:
     sigma_b2: float
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "act", as_activation(self.act))
         check_real("sigma_w2", self.sigma_w2, f"a weight variance in (0, {SCALE_MAX:g}]",
                    lambda v: 0 < v <= SCALE_MAX)
         check_real("sigma_b2", self.sigma_b2, f"a bias variance in [0, {SCALE_MAX:g}]",
