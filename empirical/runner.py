@@ -21,6 +21,7 @@ import torch
 from .config import TRAIN_KEYS, RunOptions, group_key
 from .data import Dataset, load
 from .init import resolve
+from .memory import check_fits
 from .models import build
 from .store import DATA, MEMBER, RUN, ResultStore, point_key
 from .train import resolve_device, train_ensemble
@@ -111,6 +112,7 @@ class EnsembleTrainer:
         if dkey not in self.data_cache:
             self.data_cache[dkey] = load_data(p0, self.opts)
         data = self.data_cache[dkey]
+        check_fits(p0, data.shape, data.n_classes, len(chunk), device)
         inits = [resolve(p) for _, p, _ in chunk]
         seeds = [seed for _, _, seed in chunk]
         model = build(p0, inits, seeds, data.shape, data.n_classes,

@@ -52,14 +52,40 @@ def remote_client(address: str, timeout: float = CONNECT_TIMEOUT_S):
     check_scheduler(address)
     host, port = address.split("://", 1)[1].rsplit(":", 1)
     try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
+        with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+            if address.startswith("tcp://"):
+                _check_dask_greeting(sock, address, timeout)
         client = Client(address, timeout=HANDSHAKE_TIMEOUT_S)
+    except ParameterError:
+        raise
     except (OSError, TimeoutError, ValueError) as err:
         why = " ".join(str(err).split())[:200] or type(err).__name__
         raise ParameterError("scheduler", address, f"a Dask scheduler answering within "
                              f"{timeout:g} s ({why})") from None
     with client:
         yield client
+
+
+MAX_GREETING_FRAMES = 64
+
+
+def _check_dask_greeting(sock: socket.socket, address: str, timeout: float) -> None:
+    """A Dask server greets first: its handshake message, whose first 8 bytes are a
+    little-endian frame count.  Anything else (silence: an HTTP server waits for a request;
+    a huge count: Dask would try to allocate it) is not a Dask scheduler."""
+    sock.settimeout(timeout)
+    head = b""
+    try:
+        while len(head) < 8:
+            chunk = sock.recv(8 - len(head))
+            if not chunk:
+                break
+            head += chunk
+    except OSError:
+        pass
+    if len(head) < 8 or not 0 < int.from_bytes(head, "little") <= MAX_GREETING_FRAMES:
+        raise ParameterError("scheduler", address, f"a Dask scheduler (it did not greet as one "
+                             f"within {timeout:g} s)")
 
 
 def _stop_http(dask_scheduler=None, dask_worker=None) -> bool:
