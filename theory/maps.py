@@ -132,7 +132,11 @@ class MeanField:
             p = math.log10(q_bad) + 12  # q_bad fails between grid decades: cut the span there
             span = (math.floor(p) + 1, span[1]) if q_bad < 1 else (span[0], math.ceil(p) - 1)
             span = span if span[0] <= span[1] else None
-        where = (f"in [1e{span[0] - 12}, 1e{span[1] - 12}]" if span else "nowhere")
+        if not span:  # no q at all: the activation, not q, is at fault
+            raise ParameterError("activation", format_spec(self.act), f"one whose {what} is "
+                                 f"finite at some q in [1e-12, 1e12] (it gave {v_bad:g} at "
+                                 f"q={q_bad:g}{at}, and no decade of q does better)")
+        where = f"in [1e{span[0] - 12}, 1e{span[1] - 12}]"
         raise ParameterError("q", q_bad, f"{where}, where {what} of "
                              f"{format_spec(self.act)}{at} is computable (it gave {v_bad:g} at "
                              f"q={q_bad:g})")

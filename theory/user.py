@@ -79,6 +79,45 @@ def analyse(expr: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr]]:
     return keep_b, keep_p
 
 
+def _log_abs(piece: sp.Expr, x: int) -> float:
+    """``log |piece(x)|`` to double precision (``-inf`` at a zero), evaluated in
+    arbitrary precision so that ``exp(x**2)`` at ``x = 1e6`` does not overflow."""
+    v = piece.subs(X, sp.Integer(x))
+    try:
+        mag = sp.Abs(sp.N(v, 20))
+        return -np.inf if mag == 0 else float(sp.N(sp.log(mag), 20))
+    except (TypeError, ValueError, OverflowError):
+        return np.inf
+
+
+_EXPS = (sp.exp, sp.sinh, sp.cosh)
+
+
+def _check_growth(piece: sp.Expr, side: int, label: str) -> None:
+    """Refuse an outer piece growing like ``exp(c x^2)`` (``c > 0``) or faster: then
+    ``E[phi(sqrt(q) z)^2]`` diverges for ``q >= 1/(4c)`` and there is no variance map
+    (docs/theory.md).  Detected from ``r(x) = log|phi(x)| / x^2`` at ``|x| = 1e2 ... 1e6``:
+    Gaussian growth keeps ``r`` level, anything slower (``exp(|x|^a)``, ``a < 2``,
+    polynomials) makes it fall by orders of magnitude; ``r > 100`` anywhere is faster than
+    Gaussian already (and stops the evaluation before it explodes).  Nested exponentials
+    are refused outright (their growth cannot be evaluated safely)."""
+    def refuse(why: str):
+        raise ParameterError("expression", label, f"an activation growing slower than "
+                             f"exp(c x^2) for every c > 0 as x -> {'+' if side > 0 else '-'}inf "
+                             f"({why}; else its Gaussian integrals diverge: no variance map)")
+    if any(f.args[0].has(*_EXPS) for f in piece.atoms(*_EXPS)):
+        refuse("nested exponentials")
+    rs = []
+    for k in range(2, 7):
+        x = 10.0 ** k
+        r = _log_abs(piece, side * 10 ** k) / (x * x)
+        if r > 100:
+            refuse(f"log|phi| / x^2 = {r:.3g} at x = {side * x:g}")
+        rs.append(r)
+    if rs[-1] > 1e-12 and rs[-1] >= 0.9 * rs[0]:
+        refuse(f"log|phi| / x^2 stays near {rs[-1]:.3g}")
+
+
 def from_expression(text: str | sp.Expr, name: str | None = None, **props) -> Activation:
     """An activation from one expression in ``x`` (text under the restricted grammar, or
     a sympy expression whose symbol is :data:`sparsefield.theory.activations.X` or any
@@ -98,6 +137,8 @@ def from_expression(text: str | sp.Expr, name: str | None = None, **props) -> Ac
             raise
         raise ParameterError("expression", label, f"a form whose breakpoints sympy can find "
                              f"({type(e).__name__}: {e})") from None
+    for piece, side in ((pieces[0], -1), (pieces[-1], 1)):
+        _check_growth(piece, side, label)
     props.setdefault("label", label)
     fam = define(name or f"expr:{label}", [], lambda: tuple(breaks), lambda x: tuple(
         p.subs(X, x) for p in pieces), f"user expression {label}", **props)
