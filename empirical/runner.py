@@ -18,6 +18,7 @@ from typing import Protocol
 
 import torch
 
+from . import locks
 from .config import TRAIN_KEYS, RunOptions, group_key
 from .data import Dataset, load
 from .init import resolve
@@ -73,17 +74,35 @@ def run_points(store: ResultStore, points: list[tuple[str, dict]], seeds: list[i
                 groups.setdefault(trainer.group(p), []).append((label, p, int(seed)))
     device = resolve_device(opts.device)
     size = max(trainer.max_members or opts.max_members, 1)
-    for members in groups.values():
-        for i in range(0, len(members), size):
-            chunk = members[i:i + size]
-            run_chunk(store, chunk, trainer, device, stop_after)
-            report.ran += [(label, seed) for label, _, seed in chunk]
+    chunks = [members[i:i + size] for members in groups.values()
+              for i in range(0, len(members), size)]
+    # first the chunks nobody else is training, then wait for the others (locks.py)
+    deferred = [c for c in chunks if not _run_locked(store, c, trainer, device, stop_after,
+                                                     report, block=False)]
+    for chunk in deferred:
+        _run_locked(store, chunk, trainer, device, stop_after, report, block=True)
     return report
+
+
+def _run_locked(store: ResultStore, chunk: Chunk, trainer: Trainer, device: torch.device,
+                stop_after: int | None, report: RunReport, block: bool) -> bool:
+    """Train ``chunk`` under its runs' locks unless another process finished it meanwhile;
+    ``False`` (nothing done) when not ``block`` and another process holds a lock."""
+    with locks.hold([locks.lock_path(store.dir, p, s) for _, p, s in chunk], block) as got:
+        if not got:
+            return False
+        todo = [(label, p, seed) for label, p, seed in chunk if not store.has(p, seed)]
+        report.skipped += [(label, seed) for label, p, seed in chunk if (label, p, seed) not in todo]
+        if todo:
+            run_chunk(store, todo, trainer, device, stop_after)
+            report.ran += [(label, seed) for label, _, seed in todo]
+    return True
 
 
 def run_chunk(store: ResultStore, chunk: Chunk, trainer: Trainer, device: torch.device,
               stop_after: int | None = None) -> None:
-    """Train one chunk with its checkpoint and store each member's record."""
+    """Train one chunk with its checkpoint and store each member's record (callers hold
+    the runs' locks: :func:`run_points`, :func:`sparsefield.sweep.ensemble_task`)."""
     ident = "|".join(f"{point_key(p)}:{s}" for _, p, s in chunk)
     ckpt = store.checkpoint_path(hashlib.sha256(ident.encode()).hexdigest()[:16])
     desc = f"{store.experiment} {chunk[0][0]}" + (f" +{len(chunk) - 1}" if len(chunk) > 1 else "")

@@ -21,6 +21,7 @@ spellings).  Layout under a results root::
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -210,6 +211,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # e.g. a full disk: name the file, leave no temporary behind
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -227,8 +231,16 @@ def atomic_torch_save(path: str | Path, obj: Any) -> Path:
     os.fchmod(fd, file_mode())
     os.close(fd)
     try:
-        torch.save(obj, tmp)
+        with open(tmp, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # e.g. a full disk: name the file
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+    except RuntimeError as err:  # torch's writer wraps the failing write
+        raise OSError(errno.EIO, f"could not write the checkpoint ({str(err)[:120]})",
+                      str(path)) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
