@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sparsefield.empirical.store import file_mode  # noqa: E402
 from sparsefield.theory.activations import CATALOGUE  # noqa: E402
 from sparsefield.theory.gated import GATED  # noqa: E402
 
@@ -90,6 +91,7 @@ def save(fig, out: str | Path, name: str) -> list[Path]:
             # whatever happens; a failed write is an OSError naming the file
             fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.{ext}.", suffix=".tmp")
             try:
+                os.fchmod(fd, file_mode())  # as open() would (mkstemp alone: 0600)
                 with os.fdopen(fd, "wb") as fh:  # closed even when the backend fails
                     fig.savefig(fh, dpi=_output["dpi"], format=ext)
                 os.replace(tmp, path)  # atomic: a reader never sees half a file
