@@ -96,7 +96,7 @@ _EXPS = (sp.exp, sp.sinh, sp.cosh)
 def _check_growth(piece: sp.Expr, side: int, label: str) -> None:
     """Refuse an outer piece growing like ``exp(c x^2)`` (``c > 0``) or faster: then
     ``E[phi(sqrt(q) z)^2]`` diverges for ``q >= 1/(4c)`` and there is no variance map
-    (docs/theory.md).  Detected from ``r(x) = log|phi(x)| / x^2`` at ``|x| = 1e2 ... 1e6``:
+    (docs/theory.md, section 8.1).  Detected from ``r(x) = log|phi(x)| / x^2`` at ``|x| = 1e2 ... 1e6``:
     Gaussian growth keeps ``r`` level, anything slower (``exp(|x|^a)``, ``a < 2``,
     polynomials) makes it fall by orders of magnitude; ``r > 100`` anywhere is faster than
     Gaussian already (and stops the evaluation before it explodes).  Nested exponentials
