@@ -28,7 +28,7 @@ INT_OPTIONS = {  # command prefix -> integer options
     "clipping": ["--width", "--steps", "--seeds"],
 }
 FLOAT_OPTIONS = {  # prefix -> options that take floats, with values outside their range
-    "train": {"--lr": ["1e308", "-1e308", "1e4"], "--q-star": ["1e308", "1e5", "-1e-320"],
+    "train": {"--lr": ["1e308", "-1e308", "1e7"], "--q-star": ["1e308", "1e5", "-1e-320"],
               "--momentum": ["1e308", "-1e-320", "1"], "--weight-decay": ["1e308", "-1e-320"]},
     "clipping": {"--within": ["-0.1", "1.1", "1e308"], "--chance-margin": ["-0.1", "1.1", "1"],
                  "--tolerance": ["1e308", "-1e-320"]},
