@@ -57,7 +57,8 @@ class MeanField:
     sigma_b2: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "act", as_activation(self.act))
+        if type(self) is MeanField:  # (subclasses, e.g. gated units, bring their own kind)
+            object.__setattr__(self, "act", as_activation(self.act))
         check_real("sigma_w2", self.sigma_w2, f"a weight variance in (0, {SCALE_MAX:g}]",
                    lambda v: 0 < v <= SCALE_MAX)
         check_real("sigma_b2", self.sigma_b2, f"a bias variance in [0, {SCALE_MAX:g}]",
