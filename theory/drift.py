@@ -15,8 +15,8 @@ import numpy as np
 
 from . import moments
 from .activations import Activation
-from .errors import ParameterError, check_positive
-from .spec import format_spec
+from .errors import ParameterError, check_variance
+from .spec import as_activation, format_spec
 
 ZERO_TOL = 1e-12
 
@@ -52,7 +52,8 @@ def drift_stats(act: Activation, q: float = 1.0) -> dict:
     For activations proved odd or even (:attr:`Family.parity`) ``E[phi phi']`` is set to
     0 exactly (``phi phi'`` is odd); the odd ones also have ``E[phi] = 0``.
     """
-    q = check_positive("q", q)
+    act = as_activation(act)
+    q = check_variance("q", q)
     parity = act.family.parity
     e_phi = 0.0 if parity == -1 else float(moments.e_phi(act, q))
     pos = float(moments.e_phi_dphi(act, q, "pos"))
