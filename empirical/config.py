@@ -94,7 +94,7 @@ class Range:
             return False
         if self.integer and not isinstance(v, int):
             return False
-        if not math.isfinite(v):
+        if isinstance(v, float) and not math.isfinite(v):  # (an int of any size compares exactly)
             return False
         return (v > self.lo if self.lo_open else v >= self.lo) and \
                (v < self.hi if self.hi_open else v <= self.hi)
@@ -119,21 +119,27 @@ def _count(lo: int = 1, hi: int = MAX_COUNT) -> Range:
 _UNIT = Range(0.0, 1.0, True, True)
 _POS = Range(0.0, _INF, True)
 _NONNEG = Range(0.0)
+# Scales beyond these overflow float32 training (activations, gradients, the learning
+# rate as a tensor) or the theory's integrals (theory/errors.py SCALE_MAX).
+MAX_SCALE = 1e6
+_SCALE = Range(0.0, MAX_SCALE, True)
+_SIGNED = Range(-MAX_SCALE, MAX_SCALE)
 # The valid range of every numeric config field, by name: one table for TrainConfig, the
 # experiment Configs (their fields of the same name mean the same) and sweep files.
 RANGES: dict[str, Range] = {
     "width": _count(1, MAX_WIDTH), "channels": _count(1, MAX_WIDTH), "depth": _count(1, 10000),
-    "kernel": _count(1, 31), "tau": Range(), "m": _POS, "c": _POS, "slope": Range(),
-    "sparsity": _UNIT, "vprime": _UNIT, "q_star": _POS, "force_sparsity": _UNIT,
+    "kernel": _count(1, 31), "tau": _SIGNED, "m": _SCALE, "c": _SCALE, "slope": _SIGNED,
+    "sparsity": _UNIT, "vprime": _UNIT, "q_star": Range(0.0, 1e4, True), "force_sparsity": _UNIT,
     "n_train": _count(), "n_test": _count(), "steps": _count(), "batch_size": _count(1, 1 << 20),
-    "lr": _POS, "momentum": Range(0.0, 1.0, hi_open=True), "weight_decay": _NONNEG,
-    "warmup": _count(0), "grad_clip": _NONNEG,
+    "lr": _SCALE, "momentum": Range(0.0, 1.0, hi_open=True),
+    "weight_decay": Range(0.0, MAX_SCALE), "warmup": _count(0), "grad_clip": Range(0.0, MAX_SCALE),
     "log_every": _count(), "stats_every": _count(), "eval_every": _count(),
     "eval_size": _count(), "checkpoint_every": _count(0), "data_seed": _count(0, MAX_SEED),
     "seeds": _count(0, MAX_SEED), "vprimes": _UNIT, "beyond": _POS, "sparsities": _UNIT,
     "tolerance": Range(0.0, 1.0), "learn_margin": Range(0.0, 1.0, hi_open=True),
     "z_sign": _POS, "min_effect": _NONNEG, "cliff_drop": Range(0.0, 1.0, lo_open=True),
     "topk": Range(0.0, 1.0, lo_open=True), "max_members": _count(1, 4096),
+    "within": Range(0.0, 1.0), "chance_margin": Range(0.0, 1.0, hi_open=True),
 }
 # Fields naming things from a fixed set, beyond CHOICES (filled lazily: see _choices).
 LIST_CHOICES = ("activations", "datasets", "forces", "unclipped")

@@ -63,6 +63,9 @@ def read_config_file(path: str | os.PathLike, param: str = "config") -> dict:
                              f"column {err.colno})") from None
     except ValueError as err:
         raise ParameterError(param, str(path), f"valid JSON ({err})") from None
+    except RecursionError:
+        raise ParameterError(param, str(path), "a JSON object of config fields (it is nested "
+                             "too deep)") from None
     if not isinstance(values, dict):
         raise ParameterError(param, str(path), "a JSON object of config fields")
     return values

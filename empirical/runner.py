@@ -18,11 +18,13 @@ from typing import Protocol
 
 import torch
 
+from . import locks
 from .chunks import chunks
 from .config import TRAIN_KEYS, RunOptions, group_key
 from .data import Dataset, load
 from .diag_theory import predict_record
 from .init import resolve
+from .memory import check_fits
 from .models import build
 from .store import DATA, INIT, MEMBER, PREDICTED, RUN, ResultStore, point_key
 from .train import resolve_device, train_ensemble
@@ -73,15 +75,33 @@ def run_points(store: ResultStore, points: list[tuple[str, dict]], seeds: list[i
             else:
                 todo.append((label, p, int(seed)))
     device = resolve_device(opts.device)
-    for chunk in chunks(todo, trainer.group, trainer.max_members or opts.max_members):
-        run_chunk(store, chunk, trainer, device, stop_after)
-        report.ran += [(label, seed) for label, _, seed in chunk]
+    # first the chunks nobody else is training, then wait for the others (locks.py)
+    deferred = [c for c in chunks(todo, trainer.group, trainer.max_members or opts.max_members)
+                if not _run_locked(store, c, trainer, device, stop_after, report, block=False)]
+    for chunk in deferred:
+        _run_locked(store, chunk, trainer, device, stop_after, report, block=True)
     return report
+
+
+def _run_locked(store: ResultStore, chunk: Chunk, trainer: Trainer, device: torch.device,
+                stop_after: int | None, report: RunReport, block: bool) -> bool:
+    """Train ``chunk`` under its runs' locks unless another process finished it meanwhile;
+    ``False`` (nothing done) when not ``block`` and another process holds a lock."""
+    with locks.hold([locks.lock_path(store.dir, p, s) for _, p, s in chunk], block) as got:
+        if not got:
+            return False
+        todo = [(label, p, seed) for label, p, seed in chunk if not store.has(p, seed)]
+        report.skipped += [(label, seed) for label, p, seed in chunk if (label, p, seed) not in todo]
+        if todo:
+            run_chunk(store, todo, trainer, device, stop_after)
+            report.ran += [(label, seed) for label, _, seed in todo]
+    return True
 
 
 def run_chunk(store: ResultStore, chunk: Chunk, trainer: Trainer, device: torch.device,
               stop_after: int | None = None) -> None:
-    """Train one chunk with its checkpoint and store each member's record."""
+    """Train one chunk with its checkpoint and store each member's record (callers hold
+    the runs' locks: :func:`run_points`, :func:`sparsefield.sweep.ensemble_task`)."""
     ident = "|".join(f"{point_key(p)}:{s}" for _, p, s in chunk)
     ckpt = store.checkpoint_path(hashlib.sha256(ident.encode()).hexdigest()[:16])
     desc = f"{store.experiment} {chunk[0][0]}" + (f" +{len(chunk) - 1}" if len(chunk) > 1 else "")
@@ -110,6 +130,7 @@ class EnsembleTrainer:
         if dkey not in self.data_cache:
             self.data_cache[dkey] = load_data(p0, self.opts)
         data = self.data_cache[dkey]
+        check_fits(p0, data.shape, data.n_classes, len(chunk), device)
         inits = [resolve(p) for _, p, _ in chunk]
         seeds = [seed for _, _, seed in chunk]
         model = build(p0, inits, seeds, data.shape, data.n_classes,

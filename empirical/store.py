@@ -10,6 +10,7 @@ importing this package.  Torch-free at import.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import tempfile
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from sparsefield.results.io import (  # noqa: F401
+    FINAL_FROM_LAST_EVAL,
     PACKAGES,
     CorruptRecord,
     ResultStore,
     atomic_write_json,
     atomic_write_text,
+    check_metrics,
     check_record,
     current_umask,
     file_mode,
@@ -47,8 +50,16 @@ def atomic_torch_save(path: str | Path, obj: Any) -> Path:
     os.fchmod(fd, file_mode())
     os.close(fd)
     try:
-        torch.save(obj, tmp)
+        with open(tmp, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # e.g. a full disk: name the file
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+    except RuntimeError as err:  # torch's writer wraps the failing write
+        raise OSError(errno.EIO, f"could not write the checkpoint ({str(err)[:120]})",
+                      str(path)) from None
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
@@ -69,10 +80,9 @@ def load_checkpoint(path: str | Path, device) -> dict:
         state = torch.load(path, map_location=device, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
         why = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise BadCheckpoint(f"checkpoint {path} is not a plain-tensor checkpoint ({why[:160]}); "
-                            f"delete it to restart that run") from None
+        raise BadCheckpoint(f"checkpoint {path} is not a plain-tensor checkpoint ({why[:160]})") from None
     if not isinstance(state, dict):
-        raise BadCheckpoint(f"checkpoint {path} does not hold a dict; delete it to restart that run")
+        raise BadCheckpoint(f"checkpoint {path} does not hold a dict")
     return state
 
 

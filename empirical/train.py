@@ -9,6 +9,7 @@ Adam act elementwise).  The host is synchronised only every ``log_every`` steps.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from .store import (
     TRAIN_ACC,
     TRAIN_LOSS,
     W_GRAD_MEAN,
+    BadCheckpoint,
     atomic_torch_save,
     load_checkpoint,
     metric,
@@ -65,15 +67,15 @@ def resolve_device(name: str = "auto") -> torch.device:
     """``auto``: CUDA when present, else the CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        dev = None
     n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if dev is None or dev.type not in ("cpu", "cuda") or (
-            dev.type == "cuda" and (dev.index or 0) >= n_cuda):
-        raise ParameterError("device", name, f"auto, cpu or cuda[:N] with N < {n_cuda} "
-                             "(CUDA devices present)")
+    # parsed here: torch.device("cuda:999") wraps the index to a negative number
+    match = re.fullmatch(r"(cpu|cuda)(?::(\d{1,4}))?", str(name))
+    index = int(match.group(2)) if match and match.group(2) else 0
+    if not match or (match.group(1) == "cuda" and index >= n_cuda):
+        valid = (f"auto, cpu or cuda[:N] with N < {n_cuda} (CUDA devices present)" if n_cuda
+                 else "auto or cpu (no CUDA device here)")
+        raise ParameterError("device", name, valid)
+    dev = torch.device(match.group(1), index if match.group(1) == "cuda" else None)
     return dev
 
 
@@ -219,7 +221,9 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
 
     ``spec`` holds :data:`TRAIN_DEFAULTS` keys.  With ``checkpoint`` the state is saved
     every ``checkpoint_every`` steps (on a logging step) and a present checkpoint is
-    resumed.  ``stop_after`` ends the run early after that step (used to test resume).
+    resumed; an unreadable or inconsistent one is reported and the run starts from step 0,
+    and the final evaluation is always computed from the weights (never taken from a
+    checkpoint).  ``stop_after`` ends the run early after that step (used to test resume).
     """
     spec = {**TRAIN_DEFAULTS, **spec}
     model.to(device)
@@ -251,14 +255,23 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
         _append(evals, step, rec)
         return rec
 
+    resumed = None
     if checkpoint is not None and checkpoint.exists():
-        state = load_checkpoint(checkpoint, device)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        batches.load(state["batches"])
-        inst.input_mean, inst.out_colmean0 = state["input_mean"], state["out_colmean0"]
-        hist, evals, init = (tensors_to_numpy(state[k]) for k in ("hist", "evals", "init"))
-        start = state["step"]
+        fresh = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        try:
+            resumed = _resume(checkpoint, device, model, opt, batches, inst, spec["steps"])
+        except BadCheckpoint as err:  # truncated or foreign: this run starts again
+            print(f"warning: {err}; that run restarts from step 0", file=sys.stderr)
+            model.load_state_dict(fresh)
+            opt = _optimizer(model, spec)
+            batches = Batches(len(xs["x_train"]), spec["batch_size"], spec["data_seed"], device)
+    if resumed is not None:
+        start, hist, evals, init = resumed
+        if start == spec["steps"]:  # the final evaluation always comes from the weights
+            rel = evals[DIAG_REL_UPDATE][-1] if DIAG_REL_UPDATE in evals else None  # the last step's
+            for v in evals.values():
+                del v[-1]
+            run_eval(start, rel)
     else:
         init = init_gradients(model, *evalsets[TRAIN], spec["loss"], spec["batch_size"])
         if diag:
@@ -309,6 +322,27 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
     return [{TRAIN: t, EVAL: v, FINAL: _final(t, v),
              INIT: {k: vals[0] for k, vals in i.items() if k != STEP}}
             for t, v, i in zip(train_h, eval_h, init_h)]
+
+
+def _resume(path: Path, device, model, opt, batches, inst, steps: int) -> tuple:
+    """Load a checkpoint into ``model``, ``opt``, ``batches``, ``inst``; return ``(step,
+    hist, evals, init)``.  :class:`BadCheckpoint` when it is unreadable or inconsistent
+    (step outside ``[1, steps]``, histories not ending at that step, keys missing)."""
+    state = load_checkpoint(path, device)
+    try:
+        start = state["step"]
+        hist, evals, init = (tensors_to_numpy(state[k]) for k in ("hist", "evals", "init"))
+        if not (isinstance(start, int) and 0 < start <= steps) or not evals.get(STEP) \
+                or evals[STEP][-1] != start or any(len(v) != len(evals[STEP]) for v in evals.values()):
+            raise ValueError(f"step {start!r} outside [1, {steps}] or not its last evaluation")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        batches.load(state["batches"])
+        inst.input_mean, inst.out_colmean0 = state["input_mean"], state["out_colmean0"]
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
+        raise BadCheckpoint(f"checkpoint {path} is inconsistent ({type(err).__name__}: "
+                            f"{str(err)[:120]})") from None
+    return start, hist, evals, init
 
 
 def loss_spikes(losses, factor: float = 2.0, window: int = 20) -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sparsefield.results.io import CorruptRecord, ResultStore, read_json, warn_corrupt
 from sparsefield.results.names import part_path
+from sparsefield.results.summary_schema import check_summary
 
 
 class Results:
@@ -31,7 +32,16 @@ class Results:
         return ResultStore(self.root, experiment).load_all()
 
     def summary(self, experiment: str) -> dict | None:
-        return _read(ResultStore(self.root, experiment).summary_path, "experiment")
+        """A stored ``summary.json`` of the shape its readers expect
+        (:func:`sparsefield.results.summary_schema.check_summary`), else ``None`` with a
+        warning naming the file."""
+        path = ResultStore(self.root, experiment).summary_path
+        rec = _read(path, "experiment")
+        try:
+            return None if rec is None else check_summary(experiment, rec)
+        except CorruptRecord as err:
+            warn_corrupt(path, err)
+            return None
 
 
 def _read(path: Path, required: str) -> dict | None:

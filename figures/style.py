@@ -3,8 +3,10 @@ and saving as PNG + PDF."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sparsefield.results.io import file_mode  # noqa: E402
 from sparsefield.theory.activations import CATALOGUE  # noqa: E402
 from sparsefield.theory.gated import GATED  # noqa: E402
 
@@ -81,13 +84,27 @@ def save(fig, out: str | Path, name: str) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for ext in _output["formats"]:
-        path = out / f"{name}.{ext}"
-        tmp = out / f".{name}.{ext}.tmp"
-        fig.savefig(tmp, dpi=_output["dpi"], format=ext)
-        os.replace(tmp, path)  # atomic: a reader never sees half a file
-        paths.append(path)
-    plt.close(fig)
+    try:
+        for ext in _output["formats"]:
+            path = out / f"{name}.{ext}"
+            # a unique temporary (two writers of one folder must not share one), removed
+            # whatever happens; a failed write is an OSError naming the file
+            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.{ext}.", suffix=".tmp")
+            try:
+                os.fchmod(fd, file_mode())  # as open() would (mkstemp alone: 0600)
+                with os.fdopen(fd, "wb") as fh:  # closed even when the backend fails
+                    fig.savefig(fh, dpi=_output["dpi"], format=ext)
+                os.replace(tmp, path)  # atomic: a reader never sees half a file
+            except OSError as err:
+                raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+            except Exception as err:  # a backend failing on a full disk (AttributeError ...)
+                raise OSError(errno.EIO, f"could not write the figure ({type(err).__name__}: "
+                              f"{err})", str(path)) from None
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+            paths.append(path)
+    finally:
+        plt.close(fig)
     return paths
 
 

@@ -4,7 +4,14 @@ Each activation reaches numba from its single sympy definition: ``Family.scalar_
 (printed by sympy, ``math`` only) is written as a small generated source module in the
 user cache directory (:func:`cache_dir`; atomic writes, named by a hash of the source) and
 compiled from there as a C callback (``numba.cfunc(cache=True)``), so it is compiled once
-per machine and loaded from numba's on-disk cache in every later process.  The callbacks
+per machine and loaded from numba's on-disk cache in every later process.
+
+Trust: a cached module is imported, and numba unpickles its index and code files (in
+``callbacks/__pycache__``, or ``$NUMBA_CACHE_DIR`` when set), so whoever can write there
+runs code as the user.  The cache folders are therefore private (:func:`private_folder`):
+created with mode 0700, and refused when owned by another user or writable by group or
+others, as is any cached file owned by another user or writable by them; and a module's
+content must hash to the name it is loaded under (else it is rewritten from the source).  The callbacks
 reach the kernel as first-class functions, so the kernel too compiles once per number of
 activation parameters and is cached on disk.
 
@@ -23,8 +30,10 @@ import inspect
 import math
 import os
 import re
+import stat
 import sys
 import tempfile
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -56,6 +65,35 @@ def cache_dir() -> Path:
     return Path(base) / "sparsefield"
 
 
+def _refuse(param: str, path: Path, why: str):
+    raise ParameterError(param, str(path), f"a folder owned by uid {os.geteuid()} that group "
+                         f"and others cannot write (chmod 700 it): {why}")
+
+
+def private_folder(path: Path, param: str = "SPARSEFIELD_CACHE_DIR") -> Path:
+    """Create ``path`` (mode 0700) if missing and check that only this user can write in it
+    or in the files it holds; :class:`ParameterError` (naming ``param``) otherwise."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = path.stat()
+        entries = list(path.iterdir())
+    except OSError as err:
+        raise ParameterError(param, str(path), f"a folder this user can create and read "
+                             f"({err.strerror or err})") from None
+    if not stat.S_ISDIR(st.st_mode):
+        _refuse(param, path, "not a folder")
+    if st.st_uid != os.geteuid():
+        _refuse(param, path, f"owned by uid {st.st_uid}")
+    if st.st_mode & 0o022:
+        _refuse(param, path, f"mode {stat.filemode(st.st_mode)}")
+    for entry in entries:
+        est = entry.lstat()
+        if est.st_uid != os.geteuid() or (est.st_mode & 0o022 and not stat.S_ISLNK(est.st_mode)):
+            _refuse(param, path, f"{entry.name} is owned by uid {est.st_uid}, "
+                    f"mode {stat.filemode(est.st_mode)}")
+    return path
+
+
 def _module_source(fn) -> str:
     """A self-contained module defining ``fn`` (a sympy-printed ``math`` function): its
     source plus an import or value for every global name it uses."""
@@ -77,13 +115,25 @@ def _module_source(fn) -> str:
 
 def _load_generated(source: str, tag: str):
     """Write ``source`` once as ``cache_dir()/callbacks/<tag>_<hash>.py`` (atomically) and
-    import it; an unchanged file keeps numba's on-disk cache valid."""
-    folder = cache_dir() / "callbacks"
-    folder.mkdir(parents=True, exist_ok=True)
+    import it; an unchanged file keeps numba's on-disk cache valid.  The folders are
+    private (:func:`private_folder`) and a file whose content does not hash to its name is
+    rewritten (numba then sees a new source stamp and recompiles)."""
+    folder = private_folder(private_folder(cache_dir()) / "callbacks")
+    private_folder(folder / "__pycache__")  # numba's index and code files (pickles)
+    numba_dir = os.environ.get("NUMBA_CACHE_DIR")
+    if numba_dir:
+        private_folder(Path(numba_dir), "NUMBA_CACHE_DIR")
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     mod_name = f"sf_{tag}_{digest}"
     path = folder / f"{mod_name}.py"
-    if not path.exists():
+    try:
+        stored = path.read_bytes()
+    except FileNotFoundError:
+        stored = None
+    if stored is not None and hashlib.sha256(stored).hexdigest()[:16] != digest:
+        warnings.warn(f"{path}: content does not match its hash; rewritten", stacklevel=2)
+        stored = None
+    if stored is None:
         fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
             fh.write(source)

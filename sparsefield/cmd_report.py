@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from sparsefield.empirical.places import check_device, check_out_dir
+from sparsefield.empirical.places import check_device, check_out_dir, check_results_dir
 from sparsefield.theory.errors import ParameterError
 
 
@@ -41,8 +40,7 @@ def _figures(args: argparse.Namespace) -> int:
     # matplotlib and the theory when the command runs, not when the parser is built
     from sparsefield.figures.catalogue import FIGURES, make_all
 
-    if Path(args.results).exists() and not Path(args.results).is_dir():  # absent: theory only
-        raise ParameterError("results", args.results, "a folder (it is a file)")
+    check_results_dir("results", args.results)  # absent: theory only
     check_out_dir("out", args.out)
     if not 1 <= args.dpi <= 2400:
         raise ParameterError("dpi", args.dpi, "an integer in [1, 2400]")

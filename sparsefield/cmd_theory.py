@@ -130,9 +130,11 @@ def _mean_field(args: argparse.Namespace):
 
 
 def _map(args: argparse.Namespace) -> int:
+    from sparsefield.theory.errors import check_variance
     from sparsefield.theory.jumps import chi1_reason
     from sparsefield.theory.maps import FixedPoint
 
+    check_variance("q", args.q)
     mf = _mean_field(args)
     out = {"V": float(mf.V(args.q)), "dV": float(mf.dV(args.q)), "d2V": float(mf.d2V(args.q)),
            "chi1": float(mf.chi1(args.q))}

@@ -129,18 +129,21 @@ def ensemble_task(out: str, experiment: str, runs: list[tuple[str, dict, int]],
     # torch only on the workers: the client side of a sweep never trains
     import torch
 
+    from sparsefield.empirical import locks
     from sparsefield.empirical.runner import EnsembleTrainer, run_chunk
     from sparsefield.empirical.train import resolve_device
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     store = ResultStore(out, experiment)
-    todo = [(label, p, int(seed)) for label, p, seed in runs if not store.has(p, seed)]
     opts = RunOptions(out=out, device=device, data_root=data_root, max_members=len(runs),
                       progress=False)
-    try:
-        if todo:  # exactly these runs (a point's seeds may be split over chunks)
-            run_chunk(store, todo, EnsembleTrainer(opts), resolve_device(device))
+    todo: list = []
+    try:  # under the runs' locks: another sweep on this folder may be training them
+        with locks.hold([locks.lock_path(store.dir, p, s) for _, p, s in runs]):
+            todo = [(label, p, int(seed)) for label, p, seed in runs if not store.has(p, seed)]
+            if todo:  # exactly these runs (a point's seeds may be split over chunks)
+                run_chunk(store, todo, EnsembleTrainer(opts), resolve_device(device))
     except (ParameterError, InfeasibleError) as err:
         return {"error": f"{type(err).__name__}: {err}", "wall_s": time.perf_counter() - t0}
     return {"ran": len(todo), "wall_s": time.perf_counter() - t0}

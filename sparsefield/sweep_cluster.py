@@ -6,6 +6,11 @@
   on 127.0.0.1 cannot connect, let alone submit code.  No HTTP server is left running
   (no dashboard, and the scheduler's and workers' HTTP routes are disabled and their
   listeners stopped once the cluster is up).
+* Its scratch space is a private folder (``tempfile.mkdtemp``, mode 0700, removed at the
+  end), not Dask's default ``/tmp/dask-scratch-space[-<uid>]``, which another local user
+  can create first and fill with modules; Dask puts its scratch folder first on
+  ``sys.path`` of every server, so it is taken off again in the client and in each worker
+  once the cluster is up (:func:`_scrub_sys_path`).
 * ``--scheduler ADDRESS`` connects to a cluster you run yourself.  Its security is yours:
   use ``tls://`` with certificates (``distributed.comm.require-encryption: true`` and the
   ``distributed.comm.tls.*`` keys, e.g. ``DASK_DISTRIBUTED__COMM__TLS__CA_FILE``,
@@ -19,7 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import shutil
 import socket
+import sys
+import tempfile
 
 import dask
 from distributed import Client, LocalCluster
@@ -43,14 +52,40 @@ def remote_client(address: str, timeout: float = CONNECT_TIMEOUT_S):
     check_scheduler(address)
     host, port = address.split("://", 1)[1].rsplit(":", 1)
     try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
+        with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+            if address.startswith("tcp://"):
+                _check_dask_greeting(sock, address, timeout)
         client = Client(address, timeout=HANDSHAKE_TIMEOUT_S)
+    except ParameterError:
+        raise
     except (OSError, TimeoutError, ValueError) as err:
         why = " ".join(str(err).split())[:200] or type(err).__name__
         raise ParameterError("scheduler", address, f"a Dask scheduler answering within "
                              f"{timeout:g} s ({why})") from None
     with client:
         yield client
+
+
+MAX_GREETING_FRAMES = 64
+
+
+def _check_dask_greeting(sock: socket.socket, address: str, timeout: float) -> None:
+    """A Dask server greets first: its handshake message, whose first 8 bytes are a
+    little-endian frame count.  Anything else (silence: an HTTP server waits for a request;
+    a huge count: Dask would try to allocate it) is not a Dask scheduler."""
+    sock.settimeout(timeout)
+    head = b""
+    try:
+        while len(head) < 8:
+            chunk = sock.recv(8 - len(head))
+            if not chunk:
+                break
+            head += chunk
+    except OSError:
+        pass
+    if len(head) < 8 or not 0 < int.from_bytes(head, "little") <= MAX_GREETING_FRAMES:
+        raise ParameterError("scheduler", address, f"a Dask scheduler (it did not greet as one "
+                             f"within {timeout:g} s)")
 
 
 def _stop_http(dask_scheduler=None, dask_worker=None) -> bool:
@@ -62,25 +97,49 @@ def _stop_http(dask_scheduler=None, dask_worker=None) -> bool:
     return http is not None
 
 
+def _scrub_sys_path(scratch: str, dask_worker=None) -> list[str]:
+    """Remove ``scratch`` and every folder below it from ``sys.path`` (run in the client
+    and in each worker); returns what is left of ``sys.path``."""
+    root = os.path.realpath(scratch)
+    sys.path[:] = [p for p in sys.path
+                   if not (p and os.path.commonpath([root, os.path.realpath(p)]) == root)]
+    return list(sys.path)
+
+
+@contextlib.contextmanager
+def private_scratch():
+    """A fresh folder only this user can enter (``mkdtemp``: mode 0700), removed on exit."""
+    scratch = tempfile.mkdtemp(prefix="sparsefield-dask-")
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def local_client(workers: int, gpu: bool = False):
     """A ``Client`` of an embedded loopback ``LocalCluster`` of ``workers`` single-threaded
     processes (each declaring one GPU resource when ``gpu``), TLS-authenticated with a
-    temporary certificate, without HTTP servers."""
+    temporary certificate, without HTTP servers, with a private scratch folder kept off
+    ``sys.path``."""
     if workers < 1:
         raise ParameterError("workers", workers, "an integer >= 1 (0: no Dask, in-process)")
     security = Security.temporary()
     # One task per single-threaded worker at a time: "processing" then means running.
-    with dask.config.set({"distributed.scheduler.worker-saturation": 1.0, **NO_HTTP}), \
+    with private_scratch() as scratch, \
+            dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
+                             "temporary-directory": scratch, **NO_HTTP}), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                          host="127.0.0.1", protocol="tls://", security=security,
                          dashboard_address=None, worker_dashboard_address=None,
                          # the scheduler always opens an HTTP listener: a free loopback
                          # port (not 8787), with no routes, stopped below
                          scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                         silence_logs=logging.ERROR,
+                         silence_logs=logging.ERROR, local_directory=scratch,
                          resources={"GPU": 1} if gpu else None) as cluster, \
             Client(cluster, security=security) as client:
         client.run_on_scheduler(_stop_http)
         client.run(_stop_http)
+        _scrub_sys_path(scratch)
+        client.run(_scrub_sys_path, scratch)
         yield client

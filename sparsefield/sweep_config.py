@@ -48,6 +48,9 @@ def read(path: str | Path) -> dict:
         raise ParameterError("sweep file", str(path), f"readable ({err.strerror})") from None
     except tomllib.TOMLDecodeError as err:
         raise ParameterError("sweep file", str(path), f"valid TOML ({err})") from None
+    except RecursionError:
+        raise ParameterError("sweep file", str(path), "TOML nested at most a few hundred "
+                             "levels deep") from None
 
 
 def check_name(name: object, param: str = "sweep.name") -> str:
@@ -127,6 +130,9 @@ def validate(doc: dict, size: str | None = None) -> None:
             axes.add(key)
     sizes = _table(doc, "size", "[size]")
     for name, over in sizes.items():
+        if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
+            raise ParameterError(f"[size.{name}]", name, f"a size name matching {NAME_PATTERN} "
+                                 "(it names the folder sweep-NAME)")
         if not isinstance(over, dict):
             raise ParameterError(f"[size.{name}]", over, "a table of overrides")
         for key, value in over.items():
@@ -140,6 +146,31 @@ def validate(doc: dict, size: str | None = None) -> None:
                 _check_field(key, value, where, axis=key in axes)
     if size is not None and size not in sizes:
         raise ParameterError("size", size, f"one of {sorted(sizes) or 'the [size.NAME] tables (none here)'}")
+    if not any(isinstance(g, dict) and g for g in grids):
+        raise ParameterError("[grid]", raw or None, "at least one axis = [values] (an empty "
+                             "file would be one default run of width 300, depth 100)")
+    _check_task_count(doc, grids, sizes.get(size, {}) if size is not None else {})
+
+
+MAX_TASKS = 10_000  # (point, seed) pairs of one sweep: more is a typo, not a plan (and a
+# dry run validating them all would take minutes)
+
+
+def _check_task_count(doc: dict, grids: list, over: dict) -> None:
+    """Refuse a sweep of more than :data:`MAX_TASKS` (point, seed) pairs, counted from the
+    axis lengths (``size`` overrides included) before the grid is expanded."""
+    seeds = over.get("seeds", doc.get("sweep", {}).get("seeds", [0]))
+    n = 0
+    for g in grids:
+        count = 1
+        for key, values in g.items():
+            values = over.get(key, values)
+            count *= len(values) if isinstance(values, list) else 1
+        n += count
+    n *= max(len(seeds) if isinstance(seeds, list) else 1, 1)
+    if n > MAX_TASKS:
+        raise ParameterError("[grid]", f"{n:,} runs", f"at most {MAX_TASKS:,} (point, seed) "
+                             "pairs per sweep (split it into several files)")
 
 
 def check_scheduler(address: str) -> str:

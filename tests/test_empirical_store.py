@@ -11,14 +11,15 @@ def test_write_has_load_roundtrip(tmp_path):
     store = ResultStore(tmp_path, "exp")
     cfg = {"activation": "relu", "width": 8, "lr": 0.1}
     assert not store.has(cfg, 0)
-    path = store.write(cfg, 0, {"acc": 0.5, "bad": float("nan"), "curve": [1.0, float("inf")]},
+    done = {"eval": {"step": [1], "test_acc": [0.5]}, "final": {"test_acc": 0.5}}
+    path = store.write(cfg, 0, {**done, "bad": float("nan"), "curve": [1.0, float("inf")]},
                        label="relu w8")
     assert store.has(cfg, 0) and not store.has(cfg, 1)
     assert path.name.startswith("relu-w8__") and path.name.endswith("__seed0.json")
     rec = store.load(cfg, 0)
     assert rec["config"] == cfg and rec["seed"] == 0 and rec["versions"]["torch"]
-    assert rec["metrics"] == {"acc": 0.5, "bad": None, "curve": [1.0, None]}
-    store.write({**cfg, "lr": 0.2}, 0, {}, label="other")
+    assert rec["metrics"] == {**done, "bad": None, "curve": [1.0, None]}
+    store.write({**cfg, "lr": 0.2}, 0, done, label="other")
     store.write_summary({"rows": {}})
     assert [r["config"]["lr"] for r in store.load_all()] == [0.2, 0.1]  # summary.json excluded
     assert not list(tmp_path.rglob("*.tmp"))

@@ -152,7 +152,8 @@ def _experiments(root):
                   "zero_sparsity": _history(steps, layers, lambda s, l: 0.5 + 0.01 * s * (l + 1) / 4),
                   "max_act": _history(steps, layers, lambda s, l: min(peak, 1 + s * (l + 1))),
                   "batch_usage": _history(steps, layers, lambda s, l: 1 - 0.01 * s * (l + 1))}
-            gpt.write({"activation": act, "act_params": params}, seed, {"eval": ev},
+            gpt.write({"activation": act, "act_params": params}, seed,
+                      {"eval": ev, "final": {"val_loss": ev["val_loss"][-1]}},
                       act + "".join(f"-{k}={v:g}" for k, v in params.items()))
 
 

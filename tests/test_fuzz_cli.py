@@ -115,3 +115,58 @@ def generated_argv(draw):
 @given(argv=generated_argv())
 def test_generated_out_of_range_numbers_are_one_line_exit_2(argv):
     assert problem(argv) is None, " ".join(argv)
+
+
+# --- generated: every class of issue 26, 1,000 command lines (tests/bad_input_gen.py) -----------
+HANG_S = 60  # a case still running after this is reported as a hang
+
+
+def test_generated_bad_inputs_of_every_class(tmp_path):
+    """1,000 generated bad command lines (huge integers, floats outside every range,
+    hostile and explosive expressions, deep configs, sweep files, devices, schedulers,
+    paths): 0 tracebacks, 0 hangs, 0 accepted."""
+    import signal
+
+    from bad_input_gen import generated_argvs
+
+    def hang(*_):
+        raise TimeoutError
+
+    cases = generated_argvs(tmp_path, 1000)
+    assert len(cases) >= 1000
+    old = signal.signal(signal.SIGALRM, hang)
+    failures = []
+    try:
+        for argv in cases:
+            signal.alarm(HANG_S)
+            try:
+                why = problem(argv)
+            except TimeoutError:
+                why = f"hang (over {HANG_S} s)"
+            finally:
+                signal.alarm(0)
+            if why is not None:
+                failures.append((argv, why))
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    assert not failures, "\n".join(f"{' '.join(a)[:200]}: {w}" for a, w in failures[:20])
+
+
+def test_a_scheduler_that_is_not_dask_is_one_line_exit_2(tmp_path):
+    """An HTTP server as ``--scheduler``: Dask read 8 bytes of HTTP as a frame count and
+    asked for 3 EiB; now the address must greet as a Dask server."""
+    import http.server
+    import threading
+
+    from bad_inputs import SWEEP_OK
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        good = tmp_path / "good.toml"
+        good.write_text(SWEEP_OK)
+        argv = ["sweep", str(good), "--results", str(tmp_path / "res"), "--scheduler",
+                f"tcp://127.0.0.1:{srv.server_port}"]
+        assert problem(argv) is None
+    finally:
+        srv.shutdown()

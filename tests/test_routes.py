@@ -3,7 +3,8 @@
 A 100 x 100 (q, rho) grid per catalogue activation: the test counts which route each point
 took (no timing) and checks the mix against conditions written here from the definitions
 (intervals narrower than a quarter of the conditional sd, GELU's sign of rho, the strip of
-analyticity, the piecewise-linear closed form's error bound), so one ill-conditioned point cannot send a whole grid down the slow path.  The
+analyticity, the piecewise-linear closed form's error bound), so one ill-conditioned point
+cannot send a whole grid down the slow path.  The
 new closed forms (ELU / SELU / CELU, GELU at rho < 0) are checked against the mpmath reference
 at points where they are used.
 """

@@ -170,9 +170,10 @@ def test_planted_checkpoint_runs_no_code_on_resume(tmp_path):
     spec = {k: p[k] for k in ("steps", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
                                "loss", "log_every", "stats_every", "eval_every", "eval_size",
                                "checkpoint_every", "data_seed")}
-    with pytest.raises(BadCheckpoint, match="ckpt.pt"):
-        train_ensemble(model, data, spec, 1, torch.device("cpu"), checkpoint=ckpt, progress=False)
-    assert not marker.exists()
+    # refused unread (no code runs), reported, and the run restarts from step 0 (issue 26)
+    out = train_ensemble(model, data, spec, 1, torch.device("cpu"), checkpoint=ckpt, progress=False)
+    assert not marker.exists() and out[0]["eval"]["step"][-1] == 4
+    assert issubclass(BadCheckpoint, ValueError)
 
 
 def test_planted_gpt_checkpoint_runs_no_code_on_resume(tmp_path):
@@ -192,7 +193,7 @@ def test_planted_gpt_checkpoint_runs_no_code_on_resume(tmp_path):
     assert not marker.exists()
 
 
-def test_planted_checkpoint_is_one_line_exit_2_from_the_cli(tmp_path, capsys):
+def test_planted_checkpoint_is_one_warning_line_and_a_rerun_from_the_cli(tmp_path, capsys):
     import hashlib
 
     import torch
@@ -212,9 +213,9 @@ def test_planted_checkpoint_is_one_line_exit_2_from_the_cli(tmp_path, capsys):
     argv = ["train", "--out", str(tmp_path), "--no-progress"]
     for k, v in args.items():
         argv += [f"--{k.replace('_', '-')}", str(v)]
-    assert main(argv) == 2
+    assert main(argv) == 0  # issue 26: a bad checkpoint is reported and the run redone
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and str(ckpt) in err[0] and not marker.exists()
+    assert len(err) == 1 and str(ckpt) in err[0] and "restarts" in err[0] and not marker.exists()
 
 
 # --- 4. file disclosure through sweep.json ------------------------------------------------------------

@@ -22,9 +22,8 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy as sp
 
-from .errors import ParameterError
-
-X = sp.Symbol("x", real=True)
+from .errors import SCALE_RANGE, ParameterError, check_real, in_scale
+from .grammar import X, to_sympy
 
 
 def _tidy(e: sp.Expr) -> sp.Expr:
@@ -128,11 +127,13 @@ class Family:
 
     @cached_property
     def breaks_sym(self) -> tuple[sp.Expr, ...]:
-        return tuple(sp.sympify(b) for b in self.breaks(*self.symbols))
+        names = {s.name: s for s in self.symbols}
+        return tuple(to_sympy(b, names, "breaks") for b in self.breaks(*self.symbols))
 
     def pieces_sym(self, order: int = 0) -> tuple[sp.Expr, ...]:
         """Pieces of ``d^order phi / dx^order`` (classical derivative inside each interval)."""
-        pieces = tuple(sp.sympify(p) for p in self.pieces(X, *self.symbols))
+        names = {s.name: s for s in self.symbols}
+        pieces = tuple(to_sympy(p, names, "pieces") for p in self.pieces(X, *self.symbols))
         if len(pieces) != len(self.breaks_sym) + 1:
             raise ValueError(f"{self.name}: need len(breaks) + 1 pieces")
         return tuple(sp.diff(p, X, order) for p in pieces)
@@ -246,12 +247,9 @@ class Family:
             v = params.get(p.name, p.default)
             if v is None:
                 raise ParameterError(p.name, None, f"given for {self.name}: {p.valid}")
-            try:
-                fv = float(v)
-            except (TypeError, ValueError):
-                raise ParameterError(p.name, v, p.valid) from None
-            if math.isnan(fv) or not p.ok(fv):
-                raise ParameterError(p.name, v, p.valid)
+            fv = check_real(p.name, v, p.valid, p.ok)
+            if not in_scale(fv):
+                raise ParameterError(p.name, v, f"{p.valid}, {SCALE_RANGE}")
             values.append(fv)
         return Activation(self, tuple(values))
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .activations import CATALOGUE, Activation, family, get, names
 from .eoc import edge_of_chaos
-from .errors import ParameterError, check_open_unit, check_positive, check_real
+from .errors import ParameterError, check_open_unit, check_real, check_variance
 from .gaussian import gamma, interval_prob
 from .maps import FixedPoint, MeanField, extra_fixed_points
 from .piecewise_linear import PiecewiseLinear
@@ -93,7 +93,7 @@ def m_for_vprime(name: str, sparsity, vprime, q_star: float = 1.0):
     found by vectorised bisection in ``log m`` (grids of sparsities and targets at once).
     """
     _check_name(name, CLIPPED)
-    q_star = check_positive("q_star", q_star)
+    q_star = check_variance("q_star", q_star)
     v = np.asarray(vprime, float)
     bad = ~((v >= VPRIME_MIN) & (v < 1))
     if np.any(bad):
@@ -165,7 +165,7 @@ def critical_m(name: str, sparsity: float, q_star: float = 1.0) -> dict:
     """
     _check_name(name, CLIPPED)
     check_open_unit("sparsity", sparsity)
-    q_star = check_positive("q_star", q_star)
+    q_star = check_variance("q_star", q_star)
     v2, bif = _critical_scaled(name, float(tau_for_sparsity(name, sparsity)))
     return {k: (None if v is None else v * math.sqrt(q_star))
             for k, v in (("vsecond_zero", v2), ("bifurcation", bif))}
@@ -220,8 +220,10 @@ def derive(activation: str, sparsity: float, vprime: float | None = None,
     or the clip ``m`` itself; unclipped ones take neither.  ``q*`` is free [DT26].
     """
     name = _check_name(activation)
+    asked = (("vprime", vprime) if vprime is not None else ("m", m) if m is not None
+             else ("sparsity", sparsity))  # what a derived value out of range is blamed on
     sparsity = check_open_unit("sparsity", sparsity)
-    q_star = check_positive("q_star", q_star)
+    q_star = check_variance("q_star", q_star)
     if name in UNCLIPPED and (vprime is not None or m is not None):
         bad = "vprime" if vprime is not None else "m"
         raise ParameterError(bad, vprime if vprime is not None else m,
@@ -235,18 +237,16 @@ def derive(activation: str, sparsity: float, vprime: float | None = None,
                 "vprime", vprime, f"in [{VPRIME_MIN:g}, 1)", lambda v: VPRIME_MIN <= v < 1.0)
             m = float(m_for_vprime(name, sparsity, vprime, q_star))
         else:
-            m = check_positive("m", m)
+            m = check_variance("m", m, "a clipping magnitude")
         act = get(name, tau=tau, m=m)
     else:
         act = get(name, tau=tau)
     try:
         return _derive(name, sparsity, q_star, tau, m, act)
-    except ParameterError as err:
-        if err.param != "q":
+    except ParameterError as err:  # a derived q or variance out of range: blame the input
+        if err.param not in ("q", "sigma_w2", "sigma_b2"):
             raise
-        given = (("vprime", vprime) if vprime is not None else ("m", m) if name in CLIPPED
-                 else ("sparsity", sparsity))
-        raise ParameterError(*given, f"a value whose variance map is computable: {err}") from None
+        raise ParameterError(*asked, f"a value whose variance map is computable: {err}") from None
 
 
 def _derive(name: str, sparsity: float, q_star: float, tau: float, m: float | None,
@@ -294,6 +294,7 @@ def derive_grid(name: str, sparsities, vprimes, q_star: float = 1.0) -> dict:
     """Vectorised :func:`derive` over broadcast grids of sparsities and targets ``V'(q*)``:
     arrays ``tau, m, sigma_w2, sigma_b2, vsecond`` (no fixed-point search)."""
     _check_name(name, CLIPPED)
+    q_star = check_variance("q_star", q_star)
     s, v = np.broadcast_arrays(np.asarray(sparsities, float), np.asarray(vprimes, float))
     if np.any(~((s > 0) & (s < 1))):
         raise ParameterError("sparsity", float(s[~((s > 0) & (s < 1))][0]),

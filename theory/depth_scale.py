@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .activations import Activation
-from .errors import ParameterError, check_positive
+from .errors import ParameterError, check_positive, check_variance
 from .gaussian import gamma
 from .maps import MARGINAL_TOL, MeanField
 from .roots import brentq
@@ -110,7 +110,7 @@ def correlation_fixed_point(mf: MeanField, q_star: float) -> float:
 
 def depth_scale(act: Activation, sigma_w2: float, sigma_b2: float, q_star: float) -> DepthScale:
     """Depth scales of ``(act, sigma_w^2, sigma_b^2)`` at a fixed point ``q*`` of ``V``."""
-    q_star = check_positive("q_star", q_star)
+    q_star = check_variance("q_star", q_star)
     mf = MeanField(act, sigma_w2, sigma_b2)
     v = float(mf.V(q_star))
     if abs(v - q_star) > 1e-8 * q_star:

@@ -15,9 +15,9 @@ import numpy as np
 
 from . import moments
 from .activations import Activation
-from .errors import ParameterError, check_positive
+from .errors import ParameterError, check_variance
 from .piecewise_linear import density
-from .spec import format_spec
+from .spec import as_activation, format_spec
 
 ZERO_TOL = 1e-12
 
@@ -56,7 +56,8 @@ def drift_stats(act: Activation, q: float = 1.0) -> dict:
     drift); for a jumping ``phi`` the distributional value, with the jump terms
     :func:`jump_terms`, is ``E_phi_dphi_dist`` (docs/theory.md section 4.5).
     """
-    q = check_positive("q", q)
+    act = as_activation(act)
+    q = check_variance("q", q)
     parity = act.family.parity
     e_phi = 0.0 if parity == -1 else float(moments.e_phi(act, q))
     pos = float(moments.e_phi_dphi(act, q, "pos"))

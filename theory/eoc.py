@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from . import jumps, moments
 from .activations import Activation
-from .errors import InfeasibleError, check_positive
+from .errors import InfeasibleError, check_variance
+from .spec import as_activation
 
 ROUNDING = 1e-12
 
 
 def edge_of_chaos(act: Activation, q_star: float = 1.0) -> tuple[float, float]:
     """``(sigma_w^2, sigma_b^2)`` placing ``act`` on the edge of chaos with fixed point ``q*``."""
-    q_star = check_positive("q_star", q_star)
+    act = as_activation(act)
+    q_star = check_variance("q_star", q_star)
     if act.has_jumps:  # chi_1 = inf for every sigma_w^2 (theory/jumps.py)
         raise InfeasibleError(f"edge of chaos infeasible: {jumps.chi1_reason(act)}")
     e_dphi2 = float(moments.e_dphi2(act, q_star))

@@ -32,7 +32,7 @@ import numpy as np
 
 from . import moments
 from .activations import Activation, get
-from .errors import InfeasibleError, ParameterError, check_positive
+from .errors import InfeasibleError, ParameterError, check_variance
 from .maps import MeanField, check_q
 
 
@@ -137,7 +137,7 @@ class GatedMeanField(MeanField):
 
 def edge_of_chaos(unit: Gated, q_star: float = 1.0) -> tuple[float, float]:
     """``(sigma_w^2, sigma_b^2)`` with ``chi_1 = 1`` and ``V(q*) = q*`` for a gated unit."""
-    q_star = check_positive("q_star", q_star)
+    q_star = check_variance("q_star", q_star)
     A, C, dA, dC = (float(v) for v in unit.factors(q_star))
     gain = dA * C + A * dC
     if not np.isfinite(gain) or gain <= 0.0:

@@ -41,7 +41,7 @@ import numpy as np
 from scipy import special
 
 from .activations import Activation
-from .errors import ParameterError, check_open_unit, check_positive
+from .errors import ParameterError, check_open_unit, check_variance
 from .gaussian import split_expect
 from .piecewise_linear import density
 
@@ -127,7 +127,7 @@ def topk_threshold(fraction: float, q: float = 1.0, sided: int = 2) -> float:
     converges to as the width grows: ``sqrt(q) Phi^{-1}(1 - f/2)`` (largest magnitudes,
     the hard threshold) or ``sqrt(q) Phi^{-1}(1 - f)`` (largest values, JumpReLU)."""
     f = check_open_unit("fraction", fraction)
-    q = check_positive("q", q)
+    q = check_variance("q", q)
     if sided not in (1, 2):
         raise ParameterError("sided", sided, "1 (largest values) or 2 (largest magnitudes)")
     return float(math.sqrt(q) * special.ndtri(1.0 - f / sided))

@@ -18,9 +18,9 @@ import numpy as np
 
 from . import jumps, moments, tails
 from .activations import Activation
-from .errors import ParameterError, check_nonnegative, check_positive
+from .errors import SCALE_MAX, ParameterError, check_positive, check_real
 from .roots import brentq, fminbound
-from .spec import format_spec
+from .spec import as_activation, format_spec
 
 MARGINAL_TOL = 1e-12  # |V'(q)| within this of 1: marginal (rounding of V' is ~1e-16)
 SAME_ROOT_RTOL = 1e-12  # roots closer than this (relative) are one root
@@ -57,8 +57,12 @@ class MeanField:
     sigma_b2: float
 
     def __post_init__(self) -> None:
-        check_positive("sigma_w2", self.sigma_w2)
-        check_nonnegative("sigma_b2", self.sigma_b2)
+        if type(self) is MeanField:  # (subclasses, e.g. gated units, bring their own kind)
+            object.__setattr__(self, "act", as_activation(self.act))
+        check_real("sigma_w2", self.sigma_w2, f"a weight variance in (0, {SCALE_MAX:g}]",
+                   lambda v: 0 < v <= SCALE_MAX)
+        check_real("sigma_b2", self.sigma_b2, f"a bias variance in [0, {SCALE_MAX:g}]",
+                   lambda v: 0 <= v <= SCALE_MAX)
 
     def _one(self, what: str, f, q):
         """One float ``q`` (the scalar fast path of :mod:`.moments`): ``f(q)`` when it passes
@@ -149,7 +153,11 @@ class MeanField:
             pos = math.log10(q_bad) + 12  # q_bad fails between grid decades: cut the span there
             span = (math.floor(pos) + 1, span[1]) if q_bad < 1 else (span[0], math.ceil(pos) - 1)
             span = span if span[0] <= span[1] else None
-        where = (f"in [1e{span[0] - 12}, 1e{span[1] - 12}]" if span else "nowhere")
+        if not span:  # no q at all: the activation, not q, is at fault
+            raise ParameterError("activation", format_spec(self.act), f"one whose {what} is "
+                                 f"finite at some q in [1e-12, 1e12] (it gave {v_bad:g} at "
+                                 f"q={q_bad:g}{at}, and no decade of q does better)")
+        where = f"in [1e{span[0] - 12}, 1e{span[1] - 12}]"
         raise ParameterError("q", q_bad, f"{where}, where {what} of "
                              f"{format_spec(self.act)}{at} is computable (it gave {v_bad:g} at "
                              f"q={q_bad:g})")
@@ -157,6 +165,8 @@ class MeanField:
     def iterate(self, q0: float, depth: int) -> np.ndarray:
         """``q^0, ..., q^depth`` under ``q^{l+1} = V(q^l)`` (infinite width); an exploded
         variance (past ``EXPLODED`` or overflowing) continues as ``inf``."""
+        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+            raise ParameterError("depth", depth, "an integer >= 0")
         qs = [float(check_q(q0))]
         for _ in range(depth):
             if not qs[-1] < EXPLODED:
@@ -198,15 +208,17 @@ class MeanField:
         found: list[float] = []
         double: list[float] = []
 
-        def add(r: float, into: list) -> None:
-            if all(abs(r - s) > SAME_ROOT_RTOL * max(r, s) for s in roots):
+        def add(r: float | None, into: list) -> None:
+            if r is not None and all(abs(r - s) > SAME_ROOT_RTOL * max(r, s) for s in roots):
                 roots.append(r)
                 into.append(r)
 
         def f(x: float) -> float:
             return float(self._deflated(np.array([x]), ks)[0])
 
-        def root(a: float, b: float) -> float:
+        def root(a: float, b: float) -> float | None:
+            if f(a) * f(b) > 0:  # a sign change of rounding noise only (extreme parameters)
+                return None
             return brentq(f, a, b, xtol=1e-300, rtol=4 * np.finfo(float).eps)
         sign = np.sign(h)
         for i in np.nonzero(sign[:-1] * sign[1:] < 0)[0]:

@@ -71,3 +71,14 @@ def format_spec(act: Activation) -> str:
     if not act.params:
         return act.name
     return act.name + ":" + ",".join(f"{k}={float(v)!r}" for k, v in act.params.items())
+
+
+def as_activation(obj: object, param: str = "act") -> Activation:
+    """``obj`` if it is an :class:`Activation`, the activation a spec string names
+    (:func:`parse`), else :class:`ParameterError` saying what is expected."""
+    if isinstance(obj, Activation):
+        return obj
+    if isinstance(obj, str):
+        return parse(obj)
+    raise ParameterError(param, repr(obj)[:80], "an Activation (sparsefield.activation(...)) "
+                         "or its name, e.g. 'crelu:tau=1,m=1'")

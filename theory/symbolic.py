@@ -370,7 +370,9 @@ def value(expr: sp.Expr) -> float:
 
 
 def parse(text: str, activation: str | Family | None = None) -> sp.Expr:
-    """Read back a printed formula (``str`` of :func:`formula`) with the right symbols."""
+    """Read back a printed formula (``str`` of :func:`formula`) with the right symbols.
+    Trusted text only (this package's own output, in its tests): ``sympify`` evaluates it;
+    user text goes through :func:`sparsefield.theory.grammar.parse`."""
     names = dict(GLOBAL_SYMBOLS, **FUNCTIONS)
     if activation is not None:
         names.update({s.name: s for s in polynomial_family(activation).symbols})

@@ -8,16 +8,15 @@
   condition is a candidate breakpoint, each interval gets the branch valid inside it, and
   breakpoints where neighbouring pieces are the same expression are dropped.
 
-The CLI form ``--activation 'expr:Min(Max(x - 1, 0), 2)'`` is parsed here from text with
-a restricted grammar (no ``eval``): numbers, ``x``, ``pi``, ``E``, ``+ - * / **``, the
-comparisons ``< <= > >=``, tuples (for ``Piecewise((x, x > 0), (0, True))``) and the
-functions in :data:`FUNCTIONS`.  No attribute access, no builtins, no keywords; anything
-else is a :class:`ParameterError` naming what was refused.
+The CLI form ``--activation 'expr:Min(Max(x - 1, 0), 2)'`` and every text handed to
+these functions (an expression, a piece, a breakpoint) is parsed with the restricted
+grammar of :mod:`sparsefield.theory.grammar` (no ``eval``, bounded sizes); other inputs
+must be sympy objects or numbers (:func:`~sparsefield.theory.grammar.to_sympy`): nothing
+a caller passes reaches ``sympify``.
 """
 
 from __future__ import annotations
 
-import ast
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -25,86 +24,7 @@ import sympy as sp
 
 from .activations import Activation, Param, X, define
 from .errors import ParameterError
-
-FUNCTIONS = {
-    "Piecewise": sp.Piecewise, "Max": sp.Max, "Min": sp.Min, "Abs": sp.Abs,
-    "Heaviside": sp.Heaviside, "sign": sp.sign, "exp": sp.exp, "log": sp.log,
-    "sqrt": sp.sqrt, "erf": sp.erf, "erfc": sp.erfc, "tanh": sp.tanh, "sinh": sp.sinh,
-    "cosh": sp.cosh, "sin": sp.sin, "cos": sp.cos, "atan": sp.atan, "And": sp.And,
-    "Or": sp.Or,
-}
-CONSTANTS = {"pi": sp.pi, "E": sp.E, "True": sp.true, "False": sp.false}
-SYNTAX = ("an expression in x with numbers, + - * / **, < <= > >=, pi, E and "
-          f"{', '.join(FUNCTIONS)}")
-MAX_LENGTH = 2000
-_BINOPS = {ast.Add: sp.Add, ast.Sub: lambda a, b: a - b, ast.Mult: sp.Mul,
-           ast.Div: lambda a, b: a / b, ast.Pow: sp.Pow}
-_CMPS = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge}
-
-
-def parse(text: str, names: Mapping[str, sp.Symbol] | None = None) -> sp.Expr:
-    """Text to a sympy expression under the restricted grammar of the module docstring;
-    ``names`` maps extra symbol names (parameters) to symbols."""
-    if not isinstance(text, str) or not text.strip():
-        raise ParameterError("expression", text, SYNTAX)
-    if len(text) > MAX_LENGTH:
-        raise ParameterError("expression", text[:40] + "...", f"at most {MAX_LENGTH} characters")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as e:
-        raise ParameterError("expression", text, f"valid syntax ({e.msg}): {SYNTAX}") from None
-    symbols = {"x": X, **(names or {})}
-
-    def refuse(node, what: str):
-        raise ParameterError("expression", text, f"{SYNTAX}; {what} is not allowed")
-
-    def build(node):
-        if isinstance(node, ast.Expression):
-            return build(node.body)
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, bool):
-                return sp.true if node.value else sp.false
-            if isinstance(node.value, (int, float)):
-                return sp.nsimplify(node.value) if isinstance(node.value, float) \
-                    else sp.Integer(node.value)
-            return refuse(node, f"the constant {node.value!r}")
-        if isinstance(node, ast.Name):
-            if node.id in symbols:
-                return symbols[node.id]
-            if node.id in CONSTANTS:
-                return CONSTANTS[node.id]
-            return refuse(node, f"the name {node.id!r}")
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](build(node.left), build(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            v = build(node.operand)
-            return -v if isinstance(node.op, ast.USub) else v
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMPS:
-            return _CMPS[type(node.ops[0])](build(node.left), build(node.comparators[0]))
-        if isinstance(node, ast.Tuple):
-            return tuple(build(e) for e in node.elts)
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                return refuse(node, f"the call {ast.unparse(node.func)}(...)")
-            if node.keywords:
-                return refuse(node, "a keyword argument")
-            return FUNCTIONS[node.func.id](*(build(a) for a in node.args))
-        if isinstance(node, ast.Attribute):
-            return refuse(node, "attribute access")
-        return refuse(node, f"'{ast.unparse(node)}' ({type(node).__name__})")
-
-    try:
-        expr = build(tree)
-    except ParameterError:
-        raise
-    except (TypeError, ValueError, sp.SympifyError) as e:
-        raise ParameterError("expression", text, f"{SYNTAX} ({e})") from None
-    if isinstance(expr, tuple) or not isinstance(expr, sp.Expr):
-        raise ParameterError("expression", text, f"a number-valued expression: {SYNTAX}")
-    if expr.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
-        raise ParameterError("expression", text, "finite (it contains a division by zero or "
-                             "an infinity)")
-    return expr
+from .grammar import FUNCTIONS, SYNTAX, parse, to_sympy  # noqa: F401  (re-exported)
 
 
 def _boundaries(cond) -> set:
@@ -160,6 +80,45 @@ def analyse(expr: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr]]:
     return keep_b, keep_p
 
 
+def _log_abs(piece: sp.Expr, x: int) -> float:
+    """``log |piece(x)|`` to double precision (``-inf`` at a zero), evaluated in
+    arbitrary precision so that ``exp(x**2)`` at ``x = 1e6`` does not overflow."""
+    v = piece.subs(X, sp.Integer(x))
+    try:
+        mag = sp.Abs(sp.N(v, 20))
+        return -np.inf if mag == 0 else float(sp.N(sp.log(mag), 20))
+    except (TypeError, ValueError, OverflowError):
+        return np.inf
+
+
+_EXPS = (sp.exp, sp.sinh, sp.cosh)
+
+
+def _check_growth(piece: sp.Expr, side: int, label: str) -> None:
+    """Refuse an outer piece growing like ``exp(c x^2)`` (``c > 0``) or faster: then
+    ``E[phi(sqrt(q) z)^2]`` diverges for ``q >= 1/(4c)`` and there is no variance map
+    (docs/theory.md, section 8.1).  Detected from ``r(x) = log|phi(x)| / x^2`` at ``|x| = 1e2 ... 1e6``:
+    Gaussian growth keeps ``r`` level, anything slower (``exp(|x|^a)``, ``a < 2``,
+    polynomials) makes it fall by orders of magnitude; ``r > 100`` anywhere is faster than
+    Gaussian already (and stops the evaluation before it explodes).  Nested exponentials
+    are refused outright (their growth cannot be evaluated safely)."""
+    def refuse(why: str):
+        raise ParameterError("expression", label, f"an activation growing slower than "
+                             f"exp(c x^2) for every c > 0 as x -> {'+' if side > 0 else '-'}inf "
+                             f"({why}; else its Gaussian integrals diverge: no variance map)")
+    if any(f.args[0].has(*_EXPS) for f in piece.atoms(*_EXPS)):
+        refuse("nested exponentials")
+    rs = []
+    for k in range(2, 7):
+        x = 10.0 ** k
+        r = _log_abs(piece, side * 10 ** k) / (x * x)
+        if r > 100:
+            refuse(f"log|phi| / x^2 = {r:.3g} at x = {side * x:g}")
+        rs.append(r)
+    if rs[-1] > 1e-12 and rs[-1] >= 0.9 * rs[0]:
+        refuse(f"log|phi| / x^2 stays near {rs[-1]:.3g}")
+
+
 def from_expression(text: str | sp.Expr, name: str | None = None, **props) -> Activation:
     """An activation from one expression in ``x`` (text under the restricted grammar, or
     a sympy expression whose symbol is :data:`sparsefield.theory.activations.X` or any
@@ -167,7 +126,10 @@ def from_expression(text: str | sp.Expr, name: str | None = None, **props) -> Ac
     if isinstance(text, str):
         expr, label = parse(text), text
     else:
-        expr, label = sp.sympify(text), str(text)
+        expr = to_sympy(text)
+        if not isinstance(expr, sp.Expr):
+            raise ParameterError("expression", str(expr)[:80], f"a number-valued expression: {SYNTAX}")
+        label = str(expr)
         expr = expr.subs({s: X for s in expr.free_symbols if s.name == "x"})
     try:
         breaks, pieces = analyse(expr)
@@ -176,6 +138,8 @@ def from_expression(text: str | sp.Expr, name: str | None = None, **props) -> Ac
             raise
         raise ParameterError("expression", label, f"a form whose breakpoints sympy can find "
                              f"({type(e).__name__}: {e})") from None
+    for piece, side in ((pieces[0], -1), (pieces[-1], 1)):
+        _check_growth(piece, side, label)
     props.setdefault("label", label)
     fam = define(name or f"expr:{label}", [], lambda: tuple(breaks), lambda x: tuple(
         p.subs(X, x) for p in pieces), f"user expression {label}", **props)
@@ -194,9 +158,14 @@ def from_pieces(name: str, breaks: Sequence, pieces: Sequence,
     """An activation from breakpoints and pieces given as sympy expressions (or text)
     in ``x`` and the named parameters, bound to the values in ``params``."""
     params = dict(params or {})
+    for k in params:
+        if not (isinstance(k, str) and k.isidentifier() and k != "x"):
+            raise ParameterError("params", k, "identifiers other than x as names")
     syms = {k: sp.Symbol(k, real=True) for k in params}
-    conv = [parse(p, syms) if isinstance(p, str) else sp.sympify(p) for p in pieces]
-    bconv = [parse(b, syms) if isinstance(b, str) else sp.sympify(b) for b in breaks]
+    if isinstance(pieces, (str, bytes)) or isinstance(breaks, (str, bytes)):
+        raise ParameterError("pieces", str(pieces)[:80], "sequences of expressions")
+    conv = [to_sympy(p, syms, "pieces") for p in pieces]
+    bconv = [to_sympy(b, syms, "breaks") for b in breaks]
     ps = [Param(k, "a finite real number", lambda v: abs(v) < float("inf")) for k in params]
     sub = {s: X for e in conv for s in e.free_symbols if s.name == "x" and s != X}
     conv = [e.subs(sub) for e in conv]

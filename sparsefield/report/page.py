@@ -242,7 +242,8 @@ def headline_html(res: Results) -> str:
     tally = ", ".join(f"{n} {TEXT[k].format(points=h['within'], ref='ReLU')}"
                       for k, n in h["counts"].items())
     order = h["ordering"]
-    return (f"<p><b>Training:</b> dense ReLU baseline test accuracy {' and '.join(parts)}"
+    return (f"<p><b>Training:</b> dense ReLU baseline test accuracy "
+            f"{esc(' and '.join(parts))}"
             + (f"; clipping points against it: {esc(tally)}" if tally else "")
             + (f"; ordering predicted by the theory: {esc(order)}" if order else "") + ".</p>")
 

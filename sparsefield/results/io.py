@@ -20,7 +20,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
-from .names import CHECKPOINTS, SUMMARY_JSON, part_path
+from .names import (
+    ACC,
+    CHECKPOINTS,
+    EVAL,
+    FINAL,
+    STEP,
+    SUMMARY_JSON,
+    TEST_ACC,
+    TEST_LOSS,
+    TEST_ZERO_FRAC,
+    TRAIN_ACC,
+    TRAIN_LOSS,
+    VAL_LOSS,
+    part_path,
+)
 
 PACKAGES = ("sparsefield", "numpy", "scipy", "sympy", "numba", "torch")
 
@@ -81,6 +95,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # e.g. a full disk: name the file, leave no temporary behind
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -122,6 +139,8 @@ def read_json(path: str | Path) -> Any:
         raise CorruptRecord(f"invalid or truncated JSON ({err.msg} at line {err.lineno})") from None
     except ValueError as err:
         raise CorruptRecord(str(err)) from None
+    except RecursionError:
+        raise CorruptRecord("JSON nested too deep") from None
 
 
 _WARNED: set[str] = set()
@@ -150,7 +169,39 @@ def check_record(rec: Any, path: Path, experiment: str | None = None) -> dict:
         raise CorruptRecord("key does not match its config")
     if not path.name.endswith(f"__{rec['key']}__seed{rec['seed']}.json"):
         raise CorruptRecord("file name does not match its key and seed")
+    check_metrics(rec["metrics"], rec["config"])
     return rec
+
+
+# the final metrics that are copies of the last evaluation (train._final, gpt_train)
+FINAL_FROM_LAST_EVAL = (TEST_ACC, TEST_LOSS, TRAIN_ACC, TRAIN_LOSS, TEST_ZERO_FRAC, VAL_LOSS)
+
+
+def check_metrics(metrics: dict, config: dict) -> None:
+    """A finished run's metrics are complete and consistent: an evaluation history whose
+    last step is the run's last step (``config["steps"]``), and a ``final`` entry with a
+    headline metric (test accuracy or validation loss) equal to the last evaluation of
+    each metric it shares with the history, accuracies in [0, 1]; else :class:`CorruptRecord`."""
+    fin, ev = metrics.get(FINAL), metrics.get(EVAL)
+    if not isinstance(fin, dict) or not isinstance(ev, dict):
+        raise CorruptRecord(f"metrics without {FINAL!r} and {EVAL!r} (an unfinished run)")
+    if TEST_ACC not in fin and VAL_LOSS not in fin:
+        raise CorruptRecord(f"final metrics without {TEST_ACC!r} or {VAL_LOSS!r}")
+    steps = ev.get(STEP)
+    if not isinstance(steps, list) or not steps:
+        raise CorruptRecord("an empty evaluation history")
+    if isinstance(config.get("steps"), int) and steps[-1] != config["steps"]:
+        raise CorruptRecord(f"last evaluation at step {steps[-1]!r}, not at the run's last "
+                            f"step {config['steps']}")
+    for k, v in fin.items():
+        hist = ev.get(k)
+        if isinstance(hist, list) and hist and len(hist) != len(steps):
+            raise CorruptRecord(f"history {k!r} and its steps differ in length")
+        if k in FINAL_FROM_LAST_EVAL and isinstance(hist, list) and hist and hist[-1] != v:
+            raise CorruptRecord(f"final {k!r} differs from its last evaluation")
+        if k.endswith(ACC) and v is not None and not (isinstance(v, (int, float))
+                                                      and 0.0 <= v <= 1.0):
+            raise CorruptRecord(f"final {k!r} = {v!r} is not an accuracy in [0, 1]")
 
 
 def read_record(path: str | Path, experiment: str | None = None) -> dict:

@@ -18,6 +18,7 @@ Plain data and string functions: no imports of ours, no numpy at import time.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 # --- names: the keys of a record's ``metrics`` ---------------------------------------------
@@ -144,7 +145,10 @@ def part_path(root: str | Path, group: str, name: str) -> Path:
 
 
 def sweep_dir(experiment_dir: str | Path, size: str) -> Path:
-    """The folder of one sweep size's outputs: ``<experiment>/sweep-<size>``."""
+    """The folder of one sweep size's outputs: ``<experiment>/sweep-<size>``; ``size`` is
+    a slug (or the glob ``*``), never a path."""
+    if not re.fullmatch(r"\*|[A-Za-z0-9][A-Za-z0-9_-]{0,63}", str(size)):
+        raise ValueError(f"sweep size {size!r} is not a slug")
     return Path(experiment_dir) / f"sweep-{size}"
 
 
