@@ -23,7 +23,11 @@ def parse_strict(text: str):
 CASES = {
     "derive": [["derive", "--activation", "crelu", "--sparsity", "0.85"],  # xi_c infinite
                ["derive", "--activation", "relu_tau", "--sparsity", "0.8"],
-               ["derive", "--activation", "expr:Max(x - 1, 0)"]],  # any spec
+               ["derive", "--activation", "expr:Max(x - 1, 0)"],  # any spec
+               ["derive", "--activation", "relu_tau", "--sparsity", "0.85", "--width", "300",
+                "--depth", "100"],  # finite_width: p_explode, an infinite depth scale
+               ["derive", "--activation", "crelu", "--sparsity", "0.85", "--vprime", "0.5",
+                "--width", "300", "--depth", "100"]],
     "map": [["map", "--activation", "relu", "--sigma-w2", "2", "--sigma-b2", "0", "--q", "1",
              "--rho", "0.5"],
             ["map", "--activation", "st:tau=0.5", "--sigma-w2", "1", "--sigma-b2", "0.1",
