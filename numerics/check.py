@@ -14,6 +14,7 @@ below the bifurcation), ``stein mc`` (:mod:`sparsefield.numerics.drift_mc` vs
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -183,11 +184,16 @@ def _mc_rows(act: Activation, q: float, rho: float, sw2: float, sb2: float, s: S
     degenerate errors handled as in :func:`monte_carlo_rows`."""
     est = gaussian_mc.estimates(act, q, sw2, sb2, rho, s.n_mc, seed)
     plain = None
+
     rows = []
     for label, (key, value) in theory.items():
         e, note = est[key], ""
         if _degenerate(e, value):
-            rows.append(_exact_row(act.name, label, value, e))
+            if e.stderr == 0.0:  # exact; a tiny non-zero error means unsampled tails (ReLU6)
+                # |E[phi phi']| <= sqrt(E[phi^2] E[phi'^2]): an odd activation's 0 is compared to that
+                sc = math.sqrt(abs(moments.e_phi2(act, q) * moments.e_dphi2(act, q))) \
+                    if key == "e_phi_dphi" else 0.0
+                rows.append(_exact_row(act.name, label, value, e, sc))
             if plain is None:
                 plain = gaussian_mc.estimates(act, q, sw2, sb2, rho, s.n_mc // 4, seed,
                                               reduce=False)
@@ -198,10 +204,10 @@ def _mc_rows(act: Activation, q: float, rho: float, sw2: float, sb2: float, s: S
     return rows
 
 
-def _exact_row(act: str, quantity: str, theory: float, est: Estimate) -> Row:
+def _exact_row(act: str, quantity: str, theory: float, est: Estimate, scale: float = 0.0) -> Row:
     """A variance-reduced estimate with standard error 0 (antithetic pair + control variates
     make it exact, e.g. ReLU's ``E[phi'^2]``): it must equal the theory to rounding."""
-    ok = abs(est.value - theory) <= DEGENERATE * max(abs(est.value), abs(theory), 1e-300)
+    ok = abs(est.value - theory) <= DEGENERATE * max(abs(est.value), abs(theory), scale, 1e-300)
     return Row(act, quantity, EXACT, float(theory), float(est.value), float(est.stderr), None,
                bool(ok), "exact by construction: standard error 0, compared to rounding")
 
