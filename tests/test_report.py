@@ -14,6 +14,7 @@ from sparsefield.cli import build_parser, main
 from sparsefield.figures.catalogue import FIGURES
 from sparsefield.figures.results import Results
 from sparsefield.report import fmt, page, paper, plan
+from sparsefield.results.records import Check
 from sparsefield.theory import curves
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -202,7 +203,7 @@ def test_check_section_counts_the_matrix():
     html = page.check_section({"rows": rows, "summary": {"rows": 2, "failed": 1,
                                                           "max_abs_z": 1.0}})
     assert "2 checks, 1 failed" in html and html.count("<tr>") == 2 + 1 + 2 + 1
-    assert report.verdicts.of_check_row(rows[1]).ok is False
+    assert Check.of_row(rows[1]).ok is False
 
 
 def test_report_command_line(tmp_path, capsys):

@@ -10,7 +10,6 @@ agrees when ``|z| < Z_BOUND`` (:mod:`sparsefield.numerics.stats`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from sparsefield.empirical import verdicts as V
 from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
@@ -18,28 +17,9 @@ from sparsefield.empirical.gpt_experiment import CLAIMS
 from sparsefield.figures.results import Results
 from sparsefield.numerics.stats import Z_BOUND
 from sparsefield.results.names import AGREES_INIT, PREDICTED_AT_TARGET, VAL_LOSS, VERDICT_TEXT
+from sparsefield.results.records import Check
 
 Z_OK = Z_BOUND  # |z| below which a Monte Carlo estimate agrees with the theory
-
-
-@dataclass(frozen=True)
-class Check:
-    """One verification row of the report."""
-
-    check: str
-    theory: float | None
-    measured: float | str | None
-    stderr: float | None
-    z: float | None
-    ok: bool | None
-    source: str
-
-
-def of_check_row(r: dict) -> Check:
-    """A stored :class:`sparsefield.numerics.check.Row` (as a dict) as a report row."""
-    return Check(f"{r['activation']}: {r['quantity']}", r["theory"], r["estimate"],
-                 r["stderr"], r["z"], r["passed"],
-                 f"numerics.check, {r['method']}" + (f" ({r['note']})" if r["note"] else ""))
 
 
 def verification_rows(res: Results) -> list[Check]:
@@ -56,7 +36,7 @@ def verification_rows(res: Results) -> list[Check]:
                               None, zmax, zmax < Z_OK, "Gaussian MC (max |z|)"))
     rows += depth_rows(res.part("numerics", "depth"))
     check = res.part("numerics", "check")
-    rows += [of_check_row(r) for r in (check or {}).get("rows", [])
+    rows += [Check.of_row(r) for r in (check or {}).get("rows", [])
              if r["method"] == "finite width" and r["z"] is None]
     rows += experiment_rows(res)
     return rows
