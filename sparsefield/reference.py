@@ -178,7 +178,7 @@ def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 40):
     differentiated in ``q`` (``d^k p_q / dq^k = p_q He_2k(z) / (2q)^k``), so neither
     ``phi'`` nor ``phi''`` nor any delta term enters.  The weight ``He_2k`` cancels (by
     ``E[phi^2 |He_2k|] / |result|``, up to 1e40 in the tails): the precision starts at
-    ``dps`` digits and grows until 20 digits survive the cancellation.  The quadrature is
+    ``dps`` digits and grows until 20 digits survive the cancellation (at most 160 digits).  The quadrature is
     split at the breakpoints, at ``b +- (1, 3, 10, 30, 100)`` (the activation's own
     features, in ``x``), around each of these points at multiples of ``1/|z|`` (the
     Gaussian's decay length in the tails) and at ``|z| = 1, 3, 6, 10``."""
@@ -188,7 +188,7 @@ def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 40):
         with mp.workdps(prec):
             value, size = _density_form(funcs, breaks, mp.mpf(q), k)
             if k == 0 or size == 0 or abs(value) > size * mp.mpf(10) ** (20 - prec) \
-                    or prec >= 640:
+                    or prec >= 160:  # a true 0 (ReLU's V'') never shows 20 digits
                 return +value
         prec *= 2
 
