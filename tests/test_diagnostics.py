@@ -27,7 +27,7 @@ TINY = dict(activation="crelu", sparsity=0.8, vprime=0.5, width=16, depth=4, dat
 
 
 def test_a_tiny_run_stores_every_diagnostic_with_its_prediction(tmp_path):
-    from figures.diagnostics import diagnostics
+    from sparsefield.figures.diagnostics import diagnostics
 
     store = S.ResultStore(tmp_path, "t")
     p = point(**TINY)

@@ -57,9 +57,9 @@ def _clip_summary(depth):
 
 @pytest.mark.parametrize("depth, paper", [(25, False), (100, True)])
 def test_paper_numbers_only_beside_runs_of_the_papers_depth(depth, paper):
-    from sparsefield import report
+    from sparsefield.report.verdicts import training_rows
 
-    rows = report._training_rows(_clip_summary(depth))
-    assert any("[P24]" in r["source"] for r in rows) == paper
-    order = [r for r in rows if r["check"].startswith("ordering predicted by the theory")]
-    assert len(order) == 1 and order[0]["ok"] is True and f"depth {depth}" in order[0]["check"]
+    rows = training_rows(_clip_summary(depth))
+    assert any("[P24]" in r.source for r in rows) == paper
+    order = [r for r in rows if r.check.startswith("ordering predicted by the theory")]
+    assert len(order) == 1 and order[0].ok is True and f"depth {depth}" in order[0].check
