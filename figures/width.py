@@ -12,6 +12,7 @@ from sparsefield.results.names import TEST_ACC
 
 from . import style
 from .depth import acc_points
+from .experiments import group_by
 
 
 def width_control(rows: list[dict], out: str | Path, name: str) -> list[Path]:
@@ -22,9 +23,7 @@ def width_control(rows: list[dict], out: str | Path, name: str) -> list[Path]:
     ``rows``: ``series``, ``activation``, ``width``, ``test_acc``, ``test_acc_sem``,
     ``test_acc_seeds``, ``log_gain_total_mean``, ``log_gain_total_sd``; ``chance``, ``title``."""
     fig, axes = style.subplots(1, 2, width=3.6, height=3.0)
-    series: dict[str, list[dict]] = {}
-    for r in rows:
-        series.setdefault(r["series"], []).append(r)
+    series = group_by(rows, lambda r: r["series"])
     for i, (sname, rs) in enumerate(series.items()):
         rs = sorted(rs, key=lambda r: r["width"])
         c, mk = style.color(rs[0]["activation"]), "osD^v"[i % 5]
@@ -161,9 +160,7 @@ def qstar_finite_width(rows: list[dict], out: str | Path, name: str) -> list[Pat
     ``rows``: ``series``, ``q_star``, ``test_acc`` ..., ``active_fraction``,
     ``log_gain_total_mean``; ``chance``, ``title``."""
     fig, axes = style.subplots(1, 2, width=3.6, height=3.0)
-    series: dict[str, list[dict]] = {}
-    for r in rows:
-        series.setdefault(r["series"], []).append(r)
+    series = group_by(rows, lambda r: r["series"])
     for i, (sname, rs) in enumerate(series.items()):
         rs = sorted(rs, key=lambda r: r["q_star"])
         c = f"C{i}"

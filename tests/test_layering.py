@@ -3,40 +3,14 @@ inside a function counts too).  The training engine (runner, train loop, store, 
 data, models) never imports the experiments that use it; numerics and figures never
 import the command line, the report or the sweeps on top of them."""
 
-import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"sparsefield.theory": "theory", "sparsefield.numerics": "numerics",
-           "sparsefield.empirical": "empirical", "sparsefield.figures": "figures"}
+from helpers import ROOT, imports_of, module_name
+
 CLIENTS = ("sparsefield.empirical.experiments", "sparsefield.empirical.gpt_experiment",
            "sparsefield.empirical.gpt_train")
 TOP = ("sparsefield.cli", "sparsefield.cmd_", "sparsefield.report", "sparsefield.sweep",
        "sparsefield.paper_results")
-
-
-def _module_name(path: Path) -> str:
-    rel = path.relative_to(ROOT).with_suffix("")
-    folder, *rest = rel.parts
-    pkg = next(k for k, v in FOLDERS.items() if v == folder)
-    return ".".join([pkg, *rest]).removesuffix(".__init__")
-
-
-def imports_of(path: Path) -> set[str]:
-    """Absolute names of every module ``path`` imports (relative imports resolved)."""
-    name = _module_name(path)
-    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            out |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = package.split(".")
-            base = base[:len(base) - node.level + 1] if node.level else []
-            mod = ".".join(base + ([node.module] if node.module else []))
-            out.add(mod)
-            out |= {f"{mod}.{a.name}" for a in node.names}  # from . import x
-    return out
 
 
 def _offending(paths, banned) -> list[str]:
@@ -46,7 +20,7 @@ def _offending(paths, banned) -> list[str]:
 
 def _engine_files() -> list[Path]:
     return [p for p in sorted((ROOT / "empirical").glob("*.py"))
-            if _module_name(p) not in CLIENTS]
+            if module_name(p) not in CLIENTS]
 
 
 def test_the_engine_imports_no_experiment():

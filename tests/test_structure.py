@@ -10,34 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, imports_of, module_name
+
 FOLDERS = ("sparsefield", "theory", "numerics", "empirical", "figures")
 MAX_LINES = 400
 # the activation catalogue is data (one definition per family); report.py is split by its
 # own branch (issue 24, "the report along the pipeline")
 LONG_OK = {"theory/activations.py"}  # the catalogue data
-
-
-def module_name(path: Path) -> str:
-    folder, *rest = path.relative_to(ROOT).with_suffix("").parts
-    pkg = "sparsefield" if folder == "sparsefield" else f"sparsefield.{folder}"
-    return ".".join([pkg, *rest]).removesuffix(".__init__")
-
-
-def imports_of(path: Path) -> set[str]:
-    """Absolute names of every module ``path`` imports (relative imports resolved)."""
-    name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            out |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = package.split(".")
-            base = base[:len(base) - node.level + 1] if node.level else []
-            mod = ".".join(base + ([node.module] if node.module else []))
-            out |= {mod} | {f"{mod}.{a.name}" for a in node.names}
-    return out
 
 
 def sources() -> dict[str, Path]:

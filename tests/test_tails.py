@@ -42,7 +42,7 @@ def tail_qs(act) -> list[float]:
     return [(b / 8.5) ** 2, (b / 12.0) ** 2] if b > 0 else []
 
 
-def check(act, q: float) -> None:
+def check_against_mpmath(act, q: float) -> None:
     mf = MeanField(act, 1.0, 0.0)
     got = [float(mf.V(q)), float(mf.dV(q)), float(mf.d2V(q))]
     ref = [R.mp_dq_e_phi2(act, q, 0)]
@@ -73,7 +73,7 @@ FAST = {1: "relu6", 2: "hardtanh", 5: "crelu", 11: "silu", 15: "relu_tau"}  # ~2
 @pytest.mark.parametrize("name,params,q", [c if i in FAST else pytest.param(
     *c, marks=pytest.mark.slow) for i, c in enumerate(ISSUE)])
 def test_against_mpmath(name, params, q):
-    check(A.get(name, **params), q)
+    check_against_mpmath(A.get(name, **params), q)
 
 
 ACTS = all_activations()
@@ -83,7 +83,7 @@ GRID = [(a, q) for a in ACTS for q in QS + tail_qs(a)]
 @pytest.mark.slow
 @pytest.mark.parametrize("act,q", GRID, ids=[f"{a.name}{a.values}-{q:.3g}" for a, q in GRID])
 def test_grid_against_mpmath(act, q):
-    check(act, q)
+    check_against_mpmath(act, q)
 
 
 # --- the piecewise-linear map route against `sparsefield formula` (sympy, evalf) ------
