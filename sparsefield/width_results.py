@@ -23,6 +23,7 @@ import argparse
 import csv
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ from sparsefield.results.names import PAPER_TABLES, TEST_ACC
 from sparsefield.sweep_files import sweep_path
 from sparsefield.theory.clip_width import best_clip
 from sparsefield.theory.clipping import critical_m, derive
+from sparsefield.theory.errors import ParameterError
 from sparsefield.theory.finite_width import predict
 
 TRAINABLE = 0.5          # a cell "trains" when its test accuracy reaches this
@@ -55,6 +57,15 @@ def predictions(p: dict) -> dict:
     out = {k: d[k] for k in FW_KEYS}
     out["depth_scale_fw"] = d["depth_scale"] if d["depth_scale"] is not None else math.inf
     return out
+
+
+def _stored(rows: list[dict], results: Path, sweep: str) -> list[dict]:
+    """The rows that have runs; none at all is an error naming the results root."""
+    done = [r for r in rows if r["seeds"]]
+    if not done:
+        raise ParameterError("results", str(results), f"a results root holding runs of "
+                             f"sweeps/{sweep}.toml (none stored there)")
+    return done
 
 
 def _with_predictions(rows: list[dict]) -> list[dict]:
@@ -129,7 +140,7 @@ def phase(results: Path, out: Path) -> tuple[list[dict], dict]:
             for r in collect(sweep_path("p24_phase"), size, results)]
     # the width control's short-budget cells: the same schedule at width 1000, depth 100
     rows += collect(sweep_path("p24_width"), "cpu-short", results)
-    rows = _with_predictions([r for r in rows if r["seeds"]])
+    rows = _with_predictions(_stored(rows, results, "p24_phase"))
     x = np.array([r["depth"] / r["depth_scale_fw"] for r in rows])
     trains = np.array([r[TEST_ACC] >= TRAINABLE for r in rows])
     fit = np.array([r["activation"] == "relu" for r in rows])
@@ -163,7 +174,8 @@ def phase(results: Path, out: Path) -> tuple[list[dict], dict]:
 
 
 def clip(results: Path, out: Path) -> list[dict]:
-    rows = _with_predictions([r for r in collect(sweep_path("p24_clip"), "cpu", results)])
+    rows = _with_predictions(_stored(collect(sweep_path("p24_clip"), "cpu", results), results,
+                                     "p24_clip"))
     p = rows[0]
     marks = [(derive("crelu", 0.85, vprime=v).m, f"V'(q*)={v}") for v in (0.5, 0.9)]
     best = _best_clip(p)
@@ -183,7 +195,8 @@ def _best_clip(p: dict) -> dict[str, float]:
 
 
 def dt26_width(results: Path, out: Path) -> list[dict]:
-    rows = collect(sweep_path(PAPER_TABLES["dt26"]), "depth50", results)
+    rows = _stored(collect(sweep_path(PAPER_TABLES["dt26"]), "depth50", results), results,
+                   PAPER_TABLES["dt26"])
     for r in rows:
         fam = "fixed V'(q*)=0.7" if r["vprime_target"] else "fixed m=1.063"
         r["series"] = f"{fam}, depth {r['depth']}"
@@ -207,8 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     run = {"width": width_control, "phase": lambda r, o: phase(r, o)[0], "clip": clip,
            "dt26w": dt26_width}
     for name in args.only:
-        with style.output(formats=("png",)):
-            rows = run[name](results, out)
+        try:
+            with style.output(formats=("png",)):
+                rows = run[name](results, out)
+        except ParameterError as err:
+            print(f"width_results: error: {err}", file=sys.stderr)
+            return 2
         for r in rows:
             print(f"{name:6s} {r['label']:45s} seeds {r['seeds']}  acc {r[TEST_ACC]:.3f}  "
                   f"log gain {r['log_gain_total_mean']:.2f} +- {r['log_gain_total_sd']:.2f}")
