@@ -25,6 +25,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -74,22 +75,25 @@ def _with_predictions(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def _csv_width300(path: Path, labels: dict[str, str]) -> list[dict]:
-    """Width-300 rows of a stored table (``label -> series``), as ``collect`` rows."""
+def stored_rows(path: Path, series: Callable[[dict], str | None]) -> list[dict]:
+    """The rows of a stored table (``docs/results/*.csv``) that have runs and that ``series``
+    names (``None``: left out), as ``collect`` rows."""
     out = []
     with open(path, newline="") as f:
         for r in csv.DictReader(f):
-            if r["label"] not in labels or not int(r["seeds"]):
+            name = series(r)
+            if name is None or not int(r["seeds"]):
                 continue
             seeds = [float(a) for a in r[f"{TEST_ACC}_seeds"].split(";") if a]
             out.append({"label": r["label"], "short": r["short"], "activation": r["activation"],
-                        "sparsity": _num(r["sparsity"]), "vprime": _num(r["vprime_target"]),
-                        "m": None, "q_star": float(r["q_star"]), "depth": int(r["depth"]),
+                        "sparsity": _num(r["sparsity"]), "vprime_target": _num(r["vprime_target"]),
+                        "m": _num(r["m"]) if not _num(r["vprime_target"]) else None,
+                        "q_star": float(r["q_star"]), "depth": int(r["depth"]),
                         "width": int(r["width"]), "steps": int(r["steps"]), "init": "eoc",
                         "seeds": len(seeds), "seeds_planned": int(r["seeds_planned"]),
                         TEST_ACC: float(r[TEST_ACC]), f"{TEST_ACC}_sem": _num(r[f"{TEST_ACC}_sem"]),
                         f"{TEST_ACC}_seeds": seeds, "diverged": int(r["diverged"]),
-                        "series": labels[r["label"]], "source": path.name})
+                        "series": name, "source": path.name})
     return out
 
 
@@ -108,7 +112,8 @@ def width_control(results: Path, out: Path) -> list[dict]:
     long = [r for r in collect(sweep_path("p24_width"), "cpu", results) if r["seeds"]]
     labels = {"relu": "ReLU", "crelu_sparsity=0.85_vprime=0.5": "CReLU V'=0.5",
               "crelu_sparsity=0.85_vprime=0.7": "CReLU V'=0.7"}
-    long += _csv_width300(out / "p24_depth100_long.csv", labels)
+    long += stored_rows(out / "p24_depth100_long.csv",
+                      lambda r: labels.get(r["label"]) if r["width"] == "300" else None)
     rows = []
     for budget, rs in (("300 steps", short), ("2000 steps", long)):
         for r in rs:
@@ -195,8 +200,14 @@ def _best_clip(p: dict) -> dict[str, float]:
 
 
 def dt26_width(results: Path, out: Path) -> list[dict]:
+    """[DT26] at width 300 and 90% sparsity through finite width: the ``depth50`` runs of
+    ``sweeps/dt26_qstar.toml`` and the stored depth-20 and depth-100 rows of
+    ``dt26_qstar.csv`` (same schedule), each with the prediction at its own depth."""
     rows = _stored(collect(sweep_path(PAPER_TABLES["dt26"]), "depth50", results), results,
                    PAPER_TABLES["dt26"])
+    stored = out / f"{PAPER_TABLES['dt26']}.csv"
+    if stored.exists():
+        rows += stored_rows(stored, lambda r: "" if r["depth"] != "50" else None)
     for r in rows:
         fam = "fixed V'(q*)=0.7" if r["vprime_target"] else "fixed m=1.063"
         r["series"] = f"{fam}, depth {r['depth']}"
@@ -204,8 +215,9 @@ def dt26_width(results: Path, out: Path) -> list[dict]:
     rows += [{**r, "series": f"fixed m=1.063, depth {r['depth']}"} for r in rows
              if r["q_star"] == 1.0]
     _with_predictions(rows)
+    rows.sort(key=lambda r: (r["depth"], r["series"], r["q_star"]))
     write_table(out, TABLES["dt26w"], rows, width_fig.qstar_finite_width,
-           title=f"[DT26] CReLU 90%, width 300, depth 50, {rows[0]['steps']} steps")
+           title=f"[DT26] CReLU 90%, width 300, depth 20-100, {rows[0]['steps']} steps")
     return rows
 
 
