@@ -11,7 +11,7 @@ computing with ELU and GELU infinite networks" (AAAI; arXiv 2002.08517), Sec. 4:
 At ``rho = 1`` (``D^2 = 1 + 2q``) these give ``E[phi^2]`` and ``E[phi'^2]``.  For ``rho < 0``
 these terms cancel (at ``rho = -1``, ``q = 100`` by ``~10^3``); there, with ``a = -k > 0``,
 ``t = D / a``, ``e = q (1 + rho)``, ``D^2 = (1 + e)(1 + 2q - e)`` and
-``pi/2 + atan2(k, D) = atan t``, the same expressions regroup (docs/theory.md section 3.3)
+``pi/2 + atan2(k, D) = atan t``, the same expressions regroup (docs/theory.md section 3)
 into terms that do not cancel near ``rho = -1``:
 
 ``2 pi E[phi phi] = (1 + q - 2 D^2) / ((1 + q) D) + a (t - atan t)``,
