@@ -161,3 +161,18 @@ def test_gelu_regrouped_form_against_the_printed_form_in_mpmath(q, rho):
         ref = float(refs[order])
         got = float(fn(act, q, rho))
         assert abs(got - ref) <= 1e-13 * max(abs(ref), float(scale(act, q)))
+
+
+@pytest.mark.parametrize("name,params,q", [("crelu2", {"c": 1.0}, 5.0), ("crelu2", {"c": 1.0}, 100.0),
+                                           ("crelu2", {"c": 3.0}, 3.5), ("hardswish", {}, 50.0)])
+def test_narrow_polynomial_interval_by_gauss_legendre_against_mpmath(name, params, q):
+    """An interval narrower than sqrt(q) (clipped ReLU^2's [0, sqrt c], hardswish's [-3, 3]) is
+    integrated by Gauss-Legendre (theory/exp_poly.py): the closed-form route takes the point
+    (the truncated-moment sums cancel there) and matches mpmath."""
+    act = A.get(name, **params)
+    mp.mp.dps = 20
+    for quantity, order, fn in (("e_phi2", 0, lambda f: f * f), ("e_dphi2", 1, lambda f: f * f),
+                                ("e_phi", 0, lambda f: f)):
+        assert routes.taken(act, quantity, (np.array([q]),)) == {"exp_poly": 1}
+        ref = float(R.mp_univariate(act, q, order, fn))
+        assert getattr(M, quantity)(act, q) == pytest.approx(ref, rel=1e-14)
