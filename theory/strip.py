@@ -195,6 +195,7 @@ def moment(act: Activation, q, terms, sign: float = 1.0):
 GH_LOG = 36.0  # Gauss-Hermite: error bound e^-36 (2e-16) of the integrand's scale
 GH_C = 1e3  # the bound's constant, set from the catalogue's strips against mpmath (pre-asymptotic n)
 GH_SIZES = (24, 32, 48, 64, 96, 128)
+_GH_EXP = GH_LOG + math.log(GH_C)
 
 
 def gh_nodes(st: Strip, q: float) -> int | None:
@@ -207,10 +208,8 @@ def gh_nodes(st: Strip, q: float) -> int | None:
     in tests/test_strip.py."""
     if st.growth != 0.0:
         return None
-    for n in GH_SIZES:
-        if st.d * math.sqrt(2.0 * n / q) >= GH_LOG + math.log(GH_C):
-            return n
-    return None
+    need = 0.5 * q * (_GH_EXP / st.d) ** 2  # d sqrt(2n/q) >= GH_LOG + log GH_C
+    return next((n for n in GH_SIZES if n >= need), None)
 
 
 @lru_cache(maxsize=16)
