@@ -10,9 +10,8 @@ far above the share-weighted mean of the regions (also printed: ``grid / mix``, 
 grid costs what its regions cost).
 
 Then one smooth point (tanh, SiLU, softplus, Mish at ``q`` = 0.1 and 1): ``E[phi^2]`` by
-:func:`sparsefield.theory.moments.e_phi2` (Gauss-Hermite or the strip rule, whichever is
-cheaper within its error bound) against a hand-written numpy Gauss-Hermite rule of 100
-nodes, both against mpmath.
+:func:`sparsefield.theory.moments.e_phi2` (the strip rule's one-point path) against a
+hand-written numpy Gauss-Hermite rule of 100 nodes, both against mpmath.
 
 Run: ``python benchmarks/bench_routes.py [--n 100] [--only cst,gelu] [--all]``.  Grids
 with a nested-panel bivariate region (ST, CReLU, CST, the ELU family: ~0.1-300 ms per
