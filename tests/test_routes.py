@@ -148,7 +148,8 @@ def test_gelu_closed_form_at_negative_rho_against_the_strip_rule(q, rho):
 def test_gelu_regrouped_form_against_the_printed_form_in_mpmath(q, rho):
     """The rho < 0 regrouping (theory/gelu_kernel.py) against Tsuchida et al.'s form as
     printed, evaluated with 50 digits (its cancellation then costs nothing): relative error
-    within 1e-13 of the value, or of E[phi^2] where the value crosses zero."""
+    within 1e-13 (none of these points is at the kernel's zero crossing; without the series
+    for atan t - t the error is 1.3e-12 at q = 1e4, rho = -0.9999)."""
     mp.mp.dps = 50
     qm, rm = mp.mpf(q), mp.mpf(rho)
     k, qp = rm * qm, 1 + qm
@@ -157,10 +158,9 @@ def test_gelu_regrouped_form_against_the_printed_form_in_mpmath(q, rho):
     refs = (k / 4 + ((k * k + qm * qm * d2) / (qp * qp * d) + k * ang) / (2 * mp.pi),
             mp.mpf(1) / 4 + ang / (2 * mp.pi) + k * (1 / d2 + 2 / qp) / (2 * mp.pi * d))
     act = A.get("gelu")
-    for order, fn, scale in ((0, M.e_phi_phi, M.e_phi2), (1, M.e_dphi_dphi, M.e_dphi2)):
+    for order, fn in ((0, M.e_phi_phi), (1, M.e_dphi_dphi)):
         ref = float(refs[order])
-        got = float(fn(act, q, rho))
-        assert abs(got - ref) <= 1e-13 * max(abs(ref), float(scale(act, q)))
+        assert float(fn(act, q, rho)) == pytest.approx(ref, rel=1e-13)
 
 
 @pytest.mark.parametrize("name,params,q", [("crelu2", {"c": 1.0}, 5.0), ("crelu2", {"c": 1.0}, 100.0),
