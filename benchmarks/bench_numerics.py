@@ -9,12 +9,14 @@
    and ``dense`` samplers vs a plain numpy loop over networks with explicit weights.
 
 Run: ``python3 benchmarks/bench_numerics.py``.  Compile time is excluded (one warm-up
-call) and printed separately.
+call) and printed separately; the load is printed at start and end, and the last lines are
+the README's (about a minute on a quiet machine).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numba
@@ -62,7 +64,7 @@ def numpy_mc(phi, dphi, q: float, n: int, seed: int) -> dict:
     return out
 
 
-def bench_mc(name: str, params: dict) -> None:
+def bench_mc(name: str, params: dict) -> dict:
     act = get(name, **params)
     phi, dphi = hand_written(name, params)
     x = np.linspace(-4, 4, 1001)
@@ -79,6 +81,7 @@ def bench_mc(name: str, params: dict) -> None:
         res = fn()
         rows[label] = (time.perf_counter() - t0, res)
     base_t, base = rows["numpy"]
+    ratios = {}
     print(f"\n{name}{tuple(params.values()) or ''}: {N_POINTS:,} points, "
           f"{numba.get_num_threads()} threads, first call (callbacks + kernel load) "
           f"{compile_s:.2f} s")
@@ -91,6 +94,9 @@ def bench_mc(name: str, params: dict) -> None:
             ratio = (base[k][1] ** 2 * base_t) / (se * se * t) if se > 0 else math.inf
             cells += f"{se:>18.3e}{ratio:>12.1f}x"
         print(f"  {label:<14}{t:>8.2f}{N_POINTS / t / 1e6:>11.2f}  {cells}")
+        ratios[label] = [(base[k][1] ** 2 * base_t) / (res[k][1] ** 2 * t) if res[k][1] > 0
+                         else math.inf for k in QUANTITIES]
+    return ratios
 
 
 def _ours(act, reduce: bool) -> dict:
@@ -141,13 +147,22 @@ def bench_finite_width() -> None:
 
 
 def main() -> None:
+    load0 = os.getloadavg()[0]
+    print(f"load average {load0:.1f}")
     threads = numba.get_num_threads()
     numba.set_num_threads(1)  # numpy runs on one thread: so does numba here
+    lines = {"numba plain": [], "numba reduced": []}
     for name, params in (("crelu", {"tau": 1.0364, "m": 0.8095}), ("relu_tau", {"tau": 1.0364}),
                          ("gelu", {})):
-        bench_mc(name, params)
+        ratios = bench_mc(name, params)
+        for label, out in lines.items():
+            out.append(f"{name} " + " / ".join(f"{r:,.3g}x" for r in ratios[label]))
     numba.set_num_threads(threads)
     bench_finite_width()
+    print(f"\nREADME (load {load0:.1f} -> {os.getloadavg()[0]:.1f}; one thread; accuracy per "
+          f"second over vectorised numpy, {' / '.join(QUANTITIES)}):")
+    for label, out in lines.items():
+        print(f"  {label}: " + "; ".join(out))
 
 
 if __name__ == "__main__":

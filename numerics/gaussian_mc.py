@@ -49,7 +49,7 @@ def moments(act: Activation, q: float, rho: float = 0.0, n: int = DEFAULT_N, see
     n_blocks = max(32, math.ceil(n / (DRAWS_PER_PAIR * block)))
     phi, dphi = kernels.callbacks(act.family)
     seeds = kernels.block_seeds(seed, n_blocks)
-    means = kernels.run_blocks(kernels.gaussian_blocks, seeds, phi, dphi, act.values,
+    means = kernels.run_blocks(kernels.gaussian_block, seeds, phi, dphi, act.values,
                                math.sqrt(q), float(rho), block, bool(reduce))
     return Moments.from_block_means(kernels.FEATURES + kernels.CONTROLS, means,
                                     DRAWS_PER_PAIR * block * n_blocks,

@@ -15,8 +15,9 @@ content must hash to the name it is loaded under (else it is rewritten from the 
 reach the kernel as first-class functions, so the kernel too compiles once per number of
 activation parameters and is cached on disk.
 
-Reproducibility: samples come in fixed blocks; block ``b`` seeds numba's (per-thread)
-generator with a word derived from ``(seed, b)`` (``numpy.random.SeedSequence``), and the
+Reproducibility: samples come in fixed blocks; block ``b`` draws from its own numpy
+generator (PCG64, numpy's ziggurat normals run by numba inside the kernel) seeded with a
+word derived from ``(seed, b)`` (``numpy.random.SeedSequence``), and the
 per-block means are returned in block order, so results do not depend on how the blocks
 are spread over threads (:func:`run_blocks`).  The blocks are i.i.d., so their means give
 the standard errors (batch means) without per-sample cross-products.
@@ -171,47 +172,56 @@ def block_seeds(seed: int, n_blocks: int) -> np.ndarray:
 
 
 def run_blocks(kernel, seeds: np.ndarray, *args) -> np.ndarray:
-    """Run ``kernel(seeds_chunk, *args)`` on ``numba.get_num_threads()`` threads (the
-    kernel releases the GIL) and concatenate the per-block results in block order."""
-    chunks = [c for c in np.array_split(seeds, numba.get_num_threads()) if len(c)]
+    """``kernel(rng, *args, out)`` per block, ``rng`` numpy's PCG64 generator seeded with the
+    block's seed (numba runs numpy's ziggurat on it), on ``numba.get_num_threads()``
+    threads (the kernel releases the GIL); the per-block results in block order."""
+    out = np.empty((len(seeds), len(FEATURES) + len(CONTROLS)))
+
+    def work(blocks):
+        for b in blocks:
+            kernel(np.random.Generator(np.random.PCG64(int(seeds[b]))), *args, out[b])
+    chunks = [c for c in np.array_split(np.arange(len(seeds)), numba.get_num_threads()) if len(c)]
     if len(chunks) == 1:
-        return kernel(seeds, *args)
-    with ThreadPoolExecutor(len(chunks)) as pool:
-        return np.concatenate(list(pool.map(lambda c: kernel(c, *args), chunks)))
+        work(chunks[0])
+    else:
+        with ThreadPoolExecutor(len(chunks)) as pool:
+            list(pool.map(work, chunks))
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
-def gaussian_blocks(seeds, phi, dphi, params, scale, rho, block, antithetic):
-    """Per block of ``block`` pairs: the means of ``FEATURES`` then ``CONTROLS`` for
+def gaussian_block(rng, phi, dphi, params, scale, rho, block, antithetic, out):
+    """Into ``out``: the means of ``FEATURES`` then ``CONTROLS`` over ``block`` pairs,
     ``u1 = scale z1``, ``u2 = scale w``, ``w = rho z1 + sqrt(1 - rho^2) z2``, each pair
-    ``(z1, z2), (-z1, -z2)`` (antithetic) or two independent draws."""
-    nf = len(FEATURES) + len(CONTROLS)
-    means = np.zeros((seeds.shape[0], nf))
+    ``(z1, z2), (-z1, -z2)`` (antithetic) or two independent draws; one fused loop, the
+    sums in registers, the normals drawn here (numpy's ziggurat on ``rng``)."""
     s = math.sqrt(max(1.0 - rho * rho, 0.0))
-    for b in range(seeds.shape[0]):
-        np.random.seed(seeds[b])
-        r = means[b]
-        for _ in range(block):
-            a1 = np.random.standard_normal()
-            a2 = np.random.standard_normal()
-            c1 = -a1 if antithetic else np.random.standard_normal()
-            c2 = -a2 if antithetic else np.random.standard_normal()
-            for z1, z2 in ((a1, a2), (c1, c2)):
-                w = rho * z1 + s * z2
-                x1, x2 = scale * z1, scale * w
-                f1, f2 = phi(x1, *params), phi(x2, *params)
-                g1, g2 = dphi(x1, *params), dphi(x2, *params)
-                r[0] += f1 + f2
-                r[1] += f1 * f1 + f2 * f2
-                r[2] += g1 * g1 + g2 * g2
-                r[3] += f1 * g1 + f2 * g2
-                r[4] += (f1 * g1 if x1 >= 0.0 else 0.0) + (f2 * g2 if x2 >= 0.0 else 0.0)
-                r[5] += (f1 == 0.0) + (f2 == 0.0)
-                r[6] += 2.0 * f1 * f2
-                r[7] += 2.0 * g1 * g2
-                r[8] += z1 * z1 + w * w - 2.0
-                r[9] += abs(z1) + abs(w) - 2.0 * SQRT_2_OVER_PI
-                r[10] += z1 ** 4 + w ** 4 - 6.0
-                r[11] += 2.0 * (z1 * w - rho)
-        r /= 4.0 * block  # 2 draws per pair, 2 points (u1, u2) per draw
-    return means
+    r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = r8 = r9 = r10 = r11 = 0.0
+    for _ in range(block):
+        a1 = rng.standard_normal()
+        a2 = rng.standard_normal()
+        c1 = -a1 if antithetic else rng.standard_normal()
+        c2 = -a2 if antithetic else rng.standard_normal()
+        for k in range(2):
+            z1 = a1 if k == 0 else c1
+            z2 = a2 if k == 0 else c2
+            w = rho * z1 + s * z2
+            x1, x2 = scale * z1, scale * w
+            f1, f2 = phi(x1, *params), phi(x2, *params)
+            g1, g2 = dphi(x1, *params), dphi(x2, *params)
+            r0 += f1 + f2
+            r1 += f1 * f1 + f2 * f2
+            r2 += g1 * g1 + g2 * g2
+            r3 += f1 * g1 + f2 * g2
+            r4 += (f1 * g1 if x1 >= 0.0 else 0.0) + (f2 * g2 if x2 >= 0.0 else 0.0)
+            r5 += (f1 == 0.0) + (f2 == 0.0)
+            r6 += 2.0 * f1 * f2
+            r7 += 2.0 * g1 * g2
+            r8 += z1 * z1 + w * w - 2.0
+            r9 += abs(z1) + abs(w) - 2.0 * SQRT_2_OVER_PI
+            r10 += z1 ** 4 + w ** 4 - 6.0
+            r11 += 2.0 * (z1 * w - rho)
+    d = 4.0 * block  # 2 draws per pair, 2 points (u1, u2) per draw
+    out[0], out[1], out[2], out[3] = r0 / d, r1 / d, r2 / d, r3 / d
+    out[4], out[5], out[6], out[7] = r4 / d, r5 / d, r6 / d, r7 / d
+    out[8], out[9], out[10], out[11] = r8 / d, r9 / d, r10 / d, r11 / d

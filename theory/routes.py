@@ -132,7 +132,7 @@ def _scalar(act: Activation, quantity: str, points, method: str, **kw):
         if r.accurate is None:
             return r.fns[quantity](act, *points, **kw)
         v, ok = r.accurate(act, quantity, *points, **kw)
-        if bool(np.all(ok)):
+        if ok is True or (ok is not False and bool(np.all(ok))):
             return np.float64(v) if v is not None else r.fns[quantity](act, *points, **kw)
     return routes[-1].fns[quantity](act, *points, **kw)
 
@@ -238,6 +238,8 @@ def _strip_fn(quantity: str):
 def _strip_accurate(act, quantity, q, rho=None, region="all", order=0):
     if quantity == "bivariate":
         return None, strip.inner_rule_fits(act, q, rho)
+    if np.ndim(q) == 0:
+        return None, region == "all"
     return None, np.full(np.shape(q), region == "all")  # the rule covers the whole line
 
 
