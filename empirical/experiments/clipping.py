@@ -62,7 +62,7 @@ QUICK = dict(width=128, depth=20, steps=300, n_train=8000, n_test=2000, eval_siz
              seeds=[0, 1, 2])
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Config:
     clipped: str = "crelu"               # one of theory.clipping.CLIPPED
     sparsity: float = 0.85

@@ -49,7 +49,7 @@ NAME = "drift"
 HELP = "weight/bias drift sign vs theory.drift for relu-like activations and controls [BF2]"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Config:
     activations: list[str] | None = None  # None: default_activations()
     datasets: list[str] = field(default_factory=lambda: ["random", "auto"])
