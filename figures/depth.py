@@ -15,16 +15,16 @@ from . import style
 
 
 def q_over_depth(data: dict, out: str | Path, name: str = "q_over_depth") -> list[Path]:
-    """One panel per activation: theory ``q^l`` (dashed), the median over networks of the
+    """One subplot per activation: theory ``q^l`` (dashed), the median over networks of the
     finite-width ``q^l`` and the band between the stored quantiles; log scale for
     unclipped activations (they explode), linear around ``q*`` for clipped ones.
 
-    ``data``: ``width``, ``n_networks``, ``panels`` of ``activation``, ``sparsity``, ``m``,
+    ``data``: ``width``, ``n_networks``, ``curves`` (one per subplot) of ``activation``, ``sparsity``, ``m``,
     ``theory``, ``median``, ``lo``, ``hi`` (lists over layers ``0..depth``), ``quantiles``.
     """
-    panels = data["panels"]
-    fig, axes = style.subplots(1, len(panels), width=2.7, height=2.5)
-    for ax, p in zip(axes[0], panels):
+    curves = data["curves"]
+    fig, axes = style.subplots(1, len(curves), width=2.7, height=2.5)
+    for ax, p in zip(axes[0], curves):
         layers = np.arange(len(p["median"]))
         c = style.color(p["activation"])
         lo, hi = np.asarray(p["lo"], float), np.asarray(p["hi"], float)
@@ -43,7 +43,7 @@ def q_over_depth(data: dict, out: str | Path, name: str = "q_over_depth") -> lis
         ax.set_title(f"{style.label(p['activation'])}, $s={p['sparsity']:g}${extra}", fontsize=9)
     fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     axes[0][0].set_ylabel("$q^l$ (mean $h^2$ of one input)")
-    sep = " " if len(data["panels"]) > 2 else "\n"  # two panels: too narrow for one line
+    sep = " " if len(data["curves"]) > 2 else "\n"  # two subplots: too narrow for one line
     fig.suptitle(f"Variance over depth on the edge of chaos:{sep}theory vs {data['n_networks']} "
                  f"random networks per activation")
     return style.save(fig, out, name)

@@ -29,15 +29,15 @@ def variance_maps(curves: dict, out: str | Path, mc: dict | None = None,
     and, when given, Monte Carlo estimates ``sigma_w^2 mean(phi(sqrt(q) z)^2) + sigma_b^2``
     with 2-standard-error bars."""
     q = np.asarray(curves["q"])
-    panels = curves["panels"]
-    families = list(dict.fromkeys(p["activation"] for p in panels))
-    sparsities = sorted({p["sparsity"] for p in panels})
+    rows = curves["curves"]
+    families = list(dict.fromkeys(p["activation"] for p in rows))
+    sparsities = sorted({p["sparsity"] for p in rows})
     colors = dict(zip(sparsities, style.sequential(len(sparsities))))
     fig, axes = style.subplots(1, len(families), width=2.6, height=2.5, sharey=True)
     points = (mc or {}).get("points", [])
     for ax, fam in zip(axes[0], families):
         ax.plot(q, q, color="0.5", lw=1.0, ls=":", label="identity")
-        for p in (p for p in panels if p["activation"] == fam):
+        for p in (p for p in rows if p["activation"] == fam):
             c = colors[p["sparsity"]]
             ax.plot(q, p["V"], color=c, label=f"s={p['sparsity']:g}")
             for pt in points:
@@ -45,7 +45,7 @@ def variance_maps(curves: dict, out: str | Path, mc: dict | None = None,
                     ax.errorbar(pt["q"], pt["V"], yerr=2 * np.asarray(pt["V_se"]), color=c,
                                 **style.MEASURED)
         ax.plot([1.0], [1.0], "k*", ms=7, zorder=5)
-        clipped = any(p["m"] for p in panels if p["activation"] == fam)
+        clipped = any(p["m"] for p in rows if p["activation"] == fam)
         sub = rf", $V'(q^*)={curves['vprime_target']:g}$" if clipped else r", $V'(q^*)=1$"
         ax.set_title(style.label(fam) + sub)
         ax.set_xlabel("$q$")

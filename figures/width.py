@@ -58,9 +58,9 @@ def width_control(rows: list[dict], out: str | Path, name: str) -> list[Path]:
 
 
 def phase_diagram(rows: list[dict], out: str | Path, name: str) -> list[Path]:
-    """One panel per activation: final test accuracy over (width, depth) as coloured cells,
+    """One subplot per activation: final test accuracy over (width, depth) as coloured cells,
     and the predicted trainable boundary ``L = c ell_N`` (``ell_N`` the finite-width depth
-    scale at width ``N``, ``c`` fitted once); last panel: accuracy against ``L / ell_N`` for
+    scale at width ``N``, ``c`` fitted once); last subplot: accuracy against ``L / ell_N`` for
     every cell (the collapse the theory predicts), cells used for the fit filled.
 
     ``rows``: ``activation``, ``short``, ``width``, ``depth``, ``test_acc``, ``depth_scale_fw``,

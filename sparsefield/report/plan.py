@@ -28,7 +28,10 @@ SEED = 20240216
 EXPERIMENTS = ("drift", "clipping", "tradeoff", "gpt")
 GROUPS = ("theory", "numerics")
 # parts whose stored layout changed: an older record of them is computed again
-SCHEMA = {"gaussian_mc": {"schema": 2}}  # 2: V_theory and z stored at every point
+# 2: V_theory and z stored at every point; 3: a figure's per-activation entries under
+# "curves" (was "panels", a word kept for the quadrature panels)
+SCHEMA = {"gaussian_mc": {"schema": 3}, "depth": {"schema": 3}, "finite_size": {"schema": 3},
+          "variance_maps": {"schema": 3}}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,7 +180,8 @@ def parts(size: Size, results: Path) -> list[Part]:
                 "finite_size": lambda: finite_size.figure_data(FINITE_SIZE[size.name])}
     if size.check:
         numerics["check"] = lambda: check_part(size)
-    return ([Part("theory", k, f, part_config(size, "theory"), None) for k, f in theory.items()]
+    return ([Part("theory", k, f, {**part_config(size, "theory"), **SCHEMA.get(k, {})}, None)
+             for k, f in theory.items()]
             + [Part("numerics", k, f, {**part_config(size, "numerics"), **SCHEMA.get(k, {})},
                     SEED) for k, f in numerics.items()])
 

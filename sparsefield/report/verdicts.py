@@ -46,7 +46,7 @@ def depth_rows(depth: dict | None) -> list[Check]:
     """``q^L / q*`` of finite-width networks: a stable ``q*`` stays (within
     ``STAYS_WITHIN``), an unstable one explodes (above ``EXPLODES_ABOVE``)."""
     rows = []
-    for p in (depth or {}).get("panels", []):
+    for p in (depth or {}).get("curves", []):
         final = sorted(p["final"])
         med = float(final[len(final) // 2] if len(final) % 2 else
                     (final[len(final) // 2 - 1] + final[len(final) // 2]) / 2)
