@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sparsefield.references import quad
+from sparsefield.results.names import MAX_ABS_Z
 from sparsefield.theory import moments
 from sparsefield.theory.activations import CATALOGUE, Activation, names
 from sparsefield.theory.clipping import CLIPPED, UNCLIPPED, critical_m, derive
@@ -396,5 +397,4 @@ def _sub(seed: int, *key: int) -> int:
 def summary(rows: list[Row]) -> dict:
     """Counts, and the largest ``|z|`` among rows comparing an estimate with a theory value."""
     zs = [abs(r.z) for r in rows if r.z is not None and r.theory is not None]
-    return {"rows": len(rows), "failed": sum(not r.passed for r in rows),
-            "max_abs_z": max(zs, default=0.0)}
+    return {"rows": len(rows), "failed": sum(not r.passed for r in rows), MAX_ABS_Z: max(zs, default=0.0)}

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sparsefield.results.names import ZERO_FINAL, ZERO_INIT
+
 from ..config import RunOptions, point
 from ..data import resolve_name
 from ..store import (
@@ -115,8 +117,8 @@ def _deltas(rec: dict) -> dict[str, float]:
         "w_first": float(d[W_MEAN][0]),
         # along the running input mean, from the first logged step (it needs a mean)
         "w_proj_hidden": float(np.mean(proj[-1][1:depth] - proj[0][1:depth])),
-        "zero_init": float(np.mean(zero[0])),
-        "zero_final": float(np.mean(zero[-1])),
+        ZERO_INIT: float(np.mean(zero[0])),
+        ZERO_FINAL: float(np.mean(zero[-1])),
         "colmean_dev": float(np.max(series(rec, TRAIN, OUT_COLMEAN_DEV))),
     }
 
@@ -189,7 +191,7 @@ def table(summary: dict) -> str:
                  (r["observed_bias"], ">9"), (r["b_hidden"]["mean"], ">11.3g"),
                  (r["b_hidden"]["z"], ">7.1f"), (r["w_hidden"]["mean"], ">11.3g"),
                  (r["w_hidden"]["z"], ">7.1f"), (r["w_first"]["mean"], ">10.2g"),
-                 (r["zero_init"]["mean"], ">7.3f"), (r["zero_final"]["mean"], ">7.3f"),
+                 (r[ZERO_INIT]["mean"], ">7.3f"), (r[ZERO_FINAL]["mean"], ">7.3f"),
                  (r["colmean_dev_max"], ">9.1e")]
         lines.append(f"{label:<24}{r['predicted']:>9}" + "".join(_cell(v, f) for v, f in cells))
     return "\n".join(lines)

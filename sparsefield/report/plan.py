@@ -21,6 +21,16 @@ import numpy as np
 from sparsefield.empirical.experiments.clipping import QUICK as CLIPPING_QUICK
 from sparsefield.figures.results import Results
 from sparsefield.numerics import finite_size
+from sparsefield.results.names import (
+    PART_DRIFT_TABLE,
+    PART_EOC_CURVES,
+    PART_FINITE_SIZE,
+    PART_GAUSSIAN_MC,
+    PART_SPARSITY_CURVES,
+    PART_STABILITY_GRID,
+    PART_VARIANCE_MAPS,
+    PART_VPRIME_CURVES,
+)
 from sparsefield.theory import curves
 from sparsefield.theory.clipping import CLIPPED, Derivation, derive
 
@@ -30,8 +40,8 @@ GROUPS = ("theory", "numerics")
 # parts whose stored layout changed: an older record of them is computed again
 # 2: V_theory and z stored at every point; 3: a figure's per-activation entries under
 # "curves" (was "panels", a word kept for the quadrature panels)
-SCHEMA = {"gaussian_mc": {"schema": 3}, "depth": {"schema": 3}, "finite_size": {"schema": 3},
-          "variance_maps": {"schema": 3}}
+SCHEMA = {PART_GAUSSIAN_MC: {"schema": 3}, "depth": {"schema": 3}, PART_FINITE_SIZE: {"schema": 3},
+          PART_VARIANCE_MAPS: {"schema": 3}}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,18 +176,18 @@ def parts(size: Size, results: Path) -> list[Part]:
     sp, n = size.sparsities, size.n_curve
     theory = {
         "derivations": derivations,
-        "variance_maps": lambda: curves.variance_maps(sp, n=n),
-        "vprime_curves": lambda: curves.vprime_curves(sp, n=2 * n),
-        "stability_grid": lambda: curves.stability_grid(n_s=size.stability[0],
+        PART_VARIANCE_MAPS: lambda: curves.variance_maps(sp, n=n),
+        PART_VPRIME_CURVES: lambda: curves.vprime_curves(sp, n=2 * n),
+        PART_STABILITY_GRID: lambda: curves.stability_grid(n_s=size.stability[0],
                                                         n_m=size.stability[1]),
         "bifurcation": lambda: curves.bifurcation_maps(n=2 * n),
-        "eoc_curves": lambda: curves.eoc_curves(n=max(10, n // 4)),
-        "sparsity_curves": lambda: curves.sparsity_curves(n=n),
-        "drift_table": lambda: curves.drift_table(),
+        PART_EOC_CURVES: lambda: curves.eoc_curves(n=max(10, n // 4)),
+        PART_SPARSITY_CURVES: lambda: curves.sparsity_curves(n=n),
+        PART_DRIFT_TABLE: lambda: curves.drift_table(),
     }
-    numerics = {"gaussian_mc": lambda: gaussian_mc_part(size),
+    numerics = {PART_GAUSSIAN_MC: lambda: gaussian_mc_part(size),
                 "depth": lambda: depth_part(size, results),
-                "finite_size": lambda: finite_size.figure_data(FINITE_SIZE[size.name])}
+                PART_FINITE_SIZE: lambda: finite_size.figure_data(FINITE_SIZE[size.name])}
     if size.check:
         numerics["check"] = lambda: check_part(size)
     return ([Part("theory", k, f, {**part_config(size, "theory"), **SCHEMA.get(k, {})}, None)
