@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sparsefield.empirical import verdicts
 from sparsefield.empirical.init import resolve
 from sparsefield.figures import style
 from sparsefield.figures import width as width_fig
@@ -57,7 +58,7 @@ from sparsefield.theory.clipping import critical_m, derive
 from sparsefield.theory.errors import ParameterError
 from sparsefield.theory.finite_width import predict
 
-TRAINABLE = 0.5          # a cell "trains" when its test accuracy reaches this
+TRAINABLE = verdicts.TRAINABLE  # a cell "trains" when its test accuracy reaches this
 FW_KEYS = ("active_fraction", "kappa", "effective_width", "log_gain_per_layer",
            "log_gain_total_mean", "log_gain_total_sd", "depth_scale", "p_explode")
 TABLES = {"width": "p24_width", "phase": "p24_phase", "clip": "p24_clip", "dt26w": "dt26_width"}
