@@ -3,7 +3,7 @@ and against the physical limit: the same closed form written by hand in numpy.
 
 Peers (optional, ``pip install 'sparsefield[peers]'``; a missing one is skipped and its
 column says so): neural-tangents 0.6.5 (float64) and dks 0.1.2.  Reference: 30-digit mpmath
-(:mod:`sparsefield.reference`), 20 digits for the sub-sampled grid rows.
+(:mod:`sparsefield.references.mpmath_moments`), 20 digits for the sub-sampled grid rows.
 
 Cases with peers: ``E[phi^2]`` for GELU, tanh and SiLU at one ``q`` and over 10^4 ``q``; the
 bivariate ``E[phi(u1) phi(u2)]`` for GELU, tanh, SiLU, sigmoid, ReLU, ReLU^2, CReLU and CST
@@ -43,7 +43,7 @@ import time  # noqa: E402
 import mpmath as mp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sparsefield import reference as R  # noqa: E402
+from sparsefield.references import mpmath_moments as R  # noqa: E402
 from sparsefield.theory import get  # noqa: E402
 from sparsefield.theory import moments as M  # noqa: E402
 
@@ -67,7 +67,7 @@ def median_time(fn, repeats: int = REPEATS, inner: int = 1, warm: bool = True) -
     return statistics.median(times)
 
 
-# --- 30-digit references (sparsefield.reference: from the definitions, by mpmath) -----
+# --- 30-digit references (sparsefield.references.mpmath_moments: from the definitions, by mpmath) -----
 def act_of(name: str):
     return get(name, **(CRELU if name == "crelu" else CST if name == "cst" else {}))
 

@@ -22,7 +22,7 @@ from sparsefield.theory.errors import ParameterError
 MEMBER_KEYS = ("tau", "m", "c", "slope", "sparsity", "vprime", "q_star", "init", "force_sparsity")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrainConfig:
     """One training run: model, activation and initialisation, data, optimisation."""
 
@@ -287,7 +287,7 @@ def group_key(p: dict) -> str:
     return json.dumps({k: v for k, v in p.items() if k not in MEMBER_KEYS}, sort_keys=True)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RunOptions:
     """Where and how to run; not part of any result's identity."""
 

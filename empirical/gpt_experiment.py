@@ -55,7 +55,7 @@ CLIP_REACHED = 0.95  # a peak at >= this fraction of the clip counts as reaching
 LAYER_KEYS = GPT_LAYER_KEYS  # per MLP layer, every evaluation
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Config:
     """What ``sparsefield experiment gpt`` runs; ``None`` takes the size's value."""
 

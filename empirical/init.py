@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from sparsefield.results.names import EXTRA_FIXED_POINTS
 from sparsefield.theory.activations import PARAM_NAMES, Activation, get, names
 from sparsefield.theory.clipping import derive
 from sparsefield.theory.eoc import edge_of_chaos
@@ -51,7 +52,7 @@ def resolve(point: dict) -> MemberInit:
                    q_star=q_star)
         act, sw, sb = d.activation_fn(), d.sigma_w2, d.sigma_b2
         info = {k: v for k, v in d.to_dict().items() if k != "fixed_points"}
-        info["extra_fixed_points"] = extra_fixed_points(d.fixed_points, q_star)
+        info[EXTRA_FIXED_POINTS] = extra_fixed_points(d.fixed_points, q_star)
     else:
         act = get(name, **{k: point[k] for k in ACT_PARAMS if point.get(k) is not None})
         sw, sb = edge_of_chaos(act, q_star) if init == "eoc" else (None, None)

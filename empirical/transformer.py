@@ -29,7 +29,7 @@ from sparsefield.theory.errors import ParameterError
 Observer = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], "torch.Tensor | None"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GPTConfig:
     """Architecture; ``activation`` is a catalogue name, ``act_params`` its parameters."""
 

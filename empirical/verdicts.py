@@ -24,6 +24,7 @@ WITHIN = 0.02         # accuracy (absolute) below the baseline still counted as 
 CHANCE_MARGIN = 0.05  # without a trained baseline: at most chance + this is "at chance"
 FAIL_FRACTION = 0.25  # below this fraction of the baseline's gain over chance: "failed"
 CHANCE_10 = 0.1       # ten balanced classes (MNIST, Fashion-MNIST)
+TRAINABLE = 0.5       # the phase diagram (width_results): a cell "trains" at this test accuracy
 
 # --- finite-width q^L / q* over depth --------------------------------------------------------
 STAYS_WITHIN = 0.5    # |median q^L/q* - 1| below this: the stable fixed point holds

@@ -13,7 +13,22 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from sparsefield.results.names import EVAL, MEMBER, TEST_Q, TEST_ZERO_FRAC, part_file, series
+from sparsefield.results.names import (
+    EVAL,
+    MEMBER,
+    PART_DRIFT_TABLE,
+    PART_EOC_CURVES,
+    PART_FINITE_SIZE,
+    PART_GAUSSIAN_MC,
+    PART_SPARSITY_CURVES,
+    PART_STABILITY_GRID,
+    PART_VARIANCE_MAPS,
+    PART_VPRIME_CURVES,
+    TEST_Q,
+    TEST_ZERO_FRAC,
+    part_file,
+    series,
+)
 from sparsefield.theory.activations import CATALOGUE
 
 from . import depth, diagnostics, experiments, finite_size, gpt, maps, style
@@ -60,20 +75,20 @@ def _part(res: Results, group: str, name: str, what: str = ""):
 
 
 def _variance_maps(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    curves = _part(res, "theory", "variance_maps")
-    mc = res.part("numerics", "gaussian_mc")
+    curves = _part(res, "theory", PART_VARIANCE_MAPS)
+    mc = res.part("numerics", PART_GAUSSIAN_MC)
     if mc is None:
-        where = part_file("numerics", "gaussian_mc")
+        where = part_file("numerics", PART_GAUSSIAN_MC)
         notes.append(f"Monte Carlo points absent ({where}): theory only")
     return maps.variance_maps(curves, out, mc)
 
 
 def _vprime(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    return maps.vprime_curves(_part(res, "theory", "vprime_curves"), out)
+    return maps.vprime_curves(_part(res, "theory", PART_VPRIME_CURVES), out)
 
 
 def _stability(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    grid = _part(res, "theory", "stability_grid")
+    grid = _part(res, "theory", PART_STABILITY_GRID)
     default = (res.part("theory", "derivations") or {}).get("default")
     return maps.stability_diagram(grid, out, default)
 
@@ -87,13 +102,13 @@ def _depth(res: Results, out: Path, notes: list[str]) -> list[Path]:
 
 
 def _finite_size(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    return finite_size.gain_vs_width(_part(res, "numerics", "finite_size",
+    return finite_size.gain_vs_width(_part(res, "numerics", PART_FINITE_SIZE,
                                            " (finite-size scaling)"), out)
 
 
 def _sparsity(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    curves = _part(res, "theory", "sparsity_curves")
-    measured = list((res.part("numerics", "gaussian_mc") or {}).get("sparsity", []))
+    curves = _part(res, "theory", PART_SPARSITY_CURVES)
+    measured = list((res.part("numerics", PART_GAUSSIAN_MC) or {}).get("sparsity", []))
     measured += (res.part("numerics", "depth") or {}).get("sparsity", [])
     measured += network_sparsity(res.records("clipping"))
     if not measured:
@@ -124,11 +139,11 @@ def network_sparsity(records: list[dict], near: float = 0.5) -> list[dict]:
 
 
 def _eoc(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    return maps.eoc_curves(_part(res, "theory", "eoc_curves"), out)
+    return maps.eoc_curves(_part(res, "theory", PART_EOC_CURVES), out)
 
 
 def _drift(res: Results, out: Path, notes: list[str]) -> list[Path]:
-    table = _part(res, "theory", "drift_table")
+    table = _part(res, "theory", PART_DRIFT_TABLE)
     records = _need(res.records("drift"), "drift experiment records (drift/)")
     return experiments.drift(table, records, out, res.summary("drift"))
 
@@ -154,7 +169,7 @@ def _gpt(res: Results, out: Path, notes: list[str]) -> list[Path]:
 
 
 FIGURES = [
-    Figure("variance_maps", "Variance map against the identity",
+    Figure(PART_VARIANCE_MAPS, "Variance map against the identity",
            "V(q) on the edge of chaos at q*=1 for the four sparsity-inducing families and "
            "several sparsities; unclipped ones touch the identity tangentially (V'(q*)=1, "
            "V''>0), clipped ones cross it with slope V'(q*)=0.5. Points: Monte Carlo.",
@@ -184,7 +199,7 @@ FIGURES = [
     Figure("sparsity_vs_tau", "Sparsity at initialisation",
            "Exact-zero fraction against tau/sqrt(q): theory lines, Gaussian Monte Carlo "
            "and per-layer measurements in deep networks at initialisation.", _sparsity),
-    Figure("eoc_curves", "Edge-of-chaos curves",
+    Figure(PART_EOC_CURVES, "Edge-of-chaos curves",
            "(sigma_w^2, sigma_b^2) on the edge of chaos as q* varies, per activation "
            "family at fixed parameters.", _eoc),
     Figure("drift", "Negative weight drift",

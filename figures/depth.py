@@ -9,22 +9,31 @@ from pathlib import Path
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from sparsefield.results.names import PAPER_TABLES, TEST_ACC
+from sparsefield.results.names import (
+    ELL_C,
+    ONE_MINUS_RHO,
+    PAPER_ACC,
+    PAPER_SD,
+    PAPER_TABLES,
+    TEST_ACC,
+    seeds_key,
+    sem_key,
+)
 
 from . import style
 
 
 def q_over_depth(data: dict, out: str | Path, name: str = "q_over_depth") -> list[Path]:
-    """One panel per activation: theory ``q^l`` (dashed), the median over networks of the
+    """One subplot per activation: theory ``q^l`` (dashed), the median over networks of the
     finite-width ``q^l`` and the band between the stored quantiles; log scale for
     unclipped activations (they explode), linear around ``q*`` for clipped ones.
 
-    ``data``: ``width``, ``n_networks``, ``panels`` of ``activation``, ``sparsity``, ``m``,
+    ``data``: ``width``, ``n_networks``, ``curves`` (one per subplot) of ``activation``, ``sparsity``, ``m``,
     ``theory``, ``median``, ``lo``, ``hi`` (lists over layers ``0..depth``), ``quantiles``.
     """
-    panels = data["panels"]
-    fig, axes = style.subplots(1, len(panels), width=2.7, height=2.5)
-    for ax, p in zip(axes[0], panels):
+    curves = data["curves"]
+    fig, axes = style.subplots(1, len(curves), width=2.7, height=2.5)
+    for ax, p in zip(axes[0], curves):
         layers = np.arange(len(p["median"]))
         c = style.color(p["activation"])
         lo, hi = np.asarray(p["lo"], float), np.asarray(p["hi"], float)
@@ -43,7 +52,7 @@ def q_over_depth(data: dict, out: str | Path, name: str = "q_over_depth") -> lis
         ax.set_title(f"{style.label(p['activation'])}, $s={p['sparsity']:g}${extra}", fontsize=9)
     fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     axes[0][0].set_ylabel("$q^l$ (mean $h^2$ of one input)")
-    sep = " " if len(data["panels"]) > 2 else "\n"  # two panels: too narrow for one line
+    sep = " " if len(data["curves"]) > 2 else "\n"  # two subplots: too narrow for one line
     fig.suptitle(f"Variance over depth on the edge of chaos:{sep}theory vs {data['n_networks']} "
                  f"random networks per activation")
     return style.save(fig, out, name)
@@ -51,10 +60,10 @@ def q_over_depth(data: dict, out: str | Path, name: str = "q_over_depth") -> lis
 
 def acc_points(ax, xs, rows, color, marker="o", label=None) -> None:
     """Mean +- s.e.m. over seeds, and each seed as a small dot."""
-    ax.errorbar(xs, [r[TEST_ACC] for r in rows], yerr=[r[f"{TEST_ACC}_sem"] for r in rows],
+    ax.errorbar(xs, [r[TEST_ACC] for r in rows], yerr=[r[sem_key(TEST_ACC)] for r in rows],
                 color=color, marker=marker, ms=4, lw=0, elinewidth=1.2, label=label)
     for x, r in zip(xs, rows):
-        seeds = r[f"{TEST_ACC}_seeds"]
+        seeds = r[seeds_key(TEST_ACC)]
         ax.plot([x] * len(seeds), seeds, ".", color=color, ms=3, alpha=0.6)
 
 
@@ -69,8 +78,8 @@ def p24_table(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["p24"]
     xs = np.arange(len(rows))
     for x, r in zip(xs, rows):
         acc_points(ax, [x], [r], style.color(r["activation"]))
-        if r.get("paper_acc") is not None:
-            ax.errorbar([x + 0.25], [r["paper_acc"]], yerr=[r.get("paper_sd") or 0.0],
+        if r.get(PAPER_ACC) is not None:
+            ax.errorbar([x + 0.25], [r[PAPER_ACC]], yerr=[r.get(PAPER_SD) or 0.0],
                         marker="D", ms=4, mfc="white", color="k", lw=0, elinewidth=0.8)
     base = [r for r in rows if r["activation"] == "relu"]
     if base:
@@ -106,11 +115,11 @@ def depth_sweep(rows: list[dict], out: str | Path, name: str = PAPER_TABLES["dep
         depths = [r["depth"] for r in rs]
         acc_points(axes[0][0], depths, rs, c, mk, label=sname)
         axes[0][0].plot(depths, [r[TEST_ACC] for r in rs], color=c, lw=0.8, alpha=0.7)
-        axes[0][1].plot(depths, [r["one_minus_rho"] for r in rs], color=c, marker=mk, ms=3.5,
-                        label=f"{sname}: $\\ell_c$={rs[0]['ell_c']:.2g}")
-        ratio = [r["depth"] / r["ell_c"] for r in rs]
+        axes[0][1].plot(depths, [r[ONE_MINUS_RHO] for r in rs], color=c, marker=mk, ms=3.5,
+                        label=f"{sname}: $\\ell_c$={rs[0][ELL_C]:.2g}")
+        ratio = [r["depth"] / r[ELL_C] for r in rs]
         axes[0][2].errorbar(ratio, [r[TEST_ACC] for r in rs],
-                            yerr=[r[f"{TEST_ACC}_sem"] for r in rs], color=c, marker=mk, ms=4,
+                            yerr=[r[sem_key(TEST_ACC)] for r in rs], color=c, marker=mk, ms=4,
                             mfc="white" if rs[0].get("unstable") else c, lw=0.8)
     axes[0][0].axhline(rows[0]["chance"], color="0.6", lw=0.8, ls="--")
     axes[0][0].set_xscale("log")

@@ -1,6 +1,6 @@
 """The training diagnostics of stored MLP records against their predictions (torch-free).
 
-Six panels, one colour per point label (seeds averaged): the typical back-prop log gain
+Six subplots, one colour per point label (seeds averaged): the typical back-prop log gain
 per layer at initialisation against the finite-width prediction (line, with the +-1 sd
 band of one random vector); its sum from the read-out back to layer ``l``; ``1 - rho^l``
 of input pairs over depth, at initialisation (solid) and at the last evaluation (dotted),

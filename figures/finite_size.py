@@ -16,13 +16,13 @@ def gain_vs_width(data: dict, out: str | Path, name: str = "finite_width_gain") 
     ``E[log |g^l|^2/|g^{l+1}|^2]`` and its variance per layer; one column per activation.
     Mean field is the point ``1/N = 0`` (``log chi_1``, no spread).
 
-    ``data``: ``depth``, ``panels`` of ``activation``, ``theory`` (``inv_width``,
+    ``data``: ``depth``, ``curves`` (one per subplot) of ``activation``, ``theory`` (``inv_width``,
     ``log_gain_per_layer``, ``log_gain_sd_per_layer``: lists) and ``points`` (``width``,
     ``quantity``, ``estimate``, ``stderr``, ``n_networks``).
     """
-    panels = data["panels"]
-    fig, axes = style.subplots(2, len(panels), width=2.7, height=2.3, squeeze=False)
-    for j, p in enumerate(panels):
+    curves = data["curves"]
+    fig, axes = style.subplots(2, len(curves), width=2.7, height=2.3, squeeze=False)
+    for j, p in enumerate(curves):
         c = style.color(p["activation"])
         th = p["theory"]
         x = np.asarray(th["inv_width"], float)

@@ -1,6 +1,6 @@
 """Figures of the GPT activation comparison (stored ``gpt`` records, torch-free).
 
-Four panels from :mod:`sparsefield.empirical.gpt_experiment` records ([BF2], [LN23], [WA24]):
+Four subplots from :mod:`sparsefield.empirical.gpt_experiment` records ([BF2], [LN23], [WA24]):
 validation loss over training per activation; ReLU exact-zero sparsity per MLP layer over
 training; final maximum ``|phi|`` per layer (spikes: ReLU^2 against its clipped form, with
 the clip ``c`` marked); per-batch unit usage of the first and last MLP layers over training.

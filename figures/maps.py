@@ -16,6 +16,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
+from sparsefield.results.names import PART_EOC_CURVES, PART_VARIANCE_MAPS, VPRIME_TARGET
+
 from . import style
 
 
@@ -24,20 +26,20 @@ def _arr(v) -> np.ndarray:
 
 
 def variance_maps(curves: dict, out: str | Path, mc: dict | None = None,
-                  name: str = "variance_maps") -> list[Path]:
+                  name: str = PART_VARIANCE_MAPS) -> list[Path]:
     """``V(q)`` on the edge of chaos (``q* = 1``) per family and sparsity, with the identity
     and, when given, Monte Carlo estimates ``sigma_w^2 mean(phi(sqrt(q) z)^2) + sigma_b^2``
     with 2-standard-error bars."""
     q = np.asarray(curves["q"])
-    panels = curves["panels"]
-    families = list(dict.fromkeys(p["activation"] for p in panels))
-    sparsities = sorted({p["sparsity"] for p in panels})
+    rows = curves["curves"]
+    families = list(dict.fromkeys(p["activation"] for p in rows))
+    sparsities = sorted({p["sparsity"] for p in rows})
     colors = dict(zip(sparsities, style.sequential(len(sparsities))))
     fig, axes = style.subplots(1, len(families), width=2.6, height=2.5, sharey=True)
     points = (mc or {}).get("points", [])
     for ax, fam in zip(axes[0], families):
         ax.plot(q, q, color="0.5", lw=1.0, ls=":", label="identity")
-        for p in (p for p in panels if p["activation"] == fam):
+        for p in (p for p in rows if p["activation"] == fam):
             c = colors[p["sparsity"]]
             ax.plot(q, p["V"], color=c, label=f"s={p['sparsity']:g}")
             for pt in points:
@@ -45,8 +47,8 @@ def variance_maps(curves: dict, out: str | Path, mc: dict | None = None,
                     ax.errorbar(pt["q"], pt["V"], yerr=2 * np.asarray(pt["V_se"]), color=c,
                                 **style.MEASURED)
         ax.plot([1.0], [1.0], "k*", ms=7, zorder=5)
-        clipped = any(p["m"] for p in panels if p["activation"] == fam)
-        sub = rf", $V'(q^*)={curves['vprime_target']:g}$" if clipped else r", $V'(q^*)=1$"
+        clipped = any(p["m"] for p in rows if p["activation"] == fam)
+        sub = rf", $V'(q^*)={curves[VPRIME_TARGET]:g}$" if clipped else r", $V'(q^*)=1$"
         ax.set_title(style.label(fam) + sub)
         ax.set_xlabel("$q$")
         ax.set_xlim(0, q[-1])
@@ -181,7 +183,7 @@ def bifurcation(data: dict, out: str | Path, name: str = "bifurcation") -> list[
     return style.save(fig, out, name)
 
 
-def eoc_curves(curves: dict, out: str | Path, name: str = "eoc_curves") -> list[Path]:
+def eoc_curves(curves: dict, out: str | Path, name: str = PART_EOC_CURVES) -> list[Path]:
     """Edge-of-chaos curves in the (sigma_w^2, sigma_b^2) plane as ``q*`` varies; the
     point ``q* = 1`` is marked."""
     qs = np.asarray(curves["q_star"])

@@ -60,7 +60,7 @@ def sequential(n: int, cmap: str = "viridis") -> list:
 
 
 def subplots(nrows: int = 1, ncols: int = 1, width: float = 3.2, height: float = 2.6, **kw):
-    """``plt.subplots`` with panels of ``width x height`` inches and the shared style."""
+    """``plt.subplots`` with subplots of ``width x height`` inches and the shared style."""
     apply()
     kw.setdefault("squeeze", False)
     kw.setdefault("layout", "constrained")
@@ -109,6 +109,6 @@ def save(fig, out: str | Path, name: str) -> list[Path]:
 
 
 def note(ax, text: str) -> None:
-    """A small grey note in the corner of a panel (e.g. where data are missing)."""
+    """A small grey note in the corner of a subplot (e.g. where data are missing)."""
     ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=7, color="0.4",
             ha="left", va="bottom", wrap=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sparsefield.results.names import TEST_ACC
+from sparsefield.results.names import TEST_ACC, ZERO_FINAL, sem_key
 
 from . import experiments, style
 
@@ -19,10 +19,10 @@ def plot_tradeoff(series: dict[str, list[dict]], out: Path) -> list[Path]:
     fig, axs = style.subplots(1, 1, width=4.4, height=3.0)
     ax = axs[0][0]
     for name, rs in series.items():
-        rs = sorted(rs, key=lambda r: r["zero_final"])
+        rs = sorted(rs, key=lambda r: r[ZERO_FINAL])
         n_div = sum(r["diverged"] for r in rs)
-        ax.errorbar([r["zero_final"] for r in rs], [r[TEST_ACC] for r in rs],
-                    xerr=[r["zero_final_sem"] for r in rs], yerr=[r[f"{TEST_ACC}_sem"] for r in rs],
+        ax.errorbar([r[ZERO_FINAL] for r in rs], [r[TEST_ACC] for r in rs],
+                    xerr=[r[sem_key(ZERO_FINAL)] for r in rs], yerr=[r[sem_key(TEST_ACC)] for r in rs],
                     marker="o", ms=3.5, label=name + (f" ({n_div} diverged)" if n_div else ""))
     ax.set_xlabel("measured exact-zero fraction (final, test, hidden layers)")
     ax.set_ylabel("final test accuracy")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sparsefield.results.names import TEST_ACC
+from sparsefield.results.names import BIFURCATION_M, C_FIT, DEPTH_SCALE_FW, TEST_ACC
 
 from . import style
 from .depth import acc_points
@@ -58,9 +58,9 @@ def width_control(rows: list[dict], out: str | Path, name: str) -> list[Path]:
 
 
 def phase_diagram(rows: list[dict], out: str | Path, name: str) -> list[Path]:
-    """One panel per activation: final test accuracy over (width, depth) as coloured cells,
+    """One subplot per activation: final test accuracy over (width, depth) as coloured cells,
     and the predicted trainable boundary ``L = c ell_N`` (``ell_N`` the finite-width depth
-    scale at width ``N``, ``c`` fitted once); last panel: accuracy against ``L / ell_N`` for
+    scale at width ``N``, ``c`` fitted once); last subplot: accuracy against ``L / ell_N`` for
     every cell (the collapse the theory predicts), cells used for the fit filled.
 
     ``rows``: ``activation``, ``short``, ``width``, ``depth``, ``test_acc``, ``depth_scale_fw``,
@@ -86,7 +86,7 @@ def phase_diagram(rows: list[dict], out: str | Path, name: str) -> list[Path]:
         xs = np.interp(np.log(bw), np.log(widths), np.arange(len(widths)))
         ys = np.interp(np.log(bd), np.log(depths), np.arange(len(depths)), left=-0.5,
                        right=len(depths) - 0.5)
-        ax.plot(xs, ys, color="r", lw=1.5, label=f"$L = {rows[0]['c_fit']:.2g}\\,\\ell_N$")
+        ax.plot(xs, ys, color="r", lw=1.5, label=f"$L = {rows[0][C_FIT]:.2g}\\,\\ell_N$")
         ax.set_xticks(range(len(widths)), [str(w) for w in widths])
         ax.set_yticks(range(len(depths)), [str(d) for d in depths])
         ax.set_xlim(-0.5, len(widths) - 0.5)
@@ -100,12 +100,12 @@ def phase_diagram(rows: list[dict], out: str | Path, name: str) -> list[Path]:
     ax = axes[0][-1]
     for act in acts:
         rs = [r for r in rows if r["activation"] == act and r["seeds"]]
-        x = [r["depth"] / r["depth_scale_fw"] for r in rs]
+        x = [r["depth"] / r[DEPTH_SCALE_FW] for r in rs]
         for xi, r in zip(x, rs):
             ax.plot(xi, r[TEST_ACC], "o", ms=4, color=style.color(act),
                     mfc=style.color(act) if r["fit"] else "white")
         ax.plot([], [], "o", color=style.color(act), label=style.label(act))
-    ax.axvline(rows[0]["c_fit"], color="r", lw=1, ls="--", label="fitted boundary")
+    ax.axvline(rows[0][C_FIT], color="r", lw=1, ls="--", label="fitted boundary")
     ax.axhline(rows[0]["chance"], color="0.6", lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_xlabel("$L / \\ell_N$ (finite-width depth scale)")
@@ -134,7 +134,7 @@ def clip_sweep(rows: list[dict], out: str | Path, name: str) -> list[Path]:
     ax.plot([r["m"] for r in done], [r[TEST_ACC] for r in done], color=c, lw=0.8)
     for i, (m, label) in enumerate(rows[0]["marks"]):
         ax.axvline(m, color=f"C{i + 1}", lw=1.2, ls="--", label=f"{label}: m={m:.2f}")
-    bif = rows[0]["bifurcation_m"]
+    bif = rows[0][BIFURCATION_M]
     ax.axvspan(bif, max(r["m"] for r in rows) * 1.05, color="0.85", zorder=0,
                label=f"past the bifurcation (m > {bif:.2f})")
     ax.axhline(rows[0]["chance"], color="0.6", lw=0.8, ls=":")

@@ -78,14 +78,14 @@ def finite_networks(derivations: list, width: int, depth: int, networks: int,
     networks, next to the mean-field ``q^l`` from the same ``q^0``; and (network, layer)
     pairs of ``(tau / sqrt(q^l), exact-zero fraction)`` for the sparsity figure."""
     rng = np.random.default_rng(seed)
-    panels, points = [], []
+    curves, points = [], []
     for d in derivations:
         ens = simulate(d.activation_fn(), d.sigma_w2, d.sigma_b2, depth, width, networks,
                        q0=q0, seed=seed, gradients=False)
         q = ens.q_mean  # (networks, depth + 1)
         with np.errstate(invalid="ignore"):
             lo, med, hi = np.nanquantile(q, [quantiles[0], 0.5, quantiles[1]], axis=0)
-        panels.append({"activation": d.activation, "sparsity": d.sparsity, "m": d.m,
+        curves.append({"activation": d.activation, "sparsity": d.sparsity, "m": d.m,
                        "theory": d.mean_field().iterate(q0, depth).tolist(),
                        "median": med.tolist(), "lo": lo.tolist(), "hi": hi.tolist(),
                        "quantiles": list(quantiles), "final": q[:, -1].tolist()})
@@ -96,4 +96,4 @@ def finite_networks(derivations: list, width: int, depth: int, networks: int,
             points.append({"kind": kind, "tau": d.tau / math.sqrt(qs[i]), "s": float(sp[i]),
                            "se": None, "source": f"random networks, width {width}"})
     return {"source": "numerics", "width": width, "depth": depth, "n_networks": networks,
-            "q0": q0, "panels": panels, "sparsity": points}
+            "q0": q0, "curves": curves, "sparsity": points}

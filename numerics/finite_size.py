@@ -169,7 +169,7 @@ def figure_data(plan: Plan = FULL, seed: int = 0, grid: int = 12) -> dict:
     """Records for :func:`sparsefield.figures.finite_size.gain_vs_width`: per activation of
     ``plan`` whose gains are compared (not the exploding ones), theory on a grid of ``1/N``
     down to the smallest width and the simulated points of :func:`scaling`."""
-    panels = []
+    curves = []
     for name in plan.activations:
         act, sw2, sb2 = setup(name)
         points = [p.to_dict() for p in scaling(act, sw2, sb2, plan.widths, plan.depth,
@@ -178,8 +178,8 @@ def figure_data(plan: Plan = FULL, seed: int = 0, grid: int = 12) -> dict:
             continue
         widths = np.unique(np.geomspace(min(plan.widths), 20 * max(plan.widths), grid).astype(int))
         th = [predict(act, int(n), plan.depth, sigma_w2=sw2, sigma_b2=sb2) for n in widths]
-        panels.append({"activation": name, "points": points, "theory": {
+        curves.append({"activation": name, "points": points, "theory": {
             "inv_width": [1.0 / n for n in widths],
             "log_gain_per_layer": [t.log_gain_per_layer for t in th],
             "log_gain_sd_per_layer": [t.log_gain_sd_per_layer for t in th]}})
-    return {"depth": plan.depth, "panels": panels}
+    return {"depth": plan.depth, "curves": curves}

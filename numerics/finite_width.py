@@ -33,7 +33,7 @@ from sparsefield.theory.activations import Activation
 from sparsefield.theory.errors import ParameterError, check_nonnegative, check_positive
 from sparsefield.theory.maps import MeanField
 
-from .stats import Estimate, sample_means
+from .stats import Estimate, sample_means, z_score
 
 GROUP = {"gram": 64, "dense": 8}  # networks per random stream (fixed: part of the seed)
 
@@ -236,8 +236,9 @@ class Comparison:
     n: int  # networks
 
     def z(self, key: str) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (self.mean[key] - self.theory[key]) / self.stderr[key]
+        """Per layer ``(mean - theory) / stderr`` (:func:`.stats.z_score`: zero-s.e. guard)."""
+        return np.vectorize(z_score, otypes=[float])(self.mean[key], self.theory[key],
+                                                     self.stderr[key])
 
     def at(self, key: str, layer: int) -> Estimate:
         return Estimate(float(self.mean[key][layer]), float(self.stderr[key][layer]), self.n)

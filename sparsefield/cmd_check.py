@@ -7,6 +7,7 @@ import math
 
 from sparsefield.empirical.store import versions
 from sparsefield.jsonout import dumps
+from sparsefield.results.names import MAX_ABS_Z
 from sparsefield.theory.errors import ParameterError
 
 
@@ -67,5 +68,5 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(_table(rows))
         print(f"\n{summary['rows']} checks, {summary['failed']} failed "
-              f"(|z| < {check.Z_BOUND:g} passes; max |z| {summary['max_abs_z']:.2f})")
+              f"(|z| < {check.Z_BOUND:g} passes; max |z| {summary[MAX_ABS_Z]:.2f})")
     return 1 if summary["failed"] else 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sparsefield.empirical.places import check_in_dir, check_out_dir
 from sparsefield.empirical.store import TEST_ACC, ResultStore, figure_paths
+from sparsefield.results.names import ZERO_FINAL, ZERO_INIT, sem_key
 from sparsefield.theory.errors import ParameterError
 
 from .cli import CliError
@@ -86,8 +87,8 @@ def _sweep(args: argparse.Namespace) -> int:
           f"skipped, {len(rep.done)} done, {len(rep.failed)} failed; wall {rep.wall_s:.1f} s, "
           f"task time {rep.task_s:.1f} s")
     if rep.points:
-        cols = ("label", "seeds", "diverged", TEST_ACC, f"{TEST_ACC}_sem", "zero_init",
-                "zero_final", "zero_final_sem")
+        cols = ("label", "seeds", "diverged", TEST_ACC, sem_key(TEST_ACC), ZERO_INIT,
+                ZERO_FINAL, sem_key(ZERO_FINAL))
         rows = [[_num(r[c]) for c in cols] for r in rep.points]
         widths = [max(len(x) for x in col) for col in zip(cols, *rows)]
         for r in [cols, *rows]:

@@ -27,6 +27,26 @@ from sparsefield.empirical import verdicts
 from sparsefield.empirical.experiments.stats import mean_sem
 from sparsefield.empirical.store import PAPER_TABLES, TEST_ACC, TRAIN_ACC, ResultStore, final
 from sparsefield.figures import depth, style
+from sparsefield.results.names import (
+    DEPTH_OVER_ELL_C,
+    ELL_C,
+    KINK_K,
+    M_OVER_SQRT_Q,
+    ONE_MINUS_RHO,
+    PAPER_ACC,
+    PAPER_NOTE,
+    PAPER_SD,
+    Q_FINAL_MAX,
+    RELU_ACC,
+    SEEDS_PLANNED,
+    STEPS_NOTE,
+    THEORY_VPRIME,
+    VPRIME_TARGET,
+    ZERO_FINAL,
+    ZERO_INIT,
+    seeds_key,
+    sem_key,
+)
 from sparsefield.sweep import atomic_write_csv, load_sweep, summary_row
 from sparsefield.sweep_files import sweep_path
 from sparsefield.theory.clipping import UNCLIPPED
@@ -71,9 +91,9 @@ def theory(p: dict) -> dict:
     mf = MeanField(member.act, member.sigma_w2, member.sigma_b2)
     return {"tau": member.act.params.get("tau", 0.0), "m": member.act.params.get("m"),
             "sigma_w2": member.sigma_w2, "sigma_b2": member.sigma_b2,
-            "theory_vprime": float(mf.dV(member.q_star)), "xi_q": ds.xi_q,
-            "kink_k": ds.kink_k, "ell_c": ds.ell_c,
-            "one_minus_rho": float(edge_approach(ds.kink_k, 1.0, p["depth"]))}
+            THEORY_VPRIME: float(mf.dV(member.q_star)), "xi_q": ds.xi_q,
+            KINK_K: ds.kink_k, ELL_C: ds.ell_c,
+            ONE_MINUS_RHO: float(edge_approach(ds.kink_k, 1.0, p["depth"]))}
 
 
 def collect(sweep_file: Path, size: str | None, results: Path) -> list[dict]:
@@ -86,16 +106,16 @@ def collect(sweep_file: Path, size: str | None, results: Path) -> list[dict]:
         accs = [r[TEST_ACC] for r in runs]
         ms = mean_sem(accs) if accs else {"mean": math.nan, "sem": math.nan}
         row = {"label": label, "short": short_label(p), "activation": p["activation"], "sparsity": p["sparsity"],
-               "vprime_target": p["vprime"], "q_star": p["q_star"], "depth": p["depth"],
+               VPRIME_TARGET: p["vprime"], "q_star": p["q_star"], "depth": p["depth"],
                "width": p["width"], "steps": p["steps"], "seeds": len(runs),
-               "seeds_planned": len(sw.seeds), TEST_ACC: ms["mean"],
-               f"{TEST_ACC}_sem": ms["sem"] if len(runs) > 1 else math.nan,
-               f"{TEST_ACC}_seeds": accs,
+               SEEDS_PLANNED: len(sw.seeds), TEST_ACC: ms["mean"],
+               sem_key(TEST_ACC): ms["sem"] if len(runs) > 1 else math.nan,
+               seeds_key(TEST_ACC): accs,
                TRAIN_ACC: float(np.mean([r[TRAIN_ACC] for r in runs])) if runs else math.nan,
                "diverged": sum(bool(r["diverged"]) for r in runs),
-               "zero_init": float(np.mean([r["zero_init"] for r in runs])) if runs else math.nan,
-               "zero_final": float(np.mean([r["zero_final"] for r in runs])) if runs else math.nan,
-               "q_final_max": _nanmax([r["q_final_max"] for r in runs])}
+               ZERO_INIT: float(np.mean([r[ZERO_INIT] for r in runs])) if runs else math.nan,
+               ZERO_FINAL: float(np.mean([r[ZERO_FINAL] for r in runs])) if runs else math.nan,
+               Q_FINAL_MAX: _nanmax([r[Q_FINAL_MAX] for r in runs])}
         row.update(theory(p))
         out.append(row)
     return out
@@ -110,7 +130,7 @@ def _nanmax(values) -> float:
 def with_verdicts(rows: list[dict], baseline) -> list[dict]:
     for r in rows:
         base = baseline(r)
-        r["relu_acc"] = base
+        r[RELU_ACC] = base
         r["verdict"] = verdict(r[TEST_ACC], base, r["diverged"] > 0) if r["seeds"] else "not run"
         if r["activation"] == "relu" and r["verdict"] != "failed" and base is not None:
             r["verdict"] = "baseline"
@@ -118,7 +138,7 @@ def with_verdicts(rows: list[dict], baseline) -> list[dict]:
 
 
 def _csv_rows(rows: list[dict]) -> list[dict]:
-    return [{**r, f"{TEST_ACC}_seeds": ";".join(f"{a:.4f}" for a in r[f"{TEST_ACC}_seeds"])}
+    return [{**r, seeds_key(TEST_ACC): ";".join(f"{a:.4f}" for a in r[seeds_key(TEST_ACC)])}
             for r in rows]
 
 
@@ -144,8 +164,8 @@ def _paper_columns(rows: list[dict]) -> None:
     with_verdicts(rows, lambda r: relu.get(r["steps"]))
     for r in rows:
         acc, sd = PAPER.get(r["label"], (None, None))
-        r["paper_acc"], r["paper_sd"] = acc, sd
-        r["paper_note"] = "fails to train" if r["label"] in PAPER_FAILS else ""
+        r[PAPER_ACC], r[PAPER_SD] = acc, sd
+        r[PAPER_NOTE] = "fails to train" if r["label"] in PAPER_FAILS else ""
 
 
 def p24(results: Path, out: Path) -> list[dict]:
@@ -156,13 +176,13 @@ def p24(results: Path, out: Path) -> list[dict]:
     rows += long
     _paper_columns(rows)
     steps = rows[0]["steps"]
-    fig_rows = [{**r, "steps_note": "" if r["steps"] == steps else f"{r['steps']} steps, 1 seed"}
+    fig_rows = [{**r, STEPS_NOTE: "" if r["steps"] == steps else f"{r['steps']} steps, 1 seed"}
                 for r in rows]
     write_table(out, PAPER_TABLES["p24"], rows, depth.p24_table, fig_rows,
            title=f"[P24] DNN, depth 100, width 300, 85% sparsity\n"
                  f"bundled MNIST 8k/2k, Adam lr 1e-4, batch 64, {steps} steps")
     for r, f in zip(rows, fig_rows):
-        r["steps_note"] = f["steps_note"]
+        r[STEPS_NOTE] = f[STEPS_NOTE]
     return rows
 
 
@@ -171,7 +191,7 @@ def p24_long(results: Path, out: Path) -> list[dict]:
     rows = collect(sweep_path("p24_dnn"), "paper-cpu-long", results)
     _paper_columns(rows)
     for r in rows:
-        r["steps_note"] = ""
+        r[STEPS_NOTE] = ""
     write_table(out, PAPER_TABLES["p24long"], rows, depth.p24_table,
            title=f"[P24] DNN, depth 100, width 300, 85% sparsity\nMNIST 8k/2k, Adam 1e-4, "
                  f"batch 128, {rows[0]['steps']} steps, cosine, clip 1")
@@ -184,7 +204,7 @@ def depth_sweep(results: Path, out: Path) -> list[dict]:
     with_verdicts(rows, lambda r: relu.get(r["depth"]))
     for r in rows:
         r["series"] = r["short"]
-        r["depth_over_ell_c"] = r["depth"] / r["ell_c"]
+        r[DEPTH_OVER_ELL_C] = r["depth"] / r[ELL_C]
         r["unstable"] = r["activation"] in UNCLIPPED
     write_table(out, PAPER_TABLES["depth"], rows, depth.depth_sweep)
     return rows
@@ -206,8 +226,8 @@ def dt26(results: Path, out: Path) -> list[dict]:
     fixed_m = "fixed m = 1.063, depth {}"
     fixed_v = "fixed V'(q*) = 0.7 = fixed m/sqrt(q*), depth {}"
     for r in rows:
-        r["series"] = (fixed_v if r["vprime_target"] else fixed_m).format(r["depth"])
-        r["m_over_sqrt_q"] = r["m"] / math.sqrt(r["q_star"])
+        r["series"] = (fixed_v if r[VPRIME_TARGET] else fixed_m).format(r["depth"])
+        r[M_OVER_SQRT_Q] = r["m"] / math.sqrt(r["q_star"])
     # q* = 1 belongs to both families (there fixed m is fixed V')
     rows_fig = rows + [{**r, "series": fixed_m.format(r["depth"])} for r in rows
                        if r["q_star"] == 1.0]
@@ -231,9 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         with style.output(formats=("png",)):
             rows = tables[name](results, out)
         for r in rows:
-            print(f"{name:6s} {r['label']:40s} seeds {r['seeds']}/{r['seeds_planned']}  "
-                  f"acc {r[TEST_ACC]:.3f} +- {r[f'{TEST_ACC}_sem']:.2g}  {r['verdict']}  "
-                  f"ell_c {r['ell_c']:.3g}  xi_q {r['xi_q']:.3g}")
+            print(f"{name:6s} {r['label']:40s} seeds {r['seeds']}/{r[SEEDS_PLANNED]}  "
+                  f"acc {r[TEST_ACC]:.3f} +- {r[sem_key(TEST_ACC)]:.2g}  {r['verdict']}  "
+                  f"ell_c {r[ELL_C]:.3g}  xi_q {r['xi_q']:.3g}")
     print(json.dumps({"out": str(out)}))
     return 0
 

@@ -75,6 +75,7 @@ from tqdm.auto import tqdm
 from sparsefield.empirical.chunks import chunks
 from sparsefield.empirical.config import RunOptions, group_key
 from sparsefield.empirical.store import SWEEP_RECORD, ResultStore, atomic_write_json, point_key, sweep_dir, versions
+from sparsefield.results.names import POINT_ROWS
 from sparsefield.theory.errors import InfeasibleError, ParameterError
 
 from .sweep_grid import Sweep, label_of, load_sweep, pending, task_key  # noqa: F401 (API)
@@ -260,7 +261,7 @@ def run_sweep(sweep: Sweep, results: str | Path = "results", scheduler: str | No
     record_path = sweep_dir(store.dir, sweep.tag) / SWEEP_RECORD
     if not todo and summary_up_to_date(record_path, store, sweep):
         previous = json.loads(record_path.read_text())
-        report.outputs, report.points = previous["outputs"], previous["point_rows"]
+        report.outputs, report.points = previous["outputs"], previous[POINT_ROWS]
         report.wall_s = time.perf_counter() - t0
         return report
     if todo and scheduler is None and workers == 0:
@@ -279,7 +280,7 @@ def run_sweep(sweep: Sweep, results: str | Path = "results", scheduler: str | No
         "workers": None if scheduler else workers, "max_members": max_members, "submitted": report.submitted,
         "skipped": report.skipped, "done": len(report.done),
         "failed": [list(f) for f in report.failed], "task_s": report.task_s,
-        "wall_s": report.wall_s, "outputs": report.outputs, "point_rows": report.points,
+        "wall_s": report.wall_s, "outputs": report.outputs, POINT_ROWS: report.points,
         "versions": versions(("distributed",))})
     return report
 

@@ -40,6 +40,24 @@ from sparsefield.empirical.store import (
     sweep_dir,
 )
 from sparsefield.figures.sweep import plot_clipping, plot_tradeoff
+from sparsefield.results.names import (
+    ACT_M,
+    ACT_MAX_FINAL,
+    ACT_TAU,
+    DEAD_FINAL,
+    EXTRA_FIXED_POINTS,
+    Q_FINAL_MAX,
+    Q_INIT_MAX,
+    TARGET_SPARSITY,
+    THEORY_VPRIME,
+    THEORY_VSECOND,
+    ZERO_FINAL,
+    ZERO_FINAL_LAST_LAYER,
+    ZERO_INIT,
+    ZERO_TRAJ_MAX,
+    ZERO_TRAJ_MIN,
+    sem_key,
+)
 
 from .sweep_grid import SPARSITY_AXES, Sweep, label_of
 
@@ -90,21 +108,21 @@ def summary_row(record: dict, axes: tuple[str, ...]) -> dict:
     row = {"label": record["label"], "seed": record["seed"], "key": record["key"]}
     row.update({k: cfg[k] for k in axes})
     row.update({
-        "activation": cfg["activation"], "target_sparsity": target,
-        "act_tau": params.get("tau"), "act_m": params.get("m"),
+        "activation": cfg["activation"], TARGET_SPARSITY: target,
+        ACT_TAU: params.get("tau"), ACT_M: params.get("m"),
         "sigma_w2": member.get("sigma_w2"), "sigma_b2": member.get("sigma_b2"),
-        "theory_vprime": member.get("vprime"), "theory_vsecond": member.get("vsecond"),
-        "extra_fixed_points": len(member.get("extra_fixed_points") or []),
+        THEORY_VPRIME: member.get("vprime"), THEORY_VSECOND: member.get("vsecond"),
+        EXTRA_FIXED_POINTS: len(member.get(EXTRA_FIXED_POINTS) or []),
         TEST_ACC: fin[TEST_ACC], TRAIN_ACC: fin[TRAIN_ACC],
         TEST_LOSS: fin[TEST_LOSS], TRAIN_LOSS: fin[TRAIN_LOSS],
         "diverged": not fin[FINITE] or not math.isfinite(test_loss),
-        "zero_init": zero[0], "zero_final": zero[-1],
-        "zero_final_last_layer": float(_layers(ev[TEST_ZERO_FRAC][-1])[-1]),
-        "zero_traj_min": _stat(np.nanmin, zero), "zero_traj_max": _stat(np.nanmax, zero),
-        "dead_final": _stat(np.nanmean, ev[TEST_DEAD_FRAC][-1]),
-        "q_init_max": _stat(np.nanmax, ev[TEST_Q][0]),
-        "q_final_max": _stat(np.nanmax, ev[TEST_Q][-1]),
-        "act_max_final": _stat(np.nanmax, ev[TEST_ACT_MAX][-1]),
+        ZERO_INIT: zero[0], ZERO_FINAL: zero[-1],
+        ZERO_FINAL_LAST_LAYER: float(_layers(ev[TEST_ZERO_FRAC][-1])[-1]),
+        ZERO_TRAJ_MIN: _stat(np.nanmin, zero), ZERO_TRAJ_MAX: _stat(np.nanmax, zero),
+        DEAD_FINAL: _stat(np.nanmean, ev[TEST_DEAD_FRAC][-1]),
+        Q_INIT_MAX: _stat(np.nanmax, ev[TEST_Q][0]),
+        Q_FINAL_MAX: _stat(np.nanmax, ev[TEST_Q][-1]),
+        ACT_MAX_FINAL: _stat(np.nanmax, ev[TEST_ACT_MAX][-1]),
         "width": cfg["width"], "depth": cfg["depth"], "steps": cfg["steps"],
         "dataset": met.get(DATA, {}).get("name", cfg["dataset"]),
         "device": met.get(RUN, {}).get("device"),
@@ -120,12 +138,12 @@ def point_rows(rows: list[dict], axes: tuple[str, ...]) -> list[dict]:
     out = []
     for label, rs in groups.items():
         row = {"label": label, **{k: rs[0][k] for k in axes},
-               "activation": rs[0]["activation"], "target_sparsity": rs[0]["target_sparsity"],
-               "act_tau": rs[0]["act_tau"], "act_m": rs[0]["act_m"],
+               "activation": rs[0]["activation"], TARGET_SPARSITY: rs[0][TARGET_SPARSITY],
+               ACT_TAU: rs[0][ACT_TAU], ACT_M: rs[0][ACT_M],
                "seeds": len(rs), "diverged": sum(bool(r["diverged"]) for r in rs)}
-        for k in (TEST_ACC, "zero_init", "zero_final", "zero_traj_max", "q_final_max"):
+        for k in (TEST_ACC, ZERO_INIT, ZERO_FINAL, ZERO_TRAJ_MAX, Q_FINAL_MAX):
             ms = mean_sem([r[k] for r in rs])
-            row[k], row[f"{k}_sem"] = ms["mean"], ms["sem"]
+            row[k], row[sem_key(k)] = ms["mean"], ms["sem"]
         out.append(row)
     return out
 

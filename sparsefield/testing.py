@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Sequence
 
 from sparsefield.numerics.stats import Z_BOUND, Estimate
+from sparsefield.references import quad
 from sparsefield.theory import moments
 from sparsefield.theory.activations import CATALOGUE, Activation, Family
 from sparsefield.theory.eoc import edge_of_chaos
@@ -174,21 +175,21 @@ MAP_DEFAULTS = {"sigma_w2": 1.0, "sigma_b2": 0.0}
 
 
 def _quad(name: str) -> Quantity:
-    fn = getattr(moments, name)
-    return Quantity(lambda a, q: fn(a, q, method="quad"))
+    fn = getattr(quad, name)
+    return Quantity(lambda a, q: fn(a, q))
 
 
 def _mp_derivative(order: int) -> Quantity:
     def ref(a, q, sigma_w2, sigma_b2):
         # mpmath: the density differentiated in q (no phi', phi'' or delta terms)
-        from sparsefield.reference import mp_dq_e_phi2
+        from sparsefield.references.mpmath_moments import mp_dq_e_phi2
 
         return sigma_w2 * float(mp_dq_e_phi2(a, q, order))
     return Quantity(ref, MAP, MAP_DEFAULTS)
 
 
 def _v(a, q, sigma_w2, sigma_b2):
-    return sigma_w2 * moments.e_phi2(a, q, method="quad") + sigma_b2
+    return sigma_w2 * quad.e_phi2(a, q) + sigma_b2
 
 
 # name -> Quantity; extend with :func:`register_quantity` (e.g. the finite-width theory)
@@ -198,13 +199,13 @@ QUANTITY_TABLE: dict[str, Quantity] = {
     "V": Quantity(_v, MAP, MAP_DEFAULTS),
     "dV": _mp_derivative(1),
     "d2V": _mp_derivative(2),
-    "chi1": Quantity(lambda a, q, sigma_w2, sigma_b2: sigma_w2 * moments.e_dphi2(
-        a, q, method="quad"), MAP, MAP_DEFAULTS),
-    "R": Quantity(lambda a, q, sigma_w2, sigma_b2, rho: (sigma_w2 * moments.e_phi_phi(
-        a, q, rho, method="quad") + sigma_b2) / _v(a, q, sigma_w2, sigma_b2),
+    "chi1": Quantity(lambda a, q, sigma_w2, sigma_b2: sigma_w2 * quad.e_dphi2(
+        a, q), MAP, MAP_DEFAULTS),
+    "R": Quantity(lambda a, q, sigma_w2, sigma_b2, rho: (sigma_w2 * quad.e_phi_phi(
+        a, q, rho) + sigma_b2) / _v(a, q, sigma_w2, sigma_b2),
         MAP + ("rho",), MAP_DEFAULTS),
-    "dR": Quantity(lambda a, q, sigma_w2, sigma_b2, rho: sigma_w2 * moments.e_dphi_dphi(
-        a, q, rho, method="quad") * q / _v(a, q, sigma_w2, sigma_b2),
+    "dR": Quantity(lambda a, q, sigma_w2, sigma_b2, rho: sigma_w2 * quad.e_dphi_dphi(
+        a, q, rho) * q / _v(a, q, sigma_w2, sigma_b2),
         MAP + ("rho",), MAP_DEFAULTS),
 }
 

@@ -29,18 +29,37 @@ from typing import Callable
 
 import numpy as np
 
+from sparsefield.empirical import verdicts
 from sparsefield.empirical.init import resolve
 from sparsefield.figures import style
 from sparsefield.figures import width as width_fig
 from sparsefield.paper_results import collect, with_verdicts, write_table
-from sparsefield.results.names import PAPER_TABLES, TEST_ACC
+from sparsefield.results.names import (
+    C_FIT,
+    C_FIT_MEAN_FIELD,
+    DEPTH_SCALE_FW,
+    ELL_C,
+    FIT_CELLS,
+    FIT_ERRORS,
+    FIT_ON,
+    PAPER_TABLES,
+    SEEDS_PLANNED,
+    TEST_ACC,
+    TEST_CELLS,
+    TEST_ERRORS,
+    TEST_ERRORS_MEAN_FIELD,
+    TRAINABLE_AT,
+    VPRIME_TARGET,
+    seeds_key,
+    sem_key,
+)
 from sparsefield.sweep_files import sweep_path
 from sparsefield.theory.clip_width import best_clip
 from sparsefield.theory.clipping import critical_m, derive
 from sparsefield.theory.errors import ParameterError
 from sparsefield.theory.finite_width import predict
 
-TRAINABLE = 0.5          # a cell "trains" when its test accuracy reaches this
+TRAINABLE = verdicts.TRAINABLE  # a cell "trains" when its test accuracy reaches this
 FW_KEYS = ("active_fraction", "kappa", "effective_width", "log_gain_per_layer",
            "log_gain_total_mean", "log_gain_total_sd", "depth_scale", "p_explode")
 TABLES = {"width": "p24_width", "phase": "p24_phase", "clip": "p24_clip", "dt26w": "dt26_width"}
@@ -48,7 +67,7 @@ TABLES = {"width": "p24_width", "phase": "p24_phase", "clip": "p24_clip", "dt26w
 
 def predictions(p: dict) -> dict:
     """The finite-width theory at a row's own width and depth, from ``q^0 = q*``."""
-    vprime = p.get("vprime_target", p.get("vprime"))
+    vprime = p.get(VPRIME_TARGET, p.get("vprime"))
     clip = p.get("m") if vprime is None and p.get("sparsity") is not None else None
     m = resolve({"activation": p["activation"], "sparsity": p.get("sparsity"), "vprime": vprime,
                  "m": clip, "q_star": p.get("q_star", 1.0), "init": "eoc"})
@@ -56,7 +75,7 @@ def predictions(p: dict) -> dict:
                  sigma_b2=m.sigma_b2, q=m.q_star)
     d = fw.to_dict()
     out = {k: d[k] for k in FW_KEYS}
-    out["depth_scale_fw"] = d["depth_scale"] if d["depth_scale"] is not None else math.inf
+    out[DEPTH_SCALE_FW] = d["depth_scale"] if d["depth_scale"] is not None else math.inf
     return out
 
 
@@ -84,15 +103,15 @@ def stored_rows(path: Path, series: Callable[[dict], str | None]) -> list[dict]:
             name = series(r)
             if name is None or not int(r["seeds"]):
                 continue
-            seeds = [float(a) for a in r[f"{TEST_ACC}_seeds"].split(";") if a]
+            seeds = [float(a) for a in r[seeds_key(TEST_ACC)].split(";") if a]
             out.append({"label": r["label"], "short": r["short"], "activation": r["activation"],
-                        "sparsity": _num(r["sparsity"]), "vprime_target": _num(r["vprime_target"]),
-                        "m": _num(r["m"]) if not _num(r["vprime_target"]) else None,
+                        "sparsity": _num(r["sparsity"]), VPRIME_TARGET: _num(r[VPRIME_TARGET]),
+                        "m": _num(r["m"]) if not _num(r[VPRIME_TARGET]) else None,
                         "q_star": float(r["q_star"]), "depth": int(r["depth"]),
                         "width": int(r["width"]), "steps": int(r["steps"]), "init": "eoc",
-                        "seeds": len(seeds), "seeds_planned": int(r["seeds_planned"]),
-                        TEST_ACC: float(r[TEST_ACC]), f"{TEST_ACC}_sem": _num(r[f"{TEST_ACC}_sem"]),
-                        f"{TEST_ACC}_seeds": seeds, "diverged": int(r["diverged"]),
+                        "seeds": len(seeds), SEEDS_PLANNED: int(r[SEEDS_PLANNED]),
+                        TEST_ACC: float(r[TEST_ACC]), sem_key(TEST_ACC): _num(r[sem_key(TEST_ACC)]),
+                        seeds_key(TEST_ACC): seeds, "diverged": int(r["diverged"]),
                         "series": name, "source": path.name})
     return out
 
@@ -146,26 +165,26 @@ def phase(results: Path, out: Path) -> tuple[list[dict], dict]:
     # the width control's short-budget cells: the same schedule at width 1000, depth 100
     rows += collect(sweep_path("p24_width"), "cpu-short", results)
     rows = _with_predictions(_stored(rows, results, "p24_phase"))
-    x = np.array([r["depth"] / r["depth_scale_fw"] for r in rows])
+    x = np.array([r["depth"] / r[DEPTH_SCALE_FW] for r in rows])
     trains = np.array([r[TEST_ACC] >= TRAINABLE for r in rows])
     fit = np.array([r["activation"] == "relu" for r in rows])
     c = fit_boundary(x[fit], trains[fit])
     test = ~fit
     # the same rule with the mean-field correlation depth scale ell_c instead of ell_N
-    x_mf = np.array([r["depth"] / r["ell_c"] for r in rows])
+    x_mf = np.array([r["depth"] / r[ELL_C] for r in rows])
     c_mf = fit_boundary(x_mf[fit], trains[fit])
-    summary = {"trainable_at": TRAINABLE, "c_fit": c, "fit_on": "relu",
-               "fit_errors": int(np.sum((x[fit] < c) != trains[fit])), "fit_cells": int(fit.sum()),
-               "test_errors": int(np.sum((x[test] < c) != trains[test])),
-               "test_cells": int(test.sum()), "c_fit_mean_field": c_mf,
-               "test_errors_mean_field": int(np.sum((x_mf[test] < c_mf) != trains[test]))}
+    summary = {TRAINABLE_AT: TRAINABLE, C_FIT: c, FIT_ON: "relu",
+               FIT_ERRORS: int(np.sum((x[fit] < c) != trains[fit])), FIT_CELLS: int(fit.sum()),
+               TEST_ERRORS: int(np.sum((x[test] < c) != trains[test])),
+               TEST_CELLS: int(test.sum()), C_FIT_MEAN_FIELD: c_mf,
+               TEST_ERRORS_MEAN_FIELD: int(np.sum((x_mf[test] < c_mf) != trains[test]))}
     widths = np.geomspace(min(r["width"] for r in rows), max(r["width"] for r in rows), 12)
     boundary = {}
     for act in dict.fromkeys(r["activation"] for r in rows):
         p = next(r for r in rows if r["activation"] == act)
         pts = []
         for w in widths:
-            ell = predictions({**p, "width": int(round(w)), "depth": 50})["depth_scale_fw"]
+            ell = predictions({**p, "width": int(round(w)), "depth": 50})[DEPTH_SCALE_FW]
             pts.append((float(w), float(c * ell)))
         boundary[act] = pts
     for r, xi, f in zip(rows, x, fit):
@@ -209,7 +228,7 @@ def dt26_width(results: Path, out: Path) -> list[dict]:
     if stored.exists():
         rows += stored_rows(stored, lambda r: "" if r["depth"] != "50" else None)
     for r in rows:
-        fam = "fixed V'(q*)=0.7" if r["vprime_target"] else "fixed m=1.063"
+        fam = "fixed V'(q*)=0.7" if r[VPRIME_TARGET] else "fixed m=1.063"
         r["series"] = f"{fam}, depth {r['depth']}"
     # q* = 1 belongs to both families
     rows += [{**r, "series": f"fixed m=1.063, depth {r['depth']}"} for r in rows

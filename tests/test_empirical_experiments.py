@@ -218,3 +218,22 @@ def test_diverged_runs_are_counted_not_averaged_into_the_cliff():
     assert 0.7 < s["cliffs"]["quantile"] < 0.9  # not 0.0 from the diverged run
     assert s["rows"]["quantile-s0.5"]["verdict"] == "failed"  # and reported as failed
     assert s["rows"]["quantile-s0.9"]["verdict"] == "degraded"
+
+
+def test_drift_table_reads_a_summary_back_from_json(tmp_path):
+    """One seed: the z over seeds is undefined (``nan``), stored as JSON ``null``; the table
+    of the summary read back shows it as ``nan`` instead of crashing in the format."""
+    from sparsefield.empirical.experiments.stats import mean_sem
+    from sparsefield.results.io import atomic_write_json, read_json
+
+    one = mean_sem([-0.25])
+    assert one["mean"] == -0.25 and np.isnan(one["z"])
+    row = {k: dict(one) for k in ("grad_init", "grad_init_pred", "b_hidden", "w_hidden",
+                                  "w_first", "zero_init", "zero_final")}
+    row.update(predicted="negative", observed_bias="none", colmean_dev_max=float("nan"))
+    back = read_json(atomic_write_json(tmp_path / "summary.json", {"rows": {"relu-random": row}}))
+    assert back["rows"]["relu-random"]["b_hidden"]["z"] is None
+    line = drift.table(back).splitlines()[1]
+    assert line.split()[:3] == ["relu-random", "negative", "-0.25"]
+    assert line.split().count("nan") == 3  # two z columns and the column-mean deviation
+    assert drift.table(back) == drift.table({"rows": {"relu-random": row}})

@@ -56,7 +56,7 @@ def _mc_and_depth(root):
     vm = Results(root).part("theory", "variance_maps")
     q = np.asarray(vm["q"])
     points = []
-    for p in vm["panels"]:
+    for p in vm["curves"]:
         idx = [4, 9, 19]
         se = 0.01 * np.ones(len(idx))
         v = np.asarray(p["V"])[idx] + se * rng.standard_normal(len(idx))
@@ -75,7 +75,7 @@ def _mc_and_depth(root):
                        "hi": (1.5 * med).tolist(), "quantiles": [0.1, 0.9],
                        "final": [med[-1]] * 4})
     write_part(root, "numerics", "depth", {"source": "synthetic", "width": 32, "depth": 10,
-                                           "n_networks": 4, "q0": 1.0, "panels": panels})
+                                           "n_networks": 4, "q0": 1.0, "curves": panels})
     # the finite-size scaling part, simulated small (numerics.finite_size)
     write_part(root, "numerics", "finite_size",
                finite_size.figure_data(finite_size.Plan((50, 100), 6, 8, ("crelu",))))

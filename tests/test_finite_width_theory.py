@@ -180,7 +180,7 @@ def test_gain_figure_draws_from_records(tmp_path):
     pts = [{"width": w, "quantity": q, "estimate": e, "stderr": 0.01, "n_networks": 64}
            for w in (100, 300) for q, e in (("log_gain_per_layer", -3.0 / w),
                                             ("log_gain_sd_per_layer", (6.0 / w) ** 0.5))]
-    data = {"depth": 30, "panels": [{"activation": "crelu", "points": pts, "theory": {
+    data = {"depth": 30, "curves": [{"activation": "crelu", "points": pts, "theory": {
         "inv_width": [0.0, 0.01], "log_gain_per_layer": [0.0, -0.03],
         "log_gain_sd_per_layer": [0.0, 0.24]}}]}
     paths = gain_vs_width(data, tmp_path)

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from sparsefield.numerics import gated_mc
 from sparsefield.numerics.stats import Z_BOUND, sample_mean
+from sparsefield.references import gated_mc
 from sparsefield.theory import moments
 from sparsefield.theory.errors import ParameterError
 from sparsefield.theory.gated import GATED, GatedMeanField, edge_of_chaos, gated

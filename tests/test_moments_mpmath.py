@@ -1,6 +1,6 @@
 """Every moment of every catalogue activation against an independent mpmath reference.
 
-The references (:mod:`sparsefield.reference`) are written from the definition alone
+The references (:mod:`sparsefield.references.mpmath_moments`) are written from the definition alone
 (sympy pieces printed for mpmath, tanh-sinh quadrature split at the breakpoints and at the
 features the Gaussian weight sharpens): ``V = E[phi^2]``, its ``q``-derivatives by ``mpmath.diff`` of that
 integral (not through ``phi'``, ``phi''`` or Stein), ``chi_1 = E[phi'^2]``, and the
@@ -16,7 +16,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from sparsefield import reference as R
+from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import activations as A
 from sparsefield.theory import moments as M
 
@@ -35,7 +35,7 @@ def rel_err(got, ref):
 
 
 def mp_bivariate(act, q, rho, order):
-    """The reference of :mod:`sparsefield.reference`: tensor Gauss-Hermite (100^2 nodes) for
+    """The reference of :mod:`sparsefield.references.mpmath_moments`: tensor Gauss-Hermite (100^2 nodes) for
     smooth activations at ``q <= 0.01`` (analytic in a wide strip), else tanh-sinh
     quadrature split at the breakpoints and their images."""
     mp.mp.dps = DPS

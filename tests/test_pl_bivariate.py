@@ -1,12 +1,12 @@
 """The closed-form bivariate map of piecewise-linear activations (theory/pl_bivariate.py)
-against independent routes: the mpmath reference (sparsefield/reference.py) and the panel
+against independent routes: the mpmath reference (sparsefield/references/mpmath_moments.py) and the panel
 rule with its closed-form inner expectation (theory/panel_moments.py)."""
 
 import mpmath as mp
 import numpy as np
 import pytest
 
-from sparsefield import reference as R
+from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import activations as A
 from sparsefield.theory import generic, orthant, routes
 from sparsefield.theory import moments as M

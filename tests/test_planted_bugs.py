@@ -105,7 +105,7 @@ def test_depth_verdicts_use_their_thresholds(tmp_path):
     panels = [panel("crelu", 1.0, [1.2, 1.3, 1.4]), panel("cst", 1.0, [1.5, 1.6, 1.7]),
               panel("relu_tau", None, [2.5, 3.0, 9.0]), panel("st", None, [1.4, 1.5, 1.6])]
     store.write_part(tmp_path, "numerics", "depth",
-                     {"depth": 10, "width": 8, "n_networks": 3, "panels": panels})
+                     {"depth": 10, "width": 8, "n_networks": 3, "curves": panels})
     def field(row, name):  # a plain dict or a typed Check row
         return row[name] if isinstance(row, dict) else getattr(row, name)
     rows = [r for r in report.verification_rows(Results(tmp_path))

@@ -13,7 +13,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from sparsefield import reference as R
+from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import activations as A
 from sparsefield.theory import moments as M
 from sparsefield.theory import pl_bivariate, routes, strip

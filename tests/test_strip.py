@@ -1,4 +1,4 @@
-"""The strip rules (theory/strip.py) against mpmath (sparsefield.reference), to 1e-13.
+"""The strip rules (theory/strip.py) against mpmath (sparsefield.references.mpmath_moments), to 1e-13.
 
 Univariate: ``V = E[phi^2]``, ``chi_1 = E[phi'^2]``, ``V'`` and ``V''`` (the references
 differentiate the ``V`` integral with ``mpmath.diff``, not through ``phi'`` or ``phi''``).
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from sparsefield import reference as R
+from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import get, strip
 from sparsefield.theory import moments as M
 from sparsefield.theory.activations import define

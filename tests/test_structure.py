@@ -9,6 +9,7 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 from helpers import ROOT, imports_of, module_name
 
@@ -173,3 +174,30 @@ def test_the_results_layer_sits_at_the_bottom():
             "sparsefield.results.records; "
             "bad = [m for m in ('numpy', 'torch', 'scipy') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# the verifiers: the public testing API and the verification matrix compare with references
+REFERENCE_USERS = ("sparsefield.references", "sparsefield.testing", "sparsefield.numerics.check")
+
+
+def reference_importers(mods: dict[str, Path]) -> list[str]:
+    """Modules outside :data:`REFERENCE_USERS` that import :mod:`sparsefield.references`."""
+    return [f"{m} imports {i}" for m, p in mods.items() if not m.startswith(REFERENCE_USERS)
+            for i in sorted(imports_of(p)) if i.startswith("sparsefield.references")]
+
+
+def test_no_production_module_imports_the_references():
+    """Where code lives says whether it is production: the mpmath, quadrature and gated
+    Monte Carlo references sit in :mod:`sparsefield.references`, used by tests, benchmarks,
+    :mod:`sparsefield.testing` and :mod:`sparsefield.numerics.check` only."""
+    mods = sources()
+    assert {"sparsefield.references.mpmath_moments", "sparsefield.references.quad",
+            "sparsefield.references.gated_mc"} <= set(mods)
+    assert not [m for m in mods if m.startswith("sparsefield.theory") and "reference" in m]
+    assert reference_importers(mods) == []
+    planted = {"sparsefield.theory.routes": ROOT / "theory" / "routes.py"}
+    code = "from sparsefield.references import quad\n"
+    with mock.patch.object(Path, "read_text", lambda self, **kw: code):
+        assert reference_importers(planted) == [
+            "sparsefield.theory.routes imports sparsefield.references",
+            "sparsefield.theory.routes imports sparsefield.references.quad"]

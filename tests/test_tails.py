@@ -1,6 +1,6 @@
 """``V``, ``V'``, ``V''`` exact everywhere (theory/tails.py, docs/theory.md section 3).
 
-The reference (:func:`sparsefield.reference.mp_dq_e_phi2`) differentiates the Gaussian
+The reference (:func:`sparsefield.references.mpmath_moments.mp_dq_e_phi2`) differentiates the Gaussian
 density in ``q`` inside an mpmath integral of ``phi^2`` -- neither ``phi'``, ``phi''``, the
 kink sums nor the remainder split enter it.  Tolerance: ``REL`` of the quantity, plus the
 documented floor ``FLOOR`` of its natural scale ``E[phi^2] / q^k`` (only underflowing values
@@ -14,7 +14,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from sparsefield import reference as R
+from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import activations as A
 from sparsefield.theory import symbolic as S
 from sparsefield.theory.maps import MeanField

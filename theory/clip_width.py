@@ -42,13 +42,13 @@ def best_clip(activation: str, sparsity: float, width: int, depth: int,
 
     @functools.cache
     def at_clip(mu: float) -> tuple[float, float]:
-        _, sw2, sb2, _, _ = eoc_scaled(activation, t, mu)
-        mf = MeanField(get(activation, tau=t, m=mu), float(sw2), float(sb2))
+        eoc = eoc_scaled(activation, t, mu)
+        mf = MeanField(get(activation, tau=t, m=mu), float(eoc.sigma_w2), float(eoc.sigma_b2))
         try:
             out = finite_width.totals(mf, 1.0, width, depth, "auto", False)
         except ParameterError:
             return -math.inf, math.inf
-        return float(out[3].sum()), math.sqrt(max(out[4], 0.0))
+        return float(out.means.sum()), math.sqrt(max(out.var_total, 0.0))
 
     objectives = {"typical": lambda mu: at_clip(mu)[0],
                   "robust": lambda mu: at_clip(mu)[0] - at_clip(mu)[1]}
@@ -63,7 +63,7 @@ def best_clip(activation: str, sparsity: float, width: int, depth: int,
         x, f = fminbound(lambda lm, obj=obj: -obj(math.exp(lm)), math.log(lo), math.log(hi),
                          xatol=1e-3)
         mu = math.exp(x) if -f >= values[i] else float(mus[i])
-        out[key] = {"m": mu * rq, "vprime": float(eoc_scaled(activation, t, mu)[3]),
+        out[key] = {"m": mu * rq, "vprime": float(eoc_scaled(activation, t, mu).vprime),
                     "log_gain_total_mean": at_clip(mu)[0], "log_gain_total_sd": at_clip(mu)[1]}
     target = DEFAULT_VPRIME if vprime is None else vprime
     mu_t = float(m_for_vprime(activation, sparsity, target))

@@ -4,11 +4,11 @@ chaos, and the stability verdict ([P24] sections 3-4, docs/theory.md section 4.2
 Everything is computed at ``q* = 1`` in the scaled variables ``t = tau/sqrt(q*)``,
 ``mu = m/sqrt(q*)`` and mapped back: ``tau, m ~ sqrt(q*)``, ``sigma_b^2 ~ q*``,
 ``sigma_w^2`` unchanged (scale invariance of the piecewise-linear family).  On the edge
-of chaos, ``V'(q*) = 1 + E[phi phi''] / E[phi'^2]``; for CReLU this is
-``1 - mu gamma(t + mu) / (Phi(t + mu) - Phi(t))`` and CST gives the same expression.
-For small clips it is evaluated without cancellation as ``J / (mu + J)``,
-``J = int_0^mu expm1(a y - y^2/2) dy``, ``a = t + mu`` (substitute ``x = a - y`` in
-``int_t^{a} gamma(x) dx = gamma(a) int_0^mu exp(a y - y^2/2) dy``).
+of chaos, ``V'(q*) = 1 + E[phi phi''] / E[phi'^2] = E[x phi phi'] / E[phi'^2]`` at
+``q* = 1`` (Gaussian integration by parts); the second form, integrated piece by piece from
+the activation's definition (:func:`e_x_phi_dphi`), has no cancellation as the clip
+shrinks and ``V'(q*) -> 0`` (for CReLU the first is ``1 - mu gamma(t + mu) / (Phi(t + mu)
+- Phi(t))`` [P24], which the tests evaluate in mpmath).
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
 from .activations import CATALOGUE, Activation, family, get, names
 from .eoc import edge_of_chaos
 from .errors import ParameterError, check_open_unit, check_real, check_variance
-from .gaussian import gamma, interval_prob
+from .gaussian import gamma, truncated_moments
 from .maps import FixedPoint, MeanField, extra_fixed_points
 from .piecewise_linear import PiecewiseLinear
 from .roots import brentq
@@ -36,7 +35,7 @@ DEFAULT_VPRIME = 0.5
 MU_RANGE = (1e-15, 1e3)
 VPRIME_MIN = 1e-12  # smallest target V'(q*) accepted (accurate to ~1e-15 relative there)
 NEAR_BIFURCATION = 1e-4  # a clip this close (relative) to the bifurcation gets a warning
-SMALL_MU = 1.0  # below: the cancellation-free J form of V'(q*); above: the direct form
+SMALL_MU = 1.0  # pieces shorter than this: Gauss-Legendre for E[x phi phi']; else closed form
 _GL = np.polynomial.legendre.leggauss(32)
 
 
@@ -46,7 +45,8 @@ def _check_name(name: str, allowed=CLIPPED + UNCLIPPED) -> str:
     return name
 
 
-class ScaledEoC(NamedTuple):
+@dataclass(frozen=True)
+class ScaledEoC:
     """The edge of chaos at ``q* = 1`` (:func:`eoc_scaled`); arrays broadcast over ``t, mu``."""
 
     pl: PiecewiseLinear  # the activation's pieces
@@ -58,7 +58,8 @@ class ScaledEoC(NamedTuple):
 
 def eoc_scaled(name: str, t, mu) -> ScaledEoC:
     """Edge of chaos at ``q* = 1`` for scaled ``t = tau/sqrt(q*)``, ``mu = m/sqrt(q*)``
-    (broadcast arrays): ``(pl, sigma_w2, sigma_b2, V'(q*), V''(q*))`` with
+    (broadcast arrays): a :class:`ScaledEoC` (pieces, ``sigma_w2``, ``sigma_b2``, ``V'(q*)``,
+    ``V''(q*)``) with
     ``sigma_w2 = 1/E[phi'^2]``, ``sigma_b2 = 1 - sigma_w2 E[phi^2]`` ([P24]; docs/theory.md section 2)."""
     pl = PiecewiseLinear.of(family(name), t, mu)
     e_dphi2 = pl.e_dphi2(1.0)
@@ -70,20 +71,63 @@ def eoc_scaled(name: str, t, mu) -> ScaledEoC:
 
 
 def vprime_on_eoc(name: str, t, mu):
-    """``V'(q*)`` on the edge of chaos at ``q* = 1`` for scaled ``t``, ``mu`` (arrays):
-    ``1 + E[phi phi''] / E[phi'^2] = 1 - mu gamma(t+mu) / (Phi(t+mu) - Phi(t))`` (CReLU and
-    CST alike, [P24]); for ``mu < SMALL_MU`` as ``J / (mu + J)`` (module docstring), which
-    keeps full relative accuracy as ``V'(q*) -> 0``."""
+    """``V'(q*)`` on the edge of chaos at ``q* = 1`` for scaled ``t``, ``mu`` (arrays), from
+    the activation's definition: ``V'(q*) = sigma_w^2 d/dq E[phi^2]``, ``sigma_w^2 =
+    1/E[phi'^2]``, and ``d/dq E[phi^2] = E[x phi phi']`` at ``q = 1`` (Gaussian integration
+    by parts once), summed over the pieces of ``phi`` (:func:`e_x_phi_dphi`).  No CReLU/CST
+    formula is written here; the form keeps full relative accuracy as ``V'(q*) -> 0``."""
     _check_name(name, CLIPPED)
-    t, mu = np.broadcast_arrays(np.asarray(t, float), np.asarray(mu, float))
-    a = t + mu
+    params = np.broadcast_arrays(np.asarray(t, float), np.asarray(mu, float))
+    pl = PiecewiseLinear.of(family(name), *params)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        direct = 1.0 - mu * gamma(a) / interval_prob(t, a)
-        small = np.minimum(mu, SMALL_MU)[..., None]
-        y = small * (_GL[0] + 1.0) / 2.0
-        j = np.expm1(a[..., None] * y - y * y / 2.0) @ _GL[1] * small[..., 0] / 2.0
-        series = j / (np.minimum(mu, SMALL_MU) + j)
-    return np.where(mu < SMALL_MU, series, direct)[()]
+        num, den = e_x_phi_dphi(name, pl, params)
+        return (num / den)[()]
+
+
+@functools.lru_cache(maxsize=None)
+def _finite_pieces(name: str) -> tuple:
+    """Per finite interval ``k`` of family ``name``: ``f(*params) -> (width, phi at its left
+    end, phi at its right end)``, simplified from the sympy definition (the width of CReLU's
+    sloped piece is ``m`` itself, not a difference of rounded breakpoints)."""
+    import sympy as sp
+
+    from .activations import X
+
+    fam = family(name)
+    b, p = fam.breaks_sym, fam.pieces_sym(0)
+    return tuple((k, sp.lambdify(fam.symbols, [sp.simplify(b[k] - b[k - 1]),
+                                               sp.simplify(p[k].subs(X, b[k - 1])),
+                                               sp.simplify(p[k].subs(X, b[k]))], "numpy"))
+                 for k in range(1, len(b)))
+
+
+def e_x_phi_dphi(name: str, pl: PiecewiseLinear, params) -> tuple[np.ndarray, np.ndarray]:
+    """``(E[x phi phi'], E[phi'^2])``, ``x ~ N(0, 1)``, summed over the pieces
+    ``a_k x + c_k`` of ``phi``.  Where ``phi`` has the sign of ``x`` on its sloped pieces
+    (CReLU, CST) the first integrand is ``>= 0``: a finite piece narrower than ``SMALL_MU``
+    is integrated by 32-point Gauss-Legendre over its exact width, from the end where
+    ``|phi|`` is smaller (no cancellation as it shrinks), the others in closed form
+    (:func:`.gaussian.truncated_moments`)."""
+    e, nodes, weights = pl.edges, *_GL
+    finite = dict(_finite_pieces(name))
+    num, den = np.zeros(np.shape(params[0])), np.zeros(np.shape(params[0]))
+    for k, (a, c) in enumerate(zip(pl.slopes, pl.intercepts)):
+        m0, m1, m2 = truncated_moments(e[k], e[k + 1])
+        n_k, d_k = a * (a * m2 + c * m1), a * a * m0
+        if k in finite:
+            width, v_lo, v_hi = (np.broadcast_to(np.asarray(v, float), num.shape)
+                                 for v in finite[k](*params))
+            short, from_hi = width < SMALL_MU, np.abs(v_hi) < np.abs(v_lo)
+            half = (np.where(short, width, 0.0) / 2.0)[..., None]
+            off = half * np.where(from_hi[..., None], nodes - 1.0, nodes + 1.0)  # x - anchor
+            x = np.where(from_hi, e[k + 1], e[k])[..., None] + off
+            slope = np.asarray(a, float)[..., None]
+            phi = np.where(from_hi, v_hi, v_lo)[..., None] + slope * off
+            w = gamma(x) * half
+            n_k = np.where(short, (slope * x * phi * w) @ weights, n_k)
+            d_k = np.where(short, (slope * slope * w) @ weights, d_k)
+        num, den = num + n_k, den + d_k
+    return num, den
 
 
 def m_for_vprime(name: str, sparsity, vprime, q_star: float = 1.0):

@@ -33,13 +33,13 @@ def variance_maps(sparsities=SPARSITIES, vprime: float = DEFAULT["vprime"],
     """``V(q)`` on the edge of chaos (``q* = 1``) for each family and sparsity, clipped
     families at ``V'(q*) = vprime``."""
     q = np.linspace(q_max / n, q_max, n)
-    panels = []
+    curves = []
     for name in families:
         for s in sparsities:
             d = derive(name, s, vprime=vprime if name in CLIPPED else None)
-            panels.append({**{k: getattr(d, k) for k in SUMMARY_KEYS},
+            curves.append({**{k: getattr(d, k) for k in SUMMARY_KEYS},
                            "V": d.mean_field().V(q).tolist()})
-    return {"q": q.tolist(), "vprime_target": vprime, "panels": panels}
+    return {"q": q.tolist(), "vprime_target": vprime, "curves": curves}
 
 
 def vprime_curves(sparsities=SPARSITIES, targets=TARGETS, m_range=(0.05, 10.0), n: int = 240,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy import special, stats
@@ -248,7 +249,18 @@ def conditioning(act: Activation, sigma_b2: float, q, q_next, width: int, e2=Non
     return a * e_dphi2_phi2 / (e2 * e_phi2) / width
 
 
-def totals(mf, q: float, width: int, depth: int, method: str, band):
+class Totals(NamedTuple):
+    """What :func:`totals` returns (named fields; :func:`predict` unpacks them in order)."""
+
+    gains: LayerGain
+    noise: object          # q_chain.LinearNoise
+    band: object | None    # q_chain.BandExit, None when not asked for
+    means: np.ndarray      # per-layer mean log gain
+    var_total: float       # variance of the total log gain
+    var_per_layer: np.ndarray
+
+
+def totals(mf, q: float, width: int, depth: int, method: str, band) -> Totals:
     """Per-layer :class:`LayerGain` at ``qbar^l``, the linear noise of ``q^l``, the chain
     :class:`.q_chain.BandExit`, per-layer means, the variance of the total and the per-layer
     variances (:func:`predict`)."""
@@ -285,8 +297,8 @@ def totals(mf, q: float, width: int, depth: int, method: str, band):
     for l in range(depth):
         var_s, c = (var_s + g.var[l] + f1[l] ** 2 * ln.var[l] + 2 * f1[l] * c,
                     ln.slope[l] * (c + f1[l] * ln.var[l]) + cov[l])
-    return (g, ln, None if band is False else leave, means, var_s,
-            g.var + f1 ** 2 * ln.var[:-1])
+    return Totals(g, ln, None if band is False else leave, means, var_s,
+                  g.var + f1 ** 2 * ln.var[:-1])
 
 
 def predict(source, width: int, depth: int, sigma_w2: float | None = None,

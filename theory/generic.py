@@ -2,8 +2,8 @@
 
 * the panel rule (:mod:`.panel_moments`): fixed Gauss-Legendre panels between breakpoints,
   the fallback that admits every point;
-and, for the independent slow reference ``method="quad"``, the integrands that
-:mod:`.quad_reference` integrates adaptively.
+and the integrands that the independent slow reference
+(:mod:`sparsefield.references.quad`) integrates adaptively.
 
 Also the piecewise-linear closed form's conditioning (:func:`conditioned`), which decides
 per point whether :mod:`.piecewise_linear` or the panel rule computes it.  The delta

@@ -7,9 +7,9 @@ piecewise-linear :mod:`.piecewise_linear` and, for their bivariate map, :mod:`.p
 where its error bound holds, exponential-polynomial pieces :mod:`.exp_poly`),
 the strip rules for activations analytic in a strip (:mod:`.strip`), else the fixed panel
 rule (:mod:`.generic`).  ``method``: ``"auto"`` as just said; ``"closed"`` closed forms only
-(``TypeError`` where there is none); ``"panels"`` the panel rule; ``"quad"`` adaptive
-quadrature of each smooth piece between breakpoints, an independent slow reference
-(bivariate: the panel rule with its generic inner integral).
+(``TypeError`` where there is none); ``"panels"`` the panel rule.  The independent slow
+reference (adaptive quadrature of each smooth piece between breakpoints) is
+:mod:`sparsefield.references.quad`, used by tests and checks only.
 
 The delta terms of ``phi''`` at kinks are added in closed form.  ``q`` (and ``rho``) may be
 scalars or arrays; one Python float ``q`` of a piecewise-linear activation takes the scalar

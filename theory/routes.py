@@ -11,8 +11,8 @@ whole grid down a slow path.  :func:`evaluate` computes each route's share in on
 Quantities: ``e_phi``, ``e_phi2``, ``e_dphi2``, ``e_phi_d2phi``, ``e_phi_dphi`` (keyword
 ``region``), ``p_zero``, ``d2q_e_phi2`` (points ``(q,)``), and ``bivariate`` (points
 ``(q, rho)``, keyword ``order``).  ``method``: ``auto`` (every route), ``closed`` (closed
-forms only, at every point: ``TypeError`` where there is none), ``panels`` (the generic rule)
-and ``quad`` (adaptive quadrature, an independent slow reference).
+forms only, at every point: ``TypeError`` where there is none) and ``panels`` (the generic
+rule).  The slow adaptive-quadrature reference is :mod:`sparsefield.references.quad`.
 
 Adding a route is one :class:`Route` in :data:`ROUTES` (or :func:`register`), at the
 place in the order where it should win.
@@ -26,10 +26,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import arccos, exp_poly, gelu_kernel, generic, pl_bivariate, quad_reference, strip
+from . import arccos, exp_poly, gelu_kernel, generic, pl_bivariate, strip
 from .activations import Activation
 
-METHODS = ("auto", "closed", "panels", "quad")
+METHODS = ("auto", "closed", "panels")
 UNIVARIATE = ("e_phi", "e_phi2", "e_dphi2", "e_phi_d2phi", "e_phi_dphi", "p_zero",
               "d2q_e_phi2")
 QUANTITIES = UNIVARIATE + ("bivariate",)
@@ -268,6 +268,4 @@ ROUTES: list[Route] = [
           methods=frozenset({"auto"}), accurate=_strip_accurate),
     Route("panels", lambda a: True, {q: generic.panel_fn(q) for q in QUANTITIES},
           methods=frozenset({"auto", "panels"})),
-    Route("quad", lambda a: True, {q: quad_reference.quad_fn(q) for q in QUANTITIES},
-          methods=frozenset({"quad"})),
 ]

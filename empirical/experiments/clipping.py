@@ -26,6 +26,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sparsefield.results.names import (
+    AT_TARGET_FINAL,
+    AT_TARGET_INIT,
+    EXTRA_FIXED_POINTS,
+    Q_INIT_MAX,
+    TARGET_SPARSITY,
+    ZERO_FINAL,
+    ZERO_INIT,
+)
+
 from ..config import RunOptions, point
 from ..data import resolve_name
 from ..store import (
@@ -62,7 +72,7 @@ QUICK = dict(width=128, depth=20, steps=300, n_train=8000, n_test=2000, eval_siz
              seeds=[0, 1, 2])
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Config:
     clipped: str = "crelu"               # one of theory.clipping.CLIPPED
     sparsity: float = 0.85
@@ -117,11 +127,11 @@ def _outcome(rec: dict, target: float, tol: float) -> dict:
     zero = series(rec, EVAL, TEST_ZERO_FRAC)
     q = series(rec, EVAL, TEST_Q)
     z0, z1 = float(np.mean(zero[0])), float(np.nanmean(zero[-1]))
-    return {TEST_ACC: final(rec, TEST_ACC), "zero_init": z0, "zero_final": z1,
+    return {TEST_ACC: final(rec, TEST_ACC), ZERO_INIT: z0, ZERO_FINAL: z1,
             "zero_init_last": float(zero[0][-1]), "zero_final_last": float(zero[-1][-1]),
-            "q_init_max": float(np.nanmax(q[0])), "q_init_last": float(q[0][-1]),
-            "at_target_init": abs(z0 - target) <= tol,
-            "at_target_final": bool(np.isfinite(z1) and abs(z1 - target) <= tol)}
+            Q_INIT_MAX: float(np.nanmax(q[0])), "q_init_last": float(q[0][-1]),
+            AT_TARGET_INIT: abs(z0 - target) <= tol,
+            AT_TARGET_FINAL: bool(np.isfinite(z1) and abs(z1 - target) <= tol)}
 
 
 def summarise(records: list[dict], cfg: Config) -> dict:
@@ -135,9 +145,9 @@ def summarise(records: list[dict], cfg: Config) -> dict:
         outs = [_outcome(r, cfg.sparsity, cfg.tolerance) for r in recs]
         member = section(recs[0], MEMBER)
         row = {k: mean_sem([o[k] for o in outs]) for k in
-               (TEST_ACC, "zero_init", "zero_final", "zero_init_last", "zero_final_last",
-                "q_init_max", "q_init_last")}
-        row.update({k: sum(o[k] for o in outs) for k in ("at_target_init", "at_target_final")})
+               (TEST_ACC, ZERO_INIT, ZERO_FINAL, "zero_init_last", "zero_final_last",
+                Q_INIT_MAX, "q_init_last")}
+        row.update({k: sum(o[k] for o in outs) for k in (AT_TARGET_INIT, AT_TARGET_FINAL)})
         v = base_v if label == BASELINE_LABEL else B.verdict(recs, base_v, cfg.within,
                                                               cfg.chance_margin)
         row.update({VERDICT_TEXT: v["text"]}, verdict=v["verdict"], failed=v["failed"],
@@ -145,13 +155,13 @@ def summarise(records: list[dict], cfg: Config) -> dict:
         # mean field: q* is attracting from both sides only when clipped without extra
         # fixed points above it (V'(q*) < 1, below the bifurcation) [P24]
         dense = label == BASELINE_LABEL
-        predicted = member["activation"] in CLIPPED and not member.get("extra_fixed_points")
+        predicted = member["activation"] in CLIPPED and not member.get(EXTRA_FIXED_POINTS)
         row.update({PREDICTED_AT_TARGET: None if dense else predicted,
-                    AGREES_INIT: None if dense else (row["at_target_init"] == len(recs)) == predicted})
+                    AGREES_INIT: None if dense else (row[AT_TARGET_INIT] == len(recs)) == predicted})
         row.update(seeds=len(recs), activation=member["activation"], tau=member["params"].get("tau"),
                    m=member["params"].get("m"), vprime=member.get("vprime"),
                    vsecond=member.get("vsecond"), critical_m=member.get("critical_m"),
-                   extra_fixed_points=member.get("extra_fixed_points"))
+                   extra_fixed_points=member.get(EXTRA_FIXED_POINTS))
         row["predictions"] = point_predictions(recs, row[PREDICTED_AT_TARGET])
         rows[label] = row
     order = ordering(groups, [k for k, r in rows.items() if r[PREDICTED_AT_TARGET]],
@@ -159,7 +169,7 @@ def summarise(records: list[dict], cfg: Config) -> dict:
                      cfg.chance_margin)
     setup = {k: getattr(cfg, k) for k in ("depth", "width", "steps", "optimizer", "lr",
                                           "batch_size")}
-    return {"target_sparsity": cfg.sparsity, "tolerance": cfg.tolerance, "within": cfg.within,
+    return {TARGET_SPARSITY: cfg.sparsity, "tolerance": cfg.tolerance, "within": cfg.within,
             "baseline": base_v, "setup": setup, "rows": rows, "ordering": order}
 
 
@@ -173,17 +183,17 @@ def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
 def table(summary: dict) -> str:
     head = (f"{'point':<28}{'m':>8}{'Vprime':>8}{'acc':>7}{'zero0':>7}{'zeroT':>7}"
             f"{'zeroT_L':>8}{'qmax0':>9}{'target0':>8}{'targetT':>8}  verdict vs ReLU")
-    lines = [f"target sparsity {summary['target_sparsity']} (tolerance {summary['tolerance']})", head]
+    lines = [f"target sparsity {summary[TARGET_SPARSITY]} (tolerance {summary['tolerance']})", head]
     for label, r in summary["rows"].items():
         n = r["seeds"]
         m = "-" if r["m"] is None else f"{r['m']:.3g}"
         vp = "-" if r["vprime"] is None else f"{r['vprime']:.3g}"
         at = (f"{'-':>9}{'-':>8}" if r[PREDICTED_AT_TARGET] is None else  # dense: no target
-              f"{r['at_target_init']:>6}/{n:<2}{r['at_target_final']:>5}/{n:<2}")
+              f"{r[AT_TARGET_INIT]:>6}/{n:<2}{r[AT_TARGET_FINAL]:>5}/{n:<2}")
         lines.append(f"{label:<28}{m:>8}{vp:>8}"
-                     f"{r[TEST_ACC]['mean']:>7.3f}{r['zero_init']['mean']:>7.3f}"
-                     f"{r['zero_final']['mean']:>7.3f}{r['zero_final_last']['mean']:>8.3f}"
-                     f"{r['q_init_max']['mean']:>9.3g}{at}  {r[VERDICT_TEXT]}")
+                     f"{r[TEST_ACC]['mean']:>7.3f}{r[ZERO_INIT]['mean']:>7.3f}"
+                     f"{r[ZERO_FINAL]['mean']:>7.3f}{r['zero_final_last']['mean']:>8.3f}"
+                     f"{r[Q_INIT_MAX]['mean']:>9.3g}{at}  {r[VERDICT_TEXT]}")
     if "ordering" in summary:
         lines.append(summary["ordering"]["text"])
     return "\n".join(lines)

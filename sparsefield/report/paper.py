@@ -18,6 +18,22 @@ from typing import Callable
 from sparsefield.empirical import verdicts as V
 from sparsefield.empirical.store import PAPER_TABLES, TEST_ACC, TRAIN_ACC
 from sparsefield.html_safe import esc
+from sparsefield.results.names import (
+    DEPTH_OVER_ELL_C,
+    ELL_C,
+    M_OVER_SQRT_Q,
+    ONE_MINUS_RHO,
+    PAPER_ACC,
+    PAPER_NOTE,
+    PAPER_SD,
+    RELU_ACC,
+    SEEDS_PLANNED,
+    THEORY_VPRIME,
+    ZERO_FINAL,
+    ZERO_INIT,
+    seeds_key,
+    sem_key,
+)
 from sparsefield.sweep_files import stored_results_dir
 
 from .fmt import DASH, pm, sig
@@ -57,7 +73,7 @@ def verdict(row: dict) -> str:
     seeds = int(_num(row, "seeds") or 0)
     if not seeds:
         return "not run"
-    acc, base = _num(row, TEST_ACC), _num(row, "relu_acc")
+    acc, base = _num(row, TEST_ACC), _num(row, RELU_ACC)
     word = WORDS[V.training_verdict(acc if acc is not None else math.nan, V.CHANCE_10, base,
                                     bool(_num(row, "diverged")))]
     return "baseline" if row.get("activation") == "relu" and word != "failed" else word
@@ -67,19 +83,19 @@ def _acc(row: dict) -> str:
     seeds = int(_num(row, "seeds") or 0)
     if not seeds:
         return "not run"
-    return (f"{pm(_num(row, TEST_ACC), _num(row, f'{TEST_ACC}_sem'))} "
-            f"({seeds}/{int(_num(row, 'seeds_planned') or seeds)})")
+    return (f"{pm(_num(row, TEST_ACC), _num(row, sem_key(TEST_ACC)))} "
+            f"({seeds}/{int(_num(row, SEEDS_PLANNED) or seeds)})")
 
 
 def _per_seed(row: dict) -> str:
-    return ", ".join(sig(float(a), 3) for a in row.get(f"{TEST_ACC}_seeds", "").split(";") if a) \
+    return ", ".join(sig(float(a), 3) for a in row.get(seeds_key(TEST_ACC), "").split(";") if a) \
         or DASH
 
 
 def _paper(row: dict) -> str:
-    if row.get("paper_note"):
-        return esc(row["paper_note"])
-    return pm(_num(row, "paper_acc"), _num(row, "paper_sd"), 2) if _num(row, "paper_acc") else DASH
+    if row.get(PAPER_NOTE):
+        return esc(row[PAPER_NOTE])
+    return pm(_num(row, PAPER_ACC), _num(row, PAPER_SD), 2) if _num(row, PAPER_ACC) else DASH
 
 
 def _col(key: str, digits: int = 3) -> Callable[[dict], str]:
@@ -92,23 +108,23 @@ def _text(key: str) -> Callable[[dict], str]:
 
 Column = tuple[str, Callable[[dict], str]]
 _POINT: list[Column] = [("point", _text("short")), ("m", _col("m")),
-                        ("V'(q*)", _col("theory_vprime"))]
+                        ("V'(q*)", _col(THEORY_VPRIME))]
 _RUN: list[Column] = [("test acc (seeds)", _acc), ("per seed", _per_seed),
-                      ("train acc", _col(TRAIN_ACC)), ("zeros init", _col("zero_init")),
-                      ("zeros final", _col("zero_final")), ("ell_c", _col("ell_c"))]
+                      ("train acc", _col(TRAIN_ACC)), ("zeros init", _col(ZERO_INIT)),
+                      ("zeros final", _col(ZERO_FINAL)), (ELL_C, _col(ELL_C))]
 COLUMNS: dict[str, list[Column]] = {
     "p24": _POINT + _RUN + [("xi_q", _col("xi_q")), ("verdict", verdict), ("[P24]", _paper)],
     "p24long": _POINT + _RUN + [("verdict", verdict), ("[P24]", _paper)],
     "depth": [("activation", _text("short")), ("depth L", _col("depth")),
-              ("test acc (seeds)", _acc), ("ell_c", _col("ell_c")),
-              ("L / ell_c", _col("depth_over_ell_c", 2)),
-              ("1 - rho^L", _col("one_minus_rho")), ("zeros final", _col("zero_final")),
+              ("test acc (seeds)", _acc), (ELL_C, _col(ELL_C)),
+              ("L / ell_c", _col(DEPTH_OVER_ELL_C, 2)),
+              ("1 - rho^L", _col(ONE_MINUS_RHO)), ("zeros final", _col(ZERO_FINAL)),
               ("verdict", verdict)],
     "dt26": [("family", _text("series")), ("q*", _col("q_star")), ("m", _col("m")),
-             ("m/sqrt(q*)", _col("m_over_sqrt_q")), ("V'(q*)", _col("theory_vprime")),
+             ("m/sqrt(q*)", _col(M_OVER_SQRT_Q)), ("V'(q*)", _col(THEORY_VPRIME)),
              ("sigma_w^2", _col("sigma_w2")), ("sigma_b^2", _col("sigma_b2")),
              ("test acc (seeds)", _acc), ("per seed", _per_seed),
-             ("zeros final", _col("zero_final")), ("ell_c", _col("ell_c")),
+             ("zeros final", _col(ZERO_FINAL)), (ELL_C, _col(ELL_C)),
              ("verdict", verdict)],
 }
 

@@ -21,6 +21,16 @@ import numpy as np
 from sparsefield.empirical.experiments.clipping import QUICK as CLIPPING_QUICK
 from sparsefield.figures.results import Results
 from sparsefield.numerics import finite_size
+from sparsefield.results.names import (
+    PART_DRIFT_TABLE,
+    PART_EOC_CURVES,
+    PART_FINITE_SIZE,
+    PART_GAUSSIAN_MC,
+    PART_SPARSITY_CURVES,
+    PART_STABILITY_GRID,
+    PART_VARIANCE_MAPS,
+    PART_VPRIME_CURVES,
+)
 from sparsefield.theory import curves
 from sparsefield.theory.clipping import CLIPPED, Derivation, derive
 
@@ -28,10 +38,13 @@ SEED = 20240216
 EXPERIMENTS = ("drift", "clipping", "tradeoff", "gpt")
 GROUPS = ("theory", "numerics")
 # parts whose stored layout changed: an older record of them is computed again
-SCHEMA = {"gaussian_mc": {"schema": 2}}  # 2: V_theory and z stored at every point
+# 2: V_theory and z stored at every point; 3: a figure's per-activation entries under
+# "curves" (was "panels", a word kept for the quadrature panels)
+SCHEMA = {PART_GAUSSIAN_MC: {"schema": 3}, "depth": {"schema": 3}, PART_FINITE_SIZE: {"schema": 3},
+          PART_VARIANCE_MAPS: {"schema": 3}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Size:
     """Sizes of every part: ``full``, ``quick`` (a few minutes on 2 cores) or ``tiny`` (tests)."""
 
@@ -53,26 +66,29 @@ class Size:
 
 _SMALL = dict(steps=20, n_train=256, n_test=128, eval_size=128, eval_every=10, log_every=5)
 SIZES = {
-    "full": Size("full", 161, (36, 200), 1 << 20, (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0),
-                 300, 100, 256, {}, {}, {}, {}),
-    "quick": Size("quick", 121, (20, 120), 1 << 18, (0.5, 1.0, 2.0, 3.0, 4.0), 300, 100, 64,
-                  dict(width=128, depth=3, steps=50, n_train=5000, n_test=1000,
-                       eval_size=1000, eval_every=10, seeds=[0, 1, 2, 3, 4]),
+    "full": Size(name="full", n_curve=161, stability=(36, 200), mc_samples=1 << 20,
+                 mc_q=(0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0), width=300, depth=100, networks=256,
+                 drift={}, clipping={}, tradeoff={}, gpt={}),
+    "quick": Size(name="quick", n_curve=121, stability=(20, 120), mc_samples=1 << 18,
+                  mc_q=(0.5, 1.0, 2.0, 3.0, 4.0), width=300, depth=100, networks=64,
+                  drift=dict(width=128, depth=3, steps=50, n_train=5000, n_test=1000,
+                             eval_size=1000, eval_every=10, seeds=[0, 1, 2, 3, 4]),
                   # depth 20, where the predicted ordering separates (clipping.QUICK)
-                  dict(CLIPPING_QUICK),
-                  dict(width=128, depth=3, steps=300, n_train=8000, n_test=2000,
-                       eval_size=2000, eval_every=100, lr=0.05,
-                       sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.99], seeds=[0, 1]),
-                  dict(size="ci", steps=300, eval_every=50)),
-    "tiny": Size("tiny", 25, (3, 24), 1 << 15, (0.5, 2.0), 32, 12, 8,
-                 dict(activations=["relu", "tanh"], datasets=["random"], width=16, depth=2,
-                      seeds=[0, 1], **_SMALL),
-                 dict(vprimes=[0.5], beyond=[1.5], unclipped=["relu_tau"], width=16, depth=6,
-                      seeds=[0, 1], **_SMALL),
-                 dict(sparsities=[0.7, 0.9], forces=["quantile"], width=16, depth=2,
-                      seeds=[0], **_SMALL),
-                 dict(size="ci", activations=["relu", "relu2", "crelu2:c=1"], steps=6,
-                      eval_every=3, topk=[0.5]),
+                  clipping=dict(CLIPPING_QUICK),
+                  tradeoff=dict(width=128, depth=3, steps=300, n_train=8000, n_test=2000,
+                                eval_size=2000, eval_every=100, lr=0.05,
+                                sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.99], seeds=[0, 1]),
+                  gpt=dict(size="ci", steps=300, eval_every=50)),
+    "tiny": Size(name="tiny", n_curve=25, stability=(3, 24), mc_samples=1 << 15, mc_q=(0.5, 2.0),
+                 width=32, depth=12, networks=8,
+                 drift=dict(activations=["relu", "tanh"], datasets=["random"], width=16, depth=2,
+                            seeds=[0, 1], **_SMALL),
+                 clipping=dict(vprimes=[0.5], beyond=[1.5], unclipped=["relu_tau"], width=16,
+                               depth=6, seeds=[0, 1], **_SMALL),
+                 tradeoff=dict(sparsities=[0.7, 0.9], forces=["quantile"], width=16, depth=2,
+                               seeds=[0], **_SMALL),
+                 gpt=dict(size="ci", activations=["relu", "relu2", "crelu2:c=1"], steps=6,
+                          eval_every=3, topk=[0.5]),
                  sparsities=(0.85,), check=False),
 }
 # the finite-size scaling figure's simulations per size (widths, depth, networks, activations)
@@ -160,21 +176,22 @@ def parts(size: Size, results: Path) -> list[Part]:
     sp, n = size.sparsities, size.n_curve
     theory = {
         "derivations": derivations,
-        "variance_maps": lambda: curves.variance_maps(sp, n=n),
-        "vprime_curves": lambda: curves.vprime_curves(sp, n=2 * n),
-        "stability_grid": lambda: curves.stability_grid(n_s=size.stability[0],
+        PART_VARIANCE_MAPS: lambda: curves.variance_maps(sp, n=n),
+        PART_VPRIME_CURVES: lambda: curves.vprime_curves(sp, n=2 * n),
+        PART_STABILITY_GRID: lambda: curves.stability_grid(n_s=size.stability[0],
                                                         n_m=size.stability[1]),
         "bifurcation": lambda: curves.bifurcation_maps(n=2 * n),
-        "eoc_curves": lambda: curves.eoc_curves(n=max(10, n // 4)),
-        "sparsity_curves": lambda: curves.sparsity_curves(n=n),
-        "drift_table": lambda: curves.drift_table(),
+        PART_EOC_CURVES: lambda: curves.eoc_curves(n=max(10, n // 4)),
+        PART_SPARSITY_CURVES: lambda: curves.sparsity_curves(n=n),
+        PART_DRIFT_TABLE: lambda: curves.drift_table(),
     }
-    numerics = {"gaussian_mc": lambda: gaussian_mc_part(size),
+    numerics = {PART_GAUSSIAN_MC: lambda: gaussian_mc_part(size),
                 "depth": lambda: depth_part(size, results),
-                "finite_size": lambda: finite_size.figure_data(FINITE_SIZE[size.name])}
+                PART_FINITE_SIZE: lambda: finite_size.figure_data(FINITE_SIZE[size.name])}
     if size.check:
         numerics["check"] = lambda: check_part(size)
-    return ([Part("theory", k, f, part_config(size, "theory"), None) for k, f in theory.items()]
+    return ([Part("theory", k, f, {**part_config(size, "theory"), **SCHEMA.get(k, {})}, None)
+             for k, f in theory.items()]
             + [Part("numerics", k, f, {**part_config(size, "numerics"), **SCHEMA.get(k, {})},
                     SEED) for k, f in numerics.items()])
 

@@ -16,7 +16,17 @@ from sparsefield.empirical.experiments.clipping import BASELINE_LABEL
 from sparsefield.empirical.gpt_experiment import CLAIMS
 from sparsefield.figures.results import Results
 from sparsefield.numerics.stats import Z_BOUND
-from sparsefield.results.names import AGREES_INIT, PREDICTED_AT_TARGET, VAL_LOSS, VERDICT_TEXT
+from sparsefield.results.names import (
+    AGREES_INIT,
+    AT_TARGET_FINAL,
+    AT_TARGET_INIT,
+    PART_GAUSSIAN_MC,
+    PREDICTED_AT_TARGET,
+    TARGET_SPARSITY,
+    VAL_LOSS,
+    VERDICT_TEXT,
+    ZERO_INIT,
+)
 from sparsefield.results.records import Check
 
 Z_OK = Z_BOUND  # |z| below which a Monte Carlo estimate agrees with the theory
@@ -26,7 +36,7 @@ def verification_rows(res: Results) -> list[Check]:
     """Every row: Monte Carlo, finite-width networks, the matrix's finite-width rows and the
     experiments."""
     rows: list[Check] = []
-    mc = res.part("numerics", "gaussian_mc")
+    mc = res.part("numerics", PART_GAUSSIAN_MC)
     if mc:
         rows += [Check(**c) for c in mc["checks"]]
         zs = [abs(z) for p in mc["points"] for z in p.get("z", ())]
@@ -46,7 +56,7 @@ def depth_rows(depth: dict | None) -> list[Check]:
     """``q^L / q*`` of finite-width networks: a stable ``q*`` stays (within
     ``STAYS_WITHIN``), an unstable one explodes (above ``EXPLODES_ABOVE``)."""
     rows = []
-    for p in (depth or {}).get("panels", []):
+    for p in (depth or {}).get("curves", []):
         final = sorted(p["final"])
         med = float(final[len(final) // 2] if len(final) % 2 else
                     (final[len(final) // 2 - 1] + final[len(final) // 2]) / 2)
@@ -100,11 +110,11 @@ def clipping_rows(clip: dict | None) -> list[Check]:
         stays = r[PREDICTED_AT_TARGET]
         rows.append(Check(f"sparsity over depth at initialisation "
                           f"{'stays at' if stays else 'may leave'} the target (theory), {label}",
-                          clip["target_sparsity"], r["zero_init"]["mean"],
-                          r["zero_init"]["sem"], None, r[AGREES_INIT] if stays else None,
+                          clip[TARGET_SPARSITY], r[ZERO_INIT]["mean"],
+                          r[ZERO_INIT]["sem"], None, r[AGREES_INIT] if stays else None,
                           f"empirical clipping: within {clip['tolerance']:g} of the target in "
-                          f"{r['at_target_init']}/{r['seeds']} seeds at initialisation, "
-                          f"{r['at_target_final']}/{r['seeds']} after training"))
+                          f"{r[AT_TARGET_INIT]}/{r['seeds']} seeds at initialisation, "
+                          f"{r[AT_TARGET_FINAL]}/{r['seeds']} after training"))
     return rows + training_rows(clip)
 
 
@@ -133,7 +143,7 @@ def training_rows(clip: dict) -> list[Check]:
     rows = [Check(f"training vs the dense ReLU baseline, {label}" + (f" ({size})" if size else ""),
                   None, r[VERDICT_TEXT], None, None, None, "empirical clipping" + (
                       f"; [P24] at depth {V.P24_DEPTH}: "
-                      + expected(label, r, clip["target_sparsity"]) if paper_depth else ""))
+                      + expected(label, r, clip[TARGET_SPARSITY]) if paper_depth else ""))
             for label, r in clip["rows"].items() if "verdict" in r]
     order = clip.get("ordering")
     if order:  # the theory's predicted ordering, observed or not

@@ -125,6 +125,65 @@ AGREES_INIT = "agrees_init"                  # the observation at initialisation
 VERDICT_TEXT = "verdict_text"                # the training verdict in words with its numbers
 
 
+# --- names: sweep rows (summary.csv per run, points.csv per point; sparsefield.sweep_summary)
+# grid values and config fields keep their config names (TrainConfig's fields); these are
+# the derived columns.  ``sem_key(k)`` / ``seeds_key(k)``: a column's standard error over
+# seeds and its per-seed values.
+TARGET_SPARSITY, ACT_TAU, ACT_M = "target_sparsity", "act_tau", "act_m"
+THEORY_VPRIME, THEORY_VSECOND = "theory_vprime", "theory_vsecond"
+EXTRA_FIXED_POINTS = "extra_fixed_points"  # also the member section's key (empirical.init)
+ZERO_INIT, ZERO_FINAL, ZERO_FINAL_LAST_LAYER = "zero_init", "zero_final", "zero_final_last_layer"
+ZERO_TRAJ_MIN, ZERO_TRAJ_MAX, DEAD_FINAL = "zero_traj_min", "zero_traj_max", "dead_final"
+Q_INIT_MAX, Q_FINAL_MAX, ACT_MAX_FINAL = "q_init_max", "q_final_max", "act_max_final"
+POINT_ROWS = "point_rows"  # sweep.json: the per-point rows the report shows
+SWEEP_ROW_KEYS = (TARGET_SPARSITY, ACT_TAU, ACT_M, THEORY_VPRIME, THEORY_VSECOND,
+                  EXTRA_FIXED_POINTS, ZERO_INIT, ZERO_FINAL, ZERO_FINAL_LAST_LAYER, ZERO_TRAJ_MIN,
+                  ZERO_TRAJ_MAX, DEAD_FINAL, Q_INIT_MAX, Q_FINAL_MAX, ACT_MAX_FINAL)
+
+
+def sem_key(column: str) -> str:
+    """The column of ``column``'s standard error over seeds: ``test_acc_sem``."""
+    return f"{column}_sem"
+
+
+def seeds_key(column: str) -> str:
+    """The column of ``column``'s per-seed values: ``test_acc_seeds``."""
+    return f"{column}_seeds"
+
+
+# the paper-size and width tables (sparsefield.paper_results, sparsefield.width_results)
+VPRIME_TARGET, SEEDS_PLANNED, RELU_ACC = "vprime_target", "seeds_planned", "relu_acc"
+KINK_K, ELL_C, ONE_MINUS_RHO = "kink_k", "ell_c", "one_minus_rho"
+PAPER_ACC, PAPER_SD, PAPER_NOTE, STEPS_NOTE = "paper_acc", "paper_sd", "paper_note", "steps_note"
+DEPTH_OVER_ELL_C, M_OVER_SQRT_Q = "depth_over_ell_c", "m_over_sqrt_q"
+DEPTH_SCALE_FW, DEPTH_OVER_ELL_N = "depth_scale_fw", "depth_over_ell_n"
+PREDICTED_TRAINS, BIFURCATION_M, C_FIT = "predicted_trains", "bifurcation_m", "c_fit"
+# the phase diagram's fit (p24_phase_fit.json)
+TRAINABLE_AT, FIT_ON, FIT_ERRORS, FIT_CELLS = "trainable_at", "fit_on", "fit_errors", "fit_cells"
+TEST_ERRORS, TEST_CELLS = "test_errors", "test_cells"
+C_FIT_MEAN_FIELD, TEST_ERRORS_MEAN_FIELD = "c_fit_mean_field", "test_errors_mean_field"
+PAPER_TABLE_KEYS = (VPRIME_TARGET, SEEDS_PLANNED, RELU_ACC, KINK_K, ELL_C, ONE_MINUS_RHO,
+                    PAPER_ACC, PAPER_SD, PAPER_NOTE, STEPS_NOTE, DEPTH_OVER_ELL_C, M_OVER_SQRT_Q,
+                    DEPTH_SCALE_FW, DEPTH_OVER_ELL_N, PREDICTED_TRAINS, BIFURCATION_M, C_FIT)
+
+# the clipping experiment's summary rows (besides PREDICTED_AT_TARGET, AGREES_INIT)
+AT_TARGET_INIT, AT_TARGET_FINAL = "at_target_init", "at_target_final"
+
+
+# --- names: report parts (<group>/<name>.json) and their payload keys ----------------------
+PART_DERIVATIONS, PART_VARIANCE_MAPS, PART_VPRIME_CURVES = (
+    "derivations", "variance_maps", "vprime_curves")
+PART_STABILITY_GRID, PART_BIFURCATION, PART_EOC_CURVES = (
+    "stability_grid", "bifurcation", "eoc_curves")
+PART_SPARSITY_CURVES, PART_DRIFT_TABLE = "sparsity_curves", "drift_table"
+PART_GAUSSIAN_MC, PART_DEPTH, PART_FINITE_SIZE, PART_CHECK = (
+    "gaussian_mc", "depth", "finite_size", "check")
+ELAPSED_S = "elapsed_s"        # a part record: seconds the run that computed it took
+MAX_ABS_Z = "max_abs_z"        # the check part's summary
+CURVES = "curves"              # a figure part's per-activation entries (one per subplot)
+PART_KEYS = (ELAPSED_S, MAX_ABS_Z)
+
+
 # --- names: stored paths -------------------------------------------------------------------
 SUMMARY_JSON = "summary.json"
 CHECKPOINTS = "checkpoints"

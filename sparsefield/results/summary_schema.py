@@ -14,6 +14,7 @@ from typing import Any
 
 from .io import CorruptRecord
 from .names import AGREES_INIT, PREDICTED_AT_TARGET, TEST_ACC, VAL_LOSS, VERDICT_TEXT
+from sparsefield.results.names import AT_TARGET_FINAL, AT_TARGET_INIT, TARGET_SPARSITY, ZERO_INIT
 
 VERDICTS = {"within", "degraded", "failed", "trains", "baseline"}
 MAX_TEXT = 2000
@@ -79,13 +80,13 @@ SETUP = {"depth": _Opt(int), "width": _Opt(int), "steps": _Opt(int), "optimizer"
          "lr": _Opt(float)}
 SCHEMAS: dict[str, dict] = {
     "clipping": {
-        "target_sparsity": float, "tolerance": float, "within": _Opt(float),
+        TARGET_SPARSITY: float, "tolerance": float, "within": _Opt(float),
         "baseline": _Opt(VERDICT), "setup": _Opt(SETUP),
         "ordering": _Opt({"predicted": str, "text": str, "verdict": str}),
         "rows": _Map({"verdict": _Opt(VERDICTS), VERDICT_TEXT: _Opt(str),
                       PREDICTED_AT_TARGET: _Opt(bool), AGREES_INIT: _Opt(bool),
-                      "zero_init": MEAN, TEST_ACC: _Opt(MEAN), "at_target_init": int,
-                      "at_target_final": int, "seeds": int, "m": _Opt(float),
+                      ZERO_INIT: MEAN, TEST_ACC: _Opt(MEAN), AT_TARGET_INIT: int,
+                      AT_TARGET_FINAL: int, "seeds": int, "m": _Opt(float),
                       "activation": str, "vprime": _Opt(float)})},
     "tradeoff": {"baseline": _Opt(VERDICT), "setup": _Opt(SETUP),
                  "cliffs": _Opt(_Map(_Opt(float))), "rows": _Opt(_Map(dict))},

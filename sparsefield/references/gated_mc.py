@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sparsefield.numerics.stats import Estimate, sample_mean
 from sparsefield.theory.errors import ParameterError, check_positive
 from sparsefield.theory.gated import Gated
-
-from .stats import Estimate, sample_mean
 
 
 def monte_carlo(unit: Gated, q: float, rho: float, n: int = 1 << 18, seed: int = 0
