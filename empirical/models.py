@@ -24,7 +24,6 @@ from .forcing import check_kind, quantile_shift, topk_mask
 from .init import MemberInit, init_bias_, init_weight_
 from .torch_act import TorchActivation
 
-
 LAYOUT = 2  # EnsembleLinear stores (E, in, out); layout 1 (before) stored (E, out, in)
 
 
