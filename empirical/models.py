@@ -24,26 +24,56 @@ from .forcing import check_kind, quantile_shift, topk_mask
 from .init import MemberInit, init_bias_, init_weight_
 from .torch_act import TorchActivation
 
+LAYOUT = 2  # EnsembleLinear stores (E, in, out); layout 1 (before) stored (E, out, in)
+
 
 class EnsembleLinear(nn.Module):
-    """``y_e = x_e W_e^T + b_e`` for members ``e``; ``x`` is ``(E, B, in)`` or shared ``(B, in)``."""
+    """``y_e = x_e W_e^T + b_e`` for members ``e``; ``x`` is ``(E, B, in)`` or shared ``(B, in)``.
+
+    The parameter holds ``W_e^T``, ``(E, in, out)``, so the batched matmul reads it without a
+    transposed view; :meth:`member_weight` is ``W_e`` ``(E, out, in)``, torch's convention."""
 
     def __init__(self, n_members: int, fan_in: int, fan_out: int) -> None:
         super().__init__()
         self.fan_in = fan_in
-        self.weight = nn.Parameter(torch.empty(n_members, fan_out, fan_in))
+        self.weight = nn.Parameter(torch.empty(n_members, fan_in, fan_out))
         self.bias = nn.Parameter(torch.empty(n_members, 1, fan_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2:
-            return torch.matmul(x, self.weight.transpose(1, 2)) + self.bias
-        return torch.baddbmm(self.bias, x, self.weight.transpose(1, 2))
+            return torch.matmul(x, self.weight) + self.bias
+        return torch.baddbmm(self.bias, x, self.weight)
 
     def member_weight(self) -> torch.Tensor:
-        return self.weight
+        return self.weight.transpose(1, 2)
 
     def member_bias(self) -> torch.Tensor:
         return self.bias[:, 0]
+
+
+def upgrade_state(model: nn.Module, layout: int | None, state: dict, opt_state: dict) -> None:
+    """Convert, in place, a checkpoint's model and optimizer state written in ``layout``
+    (``None``: before layouts were recorded, i.e. 1) to :data:`LAYOUT`: every
+    :class:`EnsembleLinear` weight and its optimizer buffers (momentum, Adam moments) from
+    ``(E, out, in)`` to ``(E, in, out)``.  ``ValueError`` if a shape does not fit the model."""
+    if (layout or 1) == LAYOUT:
+        return
+    if layout not in (None, 1):
+        raise ValueError(f"checkpoint layout {layout!r} is not 1 or {LAYOUT}")
+    index = {name: i for i, (name, _) in enumerate(model.named_parameters())}
+    for name, mod in model.named_modules():
+        if not isinstance(mod, EnsembleLinear):
+            continue
+        key = f"{name}.weight" if name else "weight"
+        want = tuple(mod.weight.shape)
+        old = state[key]
+        if tuple(old.shape) != (want[0], want[2], want[1]):
+            raise ValueError(f"{key} has shape {tuple(old.shape)}, layout 1 of {want} expected")
+        state[key] = old.transpose(1, 2).contiguous()
+        buffers = opt_state.get("state", {}).get(index[key], {})
+        for k, v in buffers.items():
+            if isinstance(v, torch.Tensor) and v.dim() == 3:
+                buffers[k] = v.transpose(1, 2).contiguous()
 
 
 class EnsembleConv2d(nn.Module):

@@ -25,6 +25,7 @@ from . import diagnostics as D
 from .config import TRAIN_KEYS, TrainConfig
 from .data import Dataset
 from .instrument import Instrument
+from .models import LAYOUT, upgrade_state
 from .store import (
     ACC,
     B_GRAD_MEAN,
@@ -307,7 +308,7 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
             if checkpoint is not None and ckpt_every and step % ckpt_every == 0 \
                     and step % log_every == 0:
                 atomic_torch_save(checkpoint, {
-                    "model": model.state_dict(), "opt": opt.state_dict(),
+                    "model": model.state_dict(), "opt": opt.state_dict(), "layout": LAYOUT,
                     "batches": batches.state(), "input_mean": inst.input_mean,
                     "out_colmean0": inst.out_colmean0, "hist": numpy_to_tensors(hist),
                     "evals": numpy_to_tensors(evals), "step": step,
@@ -335,6 +336,7 @@ def _resume(path: Path, device, model, opt, batches, inst, steps: int) -> tuple:
         if not (isinstance(start, int) and 0 < start <= steps) or not evals.get(STEP) \
                 or evals[STEP][-1] != start or any(len(v) != len(evals[STEP]) for v in evals.values()):
             raise ValueError(f"step {start!r} outside [1, {steps}] or not its last evaluation")
+        upgrade_state(model, state.get("layout"), state["model"], state["opt"])
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         batches.load(state["batches"])

@@ -29,7 +29,7 @@ def test_member_matches_a_plain_forward_pass():
     for e in range(3):
         h = x.flatten(1)
         for i, lin in enumerate(model.linears):
-            h = F.linear(h, lin.weight[e], lin.bias[e, 0])
+            h = F.linear(h, lin.member_weight()[e], lin.bias[e, 0])
             h = phi(h) if i < len(model.linears) - 1 else h
         torch.testing.assert_close(out[e], h)
 
@@ -64,7 +64,7 @@ def test_cnn_member_matches_conv2d():
     for conv in model.convs:
         w = conv.weight.view(2, 4, -1, 3, 3)[e]
         h = torch.relu(F.conv2d(h, w, conv.bias.view(2, 4)[e], padding=1))
-    ref = h.mean(dim=(2, 3)) @ model.head.weight[e].T + model.head.bias[e, 0]
+    ref = h.mean(dim=(2, 3)) @ model.head.member_weight()[e].T + model.head.bias[e, 0]
     torch.testing.assert_close(out[e], ref)
     inst = Instrument(model, 2)
     inst.mode = "train"

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import arccos, exp_poly, gelu_kernel, generic, pl_bivariate, strip
+from . import arccos, exp_poly, gelu_kernel, generic, pl_bivariate, pl_univariate, strip
 from .activations import Activation
 
 METHODS = ("auto", "closed", "panels")
@@ -184,6 +184,16 @@ def _pl_accurate(act, quantity, q, **kw):
     return None, generic.conditioned(act, q)
 
 
+def _pl_tail_accurate(act, quantity, q, **kw):
+    """The tail-basis sums hold at every ``0 < q <= q_hi`` (no interval narrower than
+    ``NARROW_Z`` sds: :func:`.generic.q_range`); far tails cost nothing there."""
+    q = np.asarray(q, float)
+    return None, (q > 0.0) & (q <= generic.q_range(act)[1])
+
+
+PL_TAIL = ("e_phi2", "e_dphi2")  # the tail basis (theory/pl_univariate.py)
+
+
 def _pl_bivariate(act, q, rho, order):
     """The orthant closed form of :mod:`.pl_bivariate` at every point (``method="closed"``)."""
     return pl_bivariate.expect(act, q, rho, order)[0][()]
@@ -252,8 +262,11 @@ ROUTES: list[Route] = [
            "bivariate": lambda act, q, rho, order: gelu_kernel.e_phi_phi(q, rho, order)[()]},
           accurate=_gelu_accurate),
     Route("homogeneous", lambda a: _unit_moments(a) is not None, HOMOGENEOUS),
+    Route("pl_tail", pl_univariate.applies,
+          {q: (lambda act, q, order=i: pl_univariate.moment(act, q, order)[()])
+           for i, q in enumerate(PL_TAIL)}, accurate=_pl_tail_accurate),
     Route("piecewise_linear", lambda a: a.is_piecewise_linear,
-          {q: _pl_fn(q) for q in UNIVARIATE}, accurate=_pl_accurate),
+          {q: _pl_fn(q) for q in UNIVARIATE if q not in PL_TAIL}, accurate=_pl_accurate),
     Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": _pl_bivariate},
           accurate=_pl_bivariate_accurate),
     Route("pl_inner", lambda a: a.is_piecewise_linear, {"bivariate": _pl_inner},
