@@ -149,3 +149,24 @@ def test_no_runtime_warning_at_large_q():
         mf = MeanField(silu, 2.0, 0.0)
         assert all(math.isfinite(float(f(1e6))) for f in (mf.V, mf.dV, mf.d2V, mf.chi1))
         assert math.isfinite(float(strip.d2q_e_phi2(silu, np.array(1e6))))
+
+
+@pytest.mark.parametrize("argv", [["--activation", "crelu", "--tau", "0.5", "--m", "0.2", "--q", "0.001"],
+                                  ["--activation", "relu_tau", "--tau", "2.5", "--q", "0.02"],
+                                  ["--activation", "hardtanh", "--q", "1e8"],
+                                  ["--activation", "st", "--tau", "0.3", "--q", "0.01"]])
+def test_printed_formula_value_equals_map(argv, capsys):
+    """``sparsefield formula`` prints the value of the substituted expression evaluated at
+    enough digits (its far-tail terms cancel: sympy's ``evalf`` printed crelu's ``V`` at
+    ``q = 1e-3`` as -6.5e-57 for 2.0e-61) and it agrees with ``map`` to 1e-13."""
+    import json
+
+    from sparsefield.cli import main
+
+    args = argv + ["--sigma-w2", "2", "--sigma-b2", "0"]
+    main(["formula", *args, "--quantity", "V", "dV", "d2V", "chi1", "--json"])
+    got = json.loads(capsys.readouterr().out)["quantities"]
+    main(["map", *args, "--json"])
+    want = json.loads(capsys.readouterr().out)
+    for k in ("V", "dV", "d2V", "chi1"):
+        assert abs(got[k]["value"] - want[k]) <= 1e-13 * abs(want[k]), (k, got[k]["value"], want[k])
