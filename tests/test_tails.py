@@ -112,7 +112,8 @@ def check_formula(act, q: float) -> None:
 
 @pytest.mark.parametrize("name,params,q", [c for i, c in enumerate(ISSUE) if i in FAST and
                                            A.get(c[0], **c[1]).is_piecewise_linear
-                                           and not A.get(c[0], **c[1]).has_jumps])
+                                           and not A.get(c[0], **c[1]).has_jumps]
+                         + [("st", {"tau": 0.3}, 0.01), ("crelu", {"tau": 1.1, "m": 1.7}, 1e-3)])
 def test_map_and_formula_agree(name, params, q):
     check_formula(A.get(name, **params), q)
 
@@ -170,3 +171,20 @@ def test_printed_formula_value_equals_map(argv, capsys):
     want = json.loads(capsys.readouterr().out)
     for k in ("V", "dV", "d2V", "chi1"):
         assert abs(got[k]["value"] - want[k]) <= 1e-13 * abs(want[k]), (k, got[k]["value"], want[k])
+
+
+@pytest.mark.parametrize("z", [0.5, 1.99, 2.0, 3.0, 7.0, 20.0, 34.8, 37.5])
+def test_tail_moments_against_mpmath(z):
+    """``T_k(z) = int_z^inf (t - z)^k gamma(t) dt`` (theory/pl_tails.py, Miller's backward
+    recurrence) against the forward closed forms at 80 digits, ``b = z sqrt(q)`` exact."""
+    from sparsefield.theory import pl_tails
+
+    q = 0.37
+    b = z * math.sqrt(q)
+    got = pl_tails.tail_moments(b, q)
+    with mp.workdps(80):
+        zz = mp.mpf(b) / mp.sqrt(mp.mpf(q))
+        t0, g = mp.ncdf(-zz), mp.npdf(zz)
+        want = [t0, g - zz * t0, (1 + zz * zz) * t0 - zz * g]
+    for k in range(3):
+        assert abs(got[k] / float(want[k]) - 1) <= 1e-14, (k, got[k], float(want[k]))
