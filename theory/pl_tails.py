@@ -1,5 +1,6 @@
 """``E[phi^2]`` and ``E[phi'^2]`` of a piecewise-linear ``phi`` when every breakpoint lies
-in the Gaussian's tail, ``|b| >= Z_TAIL sqrt(q)`` (docs/theory.md section 3.4).
+in the Gaussian's tail, ``|b| >= Z_TAIL sqrt(q)`` (docs/theory.md, section 3.2's "without
+cancellation" paragraph, form (iii)).
 
 There the truncated-moment sums cancel (``(1 + z^2) Q(z) - z gamma(z)`` loses ``~z^2``
 of its digits) and ``exp(-b^2/2q)`` itself loses ``b^2/2q`` ulps to the rounding of
