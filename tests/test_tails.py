@@ -188,3 +188,35 @@ def test_tail_moments_against_mpmath(z):
         want = [t0, g - zz * t0, (1 + zz * zz) * t0 - zz * g]
     for k in range(3):
         assert abs(got[k] / float(want[k]) - 1) <= 1e-14, (k, got[k], float(want[k]))
+
+
+# --- the correlation map: R, R' against the 2-D mpmath reference up to q = 1e8 ---------
+def check_correlation_map(act, q: float, rho: float) -> None:
+    """``R(rho) = E[phi(u1) phi(u2)] / E[phi^2]`` and ``R'(rho) = E[phi' phi'] q / E[phi^2]``
+    (``sigma_w^2 = 1``, ``sigma_b^2 = 0``) within ``REL`` of the reference ratios
+    (``reference.mp_bivariate`` over ``reference.mp_e_phi2``), or ``REL * 1e-12`` of the
+    natural scales ``1`` and ``q E[phi'^2] / E[phi^2]`` where they underflow."""
+    mf = MeanField(act, 1.0, 0.0)
+    with mp.workdps(18):
+        v = R.mp_e_phi2(act, q)
+        pairs = [("R", mf.R, R.mp_bivariate(act, q, rho, 0) / v, mp.mpf(1))]
+        if not act.has_jumps:  # R' of a jump is infinite
+            chi = R.mp_univariate(act, q, 1, lambda d: d * d)
+            pairs.append(("dR", mf.dR, R.mp_bivariate(act, q, rho, 1) * q / v, chi * q / v))
+    for name, fn, ref, scale in pairs:
+        got, ref = float(fn(rho, q)), float(ref)
+        assert abs(got - ref) <= REL * max(abs(ref), 1e-12 * float(scale)), (
+            act.name, act.values, q, rho, name, got, ref)
+
+
+CORR = [("crelu", {"tau": 0.5, "m": 0.2}, 1e8, 0.5)] + [
+    (name, params, q, rho) for name, params in (("hardtanh", {}), ("relu6", {}),
+                                                ("cst", {"tau": 0.4, "m": 0.6}),
+                                                ("relu_tau", {"tau": 2.5}), ("relu2", {}))
+    for q in (1e-3, 1.0, 1e4, 1e8) for rho in (-0.5, 0.9)]
+
+
+@pytest.mark.parametrize("name,params,q,rho", [CORR[0]] + [pytest.param(*c, marks=pytest.mark.slow)
+                                                       for c in CORR[1:]])
+def test_correlation_map_against_mpmath(name, params, q, rho):
+    check_correlation_map(A.get(name, **params), q, rho)
