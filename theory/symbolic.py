@@ -34,13 +34,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable
 
-import mpmath
 import numpy as np
 import sympy as sp
 from scipy import special
 
 from .activations import CATALOGUE, Family, X, family
 from .errors import InfeasibleError, ParameterError
+from .exact_value import value  # noqa: F401  (symbolic.value: the printed number)
 
 Q = sp.Symbol("q", positive=True)
 Q_STAR = sp.Symbol("q_star", positive=True)
@@ -361,25 +361,6 @@ def _lambdified(fam: Family, quantity: str) -> Callable:
 def lambdified(activation: str | Family, quantity: str) -> Callable:
     """Numpy function of :func:`arguments` evaluating :func:`formula` (``lambdify``, ``cse``)."""
     return _lambdified(polynomial_family(activation), quantity)
-
-
-def value(expr: sp.Expr) -> float:
-    """The number a closed expression (no free symbols, no integrals) stands for, correctly
-    rounded to float64: evaluated in mpmath (``Phi`` by ``ncdf``, which keeps the far tail
-    ``Phi(-z)`` relative) at 30, 60, 120, ... digits until two precisions agree to 1e-20
-    (terms of a difference cancel by up to the digits doubled away; sympy's ``evalf`` of
-    ``(1 + erf(z))/2`` does not see it).  A true zero ends at 1920 digits as ``0.0``."""
-    if expr.free_symbols:
-        raise ValueError(f"free symbols left: {sorted(s.name for s in expr.free_symbols)}")
-    f = sp.lambdify([], expr, modules=[{"Phi": mpmath.ncdf, "phi": mpmath.npdf}, "mpmath"])
-    old, dps = None, 30
-    while dps <= 1920:
-        with mpmath.workdps(dps):
-            new = f()
-            if old is not None and abs(new - old) <= abs(new) * mpmath.mpf(10) ** -20:
-                break
-        old, dps = new, 2 * dps
-    return float(new)
 
 
 def parse(text: str, activation: str | Family | None = None) -> sp.Expr:
