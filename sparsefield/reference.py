@@ -160,7 +160,14 @@ def mp_bivariate(act: Activation, q, rho, order: int, hermite: int | None = None
         x = s * z1
         f = funcs[_piece_index(breaks, x)](x)
         return 0 if f == 0 else f * inner(z1) * mp.npdf(z1)
-    return mp.quad(outer, [-mp.inf] + pts + [mp.inf], maxdegree=6 if smooth else 8)
+    deg = 6 if smooth else 8
+    rough = mp.quad(outer, [-mp.inf] + pts + [mp.inf], maxdegree=deg)
+    if not rough:
+        return rough
+    # mp.quad's tolerance is absolute: again relative to the first estimate (a tail value
+    # such as CST's 8e-44 at q = 1e-3 otherwise ends after one level, 3e-10 off)
+    return abs(rough) * mp.quad(lambda z: outer(z) / abs(rough), [-mp.inf] + pts + [mp.inf],
+                                maxdegree=deg)
 
 
 def _he(n: int, z):

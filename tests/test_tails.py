@@ -194,11 +194,11 @@ def test_tail_moments_against_mpmath(z):
 def check_correlation_map(act, q: float, rho: float) -> None:
     """``R(rho) = E[phi(u1) phi(u2)] / E[phi^2]`` and ``R'(rho) = E[phi' phi'] q / E[phi^2]``
     (``sigma_w^2 = 1``, ``sigma_b^2 = 0``) within ``REL`` of the reference ratios
-    (``reference.mp_bivariate`` over ``reference.mp_e_phi2``), or ``REL * 1e-12`` of the
+    (``reference.mp_bivariate`` over ``reference.mp_dq_e_phi2``), or ``REL * 1e-12`` of the
     natural scales ``1`` and ``q E[phi'^2] / E[phi^2]`` where they underflow."""
     mf = MeanField(act, 1.0, 0.0)
     with mp.workdps(18):
-        v = R.mp_e_phi2(act, q)
+        v = R.mp_dq_e_phi2(act, q, 0)  # scaled per panel (mp.quad's tolerance is absolute)
         pairs = [("R", mf.R, R.mp_bivariate(act, q, rho, 0) / v, mp.mpf(1))]
         if not act.has_jumps:  # R' of a jump is infinite
             chi = R.mp_univariate(act, q, 1, lambda d: d * d)
