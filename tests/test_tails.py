@@ -112,7 +112,8 @@ def check_formula(act, q: float) -> None:
 
 @pytest.mark.parametrize("name,params,q", [c for i, c in enumerate(ISSUE) if i in FAST and
                                            A.get(c[0], **c[1]).is_piecewise_linear
-                                           and not A.get(c[0], **c[1]).has_jumps])
+                                           and not A.get(c[0], **c[1]).has_jumps]
+                         + [("st", {"tau": 0.3}, 0.01), ("crelu", {"tau": 1.1, "m": 1.7}, 1e-3)])
 def test_map_and_formula_agree(name, params, q):
     check_formula(A.get(name, **params), q)
 
@@ -149,3 +150,73 @@ def test_no_runtime_warning_at_large_q():
         mf = MeanField(silu, 2.0, 0.0)
         assert all(math.isfinite(float(f(1e6))) for f in (mf.V, mf.dV, mf.d2V, mf.chi1))
         assert math.isfinite(float(strip.d2q_e_phi2(silu, np.array(1e6))))
+
+
+@pytest.mark.parametrize("argv", [["--activation", "crelu", "--tau", "0.5", "--m", "0.2", "--q", "0.001"],
+                                  ["--activation", "relu_tau", "--tau", "2.5", "--q", "0.02"],
+                                  ["--activation", "hardtanh", "--q", "1e8"],
+                                  ["--activation", "st", "--tau", "0.3", "--q", "0.01"]])
+def test_printed_formula_value_equals_map(argv, capsys):
+    """``sparsefield formula`` prints the value of the substituted expression evaluated at
+    enough digits (its far-tail terms cancel: sympy's ``evalf`` printed crelu's ``V`` at
+    ``q = 1e-3`` as -6.5e-57 for 2.0e-61) and it agrees with ``map`` to 1e-13."""
+    import json
+
+    from sparsefield.cli import main
+
+    args = argv + ["--sigma-w2", "2", "--sigma-b2", "0"]
+    main(["formula", *args, "--quantity", "V", "dV", "d2V", "chi1", "--json"])
+    got = json.loads(capsys.readouterr().out)["quantities"]
+    main(["map", *args, "--json"])
+    want = json.loads(capsys.readouterr().out)
+    for k in ("V", "dV", "d2V", "chi1"):
+        assert abs(got[k]["value"] - want[k]) <= 1e-13 * abs(want[k]), (k, got[k]["value"], want[k])
+
+
+@pytest.mark.parametrize("z", [0.5, 1.99, 2.0, 3.0, 7.0, 20.0, 34.8, 37.5])
+def test_tail_moments_against_mpmath(z):
+    """``T_k(z) = int_z^inf (t - z)^k gamma(t) dt`` (theory/pl_tails.py, Miller's backward
+    recurrence) against the forward closed forms at 80 digits, ``b = z sqrt(q)`` exact."""
+    from sparsefield.theory import pl_tails
+
+    q = 0.37
+    b = z * math.sqrt(q)
+    got = pl_tails.tail_moments(b, q)
+    with mp.workdps(80):
+        zz = mp.mpf(b) / mp.sqrt(mp.mpf(q))
+        t0, g = mp.ncdf(-zz), mp.npdf(zz)
+        want = [t0, g - zz * t0, (1 + zz * zz) * t0 - zz * g]
+    for k in range(3):
+        assert abs(got[k] / float(want[k]) - 1) <= 1e-14, (k, got[k], float(want[k]))
+
+
+# --- the correlation map: R, R' against the 2-D mpmath reference up to q = 1e8 ---------
+def check_correlation_map(act, q: float, rho: float) -> None:
+    """``R(rho) = E[phi(u1) phi(u2)] / E[phi^2]`` and ``R'(rho) = E[phi' phi'] q / E[phi^2]``
+    (``sigma_w^2 = 1``, ``sigma_b^2 = 0``) within ``REL`` of the reference ratios
+    (``reference.mp_bivariate`` over ``reference.mp_dq_e_phi2``), or ``REL * 1e-12`` of the
+    natural scales ``1`` and ``q E[phi'^2] / E[phi^2]`` where they underflow."""
+    mf = MeanField(act, 1.0, 0.0)
+    with mp.workdps(18):
+        v = R.mp_dq_e_phi2(act, q, 0)  # scaled per panel (mp.quad's tolerance is absolute)
+        pairs = [("R", mf.R, R.mp_bivariate(act, q, rho, 0) / v, mp.mpf(1))]
+        if not act.has_jumps:  # R' of a jump is infinite
+            chi = R.mp_univariate(act, q, 1, lambda d: d * d)
+            pairs.append(("dR", mf.dR, R.mp_bivariate(act, q, rho, 1) * q / v, chi * q / v))
+    for name, fn, ref, scale in pairs:
+        got, ref = float(fn(rho, q)), float(ref)
+        assert abs(got - ref) <= REL * max(abs(ref), 1e-12 * float(scale)), (
+            act.name, act.values, q, rho, name, got, ref)
+
+
+CORR = [("crelu", {"tau": 0.5, "m": 0.2}, 1e8, 0.5)] + [
+    (name, params, q, rho) for name, params in (("hardtanh", {}), ("relu6", {}),
+                                                ("cst", {"tau": 0.4, "m": 0.6}),
+                                                ("relu_tau", {"tau": 2.5}), ("relu2", {}))
+    for q in (1e-3, 1.0, 1e4, 1e8) for rho in (-0.5, 0.9)]
+
+
+@pytest.mark.parametrize("name,params,q,rho", [CORR[0]] + [pytest.param(*c, marks=pytest.mark.slow)
+                                                       for c in CORR[1:]])
+def test_correlation_map_against_mpmath(name, params, q, rho):
+    check_correlation_map(A.get(name, **params), q, rho)

@@ -40,6 +40,7 @@ from scipy import special
 
 from .activations import CATALOGUE, Family, X, family
 from .errors import InfeasibleError, ParameterError
+from .exact_value import value  # noqa: F401  (symbolic.value: the printed number)
 
 Q = sp.Symbol("q", positive=True)
 Q_STAR = sp.Symbol("q_star", positive=True)
@@ -360,13 +361,6 @@ def _lambdified(fam: Family, quantity: str) -> Callable:
 def lambdified(activation: str | Family, quantity: str) -> Callable:
     """Numpy function of :func:`arguments` evaluating :func:`formula` (``lambdify``, ``cse``)."""
     return _lambdified(polynomial_family(activation), quantity)
-
-
-def value(expr: sp.Expr) -> float:
-    """The number a closed expression (no free symbols, no integrals) stands for, to 17 digits."""
-    if expr.free_symbols:
-        raise ValueError(f"free symbols left: {sorted(s.name for s in expr.free_symbols)}")
-    return float(sp.N(expr, 17))
 
 
 def parse(text: str, activation: str | Family | None = None) -> sp.Expr:

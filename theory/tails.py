@@ -32,8 +32,8 @@ import numpy as np
 import sympy as sp
 
 from .activations import Activation, X
-from .gaussian import interval_prob
 from .piecewise_linear import PiecewiseLinear
+from .pl_tails import gauss_exp, interval_mass
 
 SPREAD = 1.0  # cluster: (max x^2 - r^2) / 2q over its span at most this
 Q_REMAINDER = 100.0  # the remainder route from this q on (r lives at |z| < 1)
@@ -50,8 +50,8 @@ def _coeffs(act: Activation) -> tuple[list, list, list]:
 
 
 def _clusters(b: list, q: float) -> list[tuple[int, int, float]]:
-    """``(i, j, r^2)``: runs ``b_i..b_j`` of breakpoints with ``r^2`` the least ``x^2`` on
-    ``[b_i, b_j]``, grown while ``max x^2 - r^2 <= 2 q SPREAD``."""
+    """``(i, j, r)``: runs ``b_i..b_j`` of breakpoints with ``r`` the point of ``[b_i, b_j]``
+    nearest 0, grown while ``max x^2 - r^2 <= 2 q SPREAD``."""
     out, i, n = [], 0, len(b)
     while i < n:
         j = i
@@ -62,7 +62,7 @@ def _clusters(b: list, q: float) -> list[tuple[int, int, float]]:
                 break
             j += 1
         lo, hi = b[i], b[j]
-        out.append((i, j, 0.0 if lo <= 0.0 <= hi else min(lo * lo, hi * hi)))
+        out.append((i, j, 0.0 if lo <= 0.0 <= hi else (lo if lo > 0.0 else hi)))
         i = j + 1
     return out
 
@@ -81,8 +81,9 @@ def _pl_scalar(b, a, c, q: float, order: int) -> float:
     s = math.sqrt(q)
     total = 0.0
     inside = set()  # intervals k (between b_{k-1} and b_k) within a cluster
-    for i, j, r2 in _clusters(b, q):
-        pr = math.exp(-r2 / (2.0 * q)) * INV_SQRT2PI / s
+    for i, j, r in _clusters(b, q):
+        r2 = r * r
+        pr = gauss_exp(r, q) * INV_SQRT2PI / s  # exp(-r^2/2q) to the last ulp
         em = [math.expm1(-(b[k] ** 2 - r2) / (2.0 * q)) for k in range(i, j + 1)]
         if order == 1:
             part = phi[j] * a[j + 1] - phi[i] * a[i]
@@ -103,7 +104,7 @@ def _pl_scalar(b, a, c, q: float, order: int) -> float:
         edges = [-math.inf, *b, math.inf]
         for k in range(n + 1):
             if k not in inside and a[k]:
-                total += a[k] ** 2 * float(interval_prob(edges[k] / s, edges[k + 1] / s))
+                total += a[k] ** 2 * interval_mass(edges[k], edges[k + 1], q)
     return total
 
 
