@@ -328,14 +328,19 @@ def train_ensemble(model: nn.Module, data: Dataset, spec: dict, n_members: int,
 def _resume(path: Path, device, model, opt, batches, inst, steps: int) -> tuple:
     """Load a checkpoint into ``model``, ``opt``, ``batches``, ``inst``; return ``(step,
     hist, evals, init)``.  :class:`BadCheckpoint` when it is unreadable or inconsistent
-    (step outside ``[1, steps]``, histories not ending at that step, keys missing)."""
+    (step outside ``[1, steps]``, the training history not ending at that step, an
+    evaluation after it, evaluations of unequal lengths, keys missing)."""
     state = load_checkpoint(path, device)
     try:
         start = state["step"]
         hist, evals, init = (tensors_to_numpy(state[k]) for k in ("hist", "evals", "init"))
+        # saved on a logging step: the training history ends at it, the evaluations at or
+        # before it (checkpoint_every need not be a multiple of eval_every)
         if not (isinstance(start, int) and 0 < start <= steps) or not evals.get(STEP) \
-                or evals[STEP][-1] != start or any(len(v) != len(evals[STEP]) for v in evals.values()):
-            raise ValueError(f"step {start!r} outside [1, {steps}] or not its last evaluation")
+                or not hist.get(STEP) or hist[STEP][-1] != start or evals[STEP][-1] > start \
+                or any(len(v) != len(evals[STEP]) for v in evals.values()):
+            raise ValueError(f"step {start!r} outside [1, {steps}], not its last logged step, "
+                             f"or evaluations of unequal lengths")
         upgrade_state(model, state.get("layout"), state["model"], state["opt"])
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])

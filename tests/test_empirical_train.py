@@ -24,7 +24,7 @@ def _opts(tmp_path, **kw):
 
 
 @pytest.mark.parametrize("sched", [{}, {"warmup": 5, "schedule": "cosine", "grad_clip": 0.5}])
-def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, sched):
+def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, sched, capsys):
     p = point(**TINY, checkpoint_every=8, **sched)
     pts = [("tiny", p)]
     full = ResultStore(tmp_path / "a", "t")
@@ -33,7 +33,11 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, sched):
     with pytest.raises(Stopped):
         run_points(cut, pts, [0, 1], _opts(tmp_path / "b"), stop_after=10)
     assert len(list(cut.dir.glob("checkpoints/*.pt"))) == 1 and not cut.load_all()
+    capsys.readouterr()
     run_points(cut, pts, [0, 1], _opts(tmp_path / "b"))
+    # the run resumed from its checkpoint (a rejected one is reported and restarts from 0,
+    # which would reach the same numbers and hide a broken resume)
+    assert "restarts from step 0" not in capsys.readouterr().err
     assert not list(cut.dir.glob("checkpoints/*.pt"))
     for seed in (0, 1):
         a, b = full.load(p, seed)["metrics"], cut.load(p, seed)["metrics"]

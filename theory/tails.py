@@ -1,5 +1,5 @@
 """``V'`` and ``V''`` (per unit ``sigma_w^2``) in forms that do not cancel (docs/theory.md
-section 3.4).
+section 3.2, "V' and V'' without cancellation").
 
 ``d/dq E[phi^2] = E[(phi^2)''] / 2`` and ``d^2/dq^2 E[phi^2] = E[(phi^2)''''] / 4`` (the heat
 equation, derivatives in the sense of distributions).  Two routes:
