@@ -129,6 +129,9 @@ def width_control(results: Path, out: Path) -> list[dict]:
              if r["depth"] == 100 and r["activation"] in ("relu", "crelu")]
     short += collect(sweep_path("p24_width"), "cpu-short", results)
     long = [r for r in collect(sweep_path("p24_width"), "cpu", results) if r["seeds"]]
+    # the V'(q*) = 0.7 clip (its size repeats the cpu size's ReLU points)
+    long += [r for r in collect(sweep_path("p24_width"), "cpu-v07", results)
+             if r["seeds"] and r["activation"] == "crelu"]
     labels = {"relu": "ReLU", "crelu_sparsity=0.85_vprime=0.5": "CReLU V'=0.5",
               "crelu_sparsity=0.85_vprime=0.7": "CReLU V'=0.7"}
     long += stored_rows(out / "p24_depth100_long.csv",
