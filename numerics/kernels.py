@@ -2,7 +2,8 @@
 
 Each activation reaches numba from its single sympy definition: ``Family.scalar_source``
 (printed by sympy, ``math`` only) is written as a small generated source module in the
-user cache directory (:func:`cache_dir`; atomic writes, named by a hash of the source) and
+user cache directory (:mod:`sparsefield.theory.codecache`; atomic writes, named by a hash of
+the source) and
 compiled from there as a C callback (``numba.cfunc(cache=True)``), so it is compiled once
 per machine and loaded from numba's on-disk cache in every later process.
 
@@ -25,16 +26,10 @@ the standard errors (batch means) without per-sample cross-products.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import inspect
 import math
 import os
 import re
-import stat
-import sys
-import tempfile
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +38,9 @@ import numba
 import numpy as np
 from numba import types
 
+from sparsefield.theory import codecache
 from sparsefield.theory.activations import Family, family
+from sparsefield.theory.codecache import cache_dir, private_folder  # noqa: F401  (re-exported)
 from sparsefield.theory.errors import ParameterError
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -53,46 +50,6 @@ FEATURES = ("phi", "phi2", "dphi2", "phi_dphi", "phi_dphi_pos", "zero", "phi_phi
 # Controls with exactly known mean 0: (z1^2 + w^2)/2 - 1, (|z1| + |w|)/2 - sqrt(2/pi),
 # (z1^4 + w^4)/2 - 3, z1 w - rho.
 CONTROLS = ("z2", "absz", "z4", "z1w")
-
-
-def cache_dir() -> Path:
-    """Where generated callback modules and their numba caches live:
-    ``$SPARSEFIELD_CACHE_DIR``, else ``$XDG_CACHE_HOME/sparsefield``, else
-    ``~/.cache/sparsefield``."""
-    env = os.environ.get("SPARSEFIELD_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "sparsefield"
-
-
-def _refuse(param: str, path: Path, why: str):
-    raise ParameterError(param, str(path), f"a folder owned by uid {os.geteuid()} that group "
-                         f"and others cannot write (chmod 700 it): {why}")
-
-
-def private_folder(path: Path, param: str = "SPARSEFIELD_CACHE_DIR") -> Path:
-    """Create ``path`` (mode 0700) if missing and check that only this user can write in it
-    or in the files it holds; :class:`ParameterError` (naming ``param``) otherwise."""
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = path.stat()
-        entries = list(path.iterdir())
-    except OSError as err:
-        raise ParameterError(param, str(path), f"a folder this user can create and read "
-                             f"({err.strerror or err})") from None
-    if not stat.S_ISDIR(st.st_mode):
-        _refuse(param, path, "not a folder")
-    if st.st_uid != os.geteuid():
-        _refuse(param, path, f"owned by uid {st.st_uid}")
-    if st.st_mode & 0o022:
-        _refuse(param, path, f"mode {stat.filemode(st.st_mode)}")
-    for entry in entries:
-        est = entry.lstat()
-        if est.st_uid != os.geteuid() or (est.st_mode & 0o022 and not stat.S_ISLNK(est.st_mode)):
-            _refuse(param, path, f"{entry.name} is owned by uid {est.st_uid}, "
-                    f"mode {stat.filemode(est.st_mode)}")
-    return path
 
 
 def _module_source(fn) -> str:
@@ -115,37 +72,13 @@ def _module_source(fn) -> str:
 
 
 def _load_generated(source: str, tag: str):
-    """Write ``source`` once as ``cache_dir()/callbacks/<tag>_<hash>.py`` (atomically) and
-    import it; an unchanged file keeps numba's on-disk cache valid.  The folders are
-    private (:func:`private_folder`) and a file whose content does not hash to its name is
-    rewritten (numba then sees a new source stamp and recompiles)."""
-    folder = private_folder(private_folder(cache_dir()) / "callbacks")
-    private_folder(folder / "__pycache__")  # numba's index and code files (pickles)
+    """``source`` written once as ``cache_dir()/callbacks/sf_<tag>_<hash>.py`` and imported
+    (:func:`.codecache.load_generated`); ``$NUMBA_CACHE_DIR``, if set, must be private too."""
+    where = codecache.folder("callbacks")  # its __pycache__: numba's index and code (pickles)
     numba_dir = os.environ.get("NUMBA_CACHE_DIR")
     if numba_dir:
         private_folder(Path(numba_dir), "NUMBA_CACHE_DIR")
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    mod_name = f"sf_{tag}_{digest}"
-    path = folder / f"{mod_name}.py"
-    try:
-        stored = path.read_bytes()
-    except FileNotFoundError:
-        stored = None
-    if stored is not None and hashlib.sha256(stored).hexdigest()[:16] != digest:
-        warnings.warn(f"{path}: content does not match its hash; rewritten", stacklevel=2)
-        stored = None
-    if stored is None:
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(source)
-        os.replace(tmp, path)
-    if mod_name in sys.modules:
-        return sys.modules[mod_name]
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[mod_name] = module
-    spec.loader.exec_module(module)
-    return module
+    return codecache.load_generated(source, tag, where)
 
 
 @lru_cache(maxsize=None)

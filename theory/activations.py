@@ -17,13 +17,33 @@ import math
 import operator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
-import sympy as sp
 
+from . import numeric_forms
 from .errors import SCALE_RANGE, ParameterError, check_real, in_scale
-from .grammar import X, to_sympy
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:  # sympy is imported only where the symbolic forms are needed (not for catalogue numerics)
+    from ._lazy import sympy as sp
+
+
+def __getattr__(name: str):
+    """``X`` (the sympy symbol of ``x``) and the exact SELU constants, imported on demand."""
+    if name == "X":
+        from .grammar import X
+        return X
+    if name in ("SELU_ALPHA_EXACT", "SELU_LAMBDA_EXACT", "SELU_ALPHA", "SELU_LAMBDA"):
+        return dict(zip(("SELU_ALPHA_EXACT", "SELU_LAMBDA_EXACT", "SELU_ALPHA", "SELU_LAMBDA"),
+                        _selu()))[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _to_sympy(obj, names, where):
+    from .grammar import to_sympy as convert
+    return convert(obj, names, where)
 
 
 def _tidy(e: sp.Expr) -> sp.Expr:
@@ -112,6 +132,7 @@ class Family:
     tags: frozenset = frozenset()
     examples: tuple[dict, ...] = ({},)
     strip: Callable[..., Strip] | None = None
+    catalogue: bool = False  # defined in this module: its generated forms are cached on disk
 
     @property
     def derivable(self) -> bool:
@@ -120,7 +141,7 @@ class Family:
         return (self.threshold is not None and self.is_piecewise_linear
                 and not self.has_jumps)
 
-    # --- symbolic forms -------------------------------------------------------------
+    # --- symbolic forms (sympy) ------------------------------------------------------
     @cached_property
     def symbols(self) -> tuple[sp.Symbol, ...]:
         return tuple(p.symbol for p in self.params)
@@ -128,105 +149,128 @@ class Family:
     @cached_property
     def breaks_sym(self) -> tuple[sp.Expr, ...]:
         names = {s.name: s for s in self.symbols}
-        return tuple(to_sympy(b, names, "breaks") for b in self.breaks(*self.symbols))
+        return tuple(_to_sympy(b, names, "breaks") for b in self.breaks(*self.symbols))
 
     def pieces_sym(self, order: int = 0) -> tuple[sp.Expr, ...]:
         """Pieces of ``d^order phi / dx^order`` (classical derivative inside each interval)."""
+        x = _x()
         names = {s.name: s for s in self.symbols}
-        pieces = tuple(to_sympy(p, names, "pieces") for p in self.pieces(X, *self.symbols))
+        pieces = tuple(_to_sympy(p, names, "pieces") for p in self.pieces(x, *self.symbols))
         if len(pieces) != len(self.breaks_sym) + 1:
             raise ValueError(f"{self.name}: need len(breaks) + 1 pieces")
-        return tuple(sp.diff(p, X, order) for p in pieces)
+        return tuple(sp.diff(p, x, order) for p in pieces)
 
     def expr(self, order: int = 0) -> sp.Expr:
         """The sympy ``Piecewise`` of ``phi`` (or of its classical derivative)."""
         pieces = self.pieces_sym(order)
-        conds = [(p, X < b) for p, b in zip(pieces, self.breaks_sym)]
+        conds = [(p, _x() < b) for p, b in zip(pieces, self.breaks_sym)]
         return sp.Piecewise(*conds, (pieces[-1], True))
 
     @cached_property
     def kink_jumps_sym(self) -> tuple[sp.Expr, ...]:
         """Jump of ``phi'`` at each breakpoint: the weight of ``delta(x - b)`` in ``phi''``."""
-        d1 = self.pieces_sym(1)
-        return tuple(_tidy(d1[k + 1].subs(X, b) - d1[k].subs(X, b))
+        d1, x = self.pieces_sym(1), _x()
+        return tuple(_tidy(d1[k + 1].subs(x, b) - d1[k].subs(x, b))
                      for k, b in enumerate(self.breaks_sym))
 
     @cached_property
     def value_jumps_sym(self) -> tuple[sp.Expr, ...]:
         """Jump ``phi(b+) - phi(b-)`` at each breakpoint: the weight of ``delta(x - b)`` in
         ``phi'`` (non-zero for JumpReLU and the hard threshold)."""
-        d0 = self.pieces_sym(0)
-        return tuple(_tidy(d0[k + 1].subs(X, b) - d0[k].subs(X, b))
+        d0, x = self.pieces_sym(0), _x()
+        return tuple(_tidy(d0[k + 1].subs(x, b) - d0[k].subs(x, b))
                      for k, b in enumerate(self.breaks_sym))
 
-    @cached_property
-    def has_jumps(self) -> bool:
-        """Whether ``phi`` itself may jump (some value jump is not identically zero)."""
-        return any(j != 0 for j in self.value_jumps_sym)
-
-    @cached_property
-    def is_piecewise_linear(self) -> bool:
-        return all(sp.Poly(p, X).degree() <= 1 if p.is_polynomial(X) else False
+    def sym_is_piecewise_linear(self) -> bool:
+        x = _x()
+        return all(sp.Poly(p, x).degree() <= 1 if p.is_polynomial(x) else False
                    for p in self.pieces_sym(0))
 
-    @cached_property
-    def zero_pieces(self) -> tuple[bool, ...]:
-        """Which pieces are identically zero (exact sparsity comes from these)."""
-        return tuple(_tidy(p) == 0 for p in self.pieces_sym(0))
+    def sym_zero_pieces(self) -> tuple[bool, ...]:
+        return tuple(bool(_tidy(p) == 0) for p in self.pieces_sym(0))
 
-    @cached_property
-    def parity(self) -> int:
-        """+1 if ``phi`` is even, -1 if odd, 0 otherwise (proved symbolically)."""
-        b = self.breaks_sym
+    def sym_parity(self) -> int:
+        b, x = self.breaks_sym, _x()
         if any(sp.simplify(b[k] + b[-1 - k]) != 0 for k in range(len(b))):
             return 0
         pieces = self.pieces_sym(0)
         for sign in (1, -1):
-            if all(sp.simplify(p.subs(X, -X) - sign * q) == 0
+            if all(sp.simplify(p.subs(x, -x) - sign * q) == 0
                    for p, q in zip(pieces, reversed(pieces))):
                 return sign
         return 0
 
-    # --- numeric callables, parameters as trailing arguments --------------------------
-    def _lambdify(self, exprs, modules):
-        return [sp.lambdify((X, *self.symbols), e, modules=modules) for e in exprs]
+    def sym_lambdify(self, exprs, modules) -> list[Callable]:
+        return [sp.lambdify((_x(), *self.symbols), e, modules=modules) for e in exprs]
+
+    def sym_linear_coeffs(self) -> Callable:
+        x = _x()
+        pieces = self.pieces_sym(0)
+        slopes = [sp.diff(p, x) for p in pieces]
+        icpts = [sp.expand(p - s * x) for p, s in zip(pieces, slopes)]
+        return sp.lambdify(self.symbols, [slopes, icpts], modules=["scipy", "numpy"])
+
+    # --- generated numeric forms (numeric_forms: cached source, no sympy once cached) ----
+    @cached_property
+    def forms(self):
+        return numeric_forms.forms(self)
+
+    @cached_property
+    def has_jumps(self) -> bool:
+        """Whether ``phi`` itself may jump (some value jump is not identically zero)."""
+        return self.forms.HAS_JUMPS
+
+    @cached_property
+    def is_piecewise_linear(self) -> bool:
+        return self.forms.IS_PIECEWISE_LINEAR
+
+    @cached_property
+    def zero_pieces(self) -> tuple[bool, ...]:
+        """Which pieces are identically zero (exact sparsity comes from these)."""
+        return self.forms.ZERO_PIECES
+
+    @cached_property
+    def parity(self) -> int:
+        """+1 if ``phi`` is even, -1 if odd, 0 otherwise (proved symbolically)."""
+        return self.forms.PARITY
 
     @cached_property
     def np_pieces(self) -> dict[int, list[Callable]]:
-        return {k: self._lambdify(self.pieces_sym(k), ["scipy", "numpy"]) for k in range(3)}
+        f = self.forms
+        return {k: [getattr(f, f"PIECE_{k}_{i}") for i in range(f.N_PIECES)] for k in range(3)}
 
     @cached_property
     def _np_full(self) -> list[Callable]:
-        return self._lambdify([self.expr(k) for k in range(3)], ["scipy", "numpy"])
+        return [getattr(self.forms, f"FULL_{k}") for k in range(3)]
 
     @cached_property
     def np_breaks(self) -> Callable:
-        return sp.lambdify(self.symbols, list(self.breaks_sym), modules="numpy")
+        return self.forms.BREAKS
 
     @cached_property
     def _np_kink_jumps(self) -> Callable:
-        return sp.lambdify(self.symbols, list(self.kink_jumps_sym), modules="numpy")
+        return self.forms.KINK_JUMPS
 
     @cached_property
     def _np_value_jumps(self) -> Callable:
-        return sp.lambdify(self.symbols, list(self.value_jumps_sym), modules="numpy")
+        return self.forms.VALUE_JUMPS
 
     @cached_property
     def linear_coeffs(self) -> Callable:
         """``(slopes, intercepts)`` of each piece as numpy functions of the parameters."""
-        pieces = self.pieces_sym(0)
-        slopes = [sp.diff(p, X) for p in pieces]
-        icpts = [sp.expand(p - s * X) for p, s in zip(pieces, slopes)]
-        return sp.lambdify(self.symbols, [slopes, icpts], modules="numpy")
+        if not self.is_piecewise_linear:
+            return self.sym_linear_coeffs()
+        return self.forms.LINEAR_COEFFS
 
     def scalar_source(self, order: int = 0) -> Callable:
         """Pure-Python scalar function ``f(x, *params)`` using only ``math``.
 
-        Written by sympy's code printer from :meth:`expr`; numba compiles it as it is.
+        Written by sympy's code printer from :meth:`expr` (cached, :mod:`.numeric_forms`);
+        numba compiles it as it is.
         """
         if order not in (0, 1):
             raise ValueError("order must be 0 or 1")
-        return self._lambdify([self.expr(order)], "math")[0]
+        return getattr(numeric_forms.scalar(self), f"SCALAR_{order}")
 
     @lru_cache(maxsize=None)
     def torch_source(self, order: int = 0) -> Callable:
@@ -234,7 +278,7 @@ class Family:
         printed by sympy from :meth:`expr`; torch is imported only when this is called."""
         ops = {"sqrt": _sqrt_any, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
                "ge": operator.ge}  # Python operators accept (number, tensor) in either order
-        return sp.lambdify((X, *self.symbols), self.expr(order), modules=[ops, "torch"])
+        return sp.lambdify((_x(), *self.symbols), self.expr(order), modules=[ops, "torch"])
 
     def bind(self, **params: float) -> "Activation":
         """This family at numeric parameter values (validated)."""
@@ -361,11 +405,28 @@ def _selu_constants() -> tuple[sp.Expr, sp.Expr]:
     return alpha, lam
 
 
-SELU_ALPHA_EXACT, SELU_LAMBDA_EXACT = _selu_constants()
-# Evaluated once to 40 digits (printed to double precision in the numeric forms).
-SELU_ALPHA = sp.Float(SELU_ALPHA_EXACT.evalf(40), 40)
-SELU_LAMBDA = sp.Float(SELU_LAMBDA_EXACT.evalf(40), 40)
-GELU_TANH_C = sp.Rational(44715, 1000000)  # Hendrycks & Gimpel 2016, eq. for GELU(x) ~ ...
+@lru_cache(maxsize=None)
+def _selu() -> tuple:
+    """``(alpha, lambda)`` exactly, then evaluated once to 40 digits (printed to double
+    precision in the numeric forms): the module attributes ``SELU_ALPHA_EXACT``,
+    ``SELU_LAMBDA_EXACT``, ``SELU_ALPHA``, ``SELU_LAMBDA``."""
+    alpha, lam = _selu_constants()
+    return alpha, lam, sp.Float(alpha.evalf(40), 40), sp.Float(lam.evalf(40), 40)
+
+
+def _selu_pieces(x):
+    alpha, lam = _selu()[2:]
+    return lam * alpha * (sp.exp(x) - 1), lam * x
+
+
+def _gelu_tanh(x):
+    c = sp.Rational(44715, 1000000)  # Hendrycks & Gimpel 2016, eq. for GELU(x) ~ ...
+    return x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + c * x**3))) / 2
+
+
+def _x():
+    from .grammar import X
+    return X
 
 CATALOGUE: dict[str, Family] = {}
 
@@ -381,17 +442,30 @@ def define(name: str, params: Sequence[Param], breaks: Callable[..., Sequence],
     pieces.  The family is not registered: use it directly (``fam.bind(...)``).  Bad
     definitions raise :class:`ParameterError`.
     """
+    fam = _family(name, params, breaks, pieces, description, False, props)
+    validate(fam)
+    return fam
+
+
+def _family(name, params, breaks, pieces, description, catalogue: bool, props: dict) -> Family:
     if "examples" in props:
         props["examples"] = tuple(dict(e) for e in props["examples"])
     if "tags" in props:
         props["tags"] = frozenset(props["tags"])
-    fam = Family(name, tuple(params), breaks, pieces, description, label=props.pop("label", name),
-                 **props)
+    return Family(name, tuple(params), breaks, pieces, description,
+                  label=props.pop("label", name), catalogue=catalogue, **props)
+
+
+def validate(fam: Family) -> None:
+    """:class:`ParameterError` unless ``fam``'s pieces are ``len(breaks) + 1`` sympy
+    expressions in ``x`` and its parameters, with strictly increasing finite breakpoints at
+    every example (the catalogue's definitions are checked by the tests, not at import)."""
+    name = fam.name
     try:
         n = len(fam.pieces_sym(0))
     except (TypeError, ValueError, sp.SympifyError) as e:
         raise ParameterError("pieces", name, f"len(breaks) + 1 sympy expressions in x ({e})") from None
-    allowed = {X, *fam.symbols}
+    allowed = {_x(), *fam.symbols}
     for p in fam.pieces_sym(0) + fam.breaks_sym:
         extra = p.free_symbols - allowed
         if extra:
@@ -403,11 +477,11 @@ def define(name: str, params: Sequence[Param], breaks: Callable[..., Sequence],
         b = fam.bind(**ex).breakpoints
         if np.any(np.diff(b) <= 0) or not np.all(np.isfinite(b)):
             raise ParameterError("breaks", b.tolist(), f"strictly increasing finite numbers ({n - 1})")
-    return fam
 
 
 def _define(name, params, breaks, pieces, description, **props) -> None:
-    CATALOGUE[name] = define(name, params, breaks, pieces, description, **props)
+    """Register a catalogue family (validated by the tests, :func:`validate`)."""
+    CATALOGUE[name] = _family(name, params, breaks, pieces, description, True, props)
 
 
 # [P24] sparsity-inducing activations.
@@ -464,7 +538,7 @@ _define("elu", [ALPHA], lambda a: (0,), lambda x, a: (a * (sp.exp(x) - 1), x),
         "alpha (e^x - 1) for x < 0, x otherwise (Clevert et al. 2016, ELU)", label="ELU",
         color="#e6550d", examples=[{"alpha": 1.0}, {"alpha": 0.5}])
 _define("selu", [], lambda: (0,),
-        lambda x: (SELU_LAMBDA * SELU_ALPHA * (sp.exp(x) - 1), SELU_LAMBDA * x),
+        _selu_pieces,
         "lambda_01 elu_{alpha_01}(x), constants of the self-normalising fixed point "
         "(Klambauer et al. 2017, eqs. 14-15; derived in _selu_constants)", label="SELU",
         color="#31a354")
@@ -484,7 +558,7 @@ _define("mish", [], lambda: (0,),  # x tanh(softplus(x)), written without overfl
         # branch points at i pi (2k + 1)
         strip=lambda: Strip(3 * math.pi / 4))
 _define("gelu_tanh", [], lambda: (),
-        lambda x: (x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + GELU_TANH_C * x**3))) / 2,),
+        lambda x: (_gelu_tanh(x),),
         "x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 (Hendrycks & Gimpel 2016, "
         "tanh approximation of GELU)", label="GELU (tanh)", color="#bc80bd",
         # tanh(sqrt(2/pi) (x + 0.044715 x^3)): poles at 0.63 + 2.75i, 3.10 + 3.26i, ...,

@@ -17,9 +17,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 
-from .activations import Activation, Family, X
+from ._lazy import sympy as sp
+from .activations import Activation, Family
 
 # Taylor coefficients in t^2 (sympy series), after the leading t^3 resp. t^5.
 _J1_SERIES = (1 / 3, -1 / 30, 1 / 840, -1 / 45360, 1 / 3991680, -1 / 518918400,
@@ -53,6 +53,7 @@ def kernel(n: int, q, rho):
 def _form(fam: Family):
     """``(n, a(params), b(params))`` if ``phi = a x^n`` for ``x < 0`` and ``b x^n`` for
     ``x >= 0`` (breakpoint 0, or none), else ``None``."""
+    from .grammar import X
     br = fam.breaks_sym
     pieces = fam.pieces_sym(0)
     if len(br) > 1 or (br and sp.simplify(br[0]) != 0):

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import numeric_forms
 from .activations import CATALOGUE, Activation, family, get, names
 from .eoc import edge_of_chaos
 from .errors import ParameterError, check_open_unit, check_real, check_variance
@@ -89,16 +90,18 @@ def _finite_pieces(name: str) -> tuple:
     """Per finite interval ``k`` of family ``name``: ``f(*params) -> (width, phi at its left
     end, phi at its right end)``, simplified from the sympy definition (the width of CReLU's
     sloped piece is ``m`` itself, not a difference of rounded breakpoints)."""
-    import sympy as sp
-
-    from .activations import X
-
     fam = family(name)
-    b, p = fam.breaks_sym, fam.pieces_sym(0)
-    return tuple((k, sp.lambdify(fam.symbols, [sp.simplify(b[k] - b[k - 1]),
-                                               sp.simplify(p[k].subs(X, b[k - 1])),
-                                               sp.simplify(p[k].subs(X, b[k]))], "numpy"))
-                 for k in range(1, len(b)))
+
+    def build():
+        import sympy as sp
+
+        from .activations import X
+        b, p = fam.breaks_sym, fam.pieces_sym(0)
+        return {f"PIECE_{k}": sp.lambdify(fam.symbols, [
+            sp.simplify(b[k] - b[k - 1]), sp.simplify(p[k].subs(X, b[k - 1])),
+            sp.simplify(p[k].subs(X, b[k]))], "numpy") for k in range(1, len(b))}, {}
+    mod = numeric_forms.family_module(fam, "finite_pieces", build, __file__)
+    return tuple((k, getattr(mod, f"PIECE_{k}")) for k in range(1, fam.forms.N_PIECES - 1))
 
 
 def e_x_phi_dphi(name: str, pl: PiecewiseLinear, params) -> tuple[np.ndarray, np.ndarray]:

@@ -33,10 +33,10 @@ import math
 from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 from scipy.special import comb, erfcx, ndtr
 
-from .activations import Activation, Family, X
+from ._lazy import sympy as sp
+from .activations import Activation, Family
 from .gaussian import COND_MAX
 from .piecewise_linear import density
 
@@ -49,6 +49,7 @@ GL_X, GL_W = np.polynomial.legendre.leggauss(GL_N)
 def _decompose(expr: sp.Expr):
     """``[(coef, n, s)]`` with ``expr = sum coef x^n e^{s x}`` (``coef``, ``s`` free of x),
     or ``None`` if ``expr`` is not of that form."""
+    from .grammar import X
     out = []
     if expr == 0:
         return out

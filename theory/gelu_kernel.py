@@ -31,15 +31,16 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 
-from .activations import Activation, Family, X
+from ._lazy import sympy as sp
+from .activations import Activation, Family
 from .gaussian import COND_MAX
 
 
 @lru_cache(maxsize=None)
 def _is_gelu(fam: Family) -> bool:
     pieces = fam.pieces_sym(0)
+    from .grammar import X
     gelu = X * (1 + sp.erf(X / sp.sqrt(2))) / 2
     return not fam.breaks_sym and len(pieces) == 1 and sp.simplify(pieces[0] - gelu) == 0
 

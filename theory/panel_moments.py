@@ -20,18 +20,19 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable
 
-import mpmath
 import numpy as np
-import sympy as sp
 
 from . import panels
-from .activations import Activation, Family, X
+from ._lazy import mpmath
+from ._lazy import sympy as sp
+from .activations import Activation, Family
 
 CHUNK_NODES = 4_000_000  # bivariate: outer x inner nodes evaluated at once
 
 
 @lru_cache(maxsize=None)
 def _mp_piece(fam: Family, k: int, order: int) -> Callable:
+    from .grammar import X
     return sp.lambdify((X, *fam.symbols), fam.pieces_sym(order)[k], "mpmath")
 
 

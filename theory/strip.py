@@ -30,12 +30,12 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import mpmath
 import numpy as np
-import sympy as sp
 
 from . import panel_moments
-from .activations import Activation, Strip, X
+from ._lazy import mpmath
+from ._lazy import sympy as sp
+from .activations import Activation, Strip
 
 LOG_EPS = 40.0  # target: discretisation error ~ e^-40 (4e-18) of the integrand's scale
 Z_MAX = 10.0  # Gaussian tails beyond |z| = 10 weigh < e^-50
@@ -46,7 +46,7 @@ CHUNK = 1 << 22
 INNER_S_MAX = 12.0  # bivariate: node values evaluated at once
 INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 HE4_LOG_EPS = 60.0
-TINY_LD = mpmath.mpf("1e-4900")  # below x86 long double's least subnormal (3.6e-4951)
+TINY_LD = "1e-4900"  # below x86 long double's least subnormal (3.6e-4951)
 
 
 # The outer rule's strip in t: the Gaussian factor exp(-c^2 sinh^2(t) / (2q)) decays for
@@ -128,6 +128,7 @@ def _values(act: Activation, c: float, h: float, k: int, order: int) -> np.ndarr
 def _mp_pieces(act: Activation, order: int) -> list:
     fam = act.family
     subs = dict(zip(fam.symbols, act.values))
+    from .grammar import X
     return [sp.lambdify(X, p.subs(subs), "mpmath") for p in fam.pieces_sym(order)]
 
 
@@ -259,7 +260,7 @@ def _rule_ld(act: Activation, c: float, h: float, k: int):
                     mpmath.mpf(np.format_float_scientific(v, unique=True))) ** 2 for v in x]
         # values below long double's range (SiLU's x^2 sigmoid(x)^2 at x = -1e4) are 0:
         # numpy warns converting them from text
-        f = np.array([np.longdouble(mpmath.nstr(v, 22)) if v > TINY_LD else np.longdouble(0)
+        f = np.array([np.longdouble(mpmath.nstr(v, 22)) if v > mpmath.mpf(TINY_LD) else np.longdouble(0)
                       for v in phi2])
     return x, h * np.cosh(t) * f
 

@@ -27,11 +27,11 @@ import math
 from functools import lru_cache
 from typing import Callable
 
-import mpmath
 import numpy as np
-import sympy as sp
 
-from .activations import Activation, X
+from ._lazy import mpmath
+from ._lazy import sympy as sp
+from .activations import Activation
 from .piecewise_linear import PiecewiseLinear
 from .pl_tails import gauss_exp, interval_mass
 
@@ -128,6 +128,7 @@ def asymptote(act: Activation) -> tuple[tuple[float, ...], tuple[float, ...]] | 
 @lru_cache(maxsize=256)
 def _asymptote(act: Activation) -> tuple[tuple[sp.Expr, ...], tuple[sp.Expr, ...]] | None:
     """:func:`asymptote` with exact (sympy) coefficients."""
+    from .grammar import X
     fam = act.family
     subs = dict(zip(fam.symbols, act.values))
     pieces = fam.pieces_sym(0)
@@ -168,6 +169,7 @@ def _remainder_nodes(act: Activation) -> tuple[np.ndarray, np.ndarray] | None:
     lo, hi = cuts[:-1, None], cuts[1:, None]
     x = (0.5 * (hi - lo) * GL[0] + 0.5 * (hi + lo)).ravel()
     w = (0.5 * (hi - lo) * GL[1]).ravel()
+    from .grammar import X
     fam = act.family
     subs = dict(zip(fam.symbols, act.values))
     fs = [sp.lambdify(X, p.subs(subs), "mpmath") for p in fam.pieces_sym(0)]
