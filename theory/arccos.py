@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import numeric_forms
 from ._lazy import sympy as sp
 from .activations import Activation, Family
 
@@ -52,26 +53,32 @@ def kernel(n: int, q, rho):
 @lru_cache(maxsize=None)
 def _form(fam: Family):
     """``(n, a(params), b(params))`` if ``phi = a x^n`` for ``x < 0`` and ``b x^n`` for
-    ``x >= 0`` (breakpoint 0, or none), else ``None``."""
+    ``x >= 0`` (breakpoint 0, or none), else ``None`` (found with sympy once, then cached
+    with the family's generated forms)."""
+    mod = numeric_forms.family_module(fam, "arccos_form", lambda: _form_sym(fam), __file__)
+    return None if mod.N is None else (mod.N, mod.A, mod.B)
+
+
+def _form_sym(fam: Family) -> tuple[dict, dict]:
     from .grammar import X
     br = fam.breaks_sym
     pieces = fam.pieces_sym(0)
     if len(br) > 1 or (br and sp.simplify(br[0]) != 0):
-        return None
+        return {}, {"N": None}
     if not br:
         pieces = (pieces[0], pieces[0])
     out = []
     for p in pieces:
         poly = sp.Poly(p, X) if p.is_polynomial(X) else None
         if poly is None or len(poly.terms()) > 1:
-            return None
+            return {}, {"N": None}
         (deg,), coeff = poly.terms()[0] if poly.terms() else ((0,), sp.Integer(0))
         out.append((deg, coeff))
     degs = {d for d, c in out if c != 0}
     if len(degs) > 1 or not degs <= {1, 2}:
-        return None
+        return {}, {"N": None}
     n = degs.pop()
-    return n, sp.lambdify(fam.symbols, out[0][1]), sp.lambdify(fam.symbols, out[1][1])
+    return {"A": sp.lambdify(fam.symbols, out[0][1]), "B": sp.lambdify(fam.symbols, out[1][1])}, {"N": n}
 
 
 def applies(act: Activation) -> bool:

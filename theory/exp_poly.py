@@ -35,6 +35,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import comb, erfcx, ndtr
 
+from . import numeric_forms
 from ._lazy import sympy as sp
 from .activations import Activation, Family
 from .gaussian import COND_MAX
@@ -95,10 +96,28 @@ def applies(act: Activation) -> bool:
 
 @lru_cache(maxsize=256)
 def _terms(act: Activation, order: int) -> tuple:
-    """Numeric ``(coef, n, s)`` per piece of ``phi^(order)`` at ``act``'s parameters."""
-    subs = dict(zip(act.family.symbols, act.values))
-    return tuple(tuple((float(c.subs(subs)), n, float(s.subs(subs))) for c, n, s in piece)
-                 for piece in _family_terms(act.family, order))
+    """Numeric ``(coef, n, s)`` per piece of ``phi^(order)`` at ``act``'s parameters (from
+    the family's cached forms, :func:`_family_numeric`)."""
+    mod = _family_numeric(act.family)
+    return tuple(tuple((float(c), n, float(s)) for (c, s), n in zip(cs, ns))
+                 for cs, ns in zip(getattr(mod, f"TERMS_{order}")(*act.values),
+                                   getattr(mod, f"NS_{order}")))
+
+
+@lru_cache(maxsize=None)
+def _family_numeric(fam: Family):
+    """:func:`_family_terms` printed once as numpy functions of the parameters
+    (``TERMS_k(*params)``: ``[[coef, s], ...]`` per piece; ``NS_k``: the powers ``n``), cached
+    with the family's generated forms (:func:`.numeric_forms.family_module`)."""
+    def build():
+        fns, consts = {}, {}
+        for k in (0, 1, 2):
+            terms = _family_terms(fam, k)
+            fns[f"TERMS_{k}"] = sp.lambdify(fam.symbols, [[[c, s] for c, _, s in piece]
+                                                          for piece in terms], ["scipy", "numpy"])
+            consts[f"NS_{k}"] = tuple(tuple(n for _, n, _ in piece) for piece in terms)
+        return fns, consts
+    return numeric_forms.family_module(fam, "exp_poly_terms", build, __file__)
 
 
 def _product(f, g) -> list:

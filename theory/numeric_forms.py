@@ -6,9 +6,10 @@ Two modules per family: ``forms`` (numpy/scipy functions of ``(x, *params)`` pri
 sympy's ``lambdify``: ``FULL_k`` for ``phi^(k)``, ``PIECE_k_i`` for piece ``i`` of it,
 ``BREAKS``, ``KINK_JUMPS``, ``VALUE_JUMPS``, ``LINEAR_COEFFS``; and the structural facts
 ``IS_PIECEWISE_LINEAR``, ``HAS_JUMPS``, ``ZERO_PIECES``, ``PARITY`` proved symbolically) and
-``scalar`` (``SCALAR_0``, ``SCALAR_1``: pure-``math`` functions that numba compiles).  Each
+``scalar`` (``SCALAR_0``, ``SCALAR_1``: pure-``math`` functions that numba compiles) and
+``mp`` (``MP_k_i``: piece ``i`` of ``phi^(k)`` printed for mpmath).  Each
 function's source is sympy's printed code; every global name it uses becomes an import from
-``math``, ``numpy``, ``scipy.special`` or ``builtins``, or a number.  A catalogue family is
+``math``, ``numpy``, ``scipy.special``, ``builtins`` or ``mpmath``, or a number.  A catalogue family is
 found in the cache by a key made of its definition's files and its name
 (:func:`family_key`); a user-defined family (no key) is generated in memory.
 """
@@ -20,6 +21,7 @@ import inspect
 import linecache
 import math
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 from types import CodeType, ModuleType
@@ -61,7 +63,8 @@ def _binding(name: str, obj) -> str:
             f"import {obj.__name__}\n{name} = {obj.__name__}"
     if isinstance(obj, (bool, int, float)):
         return f"{name} = {codecache.literal(float(obj))}"
-    for home, mod in _HOMES:
+    homes = _HOMES + ((("mpmath", sys.modules["mpmath"]),) if "mpmath" in sys.modules else ())
+    for home, mod in homes:
         for attr in (name, getattr(obj, "__name__", None)):
             if attr and getattr(mod, attr, None) is obj:
                 return f"from {home} import {attr} as {name}"
@@ -107,13 +110,20 @@ def _forms_source(fam) -> str:
         fns["LINEAR_COEFFS"] = fam.sym_linear_coeffs()
     facts = {"N_PIECES": len(fam.pieces_sym(0)), "IS_PIECEWISE_LINEAR": pl,
              "HAS_JUMPS": any(j != 0 for j in fam.value_jumps_sym),
-             "ZERO_PIECES": fam.sym_zero_pieces(), "PARITY": fam.sym_parity()}
+             "ZERO_PIECES": fam.sym_zero_pieces(), "PARITY": fam.sym_parity(),
+             "ZERO_SIMPLIFIED": tuple(tuple(bool(sp.simplify(p) == 0) for p in fam.pieces_sym(k))
+                                      for k in range(3))}
     return module_source(fns, facts)
 
 
 def _scalar_source(fam) -> str:
     return module_source({f"SCALAR_{k}": fam.sym_lambdify([fam.expr(k)], "math")[0]
                           for k in (0, 1)})
+
+
+def _mp_source(fam) -> str:
+    pieces = {k: fam.sym_lambdify(fam.pieces_sym(k), "mpmath") for k in range(3)}
+    return module_source({f"MP_{k}_{i}": f for k in range(3) for i, f in enumerate(pieces[k])})
 
 
 def _load(fam, tag: str, build: Callable[[], str]) -> ModuleType:
@@ -134,6 +144,11 @@ def forms(fam) -> ModuleType:
 def scalar(fam) -> ModuleType:
     """The ``scalar`` module of family ``fam`` (module docstring)."""
     return _load(fam, "scalar", lambda: _scalar_source(fam))
+
+
+def mp(fam) -> ModuleType:
+    """The ``mp`` module of family ``fam`` (module docstring); importing it imports mpmath."""
+    return _load(fam, "mp", lambda: _mp_source(fam))
 
 
 def family_module(fam, label: str, build: Callable[[], tuple[dict, dict]],

@@ -22,9 +22,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import panels
+from . import numeric_forms, panels
 from ._lazy import mpmath
-from ._lazy import sympy as sp
 from .activations import Activation, Family
 
 CHUNK_NODES = 4_000_000  # bivariate: outer x inner nodes evaluated at once
@@ -32,8 +31,7 @@ CHUNK_NODES = 4_000_000  # bivariate: outer x inner nodes evaluated at once
 
 @lru_cache(maxsize=None)
 def _mp_piece(fam: Family, k: int, order: int) -> Callable:
-    from .grammar import X
-    return sp.lambdify((X, *fam.symbols), fam.pieces_sym(order)[k], "mpmath")
+    return getattr(numeric_forms.mp(fam), f"MP_{order}_{k}")
 
 
 def piece(act: Activation, k: int, order: int) -> Callable:
@@ -67,7 +65,7 @@ def zero_piece(act: Activation, k: int, order: int) -> bool:
 
 @lru_cache(maxsize=None)
 def _zero_sym(fam: Family, k: int, order: int) -> bool:
-    return sp.simplify(fam.pieces_sym(order)[k]) == 0
+    return fam.forms.ZERO_SIMPLIFIED[order][k]  # sp.simplify(piece) == 0, cached
 
 
 def _virtual(breaks, extra=(0.0,)):

@@ -263,7 +263,7 @@ def _strip_accurate(act, quantity, q, rho=None, region="all", order=0):
 
 
 ROUTES: list[Route] = [
-    Route("arccos", _definitional(arccos),
+    Route("arccos", arccos.applies,
           {"bivariate": lambda act, q, rho, order: arccos.e_phi_phi(act, q, rho, order)[()]}),
     Route("gelu", _definitional(gelu_kernel),
           {"e_phi2": lambda act, q: gelu_kernel.e_phi_phi(q, 1.0, 0)[()],

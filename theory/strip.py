@@ -32,9 +32,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import panel_moments
+from . import numeric_forms, panel_moments
 from ._lazy import mpmath
-from ._lazy import sympy as sp
 from .activations import Activation, Strip
 
 LOG_EPS = 40.0  # target: discretisation error ~ e^-40 (4e-18) of the integrand's scale
@@ -126,10 +125,9 @@ def _values(act: Activation, c: float, h: float, k: int, order: int) -> np.ndarr
 
 @lru_cache(maxsize=256)
 def _mp_pieces(act: Activation, order: int) -> list:
-    fam = act.family
-    subs = dict(zip(fam.symbols, act.values))
-    from .grammar import X
-    return [sp.lambdify(X, p.subs(subs), "mpmath") for p in fam.pieces_sym(order)]
+    mod, v = numeric_forms.mp(act.family), act.values
+    return [lambda y, f=getattr(mod, f"MP_{order}_{i}"): f(y, *v)
+            for i in range(act.family.forms.N_PIECES)]
 
 
 @lru_cache(maxsize=1024)

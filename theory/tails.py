@@ -29,6 +29,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import numeric_forms
 from ._lazy import mpmath
 from ._lazy import sympy as sp
 from .activations import Activation
@@ -121,8 +122,41 @@ def asymptote(act: Activation) -> tuple[tuple[float, ...], tuple[float, ...]] | 
     """Ascending coefficients of the polynomials ``P_-``, ``P_+`` that ``phi^2`` tends to
     as ``x -> -inf``, ``+inf`` (``phi`` itself tends to one of degree <= 2, by sympy limits
     of the outer pieces), or ``None`` where there is none."""
-    exact = _asymptote(act)
+    exact = _asymptote_mp(act)
     return None if exact is None else tuple(tuple(float(v) for v in p) for p in exact)
+
+
+@lru_cache(maxsize=256)
+def _asymptote_mp(act: Activation) -> tuple | None:
+    """:func:`asymptote`'s coefficients as 70-digit mpmath numbers: from the family's cached
+    forms (:func:`_asymptote_family`) where its limits hold for every parameter value, else
+    from :func:`_asymptote` at ``act``'s values."""
+    mod = numeric_forms.family_module(act.family, "asymptote",
+                                      lambda: _asymptote_family(act.family), __file__)
+    with mpmath.workdps(70):
+        if mod.FOUND is None:
+            exact = _asymptote(act)
+            return None if exact is None else tuple(
+                tuple(mpmath.mpf(str(sp.N(k, 70))) for k in p) for p in exact)
+        if not mod.FOUND:
+            return None
+        return tuple(tuple(mpmath.mpf(k) for k in f(*act.values)) for f in (mod.NEG, mod.POS))
+
+
+def _asymptote_family(fam) -> tuple[dict, dict]:
+    """The limits of :func:`_asymptote` with the parameters as symbols: ``FOUND`` True (and
+    ``NEG``, ``POS``: the coefficients as mpmath functions of the parameters) where every
+    coefficient is finite for all parameter values, False where there is no asymptote
+    (parameter-free families), None where it depends on the values."""
+    from .activations import Activation as _Act
+
+    exact = _asymptote(_Act(fam, fam.symbols))
+    if exact is None:
+        return {}, {"FOUND": False if not fam.params else None}
+    if not all(k.is_finite for p in exact for k in p):
+        return {}, {"FOUND": None}
+    fns = {name: sp.lambdify(fam.symbols, list(p), "mpmath") for name, p in zip(("NEG", "POS"), exact)}
+    return fns, {"FOUND": True}
 
 
 @lru_cache(maxsize=256)
@@ -163,20 +197,18 @@ def _remainder_nodes(act: Activation) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     if act.breakpoints.size and np.max(np.abs(act.breakpoints)) > X_MAX / 2:
         return None
-    if _asymptote(act) is None:
+    if _asymptote_mp(act) is None:
         return None
     cuts = _panels(act)
     lo, hi = cuts[:-1, None], cuts[1:, None]
     x = (0.5 * (hi - lo) * GL[0] + 0.5 * (hi + lo)).ravel()
     w = (0.5 * (hi - lo) * GL[1]).ravel()
-    from .grammar import X
-    fam = act.family
-    subs = dict(zip(fam.symbols, act.values))
-    fs = [sp.lambdify(X, p.subs(subs), "mpmath") for p in fam.pieces_sym(0)]
+    mod, v0 = numeric_forms.mp(act.family), act.values
+    fs = [lambda y, f=getattr(mod, f"MP_0_{i}"): f(y, *v0) for i in range(act.family.forms.N_PIECES)]
     b = act.breakpoints
     r = np.empty(x.shape)
     with mpmath.workdps(60):
-        asym = [[mpmath.mpf(str(sp.N(k, 70))) for k in p] for p in _asymptote(act)]
+        asym = _asymptote_mp(act)
         for n, v in enumerate(x.tolist()):
             xv = mpmath.mpf(v)
             f = fs[int(np.searchsorted(b, v, side="right"))](xv)
