@@ -69,7 +69,8 @@ def test_import_sparsefield_imports_no_numerical_stack():
 
 def test_derive_imports_neither_torch_nor_numba():
     got = _imported_after("import sparsefield as sf; print(sf.derive('crelu', 0.85, vprime=0.5))")
-    assert {"numpy", "scipy", "sympy"} <= got  # the probe really ran the theory
+    assert {"numpy", "scipy"} <= got  # the probe really ran the theory (sympy only on a cold
+    # generated-code cache: tests/test_numeric_forms.py)
     assert not got & {"torch", "numba", "matplotlib"}
 
 
