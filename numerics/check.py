@@ -151,11 +151,12 @@ def monte_carlo_rows(act: Activation, sw2: float, sb2: float, s: Settings, seed:
     at ``s.rhos`` (piecewise linear) or at the ``(q, rho)`` of ``s.smooth_corr`` (smooth,
     when ``smooth_corr``).
 
-    A quantity whose variance-reduced error is 0 by construction (below ``DEGENERATE``,
-    e.g. ``E[phi'^2]`` of ReLU: antithetic pairs make it exact) gets a row labelled
-    ``EXACT`` (estimate equal to the theory to rounding) and is estimated again by plain
-    Monte Carlo, so it keeps a z-row that can fail; if the plain error is 0 too (a constant
-    integrand, e.g. ``P(phi = 0)`` of GELU) the exact row is its only check."""
+    A quantity whose variance-reduced error is below ``DEGENERATE`` is estimated again by
+    plain Monte Carlo, so it keeps a z-row that can fail; where the estimate is exact by
+    construction (:func:`exact_by_construction`, e.g. ReLU's ``E[phi^2]``, ``E[phi'^2]``)
+    it also gets a row labelled ``EXACT`` (estimate equal to the theory to rounding).  If
+    the plain error is 0 too (a constant integrand, e.g. ``P(phi = 0)`` of GELU) the exact
+    row is its only check."""
     mf = MeanField(act, sw2, sb2)
     points = [(q, rho) for q in s.q_values for rho in (s.rhos if act.is_piecewise_linear else ())]
     if not act.is_piecewise_linear and smooth_corr:
@@ -190,7 +191,8 @@ def _mc_rows(act: Activation, q: float, rho: float, sw2: float, sb2: float, s: S
     for label, (key, value) in theory.items():
         e, note = est[key], ""
         if _degenerate(e, value):
-            if e.stderr == 0.0:  # exact; a tiny non-zero error means unsampled tails (ReLU6)
+            exact = rho == 0.0 and exact_by_construction(act, q, key)
+            if exact:  # (a degenerate error that is not exact: unsampled tails, ReLU6)
                 # |E[phi phi']| <= sqrt(E[phi^2] E[phi'^2]): an odd activation's 0 is compared to that
                 sc = math.sqrt(abs(moments.e_phi2(act, q) * moments.e_dphi2(act, q))) \
                     if key == "e_phi_dphi" else 0.0
@@ -198,11 +200,43 @@ def _mc_rows(act: Activation, q: float, rho: float, sw2: float, sb2: float, s: S
             if plain is None:
                 plain = gaussian_mc.estimates(act, q, sw2, sb2, rho, s.n_mc // 4, seed,
                                               reduce=False)
-            e, note = plain[key], "plain MC: the variance-reduced error is 0 by construction"
+            e, note = plain[key], ("plain MC: the variance-reduced error is 0 by construction"
+                                   if exact else "plain MC: the variance-reduced error is below "
+                                   "rounding (no sample reached the tail where it varies)")
             if _degenerate(e, value):
                 continue  # a constant integrand: the exact row above is its check
         rows.append(_z_row(act.name, label, "monte carlo", value, e, note))
     return rows
+
+
+INTEGRANDS = {"e_phi2": lambda f, g: f * f, "V": lambda f, g: f * f,
+              "e_dphi2": lambda f, g: g * g, "chi1": lambda f, g: g * g,
+              "e_phi_dphi": lambda f, g: f * g, "p_zero": lambda f, g: (f == 0.0) * 1.0}
+# z > 0 only (the pair covers -z), off every breakpoint image (measure zero; phi' is
+# right-continuous there); out to 30 sds
+CHECK_Z = np.concatenate([np.linspace(0.0, 12.0, 241)[1:] - 1e-3 * math.pi, [20.0, 30.0]])
+
+
+def exact_by_construction(act: Activation, q: float, key: str) -> bool:
+    """Whether the antithetic pair and the control variates (:mod:`.kernels`: ``z^2``,
+    ``|z|``, ``z^4``, constants) make ``key``'s estimate exact at ``x = sqrt(q) z``: the pair's
+    sum ``h(z) + h(-z)`` of its integrand ``h`` is a combination of ``1, z^2, |z|, z^4``
+    (ReLU's ``E[phi^2]``: ``z^2 q``; ``E[phi'^2]``: 1), checked by least squares on a grid of
+    ``z`` out to 30 (and at every breakpoint's image)."""
+    if key not in INTEGRANDS:
+        return False
+    s = math.sqrt(q)
+    b = np.abs(act.breakpoints[act.breakpoints != 0.0]) / s
+    z = np.concatenate([CHECK_Z, b * (1.0 + 1e-9), b * (1.0 - 1e-9)])
+    with np.errstate(all="ignore"):
+        x = np.concatenate([s * z, -s * z])
+        h = INTEGRANDS[key](act(x), act.derivative(x))
+    pair = h[: z.size] + h[z.size:]
+    if not np.all(np.isfinite(pair)):
+        return False
+    basis = np.stack([np.ones_like(z), z * z, np.abs(z), z ** 4], axis=1)
+    coef = np.linalg.lstsq(basis, pair, rcond=None)[0]
+    return bool(np.max(np.abs(basis @ coef - pair)) <= 1e-9 * max(np.max(np.abs(pair)), 1e-300))
 
 
 def _exact_row(act: str, quantity: str, theory: float, est: Estimate, scale: float = 0.0) -> Row:

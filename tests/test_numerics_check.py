@@ -132,3 +132,34 @@ def test_an_exact_row_fails_when_the_theory_is_off():
     from sparsefield.numerics.stats import Estimate
     assert check._exact_row("relu", "E[phi'^2]", 0.5, Estimate(0.5, 0.0, 1000)).passed
     assert not check._exact_row("relu", "E[phi'^2]", 0.5 * (1 + 1e-6), Estimate(0.5, 0.0, 1000)).passed
+
+
+def test_relu_second_moments_get_an_exact_row_and_a_plain_row_that_can_fail():
+    """Issue 28: under the antithetic pair + control variates ReLU's E[phi^2] and E[phi'^2]
+    (so V and chi_1) have standard error 0 up to rounding: each gets an EXACT row (equal to
+    the theory to rounding) and a plain Monte Carlo z-row, at the quick matrix's size; a
+    planted error of 1e-6 fails the exact row, one of 10 standard errors the plain row."""
+    rows = check.monte_carlo_rows(get("relu"), 2.0, 0.1, check.QUICK, seed=5, smooth_corr=False)
+    by = {(r.quantity, r.method): r for r in rows}
+    for quantity in ("E[phi^2] q=1", "E[phi'^2] q=1", "V(q) q=1", "chi_1(q) q=1"):
+        exact, plain = by[(quantity, check.EXACT)], by[(quantity, "monte carlo")]
+        assert exact.passed and exact.stderr <= check.DEGENERATE * abs(exact.theory)
+        assert plain.passed and plain.stderr > 1e-4 * abs(plain.theory) and "plain MC" in plain.note
+        est = check.Estimate(exact.estimate, exact.stderr, 1)
+        assert not check._exact_row("relu", quantity, exact.theory * (1 + 1e-6), est).passed
+        off = plain.theory + 10 * plain.stderr
+        assert not check._z_row("relu", quantity, "monte carlo", off,
+                                check.Estimate(plain.estimate, plain.stderr, 1)).passed
+
+
+def test_exact_by_construction_is_a_property_of_the_integrand():
+    """The pair sum must lie in the controls' span: ReLU's phi^2 (z^2 q) does, ReLU6's
+    (clipped at 36) and the shifted ReLU's do not, whatever the sampled error says."""
+    relu, relu6, shifted = get("relu"), get("relu6"), get("relu_tau", tau=0.7)
+    assert all(check.exact_by_construction(relu, 1.0, k) for k in check.INTEGRANDS)
+    assert not check.exact_by_construction(relu6, 1.0, "e_phi2")
+    assert not check.exact_by_construction(relu6, 1.0, "e_phi_dphi")
+    assert not check.exact_by_construction(shifted, 2.5, "e_phi2")
+    # ReLU6 at q = 1: E[phi phi'] varies only beyond 6 sds; its tiny error is no exact row
+    rows = check.monte_carlo_rows(relu6, 2.0, 0.1, TINY, seed=3, smooth_corr=False)
+    assert not [r for r in rows if r.method == check.EXACT and "phi phi'" in r.quantity]
