@@ -47,10 +47,9 @@ def moments(act: Activation, q: float, rho: float = 0.0, n: int = DEFAULT_N, see
         raise ParameterError("n", n, "an integer >= 2 (number of Gaussian points)")
     block = int(np.clip(n // (DRAWS_PER_PAIR * BLOCKS), 16, MAX_BLOCK))
     n_blocks = max(32, math.ceil(n / (DRAWS_PER_PAIR * block)))
-    phi, dphi = kernels.callbacks(act.family)
     seeds = kernels.block_seeds(seed, n_blocks)
-    means = kernels.run_blocks(kernels.gaussian_block, seeds, phi, dphi, act.values,
-                               math.sqrt(q), float(rho), block, bool(reduce))
+    means = kernels.run_blocks(kernels.fused(act.family), seeds, block * (2 if reduce else 4),
+                               act.values, math.sqrt(q), float(rho), block, bool(reduce))
     return Moments.from_block_means(kernels.FEATURES + kernels.CONTROLS, means,
                                     DRAWS_PER_PAIR * block * n_blocks,
                                     len(kernels.CONTROLS) if reduce else 0)

@@ -1,23 +1,22 @@
 """Numba kernel for Gaussian Monte Carlo, with activations compiled from the catalogue.
 
 Each activation reaches numba from its single sympy definition: ``Family.scalar_source``
-(printed by sympy, ``math`` only) is written as a small generated source module in the
-user cache directory (:mod:`sparsefield.theory.codecache`; atomic writes, named by a hash of
-the source) and
-compiled from there as a C callback (``numba.cfunc(cache=True)``), so it is compiled once
-per machine and loaded from numba's on-disk cache in every later process.
+(printed by sympy, ``math`` only) is written, with the Monte Carlo kernel
+:func:`gaussian_block` and ``phi``, ``phi'`` bound as globals so that numba inlines them,
+as a small generated source module in the user cache directory
+(:mod:`sparsefield.theory.codecache`; atomic writes, named by a hash of the source) and
+compiled from there with ``numba.njit(cache=True)`` (:func:`fused`), so it is compiled once
+per family and machine and loaded from numba's on-disk cache in every later process.
 
 Trust: a cached module is imported, and numba unpickles its index and code files (in
 ``callbacks/__pycache__``, or ``$NUMBA_CACHE_DIR`` when set), so whoever can write there
 runs code as the user.  The cache folders are therefore private (:func:`private_folder`):
 created with mode 0700, and refused when owned by another user or writable by group or
 others, as is any cached file owned by another user or writable by them; and a module's
-content must hash to the name it is loaded under (else it is rewritten from the source).  The callbacks
-reach the kernel as first-class functions, so the kernel too compiles once per number of
-activation parameters and is cached on disk.
+content must hash to the name it is loaded under (else it is rewritten from the source).
 
 Reproducibility: samples come in fixed blocks; block ``b`` draws from its own numpy
-generator (PCG64, numpy's ziggurat normals run by numba inside the kernel) seeded with a
+generator (PCG64, numpy's ziggurat normals, drawn per block) seeded with a
 word derived from ``(seed, b)`` (``numpy.random.SeedSequence``), and the
 per-block means are returned in block order, so results do not depend on how the blocks
 are spread over threads (:func:`run_blocks`).  The blocks are i.i.d., so their means give
@@ -36,7 +35,6 @@ from pathlib import Path
 
 import numba
 import numpy as np
-from numba import types
 
 from sparsefield.theory import codecache
 from sparsefield.theory.activations import Family, family
@@ -81,19 +79,39 @@ def _load_generated(source: str, tag: str):
     return codecache.load_generated(source, tag, where)
 
 
+FUSED = """
+import math
+
+import numba
+
+SQRT_2_OVER_PI = {sqrt_2_over_pi!r}
+phi = numba.njit(cache=True, nogil=True)({phi})
+dphi = numba.njit(cache=True, nogil=True)({dphi})
+
+
+@numba.njit(cache=True, nogil=True)
+{kernel}"""
+
+
 @lru_cache(maxsize=None)
-def callbacks(fam: Family | str) -> tuple:
-    """``(phi, phi')`` of a family (or catalogue name; user-defined families work too) as
-    numba C callbacks ``f(x, *params)``,
-    compiled from generated modules with numba's on-disk cache (:func:`_load_generated`)."""
+def fused(fam: Family | str):
+    """The Monte Carlo kernel of a family (or catalogue name; user-defined families work
+    too): :func:`gaussian_block` with ``phi``, ``phi'`` (``Family.scalar_source``) bound as
+    globals, so numba inlines them (2x faster than calling them through pointers), as
+    ``gaussian_block(z, params, scale, rho, block, antithetic, out)``.  Written as a
+    generated module (:func:`_load_generated`) and compiled with numba's on-disk cache: once
+    per family and machine."""
     fam = family(fam) if isinstance(fam, str) else fam
-    sig = types.float64(*([types.float64] * (1 + len(fam.params))))
-    out = []
-    for order in (0, 1):
-        fn = fam.scalar_source(order)
-        module = _load_generated(_module_source(fn), f"{re.sub(r'[^A-Za-z0-9]', '_', fam.name)}_{order}")
-        out.append(numba.cfunc(sig, cache=True)(getattr(module, fn.__name__)))
-    return tuple(out)
+    f0, f1 = fam.scalar_source(0), fam.scalar_source(1)
+    head0, body0 = _module_source(f0).split("\n\n\n", 1)
+    head1, body1 = _module_source(f1).split("\n\n\n", 1)
+    lines = dict.fromkeys(head0.splitlines() + head1.splitlines()[1:])
+    kernel = inspect.getsource(gaussian_block).replace(
+        "def gaussian_block(z, phi, dphi, params,", "def gaussian_block(z, params,", 1)
+    source = "\n".join([*lines, "", "", body0, body1, FUSED.format(
+        sqrt_2_over_pi=SQRT_2_OVER_PI, phi=f0.__name__, dphi=f1.__name__, kernel=kernel)])
+    module = _load_generated(source, re.sub(r"[^A-Za-z0-9]", "_", fam.name))
+    return module.gaussian_block
 
 
 def block_seeds(seed: int, n_blocks: int) -> np.ndarray:
@@ -104,15 +122,18 @@ def block_seeds(seed: int, n_blocks: int) -> np.ndarray:
                      for b in range(n_blocks)], dtype=np.uint32)
 
 
-def run_blocks(kernel, seeds: np.ndarray, *args) -> np.ndarray:
-    """``kernel(rng, *args, out)`` per block, ``rng`` numpy's PCG64 generator seeded with the
-    block's seed (numba runs numpy's ziggurat on it), on ``numba.get_num_threads()``
-    threads (the kernel releases the GIL); the per-block results in block order."""
+def run_blocks(kernel, seeds: np.ndarray, draws: int, *args) -> np.ndarray:
+    """``kernel(z, *args, out)`` per block, ``z`` the block's ``draws`` standard normals from
+    numpy's PCG64 generator seeded with the block's seed (numpy's ziggurat in C: 3x faster
+    than drawing them one by one inside numba, and the same numbers), on
+    ``numba.get_num_threads()`` threads (the kernel releases the GIL); the per-block results
+    in block order."""
     out = np.empty((len(seeds), len(FEATURES) + len(CONTROLS)))
 
     def work(blocks):
         for b in blocks:
-            kernel(np.random.Generator(np.random.PCG64(int(seeds[b]))), *args, out[b])
+            z = np.random.Generator(np.random.PCG64(int(seeds[b]))).standard_normal(draws)
+            kernel(z, *args, out[b])
     chunks = [c for c in np.array_split(np.arange(len(seeds)), numba.get_num_threads()) if len(c)]
     if len(chunks) == 1:
         work(chunks[0])
@@ -122,19 +143,20 @@ def run_blocks(kernel, seeds: np.ndarray, *args) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True, nogil=True)
-def gaussian_block(rng, phi, dphi, params, scale, rho, block, antithetic, out):
+def gaussian_block(z, phi, dphi, params, scale, rho, block, antithetic, out):
     """Into ``out``: the means of ``FEATURES`` then ``CONTROLS`` over ``block`` pairs,
     ``u1 = scale z1``, ``u2 = scale w``, ``w = rho z1 + sqrt(1 - rho^2) z2``, each pair
-    ``(z1, z2), (-z1, -z2)`` (antithetic) or two independent draws; one fused loop, the
-    sums in registers, the normals drawn here (numpy's ziggurat on ``rng``)."""
+    ``(z1, z2), (-z1, -z2)`` (antithetic: ``2 block`` normals ``z``) or two independent
+    draws (``4 block``); one fused loop, the sums in registers.  Plain Python here (a
+    reference); :func:`fused` compiles it per family with ``phi``, ``dphi`` bound."""
     s = math.sqrt(max(1.0 - rho * rho, 0.0))
     r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = r8 = r9 = r10 = r11 = 0.0
-    for _ in range(block):
-        a1 = rng.standard_normal()
-        a2 = rng.standard_normal()
-        c1 = -a1 if antithetic else rng.standard_normal()
-        c2 = -a2 if antithetic else rng.standard_normal()
+    step = 2 if antithetic else 4
+    for i in range(block):
+        a1 = z[step * i]
+        a2 = z[step * i + 1]
+        c1 = -a1 if antithetic else z[step * i + 2]
+        c2 = -a2 if antithetic else z[step * i + 3]
         for k in range(2):
             z1 = a1 if k == 0 else c1
             z2 = a2 if k == 0 else c2
