@@ -1,16 +1,24 @@
 """Speed and accuracy against the libraries researchers would use instead (issues 16, 27),
 and against the physical limit: the same closed form written by hand in numpy.
 
-Peers (optional, ``pip install 'sparsefield[peers]'``; a missing one is skipped and its
-column says so): neural-tangents 0.6.5 (float64) and dks 0.1.2.  Reference: 30-digit mpmath
-(:mod:`sparsefield.references.mpmath_moments`), 20 digits for the sub-sampled grid rows.
+Peers (optional, ``pip install 'sparsefield[peers]'``, or in a separate virtual environment
+named by ``--peers-venv DIR``, whose site-packages are appended to ``sys.path``; a missing
+one is skipped and its rows say so): neural-tangents 0.6.5 (float64) and dks 0.1.2.
+Reference: 30-digit mpmath (:mod:`sparsefield.references.mpmath_moments`) for every row
+(grid rows: at a few sub-sampled points).
 
-Cases with peers: ``E[phi^2]`` for GELU, tanh and SiLU at one ``q`` and over 10^4 ``q``; the
-bivariate ``E[phi(u1) phi(u2)]`` for GELU, tanh, SiLU, sigmoid, ReLU, ReLU^2, CReLU and CST
-at ``q = 1``, ``rho = 0.5`` and ``0.99``.  Peer methods: NT closed forms (``Gelu``,
-``Relu``, ``RectifiedMonomial(2)``) and ``ElementwiseNumerical`` (Gauss-Hermite, degrees 25
-and 200); dks's fixed-order Gauss-Legendre Gaussian mean (1,000 nodes, its
-``_estimate_gaussian_mean``) and its ``dblquad`` 2-D mean (seconds per call, timed once).
+Cases with peers: ``E[phi^2]`` for ReLU, GELU, tanh and SiLU and CReLU's ``V`` at one ``q``
+and over 10^4 ``q``; the bivariate ``E[phi(u1) phi(u2)]`` for GELU, tanh, SiLU, sigmoid,
+ReLU, ReLU^2, CReLU and CST at ``q = 1``, ``rho = 0.5`` and ``0.99``.  Peer methods, each
+used the way its authors intend: NT closed forms (``Gelu``, ``Relu``,
+``RectifiedMonomial(2)``) and ``ElementwiseNumerical`` (Gauss-Hermite, degrees 25 and 200),
+over many ``q`` as one ``kernel_fn`` call on a batch of inputs (``get="cov1"``: the
+diagonal); dks's Gauss-Legendre Gaussian mean on ``[-10, 10]`` (its
+``_estimate_gaussian_mean``) at its default 100,000 nodes and at 1,000 (its best setting
+here: as accurate, 100x cheaper), over many ``q`` as one call vectorised over ``q`` (the
+default on 100 of the ``q``: its nodes x ``q`` array would need 8 GB for all 10^4); and
+dks's ``dblquad`` 2-D mean (seconds per call, timed once; not at CST ``rho = 0.5``, where it
+takes minutes and misses 1e-8).
 
 Cases at the limit (issue 27), each beside a numpy closed form written by hand (where one
 exists): ReLU ``E[phi^2]`` at one ``q`` and over 10^4 ``q``; CReLU ``V`` (``MeanField``) at
@@ -22,7 +30,8 @@ Timing: CPU time of this process (``time.process_time``: one thread, robust to o
 load), median over ``REPEATS`` runs after one warm-up (jit compilation excluded); the load
 average is printed at the start and the end.
 
-Run: ``python benchmarks/bench_peers.py``.
+Run: ``python benchmarks/bench_peers.py [--peers-venv /work/peers-venv]`` (about 2-3 CPU
+minutes; the last lines are the README's table).
 """
 
 from __future__ import annotations
@@ -35,10 +44,13 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                       "intra_op_parallelism_threads=1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import argparse  # noqa: E402
+import glob  # noqa: E402
 import importlib  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
 
 import mpmath as mp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -47,10 +59,12 @@ from sparsefield.references import mpmath_moments as R  # noqa: E402
 from sparsefield.theory import get  # noqa: E402
 from sparsefield.theory import moments as M  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_methods import CRELU, CST  # noqa: E402
+
 REPEATS = 7
 PEERS = ("neural_tangents", "jax", "dks")
-CRELU = {"tau": 1.0364, "m": 0.8095}
-CST = {"tau": 0.5, "m": 1.5}
+DKS_SUB = slice(None, None, 100)  # dks's default over "10^4 q": these 100 q (time per q)
 
 
 def median_time(fn, repeats: int = REPEATS, inner: int = 1, warm: bool = True) -> float:
@@ -86,76 +100,6 @@ def ref_bivariate(name: str, q: float, rho: float, dps: int = 30) -> float:
     return float(R.mp_bivariate(act, q, rho, 0, hermite=200 if smooth else None))
 
 
-# --- peers ----------------------------------------------------------------------------
-def nt_layers(name: str):
-    import jax.numpy as jnp
-    import jax.scipy.special as jsp
-    from neural_tangents import stax
-    ours = act_of(name)
-    fns = {"gelu": lambda x: x * 0.5 * (1 + jsp.erf(x / jnp.sqrt(2.0))), "tanh": jnp.tanh,
-           "silu": lambda x: x / (1 + jnp.exp(-x)), "sigmoid": lambda x: 1 / (1 + jnp.exp(-x)),
-           "relu": lambda x: jnp.maximum(x, 0.0), "relu2": lambda x: jnp.maximum(x, 0.0) ** 2,
-           "crelu": lambda x: jnp.clip(x - CRELU["tau"], 0.0, CRELU["m"]),
-           "cst": lambda x: jnp.sign(x) * jnp.clip(jnp.abs(x) - CST["tau"], 0.0, CST["m"])}
-    out = {}
-    closed = {"gelu": stax.Gelu, "relu": stax.Relu,
-              "relu2": lambda: stax.RectifiedMonomial(2)}
-    if name in closed:
-        out["NT closed form"] = closed[name]()
-    for deg in (25, 200):
-        out[f"NT Gauss-Hermite deg {deg}"] = stax.ElementwiseNumerical(fns[name], deg=deg)
-    return ours, out
-
-
-def nt_kernel(layer, q: float, rho: float | None):
-    """``E[phi(u1) phi(u2)]`` (or ``E[phi^2]`` when ``rho`` is None) from NT's kernel_fn of
-    ``Dense(W_std=1, no bias) -> layer`` on two inputs with ``x x^T / d`` = the covariance."""
-    import jax
-    import jax.numpy as jnp
-    from neural_tangents import stax
-    _, _, kernel_fn = stax.serial(stax.Dense(1, W_std=1.0, b_std=None), layer)
-    c = 1.0 if rho is None else rho
-    x = jnp.sqrt(2.0 * q) * jnp.array([[1.0, 0.0], [c, np.sqrt(max(1.0 - c * c, 0.0))]])
-    if rho is None:
-        x = x[:1]
-    fn = jax.jit(lambda x: kernel_fn(x, None, "nngp"))
-    idx = (0, 0) if rho is None else (0, 1)
-    return lambda: float(fn(x)[idx])
-
-
-def np_phi(name: str):
-    """``phi`` as a plain numpy function (what a dks user passes)."""
-    from scipy.special import erf
-    t, m, t2, m2 = CRELU["tau"], CRELU["m"], CST["tau"], CST["m"]
-    return {"gelu": lambda x: x * 0.5 * (1 + erf(x / np.sqrt(2.0))), "tanh": np.tanh,
-            "silu": lambda x: x / (1 + np.exp(-x)), "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
-            "relu": lambda x: np.maximum(x, 0.0), "relu2": lambda x: np.maximum(x, 0.0) ** 2,
-            "crelu": lambda x: np.clip(x - t, 0.0, m),
-            "cst": lambda x: np.sign(x) * np.clip(np.abs(x) - t2, 0.0, m2)}[name]
-
-
-def dks_univariate(name: str, q: float, order: int = 1000):
-    from dks.base import activation_transform as at
-    f, s = np_phi(name), np.sqrt(q)
-    return lambda: at._estimate_gaussian_mean(lambda z: f(s * z) ** 2, order)
-
-
-def dks_univariate_grid(name: str, qs, order: int = 1000):
-    """dks's estimator over many ``q`` at once, as its authors vectorise (``fixed_quad``
-    sums over the last axis): one call, nodes x ``q``."""
-    from dks.base import activation_transform as at
-    f, s = np_phi(name), np.sqrt(np.asarray(qs, float))[:, None]
-    return lambda: at._estimate_gaussian_mean(lambda z: f(s * z) ** 2, order)
-
-
-def dks_bivariate(name: str, q: float, rho: float):
-    from dks.base import activation_transform as at
-    f = np_phi(name)
-    s, c = np.sqrt(q), np.sqrt(1 - rho * rho)
-    return lambda: at._estimate_2d_gaussian_mean(
-        lambda x, y: float(f(s * x)) * float(f(s * (rho * x + c * y))))
-
-
 # --- the limit: the closed forms written by hand in numpy ------------------------------
 SQRT2PI = np.sqrt(2.0 * np.pi)
 SW2, SB2 = 2.0, 0.1  # the CReLU V rows
@@ -163,6 +107,7 @@ QS = np.geomspace(0.1, 10.0, 10_000)
 GRID_Q = np.geomspace(0.1, 10.0, 100)[:, None]
 GRID_RHO = np.linspace(-1.0, 1.0, 100)[None, :]
 SAMPLES = ((0, 70), (0, 95), (50, 20), (50, 85), (99, 60), (99, 98))  # (q, rho) indices
+QS_SUB = slice(None, None, 1000)  # the grid rows' reference points
 
 
 def np_relu_e2(q):
@@ -196,37 +141,72 @@ def max_err(values, refs) -> float:
     return 1.0 + float(np.max(np.abs(np.asarray(values) / refs - 1.0)))
 
 
-def limit_rows(table: list) -> None:
-    """The issue-27 rows: scalar and grid calls beside the numpy closed form."""
+def peer_rows(table: list, case: str, name: str, ref, nt: bool, dks: bool, qs=None,
+              scale: tuple[float, float] = (1.0, 0.0)) -> None:
+    """NT's and dks's ``E[phi^2]`` rows (``sw2 E[phi^2] + sb2`` with ``scale``) at ``q = 1``
+    (``qs`` None, ``ref`` a number) or over ``qs`` (``ref`` the references at ``QS_SUB``)."""
+    import peer_methods as P
+    a, b = scale
+
+    if qs is None:
+        if nt:
+            for label, layer in P.nt_layers(name).items():
+                f = P.nt_kernel(layer, 1.0, None)
+                row(table, case, label, lambda f=f: a * f() + b, ref)
+        if dks:
+            for order in (P.DKS_DEFAULT, P.DKS_BEST):
+                f = P.dks_mean(name, 1.0, order)
+                row(table, case, f"dks {order:,} nodes", lambda f=f: a * float(f()) + b, ref)
+        return
+    if nt:
+        for label, layer in P.nt_layers(name).items():
+            f = P.nt_diagonal(layer, qs)
+            row(table, case, f"{label} (one call)", lambda f=f: max_err(a * f()[QS_SUB] + b, ref),
+                1.0, repeats=3, per=qs.size)
+    if dks:
+        f = P.dks_mean(name, qs, P.DKS_BEST)
+        row(table, case, f"dks {P.DKS_BEST:,} nodes (one call)",
+            lambda: max_err(a * f()[QS_SUB] + b, ref), 1.0, repeats=3, per=qs.size)
+        sub = qs[DKS_SUB]  # QS_SUB is every 1000th q, DKS_SUB every 100th: every 10th of it
+        f = P.dks_mean(name, sub, P.DKS_DEFAULT)
+        row(table, case, f"dks {P.DKS_DEFAULT:,} nodes (one call, 100 q)",
+            lambda: max_err(a * f()[::10] + b, ref), 1.0, repeats=3, per=sub.size)
+
+
+def limit_rows(table: list, nt: bool, dks: bool) -> None:
+    """The issue-27 rows: scalar and grid calls beside the numpy closed form and the peers."""
     from sparsefield.theory import MeanField, pl_bivariate, routes
     relu, crelu = get("relu"), act_of("crelu")
     case = "E[phi^2] ReLU q=1"
     ref = ref_univariate("relu", 1.0)
     row(table, case, "sparsefield", lambda: float(M.e_phi2(relu, 1.0)), ref)
     row(table, case, "numpy closed form", lambda: float(np_relu_e2(1.0)), ref)
-    sub = slice(None, None, 1000)
-    refs = np.array([ref_univariate("relu", q) for q in QS[sub]])
+    peer_rows(table, case, "relu", ref, nt, dks)
+    refs = np.array([ref_univariate("relu", q) for q in QS[QS_SUB]])
     case = "E[phi^2] ReLU over 10^4 q"
-    row(table, case, "sparsefield", lambda: max_err(M.e_phi2(relu, QS)[sub], refs), 1.0,
+    row(table, case, "sparsefield", lambda: max_err(M.e_phi2(relu, QS)[QS_SUB], refs), 1.0,
         per=QS.size)
-    row(table, case, "numpy closed form", lambda: max_err(np_relu_e2(QS)[sub], refs), 1.0,
+    row(table, case, "numpy closed form", lambda: max_err(np_relu_e2(QS)[QS_SUB], refs), 1.0,
         per=QS.size)
+    peer_rows(table, case, "relu", refs, nt, dks, QS)
     mf = MeanField(crelu, SW2, SB2)
     case = "V CReLU q=1"
     ref = SW2 * ref_univariate("crelu", 1.0) + SB2
     row(table, case, "sparsefield (MeanField.V)", lambda: float(mf.V(1.0)), ref)
     row(table, case, "numpy closed form", lambda: float(np_crelu_v(1.0)), ref)
-    refs = np.array([SW2 * ref_univariate("crelu", q) + SB2 for q in QS[sub]])
+    peer_rows(table, case, "crelu", ref, nt, dks, scale=(SW2, SB2))
+    refs = np.array([SW2 * ref_univariate("crelu", q) + SB2 for q in QS[QS_SUB]])
     case = "V CReLU over 10^4 q"
-    row(table, case, "sparsefield (MeanField.V)", lambda: max_err(mf.V(QS)[sub], refs), 1.0,
+    row(table, case, "sparsefield (MeanField.V)", lambda: max_err(mf.V(QS)[QS_SUB], refs), 1.0,
         per=QS.size)
-    row(table, case, "numpy closed form", lambda: max_err(np_crelu_v(QS)[sub], refs), 1.0,
+    row(table, case, "numpy closed form", lambda: max_err(np_crelu_v(QS)[QS_SUB], refs), 1.0,
         per=QS.size)
+    peer_rows(table, case, "crelu", refs, nt, dks, QS, scale=(SW2, SB2))
     qg, rg = np.broadcast_arrays(GRID_Q, GRID_RHO)
     idx = tuple(np.array(v) for v in zip(*SAMPLES))
     for name in ("relu", "crelu", "cst"):
         act = act_of(name)
-        refs = np.array([ref_bivariate(name, qg[i], rg[i], dps=20) for i in SAMPLES])
+        refs = np.array([ref_bivariate(name, qg[i], rg[i]) for i in SAMPLES])
         case = f"E[phi phi] {name} 100x100 (q, rho)"
         row(table, case, "sparsefield", lambda: max_err(M.e_phi_phi(act, qg, rg)[idx], refs),
             1.0, repeats=3, per=qg.size)
@@ -258,7 +238,8 @@ def row(table: list, case: str, method: str, fn, ref: float, repeats: int = REPE
 
 
 def summarise(table: list) -> list:
-    """Per case: ours, the numpy closed form, the fastest peer reaching 1e-8, ratios."""
+    """Per case: ours, the numpy closed form, the fastest peer reaching 1e-8 (and the ratio),
+    dks at its default 100,000 nodes."""
     lines = []
     for case in dict.fromkeys(c for c, *_ in table):
         rows = [r for r in table if r[0] == case]
@@ -268,12 +249,14 @@ def summarise(table: list) -> list:
         good = [r for r in peers if r[2] <= 1e-8]
         best = min(good, key=lambda r: r[3]) if good else None
         peer = best or min(peers, key=lambda r: r[3], default=None)
+        default = next((r for r in peers if r[1].startswith("dks 100,000")), None)
         limit = (f"{lim[1]}: {lim[2]:.1e}, {_fmt(lim[3])} | {ours[3] / lim[3]:.2g}x"
                  if lim else "none | ")
         other = (f"{peer[1]}: {peer[2]:.1e}, {_fmt(peer[3])}"
                  f"{'' if best else ' (none reaches 1e-8)'} | {peer[3] / ours[3]:.2g}x"
-                 if peer else "not installed | ")
-        lines.append(f"| {case} | {ours[2]:.1e}, {_fmt(ours[3])} | {limit} | {other} |")
+                 if peer else "no peer | ")
+        dflt = f"{default[2]:.1e}, {_fmt(default[3])}" if default else ""
+        lines.append(f"| {case} | {ours[2]:.1e}, {_fmt(ours[3])} | {limit} | {other} | {dflt} |")
     return lines
 
 
@@ -293,16 +276,24 @@ def _importable(name: str) -> bool:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--peers-venv", help="a virtual environment holding the peers: its "
+                    "site-packages are searched after this interpreter's")
+    args = ap.parse_args()
+    if args.peers_venv:
+        sys.path.extend(glob.glob(os.path.join(args.peers_venv, "lib", "python*", "site-packages")))
     have = {m: _importable(m) for m in PEERS}
     nt, dks = have["neural_tangents"] and have["jax"], have["dks"]
     if nt:
         import jax
         jax.config.update("jax_enable_x64", True)
+    import peer_methods as P
+    warnings.filterwarnings("ignore", message="Numerical Activation Layer")  # NT, per layer
     table: list = []
     print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs; "
           f"peers not installed: {[m for m, ok in have.items() if not ok] or 'none'}")
     print(f"{'':2}{'case':<36}{'method':<28}{'rel. error':>10}{'CPU time / eval':>17}")
-    limit_rows(table)
+    limit_rows(table, nt, dks)
     for name in ("gelu", "tanh", "silu"):
         for q in (1.0, 10.0):
             case = f"E[phi^2] {name} q={q:g}"
@@ -310,19 +301,18 @@ def main() -> int:
             act = get(name)
             row(table, case, "sparsefield", lambda: float(M.e_phi2(act, q)), ref)
             if nt:
-                for label, layer in nt_layers(name)[1].items():
-                    row(table, case, label, nt_kernel(layer, q, None), ref)
+                for label, layer in P.nt_layers(name).items():
+                    row(table, case, label, P.nt_kernel(layer, q, None), ref)
             if dks:
-                row(table, case, "dks 1000 nodes", dks_univariate(name, q), ref)
-        refs = np.array([ref_univariate(name, q) for q in QS[::1000]])
+                for order in (P.DKS_DEFAULT, P.DKS_BEST):
+                    f = P.dks_mean(name, q, order)
+                    row(table, case, f"dks {order:,} nodes", lambda f=f: float(f()), ref)
+        refs = np.array([ref_univariate(name, q) for q in QS[QS_SUB]])
         case = f"E[phi^2] {name} over 10^4 q"
         act = get(name)
         row(table, case, "sparsefield (vectorised)",
-            lambda: max_err(M.e_phi2(act, QS)[::1000], refs), 1.0, repeats=3, per=QS.size)
-        if dks:
-            grid = dks_univariate_grid(name, QS)
-            row(table, case, "dks 1000 nodes (vectorised)",
-                lambda: max_err(grid()[::1000], refs), 1.0, repeats=3, per=QS.size)
+            lambda: max_err(M.e_phi2(act, QS)[QS_SUB], refs), 1.0, repeats=3, per=QS.size)
+        peer_rows(table, case, name, refs, nt, dks, QS)
     for name in ("gelu", "tanh", "silu", "sigmoid", "relu", "relu2", "crelu", "cst"):
         for rho in (0.5, 0.99):
             case = f"E[phi phi] {name} rho={rho:g}"
@@ -332,14 +322,15 @@ def main() -> int:
             if name == "relu":
                 row(table, case, "numpy closed form", lambda: float(np_arccos(1.0, rho)), ref)
             if nt:
-                for label, layer in nt_layers(name)[1].items():
-                    row(table, case, label, nt_kernel(layer, 1.0, rho), ref)
-            if dks and (name in ("crelu", "cst") or (name == "tanh" and rho == 0.5)):
-                row(table, case, "dks dblquad", dks_bivariate(name, 1.0, rho), ref, warm=False)
+                for label, layer in P.nt_layers(name).items():
+                    row(table, case, label, P.nt_kernel(layer, 1.0, rho), ref)
+            if dks and (name == "crelu" or (name, rho) in (("cst", 0.99), ("tanh", 0.5))):
+                row(table, case, "dks dblquad", P.dks_bivariate(name, 1.0, rho), ref, warm=False)
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min)")
     print("\n| case | sparsefield: error, CPU time | numpy closed form: error, time "
           "| sparsefield / numpy | fastest peer reaching 1e-8: error, time "
-          "| peer / sparsefield |\n|---|---|---|---|---|---|")
+          "| peer / sparsefield | dks default (100,000 nodes): error, time |"
+          "\n|---|---|---|---|---|---|---|")
     print("\n".join(summarise(table)))
     return 0
 
