@@ -32,7 +32,7 @@ run() {  # run NAME ARGS...: the script's output to $OUT/NAME.txt, its CPU time 
 
 : > "$OUT/summary.txt"
 { echo "commit $(git rev-parse --short HEAD) $(git status --porcelain | grep -q . && echo '(modified)')";
-  echo "$(date -u +%FT%TZ), $(nproc) CPUs, load $(load), $("$PY" -c 'import platform; print(platform.processor() or platform.machine())')"; } >> "$OUT/summary.txt"
+  echo "$(date -u +%FT%TZ), $(getconf _NPROCESSORS_ONLN) CPUs, load $(load), $("$PY" -c 'import platform; print(platform.processor() or platform.machine())')"; } >> "$OUT/summary.txt"
 run cli benchmarks/bench_cli.py --runs 5
 run theory benchmarks/bench_theory.py
 run numerics benchmarks/bench_numerics.py
