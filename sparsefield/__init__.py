@@ -28,7 +28,8 @@ The public API, for a researcher at a Python prompt (theory: ``docs/theory.md``)
 ========================  ============================================================
 
 Every name is loaded on first use (PEP 562), so ``import sparsefield`` and the command
-line pay only for what they touch: the theory needs numpy, scipy and sympy, never torch or
+line pay only for what they touch: the theory needs numpy and scipy (sympy only to generate
+an activation's numeric forms, cached on disk, and for the exact formulas), never torch or
 numba.  The subpackages ``theory``, ``numerics``, ``empirical`` and ``figures`` are
 reachable as attributes too.
 """

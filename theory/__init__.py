@@ -1,4 +1,4 @@
-"""Mean-field theory of sparsity-inducing activations (sympy + scipy; no torch, no numba).
+"""Mean-field theory of sparsity-inducing activations (scipy, sympy; no torch, no numba).
 
 Sources: [P24] Price et al., ICLR 2024; [DT26] Dent & Tanner 2026; [BF2] Shvetsov et al.
 2026; Poole et al. 2016; Schoenholz et al. 2017.  See ``docs/theory.md``.
