@@ -11,7 +11,10 @@ sympy's ``lambdify``: ``FULL_k`` for ``phi^(k)``, ``PIECE_k_i`` for piece ``i`` 
 function's source is sympy's printed code; every global name it uses becomes an import from
 ``math``, ``numpy``, ``scipy.special``, ``builtins`` or ``mpmath``, or a number.  A catalogue family is
 found in the cache by a key made of its definition's files and its name
-(:func:`family_key`); a user-defined family (no key) is generated in memory.
+(:func:`family_key`); a user-defined family (no key) is generated in memory.  sympy's version
+is not part of the key (a process that finds the cache warm never imports sympy): an upgrade
+keeps the cached forms, which print the same definitions; editing ``activations.py``,
+``grammar.py`` or this module starts a new set of files (old ones are left in the folder).
 """
 
 from __future__ import annotations
