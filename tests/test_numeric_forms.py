@@ -140,3 +140,20 @@ def test_derive_and_the_maps_run_without_sympy_once_cached(tmp_path):
     assert a == b
     assert b["derive"]["vprime"] == pytest.approx(0.5, rel=1e-12)
     assert b["relu"][:2] == pytest.approx([1.1, 1.0], rel=1e-14)  # V = 2 q/2 + 0.1, chi1 = 1
+
+
+def test_the_cached_asymptote_equals_sympys_limits_at_each_example():
+    """The tails' asymptote found once with the parameters as symbols (cached with the forms)
+    equals sympy's limits taken at each example's values (the route it replaces); families
+    without parameters take the same limits either way."""
+    from sparsefield.theory import tails
+
+    checked = 0
+    for fam in (f for f in FAMILIES if f.params):
+        for values in _params(fam):
+            act = A.Activation(fam, values)
+            per = tails._asymptote(act)
+            want = None if per is None else tuple(tuple(float(v) for v in p) for p in per)
+            assert tails.asymptote(act) == want, (fam.name, values)
+            checked += want is not None
+    assert checked >= 20
