@@ -33,13 +33,13 @@ from sparsefield.theory.maps import MeanField
 from sparsefield.theory.spec import format_spec, parse
 
 from . import drift_mc, finite_size, finite_width, gaussian_mc, reproduce
-from .stats import ROUNDING, Z_BOUND, Estimate, proportion, sample_mean, wilson
+from .exact import DEGENERATE, INTEGRANDS, degenerate, exact_by_construction  # noqa: F401
+from .stats import Z_BOUND, Estimate, proportion, sample_mean, wilson
 
 QUAD_TOL = 1e-8  # closed form vs quadrature: |diff| <= QUAD_TOL (1 + |closed|)
 P24 = names(derivable=True)
 PARAMS = {n: f.examples[0] for n, f in CATALOGUE.items() if f.params}
 GENERIC = (1.5, 0.1)  # (sigma_w^2, sigma_b^2) where no edge of chaos is imposed
-DEGENERATE = 10 * ROUNDING  # a Monte Carlo stderr below this (relative): 0 by construction
 EXACT = "exact by construction"  # the method of rows whose variance-reduced s.e. is 0
 BELOW_BIFURCATION = 0.9  # control clip (x bifurcation) for the jump probability
 
@@ -190,9 +190,8 @@ def _mc_rows(act: Activation, q: float, rho: float, sw2: float, sb2: float, s: S
     rows = []
     for label, (key, value) in theory.items():
         e, note = est[key], ""
-        if _degenerate(e, value):
-            exact = rho == 0.0 and exact_by_construction(act, q, key)
-            if exact:  # (a degenerate error that is not exact: unsampled tails, ReLU6)
+        if degenerate(e, value):
+            if exact := rho == 0.0 and exact_by_construction(act, q, key):  # (else: ReLU6's tails)
                 # |E[phi phi']| <= sqrt(E[phi^2] E[phi'^2]): an odd activation's 0 is compared to that
                 sc = math.sqrt(abs(moments.e_phi2(act, q) * moments.e_dphi2(act, q))) \
                     if key == "e_phi_dphi" else 0.0
@@ -200,43 +199,12 @@ def _mc_rows(act: Activation, q: float, rho: float, sw2: float, sb2: float, s: S
             if plain is None:
                 plain = gaussian_mc.estimates(act, q, sw2, sb2, rho, s.n_mc // 4, seed,
                                               reduce=False)
-            e, note = plain[key], ("plain MC: the variance-reduced error is 0 by construction"
-                                   if exact else "plain MC: the variance-reduced error is below "
-                                   "rounding (no sample reached the tail where it varies)")
-            if _degenerate(e, value):
+            e, note = plain[key], "plain MC: the variance-reduced error is " + (
+                "0 by construction" if exact else "below rounding (tails not sampled)")
+            if degenerate(e, value):
                 continue  # a constant integrand: the exact row above is its check
         rows.append(_z_row(act.name, label, "monte carlo", value, e, note))
     return rows
-
-
-INTEGRANDS = {"e_phi2": lambda f, g: f * f, "V": lambda f, g: f * f,
-              "e_dphi2": lambda f, g: g * g, "chi1": lambda f, g: g * g,
-              "e_phi_dphi": lambda f, g: f * g, "p_zero": lambda f, g: (f == 0.0) * 1.0}
-# z > 0 only (the pair covers -z), off every breakpoint image (measure zero; phi' is
-# right-continuous there); out to 30 sds
-CHECK_Z = np.concatenate([np.linspace(0.0, 12.0, 241)[1:] - 1e-3 * math.pi, [20.0, 30.0]])
-
-
-def exact_by_construction(act: Activation, q: float, key: str) -> bool:
-    """Whether the antithetic pair and the control variates (:mod:`.kernels`: ``z^2``,
-    ``|z|``, ``z^4``, constants) make ``key``'s estimate exact at ``x = sqrt(q) z``: the pair's
-    sum ``h(z) + h(-z)`` of its integrand ``h`` is a combination of ``1, z^2, |z|, z^4``
-    (ReLU's ``E[phi^2]``: ``z^2 q``; ``E[phi'^2]``: 1), checked by least squares on a grid of
-    ``z`` out to 30 (and at every breakpoint's image)."""
-    if key not in INTEGRANDS:
-        return False
-    s = math.sqrt(q)
-    b = np.abs(act.breakpoints[act.breakpoints != 0.0]) / s
-    z = np.concatenate([CHECK_Z, b * (1.0 + 1e-9), b * (1.0 - 1e-9)])
-    with np.errstate(all="ignore"):
-        x = np.concatenate([s * z, -s * z])
-        h = INTEGRANDS[key](act(x), act.derivative(x))
-    pair = h[: z.size] + h[z.size:]
-    if not np.all(np.isfinite(pair)):
-        return False
-    basis = np.stack([np.ones_like(z), z * z, np.abs(z), z ** 4], axis=1)
-    coef = np.linalg.lstsq(basis, pair, rcond=None)[0]
-    return bool(np.max(np.abs(basis @ coef - pair)) <= 1e-9 * max(np.max(np.abs(pair)), 1e-300))
 
 
 def _exact_row(act: str, quantity: str, theory: float, est: Estimate, scale: float = 0.0) -> Row:
@@ -245,10 +213,6 @@ def _exact_row(act: str, quantity: str, theory: float, est: Estimate, scale: flo
     ok = abs(est.value - theory) <= DEGENERATE * max(abs(est.value), abs(theory), scale, 1e-300)
     return Row(act, quantity, EXACT, float(theory), float(est.value), float(est.stderr), None,
                bool(ok), "exact by construction: standard error 0, compared to rounding")
-
-
-def _degenerate(e: Estimate, value: float) -> bool:
-    return e.stderr <= DEGENERATE * max(abs(e.value), abs(value), 1e-300)
 
 
 def map_rows(act: Activation, sw2: float, sb2: float, s: Settings, seed: int) -> list[Row]:
