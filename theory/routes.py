@@ -26,8 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import (arccos, exp_bivariate, exp_polar, exp_poly, gelu_kernel, generic, pl_bivariate,
-               pl_univariate, strip)
+from . import arccos, exp_bivariate, exp_polar, exp_poly, gelu_kernel, generic, pl_bivariate, pl_univariate, strip
 from .activations import Activation
 
 METHODS = ("auto", "closed", "panels")
