@@ -26,7 +26,19 @@ from typing import Callable
 
 import numpy as np
 
-from . import arccos, exp_bivariate, exp_polar, exp_poly, gelu_kernel, generic, pl_bivariate, pl_univariate, strip
+from . import (
+    arccos,
+    exp_bivariate,
+    exp_polar,
+    exp_poly,
+    gelu_kernel,
+    generic,
+    panel_moments,
+    pl_bivariate,
+    pl_univariate,
+    poly_narrow,
+    strip,
+)
 from .activations import Activation
 
 METHODS = ("auto", "closed", "panels")
@@ -235,6 +247,20 @@ def _exp_polar_accurate(act, quantity, q, rho, order):
     return None, exp_polar.accurate(act, q, rho)
 
 
+def _poly_narrow_accurate(act, quantity, q, rho, order):
+    return poly_narrow.expect(act, q, rho, order)
+
+
+def _poly_inner(act, q, rho, order):
+    """Outer panel rule of the closed-form conditional expectation (:mod:`.poly_narrow`)."""
+    return generic.finite(panel_moments.bivariate(act, q, rho, order,
+                                                  poly_narrow.inner_closed(act, order)), q)
+
+
+def _poly_inner_accurate(act, quantity, q, rho, order):
+    return None, poly_narrow.inner_fits(act, q, rho)
+
+
 def _gelu_accurate(act, quantity, q, rho=1.0, order=0):
     if quantity == "bivariate":
         return gelu_kernel.accurate(q, rho, order)
@@ -290,6 +316,11 @@ ROUTES: list[Route] = [
           accurate=_exp_bivariate_accurate),
     Route("exp_polar", exp_polar.applies, {"bivariate": exp_polar.bivariate},
           methods=frozenset({"auto"}), accurate=_exp_polar_accurate),
+    Route("poly_narrow", poly_narrow.applies,
+          {"bivariate": lambda act, q, rho, order: poly_narrow.expect(act, q, rho, order)[0][()]},
+          methods=frozenset({"auto"}), accurate=_poly_narrow_accurate),
+    Route("poly_inner", poly_narrow.applies, {"bivariate": _poly_inner},
+          methods=frozenset({"auto"}), accurate=_poly_inner_accurate),
     Route("strip", strip.applies,
           {q: _strip_fn(q) for q in ("e_phi", "e_phi2", "e_dphi2", "e_phi_d2phi",
                                      "e_phi_dphi", "d2q_e_phi2", "bivariate")},
