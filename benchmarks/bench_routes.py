@@ -21,8 +21,8 @@ hand-written numpy Gauss-Hermite rule of 100 nodes, both against mpmath.
 Run: ``python benchmarks/bench_routes.py [--n 100] [--only cst,gelu] [--all]``.  Grids
 with more than ``SLOW_POINTS`` points in a nested-panel bivariate region (CReLU, CST,
 hardtanh, GoLU: ~0.1-300 ms per point) are timed only with ``--all``.  Times are CPU
-medians of ``--repeat`` runs (one run where a call takes over a second), one thread; the load is printed at start and end, and
-the last lines are the README's.  About 1-2 minutes on a quiet machine.
+medians of ``--repeat`` runs (one run where a call takes over a second), one thread; the
+load is printed at start and end, and the last lines are the README's.  About 1-2 minutes on a quiet machine.
 """
 
 from __future__ import annotations
