@@ -11,8 +11,8 @@ grid costs what its regions cost).
 
 For the ELU family also ``E[phi^2]`` on the grid against a hand-written numpy closed form
 (``q/2 + alpha^2 (erfcx(2 sqrt(q/2)/alpha)/2 - erfcx(sqrt(q/2)/alpha) + 1/2)``, SELU scaled by
-lambda^2), and for every grid whose bivariate map no longer uses the nested panel rule, that
-rule's cost per point on 20 random grid points (the route before this change).
+lambda^2), and for the grids whose bivariate map was all nested panels before
+theory/exp_bivariate.py (``PANELS_BEFORE``), that rule's cost per point on 20 random points.
 
 Then one smooth point (tanh, SiLU, softplus, Mish at ``q`` = 0.1 and 1): ``E[phi^2]`` by
 :func:`sparsefield.theory.moments.e_phi2` (the strip rule's one-point path) against a
@@ -42,6 +42,8 @@ from sparsefield.theory import moments as M  # noqa: E402
 from sparsefield.theory import routes  # noqa: E402
 
 SLOW = {"panels"}
+# grids whose bivariate map was all nested panels before theory/exp_bivariate.py
+PANELS_BEFORE = {"elu", "selu", "celu", "crelu2", "hardswish"}
 SLOW_POINTS = 50  # a grid with more nested-panel bivariate points is timed only with --all
 ELU_FAMILY = {"elu": lambda a: (a.values[0], 1.0), "celu": lambda a: (a.values[0], 1.0),
               "selu": lambda a: (float(A.SELU_ALPHA), float(A.SELU_LAMBDA))}
@@ -136,7 +138,7 @@ def main() -> None:
                 print(f"{'':15s} numpy closed form {t_np * 1e6:.3g} us/pt: grid / numpy "
                       f"{grid / t_np:.2f}x (max rel. difference {err:.0e})")
                 extra.append(f"{name} E[phi^2] {grid / t_np:.1f}x numpy")
-            if quantity == "bivariate" and "panels" not in regions:
+            if quantity == "bivariate" and name in PANELS_BEFORE:
                 pick = np.random.default_rng(0).choice(index_size(points), 20, replace=False)
                 sub = [p.reshape(-1)[pick] for p in np.broadcast_arrays(*points)]
                 t_pan = timed(lambda: M.e_phi_phi(act, *sub, method="panels"), 1) / sub[0].size
