@@ -176,7 +176,7 @@ def _pair(g1, g2, sq, rho, c, tp, tm):
     a1, b1, a2, b2 = lim(l1, mu1), lim(r1, mu1), lim(l2, mu2), lim(r2, mu2)
     n1, n2 = max(n for _, n in cn1), max(n for _, n in cn2)
     m00, t00 = _rect_prob(a1, b1, a2, b2, rho)
-    ek = np.exp(np.minimum(K, K_MAX + 10.0))
+    ek = np.exp(K)  # beyond K_MAX: not ok (method="closed": inf or NaN, refused by moments)
     # boundary terms: at x1 = l1 or r1 the conditional moments of z2 (and symmetrically)
     bd1, bd2 = [], []
     for t, tz, sgn in ((l1, a1, 1.0), (r1, b1, -1.0)):
