@@ -49,6 +49,7 @@ ERR_EPS = 2.0  # rounding per added magnitude: ok where sum |terms| <~ 225 |sum|
 K_MAX = 300.0  # e^K <= 2e130: its products with probabilities >= 1e-150 stay normal numbers
 BIG = 60.0  # standardised limits are clamped here: gamma(60) and Q(60) are 0 in float64
 INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+H_CUT = 37.5  # an orthant corner this far out: L < Q(37.5) ~ 1e-308
 
 
 def applies(act: Activation) -> bool:
@@ -154,7 +155,10 @@ def _upper(x, y, r):
     nx, ny = x < 0.0, y < 0.0
     h, k = np.abs(x), np.abs(y)
     rr = np.where(nx != ny, -r, r)
-    L, *_, (eL, *_) = orthant.orthant(h, k, rr)
+    L, eL = np.zeros(h.shape), np.zeros(h.shape)
+    at = np.maximum(h, k) < H_CUT  # else L <= Q(H_CUT) ~ 1e-316: 0 even after e^K_MAX
+    if at.any():
+        L[at], *_, (eL[at], *_) = orthant.orthant(h[at], k[at], rr[at])
     qx, qy = ndtr(-x), ndtr(-y)
     # x<0<=y: Q(y) - L(-x, y; -r); y<0<=x: Q(x) - L(x, -y; -r); both < 0: 1 - Phi(x) - Phi(y) + L
     u = np.where(nx & ny, 1.0 - ndtr(x) - ndtr(y) + L,
