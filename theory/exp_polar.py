@@ -15,9 +15,9 @@ independent normals ``w = R (cos t, sin t)``, ``z1 = R cos t``, ``z2 = R cos(t -
 ``c expm1(s x)``, so nothing cancels.  On the arcs the integrand grows at most like
 ``e^{sqrt(q) |s| R}`` (entire: Gauss-Legendre converges geometrically, Trefethen 2013,
 ch. 19); for ``sqrt(q) |s| <= S_MAX`` the rule agrees with the closed form to 1e-14 of
-``E[phi^2]`` wherever that is accurate (12 x 28 nodes: 5e-12; 16 x 20: 1e-11; 16 x 24: 9e-15, the
-closed form's own rounding) -- :func:`accurate` marks those points, and tests/test_routes.py checks the rule
-against mpmath at ``q`` = 0.01 and 0.05 (ELU, CELU).
+``E[phi^2]`` wherever that is accurate (12 x 28 nodes: 5e-12; 16 x 20: 1e-11; 16 x 24:
+9e-15, the closed form's own rounding) -- :func:`accurate` marks those points, and
+tests/test_routes.py checks the rule against mpmath at ``q`` = 0.01 and 0.05 (ELU, CELU).
 """
 
 from __future__ import annotations
