@@ -57,11 +57,11 @@ def applies(act: Activation) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _groups(act: Activation, order: int) -> tuple:
+def groups(act: Activation, order: int) -> tuple:
     """``((l, r, s, ((c, n), ...)), ...)``: the terms of ``phi^(order)`` per piece and rate."""
     edges = [-math.inf, *act.breakpoints.tolist(), math.inf]
     out = []
-    for k, terms in enumerate(exp_poly._terms(act, order)):
+    for k, terms in enumerate(exp_poly.terms(act, order)):
         by_s: dict = {}
         for c, n, s in terms:
             by_s.setdefault(s, []).append((c, n))
@@ -69,7 +69,7 @@ def _groups(act: Activation, order: int) -> tuple:
     return tuple(out)
 
 
-def _clamp(x):
+def clamp(x):
     return np.clip(x, -BIG, BIG)
 
 
@@ -102,7 +102,7 @@ def _truncated(alpha, beta, n: int):
     return out
 
 
-def _conditional(t, lo, hi, mean, c, n: int):
+def conditional(t, lo, hi, mean, c, n: int):
     """``[(W_j, |W_j| bound)]``, ``j <= n``: ``W_j = E[w^j; lo' < w < hi']`` for
     ``w = mean + c v``, ``v ~ N(0, 1)``, given the standardised limits ``lo, hi`` of ``v``
     (``c = 0``: a point mass at ``mean``, the limits then 0 or +-BIG)."""
@@ -129,7 +129,7 @@ def _cond_limit(l2: float, t1: float, rho, sq, c, tp, tm, s2: float):
         pos = (0.0 if l2 == t1 else (l2 - t1) / (sq * c)) + (0.0 if t1 == 0.0 else t1 / sq * tp)
         neg = (0.0 if l2 == -t1 else (l2 + t1) / (sq * c)) - (0.0 if t1 == 0.0 else t1 / sq * tm)
     z = np.where(rho >= 0.0, pos, neg) - sq * s2 * c
-    return _clamp(np.nan_to_num(z, nan=0.0))
+    return clamp(np.nan_to_num(z, nan=0.0))
 
 
 def _rect_prob(a1, b1, a2, b2, r):
@@ -167,7 +167,7 @@ def _upper(x, y, r):
     return u, eL + 4.0 * EPS * big
 
 
-def _pair(g1, g2, sq, rho, c, tp, tm):
+def pair(g1, g2, sq, rho, c, tp, tm):
     """``(value, magnitude, K)`` of ``E[F1(x1) F2(x2); x in I1 x I2]`` for two groups of
     terms with rates ``s1, s2`` (module docstring)."""
     l1, r1, s1, cn1 = g1
@@ -175,7 +175,7 @@ def _pair(g1, g2, sq, rho, c, tp, tm):
     q = sq * sq
     mu1, mu2 = q * (s1 + rho * s2), q * (s2 + rho * s1)
     K = 0.5 * q * (s1 * s1 + 2.0 * rho * s1 * s2 + s2 * s2)
-    lim = lambda l, mu: _clamp((l - mu) / sq) if math.isfinite(l) else \
+    lim = lambda l, mu: clamp((l - mu) / sq) if math.isfinite(l) else \
         np.full(np.shape(sq), math.copysign(BIG, l))  # noqa: E731
     a1, b1, a2, b2 = lim(l1, mu1), lim(r1, mu1), lim(l2, mu2), lim(r2, mu2)
     n1, n2 = max(n for _, n in cn1), max(n for _, n in cn2)
@@ -188,13 +188,13 @@ def _pair(g1, g2, sq, rho, c, tp, tm):
             continue
         lo, hi = (_cond_limit(l2, t, rho, sq, c, tp, tm, s2),
                   _cond_limit(r2, t, rho, sq, c, tp, tm, s2))
-        bd1.append((sgn, tz, _gamma(tz), _conditional(tz, lo, hi, rho * tz, c, n2)))
+        bd1.append((sgn, tz, _gamma(tz), conditional(tz, lo, hi, rho * tz, c, n2)))
     for t, tz, sgn in ((l2, a2, 1.0), (r2, b2, -1.0)):
         if math.isinf(t):
             continue
         lo, hi = (_cond_limit(l1, t, rho, sq, c, tp, tm, s1),
                   _cond_limit(r1, t, rho, sq, c, tp, tm, s1))
-        bd2.append((sgn, tz, _gamma(tz), _conditional(tz, lo, hi, rho * tz, c, n1)))
+        bd2.append((sgn, tz, _gamma(tz), conditional(tz, lo, hi, rho * tz, c, n1)))
 
     def edge1(i, j):  # sum of sgn t^i phi(t) W_j(t) over x1's finite ends, and its magnitude
         v, a = 0.0, 0.0
@@ -249,11 +249,11 @@ def _sum(act: Activation, q, rho, order: int):
         c = np.sqrt((1.0 - rho) * (1.0 + rho))
         tp = np.sqrt((1.0 - rho) / (1.0 + rho))
         tm = np.sqrt((1.0 + rho) / (1.0 - rho))
-    gs = _groups(act, order)
+    gs = groups(act, order)
     val, mag, kmax = np.zeros(q.shape), np.zeros(q.shape), np.full(q.shape, -np.inf)
     for i, g1 in enumerate(gs):
         for j in range(i, len(gs)):
-            v, a, K = _pair(g1, gs[j], sq, rho, c, tp, tm)
+            v, a, K = pair(g1, gs[j], sq, rho, c, tp, tm)
             w = 1.0 if i == j else 2.0  # E[F(x1) G(x2)] = E[G(x1) F(x2)]
             val, mag, kmax = val + w * v, mag + w * a, np.maximum(kmax, K)
     return val, ERR_EPS * EPS * mag, kmax

@@ -42,7 +42,7 @@ _WR = _WR * _R * np.exp(-0.5 * _R * _R) / (2.0 * math.pi)
 @lru_cache(maxsize=256)
 def _rates(act: Activation) -> float:
     """The largest ``|s|`` among the exponential rates of ``phi``'s pieces."""
-    return max((abs(s) for piece in exp_poly._terms(act, 0) for _, _, s in piece), default=0.0)
+    return max((abs(s) for piece in exp_poly.terms(act, 0) for _, _, s in piece), default=0.0)
 
 
 def applies(act: Activation) -> bool:
@@ -69,7 +69,7 @@ def _piece_fn(terms):
 
 @lru_cache(maxsize=256)
 def _pieces(act: Activation, order: int):
-    neg, pos = exp_poly._terms(act, order)
+    neg, pos = exp_poly.terms(act, order)
     return _piece_fn(neg), _piece_fn(pos)
 
 

@@ -40,7 +40,7 @@ INV_2PI = 1.0 / (2.0 * math.pi)
 
 @lru_cache(maxsize=256)
 def _polynomial(act: Activation) -> bool:
-    return all(s == 0.0 for o in (0, 1) for _, _, s, _ in EB._groups(act, o))
+    return all(s == 0.0 for o in (0, 1) for _, _, s, _ in EB.groups(act, o))
 
 
 def applies(act: Activation) -> bool:
@@ -56,8 +56,8 @@ def _inner(cn, l: float, r: float, mean, sd):
     """``(E[F(x2); l < x2 < r], magnitude)`` for ``x2 ~ N(mean, sd^2)``, ``F = sum c x^n``."""
     n = max(k for _, k in cn)
     lim = lambda e: np.full(np.shape(mean), math.copysign(EB.BIG, e)) if math.isinf(e) else \
-        EB._clamp((e - mean) / sd)  # noqa: E731
-    W = EB._conditional(mean, lim(l), lim(r), mean, sd, n)
+        EB.clamp((e - mean) / sd)  # noqa: E731
+    W = EB.conditional(mean, lim(l), lim(r), mean, sd, n)
     v = sum(c * W[k][0] for c, k in cn)
     a = sum(abs(c) * W[k][1] for c, k in cn)
     return v, a
@@ -68,12 +68,12 @@ def _nodes(l: float, r: float):
     return 0.5 * (r + l) + half * GL_X, half * GL_W
 
 
-def _pair(g1, g2, q, rho, c):
+def pair(g1, g2, q, rho, c):
     """``(value, magnitude)`` of ``E[F1(x1) F2(x2); I1 x I2]`` (module docstring)."""
     (l1, r1, _, cn1), (l2, r2, _, cn2) = g1, g2
     fin1, fin2 = math.isfinite(r1 - l1), math.isfinite(r2 - l2)
     if not (fin1 or fin2):
-        v, a, _ = EB._pair(g1, g2, np.sqrt(q), rho, c, *_tpm(rho))
+        v, a, _ = EB.pair(g1, g2, np.sqrt(q), rho, c, *_tpm(rho))
         return v, a
     if not fin1:
         (l1, r1, cn1), (l2, r2, cn2) = (l2, r2, cn2), (l1, r1, cn1)
@@ -105,11 +105,11 @@ def expect(act: Activation, q, rho, order: int = 0):
     shape = q.shape
     qf, rf = q.ravel(), rho.ravel()
     c = np.sqrt((1.0 - rf) * (1.0 + rf))
-    gs = EB._groups(act, order)
+    gs = EB.groups(act, order)
     val, mag = np.zeros(qf.shape), np.zeros(qf.shape)
     for i, g1 in enumerate(gs):
         for j in range(i, len(gs)):
-            v, a = _pair(g1, gs[j], qf, rf, c)
+            v, a = pair(g1, gs[j], qf, rf, c)
             w = 1.0 if i == j else 2.0
             val, mag = val + w * v, mag + w * a
     widths = np.diff(act.breakpoints)
@@ -123,7 +123,7 @@ def inner_closed(act: Activation, order: int):
     """``(mu, v) -> E[phi^(order)(y)]``, ``y ~ N(mu, v)``: the inner expectation in closed form
     for :func:`.panel_moments.bivariate`."""
     edges = [-math.inf, *act.breakpoints.tolist(), math.inf]
-    terms = exp_poly._terms(act, order)
+    terms = exp_poly.terms(act, order)
 
     def f(mu, v):
         sd = np.sqrt(v)
