@@ -102,15 +102,15 @@ def _truncated(alpha, beta, n: int):
     return out
 
 
-def conditional(t, lo, hi, mean, c, n: int):
+def conditional(lo, hi, mean, c, n: int):
     """``[(W_j, |W_j| bound)]``, ``j <= n``: ``W_j = E[w^j; lo' < w < hi']`` for
     ``w = mean + c v``, ``v ~ N(0, 1)``, given the standardised limits ``lo, hi`` of ``v``
     (``c = 0``: a point mass at ``mean``, the limits then 0 or +-BIG)."""
     ms = _truncated(lo, hi, n)
     out = []
     for j in range(n + 1):
-        v = np.zeros_like(t)
-        a = np.zeros_like(t)
+        v = np.zeros(np.shape(lo))
+        a = np.zeros(np.shape(lo))
         for k in range(j + 1):
             w = comb(j, k, exact=True) * mean ** (j - k) * c ** k
             v = v + w * ms[k][0]
@@ -188,13 +188,13 @@ def pair(g1, g2, sq, rho, c, tp, tm):
             continue
         lo, hi = (_cond_limit(l2, t, rho, sq, c, tp, tm, s2),
                   _cond_limit(r2, t, rho, sq, c, tp, tm, s2))
-        bd1.append((sgn, tz, _gamma(tz), conditional(tz, lo, hi, rho * tz, c, n2)))
+        bd1.append((sgn, tz, _gamma(tz), conditional(lo, hi, rho * tz, c, n2)))
     for t, tz, sgn in ((l2, a2, 1.0), (r2, b2, -1.0)):
         if math.isinf(t):
             continue
         lo, hi = (_cond_limit(l1, t, rho, sq, c, tp, tm, s1),
                   _cond_limit(r1, t, rho, sq, c, tp, tm, s1))
-        bd2.append((sgn, tz, _gamma(tz), conditional(tz, lo, hi, rho * tz, c, n1)))
+        bd2.append((sgn, tz, _gamma(tz), conditional(lo, hi, rho * tz, c, n1)))
 
     def edge1(i, j):  # sum of sgn t^i phi(t) W_j(t) over x1's finite ends, and its magnitude
         v, a = 0.0, 0.0

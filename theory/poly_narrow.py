@@ -57,7 +57,7 @@ def _inner(cn, l: float, r: float, mean, sd):
     n = max(k for _, k in cn)
     lim = lambda e: np.full(np.shape(mean), math.copysign(EB.BIG, e)) if math.isinf(e) else \
         EB.clamp((e - mean) / sd)  # noqa: E731
-    W = EB.conditional(mean, lim(l), lim(r), mean, sd, n)
+    W = EB.conditional(lim(l), lim(r), mean, sd, n)
     v = sum(c * W[k][0] for c, k in cn)
     a = sum(abs(c) * W[k][1] for c, k in cn)
     return v, a
