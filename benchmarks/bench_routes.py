@@ -9,15 +9,20 @@ measures the mix; a cliff (one point sending the grid down a slow path) shows as
 far above the share-weighted mean of the regions (also printed: ``grid / mix``, ~1 when the
 grid costs what its regions cost).
 
+For the ELU family also ``E[phi^2]`` on the grid against a hand-written numpy closed form
+(``q/2 + alpha^2 (erfcx(2 sqrt(q/2)/alpha)/2 - erfcx(sqrt(q/2)/alpha) + 1/2)``, SELU scaled by
+lambda^2), and for the grids whose bivariate map was all nested panels before
+theory/exp_bivariate.py (``PANELS_BEFORE``), that rule's cost per point on 20 random points.
+
 Then one smooth point (tanh, SiLU, softplus, Mish at ``q`` = 0.1 and 1): ``E[phi^2]`` by
 :func:`sparsefield.theory.moments.e_phi2` (the strip rule's one-point path) against a
 hand-written numpy Gauss-Hermite rule of 100 nodes, both against mpmath.
 
 Run: ``python benchmarks/bench_routes.py [--n 100] [--only cst,gelu] [--all]``.  Grids
-with a nested-panel bivariate region (ST, CReLU, CST, the ELU family: ~0.1-300 ms per
-point) are timed only with ``--all``.  Times are CPU medians of ``--repeat`` runs (one run
-where a call takes over a second), one thread; the load is printed at start and end, and
-the last lines are the README's.  About 1-2 minutes on a quiet machine.
+with more than ``SLOW_POINTS`` points in a nested-panel bivariate region (CReLU, CST,
+hardtanh, GoLU: ~0.1-300 ms per point) are timed only with ``--all``.  Times are CPU
+medians of ``--repeat`` runs (one run where a call takes over a second), one thread; the
+load is printed at start and end, and the last lines are the README's.  About 1-2 minutes on a quiet machine.
 """
 
 from __future__ import annotations
@@ -30,12 +35,28 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from scipy.special import erfcx  # noqa: E402
 
 from sparsefield.theory import activations as A  # noqa: E402
 from sparsefield.theory import moments as M  # noqa: E402
 from sparsefield.theory import routes  # noqa: E402
 
-SLOW = {"panels"}  # the nested panel rule: ~0.1-300 ms per bivariate point (--skip-slow)
+SLOW = {"panels"}
+# grids whose bivariate map was all nested panels before theory/exp_bivariate.py
+PANELS_BEFORE = {"elu", "selu", "celu", "crelu2", "hardswish"}
+SLOW_POINTS = 50  # a grid with more nested-panel bivariate points is timed only with --all
+ELU_FAMILY = {"elu": lambda a: (a.values[0], 1.0), "celu": lambda a: (a.values[0], 1.0),
+              "selu": lambda a: (float(A.SELU_ALPHA), float(A.SELU_LAMBDA))}
+
+
+def numpy_elu_e_phi2(act, q):
+    """``E[phi^2]`` of ``lam * elu_alpha`` (CELU: ``e^{x/alpha}``; ELU: ``e^x``, here alpha = 1
+    or the rate 1 with amplitude alpha), by hand: ``E[e^{a x}; x < 0] = erfcx(a sqrt(q/2))/2``."""
+    alpha, lam = ELU_FAMILY[act.name](act)
+    rate = 1.0 / alpha if act.name == "celu" else 1.0
+    h = np.sqrt(q / 2.0)
+    neg = alpha * alpha * (0.5 * erfcx(2.0 * rate * h) - erfcx(rate * h) + 0.5)
+    return lam * lam * (0.5 * q + neg)  # the nested panel rule: ~0.1-300 ms per bivariate point (--skip-slow)
 
 
 def timed(fn, repeat: int) -> float:
@@ -65,14 +86,19 @@ def row(act, quantity, points, repeat, skip_slow):
         at = index == j
         if not at.any():
             continue
-        if skip_slow and quantity == "bivariate" and r.name in SLOW:
+        if skip_slow and quantity == "bivariate" and r.name in SLOW and at.sum() > SLOW_POINTS:
             regions[r.name] = (at.mean(), float("nan"))
             continue
         sub = [p[at] for p in flat]
         regions[r.name] = (at.mean(), timed(lambda: fn(*sub), repeat) / at.sum())
-    if skip_slow and quantity == "bivariate" and any(r in SLOW for r in regions):
+    if skip_slow and quantity == "bivariate" and any(
+            r in SLOW and not np.isfinite(t) for r, (_, t) in regions.items()):
         return float("nan"), regions
     return timed(lambda: fn(*points), repeat) / n, regions
+
+
+def index_size(points) -> int:
+    return int(np.prod(np.broadcast_shapes(*(np.shape(p) for p in points))))
 
 
 def main() -> None:
@@ -91,7 +117,7 @@ def main() -> None:
     grids = {"bivariate": (q[:, None], rho[None, :]),
              "e_phi2": (np.geomspace(1e-2, 1e2, args.n ** 2),)}
     names = args.only.split(",") if args.only else list(A.CATALOGUE)
-    worst, untimed = [], []
+    worst, untimed, extra = [], [], []
     print(f"{'activation':15s} {'quantity':9s} {'grid us/pt':>10s} {'/fastest':>8s} {'/mix':>6s}"
           "  regions: share, us/pt")
     for name in names:
@@ -105,6 +131,20 @@ def main() -> None:
             desc = ", ".join(f"{k} {s:.0%} {t * 1e6:.3g}" for k, (s, t) in regions.items())
             print(f"{name:15s} {quantity:9s} {grid * 1e6:10.3g} {grid / fastest:8.2f} "
                   f"{grid / mix:6.2f}  {desc}")
+            if quantity == "e_phi2" and name in ELU_FAMILY:
+                qq = points[0]
+                err = np.max(np.abs(M.e_phi2(act, qq) / numpy_elu_e_phi2(act, qq) - 1.0))
+                t_np = timed(lambda: numpy_elu_e_phi2(act, qq), args.repeat) / qq.size
+                print(f"{'':15s} numpy closed form {t_np * 1e6:.3g} us/pt: grid / numpy "
+                      f"{grid / t_np:.2f}x (max rel. difference {err:.0e})")
+                extra.append(f"{name} E[phi^2] {grid / t_np:.1f}x numpy")
+            if quantity == "bivariate" and name in PANELS_BEFORE:
+                pick = np.random.default_rng(0).choice(index_size(points), 20, replace=False)
+                sub = [p.reshape(-1)[pick] for p in np.broadcast_arrays(*points)]
+                t_pan = timed(lambda: M.e_phi_phi(act, *sub, method="panels"), 1) / sub[0].size
+                print(f"{'':15s} nested panels {t_pan * 1e6:.3g} us/pt: {t_pan / grid:.0f}x the grid")
+                if t_pan / grid > 3:
+                    extra.append(f"{name} {t_pan / grid:.0f}x faster than the panels")
             if np.isfinite(grid):
                 worst.append((grid / fastest, name, quantity))
             else:
@@ -116,6 +156,7 @@ def main() -> None:
           f"timed grids; above 3x: "
           + (", ".join(f"{n} {q} {r:.1f}x" for r, n, q in worst if r > 3) or "none")
           + f"; not timed (nested panels): {', '.join(untimed) or 'none'}")
+    print("README vs numpy / vs the nested panels: " + "; ".join(extra))
     print("README one point E[phi^2], ours / numpy GH-100 (CPU time; error vs mpmath): "
           + "; ".join(point_rows))
 

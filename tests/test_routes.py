@@ -15,8 +15,8 @@ import pytest
 
 from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import activations as A
+from sparsefield.theory import exp_bivariate, exp_polar, pl_bivariate, poly_narrow, routes, strip
 from sparsefield.theory import moments as M
-from sparsefield.theory import pl_bivariate, routes, strip
 
 Q = np.geomspace(1e-2, 1e2, 100)
 RHO = np.linspace(-1.0, 1.0, 100)
@@ -57,8 +57,75 @@ def test_every_grid_point_has_its_own_route(name):
         assert got.get("pl_inner", 0) == np.count_nonzero(~narrow & ~ok)
     elif act.family.strip is not None:  # sd <= 12 on this grid: the strip's inner rule
         assert got == {"strip": N}
-    else:
+    elif exp_polar.applies(act):  # ELU family: the closed form where its bound holds, the
+        # polar rule where it cancels (sqrt(q)/alpha <= 1), the panels at none but a few
+        _, ok = exp_bivariate.expect(act, q, rho, 0)
+        polar = ~ok & exp_polar.accurate(act, q, rho)
+        assert got.get("exp_bivariate", 0) == np.count_nonzero(ok) >= 0.75 * N
+        assert got.get("exp_polar", 0) == np.count_nonzero(polar)
+        assert got.get("panels", 0) == np.count_nonzero(~ok & ~polar) <= 2
+    elif poly_narrow.applies(act):  # clipped ReLU^2, hardswish: closed form, else Gauss-
+        # Legendre over the narrow piece, else closed inner + outer panels; never the panels
+        _, ok = exp_bivariate.expect(act, q, rho, 0)
+        _, narrow = poly_narrow.expect(act, q, rho, 0)
+        assert got.get("exp_bivariate", 0) == np.count_nonzero(ok) >= 0.5 * N
+        assert got.get("poly_narrow", 0) == np.count_nonzero(~ok & narrow)
+        assert got.get("poly_inner", 0) == np.count_nonzero(~ok & ~narrow) <= 0.05 * N
+        assert "panels" not in got
+    else:  # GoLU: entire, but no strip in the sinh-mapped variable (docs/theory.md 3.3)
         assert got == {"panels": N}
+
+
+# ELU / SELU / CELU written by hand: phi = lam x (x > 0), amp (e^{rate x} - 1) (x < 0)
+ELU_FORMS = {"elu": lambda a: (1.0, a, 1.0), "celu": lambda a: (1.0, a, 1.0 / a),
+             "selu": lambda a: (float(A.SELU_LAMBDA), float(A.SELU_LAMBDA * A.SELU_ALPHA), 1.0)}
+
+
+def mp_elu_bivariate(name: str, alpha: float, q: float, rho: float, order: int):
+    """E[phi^(o)(u1) phi^(o)(u2)] at 30 digits: the inner expectation over
+    u2 | u1 ~ N(rho u1, q (1 - rho^2)) in closed form (E[u; u > 0] = m Phi(m/sd) + sd
+    gamma(m/sd), E[e^{s u}; u < 0] = e^{s m + s^2 v/2} Phi(-(m + s v)/sd)), the outer by
+    mpmath's tanh-sinh split at 0 and the inner's transition (width (1 - rho^2)^(1/2) / |rho|).
+    sparsefield.references.mpmath_moments.mp_bivariate is 4% off at q = 100, rho = -0.999
+    (-7.5717 against -7.8934, which the panel rule and Monte Carlo confirm): not used here."""
+    mp.mp.dps = 30
+    lam, amp, s = (mp.mpf(v) for v in ELU_FORMS[name](alpha))
+    q, rho = mp.mpf(q), mp.mpf(rho)
+    v = q * (1 - rho) * (1 + rho)
+    sd = mp.sqrt(v)
+    # phi^(o) = lin(x) on x > 0, A e^{s x} + B on x < 0
+    A_, B = (amp, -amp) if order == 0 else (amp * s, mp.mpf(0))
+
+    def lin(x):
+        return lam * x if order == 0 else lam
+
+    def f(x):
+        return lin(x) if x > 0 else A_ * mp.exp(s * x) + B
+
+    def inner(m):
+        t = m / sd
+        pos = lam * (m * mp.ncdf(t) + sd * mp.npdf(t)) if order == 0 else lam * mp.ncdf(t)
+        neg = A_ * mp.exp(s * m + s * s * v / 2) * mp.ncdf(-(m + s * v) / sd) + B * mp.ncdf(-t)
+        return pos + neg
+
+    sq = mp.sqrt(q)
+    w = sd / (sq * abs(rho)) if rho else mp.mpf(1)
+    cuts = sorted({mp.mpf(0)} | {k * w for k in (-6, -1, 1, 6)} | {mp.mpf(-1), mp.mpf(1)})
+    return mp.quad(lambda z: f(sq * z) * inner(rho * sq * z) * mp.npdf(z),
+                   [-mp.inf] + cuts + [mp.inf], maxdegree=10)
+
+
+EXP_POINTS = [  # (name, alpha, q, rho, order, the route that takes the point)
+    ("elu", 1.0, 0.01, -0.9999, 0, "exp_polar"),
+    ("elu", 1.0, 1.0, 0.999, 0, "exp_bivariate"),
+    ("elu", 1.0, 100.0, -0.999, 0, "exp_bivariate"),
+    ("elu", 1.0, 1e4, -0.999, 0, "panels"),  # the closed form cancels (mean rho q vs sd sqrt q)
+    ("elu", 0.5, 1.0, -0.999, 1, "exp_bivariate"),
+    ("selu", None, 0.01, -0.9999, 0, "exp_polar"),
+    ("selu", None, 30.0, 0.9999, 0, "exp_bivariate"),
+    ("celu", 2.0, 0.05, -0.999, 0, "exp_polar"),
+    ("celu", 2.0, 3.0, 0.99999, 1, "exp_bivariate"),
+]
 
 
 def test_one_bad_point_does_not_move_the_others():
@@ -174,3 +241,51 @@ def test_narrow_polynomial_interval_by_gauss_legendre_against_mpmath(name, param
     integrated by Gauss-Legendre (theory/exp_poly.py): the closed-form route takes the point
     (the truncated-moment sums cancel there) and matches mpmath."""
     check_exp_poly_against_mpmath(A.get(name, **params), q, rel=1e-14)
+
+
+def _bivariate_check(act, q, rho, order, ref, routes_allowed):
+    """The point takes one of ``routes_allowed`` and is within 1e-13 relative of ``ref`` or,
+    at a zero crossing, within the documented floor COND_MAX eps E[phi^(o)^2]
+    (theory/exp_bivariate.py)."""
+    got = routes.taken(act, "bivariate", (np.array([q]), np.array([rho])), order=order)
+    assert set(got) <= set(routes_allowed), got
+    fn = M.e_phi_phi if order == 0 else M.e_dphi_dphi
+    scale = float(fn(act, q, 1.0))
+    assert abs(float(fn(act, q, rho)) - ref) <= 1e-13 * abs(ref) + exp_bivariate.ATOL * scale
+
+
+@pytest.mark.parametrize("name,alpha,q,rho,order,route", EXP_POINTS)
+def test_exp_bivariate_against_mpmath(name, alpha, q, rho, order, route):
+    """ELU / SELU / CELU: the closed form (or the polar rule at small q) at rho near +-1 and
+    q from 1e-2 to 1e4 against the 30-digit one-dimensional mpmath integral above."""
+    act = A.get(name, **({} if alpha is None else {"alpha": alpha}))
+    ref = float(mp_elu_bivariate(name, alpha, q, rho, order))
+    _bivariate_check(act, q, rho, order, ref, (route,))
+
+
+@pytest.mark.parametrize("name,params,q,rho,order,route", [
+    ("crelu2", {"c": 1.0}, 0.3, -0.999, 0, "exp_bivariate"),
+    ("crelu2", {"c": 1.0}, 100.0, 0.99, 0, "poly_narrow"),
+    ("crelu2", {"c": 1.0}, 1e4, -0.9999, 1, "poly_narrow"),
+    ("crelu2", {"c": 3.0}, 10.0, 0.999, 0, "poly_inner"),
+    ("hardswish", {}, 1e-2, 0.9999, 0, "exp_bivariate"),
+    ("hardswish", {}, 100.0, -0.5, 1, "poly_narrow"),
+    ("hardswish", {}, 80.0, -0.999, 1, "poly_inner"),
+    ("hardswish", {}, 60.0, 0.998, 0, "exp_bivariate")])
+def test_piecewise_polynomial_bivariate_against_mpmath(name, params, q, rho, order, route):
+    """Clipped ReLU^2 and hardswish: each of the three routes at a point it takes, against
+    mpmath (exact inner expectation of polynomial pieces: ~1 s per point)."""
+    mp.mp.dps = 20
+    act = A.get(name, **params)
+    ref = float(R.mp_bivariate(act, q, rho, order))
+    _bivariate_check(act, q, rho, order, ref, (route,))
+
+
+def test_exp_bivariate_points_are_independent_of_their_grid():
+    """A point's value does not depend on the other points of the call (routes per point)."""
+    act = A.get("selu")
+    q, rho = np.array([0.01, 1.0, 100.0, 100.0]), np.array([0.5, -0.999, 0.3, -0.98])
+    both = M.e_phi_phi(act, q, rho)
+    assert len(routes.taken(act, "bivariate", (q, rho), order=0)) >= 2
+    for i in range(q.size):
+        assert both[i] == pytest.approx(float(M.e_phi_phi(act, q[i], rho[i])), rel=1e-15)

@@ -95,7 +95,7 @@ def applies(act: Activation) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _terms(act: Activation, order: int) -> tuple:
+def terms(act: Activation, order: int) -> tuple:
     """Numeric ``(coef, n, s)`` per piece of ``phi^(order)`` at ``act``'s parameters (from
     the family's cached forms, :func:`_family_numeric`)."""
     mod = _family_numeric(act.family)
@@ -250,17 +250,17 @@ def moment(act: Activation, q, quantity: str, region: str = "all"):
     ``e_phi_dphi``, ``d2q_e_phi2``); ``ok`` marks where the condition number is below
     ``COND_MAX`` (the value is accurate there)."""
     q = np.asarray(q, float)
-    t0 = _terms(act, 0)
+    t0 = terms(act, 0)
     if quantity == "e_phi":
         pieces = t0
     elif quantity == "e_phi2":
         pieces = [_product(f, f) for f in t0]
     elif quantity == "e_dphi2":
-        pieces = [_product(f, f) for f in _terms(act, 1)]
+        pieces = [_product(f, f) for f in terms(act, 1)]
     elif quantity == "e_phi_d2phi":
-        pieces = [_product(f, g) for f, g in zip(t0, _terms(act, 2))]
+        pieces = [_product(f, g) for f, g in zip(t0, terms(act, 2))]
     elif quantity == "e_phi_dphi":
-        pieces = [_product(f, g) for f, g in zip(t0, _terms(act, 1))]
+        pieces = [_product(f, g) for f, g in zip(t0, terms(act, 1))]
     elif quantity == "d2q_e_phi2":  # E[phi^2 He_4(x / sqrt q)] / (4 q^2)
         pieces = [[(c * m, n + dn, s) for c, n, s in _product(f, f)
                    for m, dn in ((0.25 / q ** 4, 4), (-1.5 / q ** 3, 2), (0.75 / q ** 2, 0))]

@@ -26,7 +26,20 @@ from typing import Callable
 
 import numpy as np
 
-from . import arccos, exp_poly, gelu_kernel, generic, numeric_forms, pl_bivariate, pl_univariate, strip
+from . import (
+    arccos,
+    exp_bivariate,
+    exp_polar,
+    exp_poly,
+    gelu_kernel,
+    generic,
+    numeric_forms,
+    panel_moments,
+    pl_bivariate,
+    pl_univariate,
+    poly_narrow,
+    strip,
+)
 from .activations import Activation
 
 METHODS = ("auto", "closed", "panels")
@@ -235,6 +248,29 @@ def _exp_accurate(act, quantity, q, **kw):
     return exp_poly.moment(act, q, quantity, **kw)
 
 
+def _exp_bivariate_accurate(act, quantity, q, rho, order):
+    """Its values, and the points where its error bound holds (:func:`.exp_bivariate.expect`)."""
+    return exp_bivariate.expect(act, q, rho, order)
+
+
+def _exp_polar_accurate(act, quantity, q, rho, order):
+    return None, exp_polar.accurate(act, q, rho)
+
+
+def _poly_narrow_accurate(act, quantity, q, rho, order):
+    return poly_narrow.expect(act, q, rho, order)
+
+
+def _poly_inner(act, q, rho, order):
+    """Outer panel rule of the closed-form conditional expectation (:mod:`.poly_narrow`)."""
+    return generic.finite(panel_moments.bivariate(act, q, rho, order,
+                                                  poly_narrow.inner_closed(act, order)), q)
+
+
+def _poly_inner_accurate(act, quantity, q, rho, order):
+    return None, poly_narrow.inner_fits(act, q, rho)
+
+
 def _gelu_accurate(act, quantity, q, rho=1.0, order=0):
     if quantity == "bivariate":
         return gelu_kernel.accurate(q, rho, order)
@@ -284,6 +320,17 @@ ROUTES: list[Route] = [
           {q: _exp_fn(q) for q in ("e_phi", "e_phi2", "e_dphi2", "e_phi_d2phi",
                                    "e_phi_dphi", "d2q_e_phi2")},
           accurate=_exp_accurate),
+    Route("exp_bivariate", exp_bivariate.applies,
+          {"bivariate": lambda act, q, rho, order:
+           exp_bivariate.expect(act, q, rho, order)[0][()]},
+          accurate=_exp_bivariate_accurate),
+    Route("exp_polar", exp_polar.applies, {"bivariate": exp_polar.bivariate},
+          methods=frozenset({"auto"}), accurate=_exp_polar_accurate),
+    Route("poly_narrow", poly_narrow.applies,
+          {"bivariate": lambda act, q, rho, order: poly_narrow.expect(act, q, rho, order)[0][()]},
+          methods=frozenset({"auto"}), accurate=_poly_narrow_accurate),
+    Route("poly_inner", poly_narrow.applies, {"bivariate": _poly_inner},
+          methods=frozenset({"auto"}), accurate=_poly_inner_accurate),
     Route("strip", strip.applies,
           {q: _strip_fn(q) for q in ("e_phi", "e_phi2", "e_dphi2", "e_phi_d2phi",
                                      "e_phi_dphi", "d2q_e_phi2", "bivariate")},
