@@ -90,8 +90,10 @@ def _family_applies(fam: Family) -> bool:
 
 def applies(act: Activation) -> bool:
     """Pieces of ``phi`` are exponential-polynomial and ``phi`` is not piecewise linear
-    (those have :mod:`.piecewise_linear`)."""
-    return _family_applies(act.family)
+    (those have :mod:`.piecewise_linear`); proved with sympy once per family and cached with
+    its generated forms, so a warm start does not import sympy to learn it."""
+    return numeric_forms.family_fact(act.family, "applies_exp_poly",
+                                     lambda: _family_applies(act.family), __file__)
 
 
 @lru_cache(maxsize=256)

@@ -32,6 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import numeric_forms
 from ._lazy import sympy as sp
 from .activations import Activation, Family
 from .gaussian import COND_MAX
@@ -46,7 +47,9 @@ def _is_gelu(fam: Family) -> bool:
 
 
 def applies(act: Activation) -> bool:
-    return _is_gelu(act.family)
+    """``phi`` is GELU (proved with sympy once per family, cached with its generated forms)."""
+    return numeric_forms.family_fact(act.family, "applies_gelu_kernel",
+                                     lambda: bool(_is_gelu(act.family)), __file__)
 
 
 def e_phi_phi(q, rho, order: int = 0):

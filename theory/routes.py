@@ -33,7 +33,6 @@ from . import (
     exp_poly,
     gelu_kernel,
     generic,
-    numeric_forms,
     panel_moments,
     pl_bivariate,
     pl_univariate,
@@ -166,15 +165,6 @@ def register(route: Route, before: str | None = None) -> None:
 
 
 # --- the routes' own pieces ----------------------------------------------------------
-def _definitional(module) -> Callable[[Activation], bool]:
-    """``module.applies``, a property of the family's definition proved with sympy, cached
-    with the family's generated forms (:func:`.numeric_forms.family_fact`): a cold start
-    does not import sympy to learn that a route does not apply."""
-    label = module.__name__.rsplit(".", 1)[-1]
-    return lambda act: numeric_forms.family_fact(
-        act.family, f"applies_{label}", lambda: bool(module.applies(act)), module.__file__)
-
-
 @lru_cache(maxsize=256)
 def _unit_moments(act: Activation):
     """``(E[phi(z)^2], E[phi'(z)^2])`` at ``q = 1`` for a positively homogeneous piecewise-
@@ -301,7 +291,7 @@ def _strip_accurate(act, quantity, q, rho=None, region="all", order=0):
 ROUTES: list[Route] = [
     Route("arccos", arccos.applies,
           {"bivariate": lambda act, q, rho, order: arccos.e_phi_phi(act, q, rho, order)[()]}),
-    Route("gelu", _definitional(gelu_kernel),
+    Route("gelu", gelu_kernel.applies,
           {"e_phi2": lambda act, q: gelu_kernel.e_phi_phi(q, 1.0, 0)[()],
            "e_dphi2": lambda act, q: gelu_kernel.e_phi_phi(q, 1.0, 1)[()],
            "bivariate": lambda act, q, rho, order: gelu_kernel.e_phi_phi(q, rho, order)[()]},
@@ -316,7 +306,7 @@ ROUTES: list[Route] = [
           accurate=_pl_bivariate_accurate),
     Route("pl_inner", lambda a: a.is_piecewise_linear, {"bivariate": _pl_inner},
           accurate=_pl_inner_accurate),
-    Route("exp_poly", _definitional(exp_poly),
+    Route("exp_poly", exp_poly.applies,
           {q: _exp_fn(q) for q in ("e_phi", "e_phi2", "e_dphi2", "e_phi_d2phi",
                                    "e_phi_dphi", "d2q_e_phi2")},
           accurate=_exp_accurate),
