@@ -21,7 +21,8 @@ is the upper tail of Owen's ``T``, a positive quantity for ``a >= 0``.  Computin
   beyond it ``T`` by Gauss-Legendre on ``[0, a]``);
 * otherwise ``Tc = (1/2 pi) int_0^{atan(1/a)} exp(-h^2 / (2 sin^2 u)) du``, whose mass sits
   at the upper end with rate ``lam = h^2 a (1 + a^2)``: in ``t = lam (atan(1/a) - u)``,
-  Gauss-Legendre on ``[0, t_end]`` (``t_end <= T_SHORT``) or Gauss-Laguerre (32 nodes);
+  32-point Gauss-Legendre on ``[0, min(t_end, T_CUT)]`` (the rest weighs ``< e^-T_CUT``;
+  Gauss-Laguerre, used before, was 2e-13 off near ``h a = 2``);
 * ``a < 0``: ``Tc(h, a) = Q(h) - Tc(h, |a|)`` (at most a factor 2 of cancellation).
 
 Every function also returns a forward error bound (a multiple of the unit roundoff times
@@ -41,8 +42,7 @@ INV_2PI = 1.0 / (2.0 * np.pi)
 INV_SQRT2PI = 1.0 / np.sqrt(2.0 * np.pi)
 _Y, _W = np.polynomial.legendre.leggauss(32)
 _Y, _W = (_Y + 1.0) / 2.0, _W / 2.0  # on [0, 1]
-_TL, _WL = np.polynomial.laguerre.laggauss(32)
-T_SHORT = 30.0
+T_CUT = 40.0
 
 
 def gamma(z):
@@ -54,9 +54,9 @@ def _tail_quadrature(h, a):
     h2 = h * h
     lam = h2 * a * (1.0 + a * a)
     t_end = lam * np.arctan2(1.0, a)
-    short = t_end <= T_SHORT  # Gauss-Legendre on [0, t_end], else Gauss-Laguerre
-    t = np.where(short[:, None], t_end[:, None] * _Y, _TL)
-    wt = np.where(short[:, None], t_end[:, None] * _W * np.exp(-t), _WL)
+    t_cut = np.minimum(t_end, T_CUT)[:, None]  # the rest weighs < exp(-T_CUT)
+    t = t_cut * _Y
+    wt = t_cut * _W * np.exp(-t)
     aa = a[:, None]
     w = np.tan(t / lam[:, None])
     den = 1.0 - aa * w
