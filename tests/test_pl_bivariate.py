@@ -186,3 +186,19 @@ def test_grid_routes_are_per_point(name, params, order):
     for i in rng.choice(qg.size, 40, replace=False):
         _, alone, _ = routes.plan(act, "bivariate", (qg.flat[i], rg.flat[i]), order=order)
         assert alone[0] == index[i], (qg.flat[i], rg.flat[i])
+
+
+def test_owen_tc_tail_within_its_bound():
+    """The tail quadrature (``h a > 2``) within its own error bound against ``Q(h)/2 - T(h, a)``
+    at 150 digits, where the Gauss-Laguerre rule used before was off by 2-3x its bound
+    (``h a`` near 2, ``t_end`` just above 30) and where the cut at ``T_CUT`` matters (large
+    ``h a``)."""
+    def ref(h, a):
+        with mp.workdps(150):
+            h, a = mp.mpf(h), mp.mpf(a)
+            t = mp.quad(lambda x: mp.exp(-h * h * (1 + x * x) / 2) / (1 + x * x),
+                        mp.linspace(0, a, 40)) / (2 * mp.pi)
+            return float(mp.ncdf(-h) / 2 - t)
+    for h, a in [(9.91, 0.239), (11.8, 0.178), (12.8, 0.16), (0.5, 30.0), (1.0, 5.0)]:
+        v, e = orthant.owen_tc(h, a)
+        assert abs(float(v) - ref(h, a)) <= float(e), (h, a)
