@@ -27,9 +27,8 @@ _J1_SERIES = (1 / 3, -1 / 30, 1 / 840, -1 / 45360, 1 / 3991680, -1 / 518918400,
               1 / 93405312000)
 _J2_SERIES = (4 / 15, -16 / 315, 4 / 945, -32 / 155925, 8 / 1216215, -32 / 212837625,
               4 / 1550674125)
-
-
 INV_2PI = 1.0 / (2.0 * np.pi)
+T_SERIES = 0.3  # pi - theta below which J_n is summed as its series
 
 
 def _series(n: int, t):
@@ -39,9 +38,6 @@ def _series(n: int, t):
     for c in coef[-2::-1]:
         acc = acc * t2 + c
     return acc * (t * t2 if n == 1 else t2 * t2 * t)
-
-
-T_SERIES = 0.3
 
 
 def _j(n: int, rho):
