@@ -6,7 +6,8 @@ six sample points of the grid, :mod:`sparsefield.references.mpmath_moments`):
 * ReLU ``E[phi phi]``: one ``(q, rho)`` and a 100 x 100 ``(q, rho)`` grid, sparsefield
   (the arc-cosine route) against ``q (sqrt(1 - rho^2) + (pi - arccos rho) rho) / (2 pi)``
   written in numpy;
-* CReLU, CST, ST, hard threshold ``E[phi phi]`` and ``E[phi' phi']``: the 100 x 100 grid
+* CReLU, CST, ST, hard threshold ``E[phi phi]`` and ``E[phi' phi']`` (classical ``phi'``;
+  for jumps also ``moments.e_dphi_dphi``, which adds their delta terms): the 100 x 100 grid
   (``q`` log-spaced in [0.1, 10], ``rho`` in [-1, 1]) by the public route, by the orthant
   closed form alone (:func:`sparsefield.theory.pl_bivariate.expect`), each route's region
   timed alone (``grid / fastest region``: 1 without a cliff), and one scalar call; CReLU
@@ -111,7 +112,8 @@ def relu_rows() -> None:
 def pl_rows(name: str, order: int) -> None:
     act = get(name, **CASES[name])
     ref = refs(act, order)
-    fn = M.e_phi_phi if order == 0 else M.e_dphi_dphi
+    def fn(a, q, rho):  # the classical phi' (the delta terms of jumps: a separate line)
+        return M._bivariate(a, q, rho, order, "auto")
     what = "E[phi phi]" if order == 0 else "E[phi' phi']"
     case = f"{name} {what} 100x100 /pt"
     full = cpu(lambda: fn(act, QG, RG), repeats=3) / QG.size
@@ -141,6 +143,9 @@ def pl_rows(name: str, order: int) -> None:
           + f"; grid / fastest region {full / fastest:.2f}")
     one = cpu(lambda: fn(act, 1.0, 0.5), inner=20)
     line(f"{name} {what} one (q=1, rho=0.5)", "sparsefield (public route)", one)
+    if order == 1 and act.has_jumps:
+        t = cpu(lambda: M.e_dphi_dphi(act, QG, RG), repeats=1) / QG.size
+        line("", "e_dphi_dphi (+ jump deltas) /pt", t)
 
 
 def main() -> None:
