@@ -115,3 +115,90 @@ def test_error_bound_can_fail():
     act = get("crelu", tau=1.0364, m=0.8095)
     _, ok = P.expect(act, 1e6, 0.5)
     assert not ok
+
+
+# --- the limits the closed form must survive, against mpmath (issue 27) ----------------
+CRELU, CST = {"tau": 1.0364, "m": 0.8095}, {"tau": 0.5, "m": 1.5}
+EDGE = [  # (name, params, q, rho): rho -> +-1, breakpoints beyond 8 sd, q from 1e-3 to 1e8
+    ("crelu", CRELU, 1.0, 1 - 1e-12),
+    ("crelu", CRELU, 1.0, -1 + 1e-12),
+    ("relu_tau", {"tau": 9.0}, 1.0, 0.7),          # breakpoint 9 sd out
+    ("st", {"tau": 9.0}, 1.0, -0.8),               # breakpoints at +-9 sd
+    ("hard_threshold", {"theta": 8.5}, 1.0, 0.95),
+    ("crelu", CRELU, 1e8, -0.5),
+]
+EDGE_SLOW = [
+    ("hardtanh", {}, 1e-3, -1 + 1e-12),            # clip at 32 sd, rho -> -1
+    ("relu6", {}, 1e8, 1 - 1e-12),
+    ("cst", CST, 1e-3, 0.5),                       # every breakpoint beyond 15 sd
+    ("cst", CST, 1e8, 0.3),
+]
+
+
+def _check_edge(name, params, q, rho, order):
+    """The public route (closed form where its bound holds, else the fallbacks) and the
+    closed form wherever it claims ``ok``, within ``1e-13`` relative or ``1e-15 E[phi^2]``."""
+    act = get(name, **params)
+    mp.mp.dps = 20
+    ref = float(R.mp_bivariate(act, q, rho, order))
+    scale = float(R.mp_univariate(act, q, order, lambda f: f * f))
+    tol = 1e-13 * abs(ref) + P.ATOL * scale
+    value, ok = P.expect(act, q, rho, order)
+    assert not ok or abs(float(value) - ref) <= tol, (float(value), ref)
+    public = float(M._bivariate(act, q, rho, order, "auto"))
+    assert abs(public - ref) <= tol, (public, ref)
+
+
+@pytest.mark.parametrize("name,params,q,rho", EDGE)
+@pytest.mark.parametrize("order", [0, 1])
+def test_edges_against_mpmath(name, params, q, rho, order):
+    _check_edge(name, params, q, rho, order)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,params,q,rho", EDGE_SLOW)
+@pytest.mark.parametrize("order", [0, 1])
+def test_edges_against_mpmath_slow(name, params, q, rho, order):
+    _check_edge(name, params, q, rho, order)
+
+
+BENCH_GRID = np.broadcast_arrays(np.geomspace(0.1, 10.0, 100)[:, None],
+                                 np.linspace(-1.0, 1.0, 100)[None, :])
+
+
+@pytest.mark.parametrize("name,params", [("crelu", CRELU), ("cst", CST), ("st", {"tau": 1.0}),
+                                         ("hard_threshold", {"theta": 1.0})])
+@pytest.mark.parametrize("order", [0, 1])
+def test_grid_routes_are_per_point(name, params, order):
+    """On the 100 x 100 (q, rho) grid of benchmarks/bench_pl_bivariate.py every point takes
+    the route it takes alone: the closed form exactly where its own bound holds, and a
+    sample of points planned one by one agrees with the grid's plan (no point is sent down
+    a slower route by another)."""
+    act = get(name, **params)
+    qg, rg = BENCH_GRID
+    rts, index, _ = routes.plan(act, "bivariate", (qg, rg), order=order)
+    names = [r.name for r in rts]
+    _, ok = P.expect(act, qg, rg, order)
+    taken = routes.taken(act, "bivariate", (qg, rg), order=order)
+    assert taken.get("pl_bivariate", 0) == np.count_nonzero(ok)
+    assert np.all(index.reshape(qg.shape)[ok] == names.index("pl_bivariate"))
+    rng = np.random.default_rng(27)
+    for i in rng.choice(qg.size, 40, replace=False):
+        _, alone, _ = routes.plan(act, "bivariate", (qg.flat[i], rg.flat[i]), order=order)
+        assert alone[0] == index[i], (qg.flat[i], rg.flat[i])
+
+
+def test_owen_tc_tail_within_its_bound():
+    """The tail quadrature (``h a > 2``) within its own error bound against ``Q(h)/2 - T(h, a)``
+    at 150 digits, where the Gauss-Laguerre rule used before was off by 2-3x its bound
+    (``h a`` near 2, ``t_end`` just above 30) and where the cut at ``T_CUT`` matters (large
+    ``h a``)."""
+    def ref(h, a):
+        with mp.workdps(150):
+            h, a = mp.mpf(h), mp.mpf(a)
+            t = mp.quad(lambda x: mp.exp(-h * h * (1 + x * x) / 2) / (1 + x * x),
+                        mp.linspace(0, a, 40)) / (2 * mp.pi)
+            return float(mp.ncdf(-h) / 2 - t)
+    for h, a in [(9.91, 0.239), (11.8, 0.178), (12.8, 0.16), (0.5, 30.0), (1.0, 5.0)]:
+        v, e = orthant.owen_tc(h, a)
+        assert abs(float(v) - ref(h, a)) <= float(e), (h, a)

@@ -14,6 +14,7 @@ Writing ``phi(x) = b relu(x)^n + (-1)^n a relu(-x)^n``,
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -27,27 +28,52 @@ _J1_SERIES = (1 / 3, -1 / 30, 1 / 840, -1 / 45360, 1 / 3991680, -1 / 518918400,
               1 / 93405312000)
 _J2_SERIES = (4 / 15, -16 / 315, 4 / 945, -32 / 155925, 8 / 1216215, -32 / 212837625,
               4 / 1550674125)
+INV_2PI = 1.0 / (2.0 * np.pi)
+T_SERIES = 0.3  # pi - theta below which J_n is summed as its series
+
+
+def _series(n: int, t):
+    """``J_n(pi - t)`` by its Taylor series, used for ``t < T_SERIES`` (``J_n`` cancels)."""
+    coef, t2 = (_J1_SERIES if n == 1 else _J2_SERIES), t * t
+    acc = coef[-1]
+    for c in coef[-2::-1]:
+        acc = acc * t2 + c
+    return acc * (t * t2 if n == 1 else t2 * t2 * t)
 
 
 def _j(n: int, rho):
     """``J_n(theta)``, ``theta = arccos(rho)``, accurate also where it is small (rho -> -1)."""
     rho = np.asarray(rho, float)
     t = 2.0 * np.arctan2(np.sqrt(1.0 + rho), np.sqrt(1.0 - rho))  # pi - theta, exactly
-    st, ct = np.sqrt((1.0 - rho) * (1.0 + rho)), rho  # sin(theta), cos(theta)
     if n == 0:
         return t
-    t2 = t * t
+    st = np.sqrt((1.0 - rho) * (1.0 + rho))  # sin(theta); cos(theta) = rho
     if n == 1:  # J_1(pi - t) = sin(t) - t cos(t)
-        direct, lead, coef = st + t * ct, t * t2, _J1_SERIES
+        out = st + t * rho
     else:  # J_2(pi - t) = t (1 + 2 cos(t)^2) - 3 sin(t) cos(t)
-        direct, lead, coef = 3.0 * st * ct + t * (1.0 + 2.0 * ct * ct), t2 * t2 * t, _J2_SERIES
-    series = lead * np.polyval(coef[::-1], t2)
-    return np.where(t < 0.3, series, direct)
+        out = 3.0 * st * rho + t * (1.0 + 2.0 * rho * rho)
+    small = t < T_SERIES
+    if out.ndim == 0:
+        return _series(n, t) if small else out
+    if small.any():
+        out[small] = _series(n, t[small])
+    return out
+
+
+def _j_scalar(n: int, rho: float) -> float:
+    """:func:`_j` at one float, in ``math`` (no array bookkeeping)."""
+    t = 2.0 * math.atan2(math.sqrt(1.0 + rho), math.sqrt(1.0 - rho))
+    if n == 0:
+        return t
+    if t < T_SERIES:
+        return _series(n, t)
+    st = math.sqrt((1.0 - rho) * (1.0 + rho))
+    return st + t * rho if n == 1 else 3.0 * st * rho + t * (1.0 + 2.0 * rho * rho)
 
 
 def kernel(n: int, q, rho):
     """``E[relu(u1)^n relu(u2)^n] = q^n J_n(theta) / (2 pi)`` (Cho & Saul 2009)."""
-    return np.asarray(q, float) ** n * _j(n, rho) / (2.0 * np.pi)
+    return np.asarray(q, float) ** n * _j(n, rho) * INV_2PI
 
 
 @lru_cache(maxsize=None)
@@ -85,11 +111,30 @@ def applies(act: Activation) -> bool:
     return _form(act.family) is not None
 
 
-def e_phi_phi(act: Activation, q, rho, order: int):
-    """``E[phi^(order)(u1) phi^(order)(u2)]`` for ``order`` 0 or 1 in closed form."""
+@lru_cache(maxsize=256)
+def _weights(act: Activation, order: int) -> tuple:
+    """``(n, a^2 + b^2, 2 (-1)^n a b)`` of ``phi^(order)`` (module docstring), once per
+    activation and order."""
     n, fa, fb = _form(act.family)
     a, b = float(fa(*act.values)), float(fb(*act.values))
     if order == 1:  # phi' = n a x^(n-1) (x < 0), n b x^(n-1) (x >= 0)
         n, a, b = n - 1, n * a, n * b
     big_a = a if n % 2 == 0 else -a  # phi = b relu(x)^n + big_a relu(-x)^n
-    return (big_a * big_a + b * b) * kernel(n, q, rho) + 2.0 * big_a * b * kernel(n, q, -rho)
+    return n, big_a * big_a + b * b, 2.0 * big_a * b
+
+
+def e_phi_phi(act: Activation, q, rho, order: int):
+    """``E[phi^(order)(u1) phi^(order)(u2)]`` for ``order`` 0 or 1 in closed form:
+    ``(a^2 + b^2) K_n(rho) + 2 (-1)^n a b K_n(-rho)`` (module docstring)."""
+    n, same, cross = _weights(act, order)
+    if isinstance(q, (float, int)) and isinstance(rho, (float, int)):
+        j = same * _j_scalar(n, float(rho))
+        if cross:
+            j += cross * _j_scalar(n, -float(rho))
+        return np.float64(float(q) ** n * j * INV_2PI)
+    j = _j(n, rho)
+    if same != 1.0:
+        j = same * j
+    if cross:
+        j = j + cross * _j(n, -np.asarray(rho, float))
+    return np.asarray(q, float) ** n * j * INV_2PI
