@@ -15,6 +15,7 @@ from sparsefield.theory.eoc import edge_of_chaos
 from sparsefield.theory.errors import InfeasibleError, ParameterError
 from sparsefield.theory.maps import MeanField
 
+EPS = float(np.finfo(float).eps)
 JUMPS = [A.get("jumprelu", theta=0.8), A.get("hard_threshold", theta=0.6)]
 
 
@@ -125,3 +126,49 @@ def test_check_matrix_rows_for_a_jump_pass():
     rows = check.monte_carlo_rows(act, 1.5, 0.1, tiny, seed=1) + check.quadrature_rows(act, tiny)
     assert rows and all(r.passed for r in rows), [r for r in rows if not r.passed]
     assert not any("phi'^2" in r.quantity or "chi_1" in r.quantity for r in rows)
+
+
+def _mp_delta_terms(act, q: float, rho: float) -> float:
+    """The jump terms of E[phi'(u1) phi'(u2)] in mpmath at 40 digits, from the definition:
+    2 sum_b D_b p_q(b) P-weighted slopes of u2 | u1 = b, plus sum D_b D_b' p_2(b, b')."""
+    import mpmath as mp
+
+    with mp.workdps(40):
+        qv, r = mp.mpf(q), mp.mpf(rho)
+        s = mp.sqrt(qv * (1 - r * r))
+        edges = [-mp.inf] + [mp.mpf(float(b)) for b in act.breakpoints] + [mp.inf]
+        slopes = [mp.mpf(float(a)) for a in act.linear_coeffs[0]]
+        jumps_ = [(mp.mpf(float(b)), mp.mpf(float(d)))
+                  for b, d in zip(act.breakpoints, act.jumps) if d != 0.0]
+        det = 1 - r * r
+
+        def prob(lo, hi):  # P(lo < N(0, 1) < hi), tails taken on their own side
+            return mp.ncdf(-lo) - mp.ncdf(-hi) if lo > 0 else mp.ncdf(hi) - mp.ncdf(lo)
+
+        def cond(b):
+            return sum(a * prob((edges[k] - r * b) / s, (edges[k + 1] - r * b) / s)
+                       for k, a in enumerate(slopes))
+
+        def p2(b1, b2):
+            return mp.exp(-(b1 * b1 - 2 * r * b1 * b2 + b2 * b2) / (2 * qv * det)) / (
+                2 * mp.pi * qv * mp.sqrt(det))
+        total = sum(2 * d * mp.npdf(b, 0, mp.sqrt(qv)) * cond(b) for b, d in jumps_)
+        return float(total + sum(d1 * d2 * p2(b1, b2) for b1, d1 in jumps_ for b2, d2 in jumps_))
+
+
+@pytest.mark.parametrize("act", JUMPS + [A.get("hard_threshold", theta=3.0)], ids=lambda a: a.name)
+def test_delta_terms_on_a_grid_against_mpmath(act):
+    """The vectorised jump terms (normal interval probabilities) against 40-digit mpmath
+    at 1e-13 on a (q, rho) grid (plus the rounding of a Gaussian exponent ``a``: ``exp(-a)``
+    carries a relative error ``~ a eps``), and each point alone gives the grid's value."""
+    rng = np.random.default_rng(3)
+    q = np.exp(rng.uniform(math.log(0.01), math.log(100.0), 12))
+    rho = rng.uniform(-0.999, 0.999, 12)
+    grid = jumps.delta_dphi_dphi(act, q, rho)
+    for k in range(q.size):
+        ref = _mp_delta_terms(act, q[k], rho[k])
+        exponent = float(np.max(act.breakpoints ** 2)) / (q[k] * (1.0 - abs(rho[k])))
+        assert grid[k] == pytest.approx(ref, rel=1e-13 + 8 * EPS * exponent, abs=1e-300)
+        assert float(jumps.delta_dphi_dphi(act, q[k], rho[k])) == grid[k]
+    # |rho| = 1: the delta at b meets g(rho b), or another delta (infinite)
+    assert float(jumps.delta_dphi_dphi(act, 1.0, 1.0)) == math.inf

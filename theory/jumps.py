@@ -39,6 +39,7 @@ import math
 
 import numpy as np
 from scipy import special
+from scipy.special import ndtr
 
 from .activations import Activation
 from .errors import ParameterError, check_open_unit, check_variance
@@ -90,36 +91,53 @@ def dq_e_phi2(act: Activation, q):
     return np.vectorize(one, otypes=[float])(np.asarray(q, float))[()]
 
 
-def _p2(b1: float, b2: float, q: float, rho: float) -> float:
-    """Bivariate normal density, variances ``q``, correlation ``rho`` (``|rho| < 1``)."""
-    det = 1.0 - rho * rho
-    return math.exp(-(b1 * b1 - 2 * rho * b1 * b2 + b2 * b2) / (2 * q * det)) / (
-        2 * math.pi * q * math.sqrt(det))
-
-
 def delta_dphi_dphi(act: Activation, q, rho):
     """The jump terms of ``E[phi'(u1) phi'(u2)]`` (added to the classical ``E[g g]``):
     ``2 sum_b D_b p_q(b) E[g(u2) | u1 = b] + sum_{b,b'} D_b D_b' p_2(b, b')``;
-    ``inf`` at ``|rho| = 1`` where two deltas meet (``b' = rho b``)."""
-    pieces = [act.piece(k, 1) for k in range(len(act.breakpoints) + 1)]
-    jumps = [(b, d) for b, d in zip(act.breakpoints, act.jumps) if d != 0.0]
+    ``inf`` at ``|rho| = 1`` where two deltas meet (``b' = rho b``).  Vectorised over
+    ``(q, rho)``: for piecewise-linear ``phi``, ``g`` is piecewise constant and
+    ``E[g(u2) | u1 = b]`` a sum of normal interval probabilities (``u2 | u1 = b`` is
+    ``N(rho b, q (1 - rho^2))``); other ``phi`` integrate ``g`` per point."""
+    q, rho = np.broadcast_arrays(np.asarray(q, float), np.asarray(rho, float))
+    if np.any(np.abs(rho) > 1.0):
+        raise ValueError(f"rho={rho[np.abs(rho) > 1.0].flat[0]} must be in [-1, 1]")
+    b = act.breakpoints
+    keep = act.jumps != 0.0
+    bj, dj = b[keep], act.jumps[keep]
+    qx, rx = q[..., None], rho[..., None]
+    edge = np.abs(rho) == 1.0
+    r = np.where(edge, 0.0, rho)[..., None]  # the |rho| = 1 points are set below
+    cond = _conditional_g(act, qx, r, bj)
+    dens = density(bj, qx)
+    total = 2.0 * (dj * dens * cond).sum(axis=-1)
+    det = 1.0 - r[..., None] ** 2
+    b1, b2 = bj[:, None], bj[None, :]
+    with np.errstate(divide="ignore", over="ignore", under="ignore"):
+        p2 = np.exp(-(b1 * b1 - 2 * r[..., None] * b1 * b2 + b2 * b2)
+                    / (2 * qx[..., None] * det)) / (2 * math.pi * qx[..., None] * np.sqrt(det))
+    total = total + (dj[:, None] * dj[None, :] * p2).sum(axis=(-2, -1))
+    if edge.any():  # u2 = rho u1: the delta at b meets g(rho b), or another delta (inf)
+        meet = np.abs(b1 - rx[..., None] * b2) <= 1e-12 * np.maximum(1.0, np.abs(b2))
+        at_edge = 2.0 * (dj * dens * act.derivative(rx * bj)).sum(axis=-1)
+        total = np.where(edge, np.where(meet.any(axis=(-2, -1)), np.inf, at_edge), total)
+    return total[()]
 
-    def one(qv: float, r: float) -> float:
-        if not -1.0 <= r <= 1.0:
-            raise ValueError(f"rho={r} must be in [-1, 1]")
-        if abs(r) == 1.0:
-            if any(abs(b2 - r * b1) <= 1e-12 * max(1.0, abs(b1)) for b1, _ in jumps
-                   for b2, _ in jumps):
-                return math.inf
-            cross = sum(2 * d * float(density(b, qv)) * float(act.derivative(r * b))
-                        for b, d in jumps)
-            return cross
-        v = qv * (1 - r * r)
-        cross = sum(2 * d * float(density(b, qv)) * split_expect(pieces, act.breakpoints, v,
-                                                                  mu=r * b)
-                    for b, d in jumps)
-        return cross + sum(d1 * d2 * _p2(b1, b2, qv, r) for b1, d1 in jumps for b2, d2 in jumps)
-    return np.vectorize(one, otypes=[float])(q, rho)[()]
+
+def _conditional_g(act: Activation, q, rho, b):
+    """``E[g(u2) | u1 = b]`` for ``u1, u2`` of variance ``q``, correlation ``|rho| < 1``."""
+    mu, s = rho * b, np.sqrt(q * (1.0 - rho * rho))
+    if act.is_piecewise_linear:
+        slopes = act.linear_coeffs[0]
+        edges = np.concatenate(([-np.inf], act.breakpoints, [np.inf]))
+        z = (edges[:, None] - mu[..., None, :]) / s[..., None, :]  # (..., edge, jump)
+        upper, lower = ndtr(-z), ndtr(z)
+        above = z[..., :-1, :] >= 0.0  # an interval above the mean: difference of upper tails
+        prob = np.where(above, upper[..., :-1, :] - upper[..., 1:, :],
+                        lower[..., 1:, :] - lower[..., :-1, :])
+        return (slopes[:, None] * prob).sum(axis=-2)
+    pieces = [act.piece(k, 1) for k in range(len(act.breakpoints) + 1)]
+    one = np.vectorize(lambda m, v: split_expect(pieces, act.breakpoints, v, mu=m), otypes=[float])
+    return one(mu, s * s)
 
 
 def topk_threshold(fraction: float, q: float = 1.0, sided: int = 2) -> float:

@@ -8,12 +8,14 @@ never by production code; same signatures as :mod:`sparsefield.theory.moments`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sparsefield.theory import generic, jumps
 from sparsefield.theory.activations import Activation
 from sparsefield.theory.errors import ParameterError
-from sparsefield.theory.gaussian import split_expect
+from sparsefield.theory.gaussian import gamma, split_expect
 
 __all__ = ["e_phi", "e_phi2", "e_dphi2", "e_phi_d2phi", "e_phi_dphi", "p_zero", "d2q_e_phi2",
            "e_phi_phi", "e_dphi_dphi"]
@@ -92,5 +94,31 @@ def e_phi_phi(act: Activation, q, rho):
 def e_dphi_dphi(act: Activation, q, rho):
     """``E[phi'(u1) phi'(u2)]`` (plus the delta terms of ``phi'`` when ``phi`` jumps)."""
     if act.has_jumps:
-        return _bivariate(act, q, rho, 1) + jumps.delta_dphi_dphi(act, q, rho)
+        return _bivariate(act, q, rho, 1) + _delta_dphi_dphi(act, q, rho)
     return _bivariate(act, q, rho, 1)
+
+
+def _delta_dphi_dphi(act: Activation, q, rho):
+    """The jump terms of ``E[phi'(u1) phi'(u2)]`` point by point by adaptive quadrature of
+    ``E[g(u2) | u1 = b]`` (``g`` the classical derivative; docs/theory.md section 4.5):
+    ``2 sum_b D_b p_q(b) E[g(u2) | u1 = b] + sum_{b,b'} D_b D_b' p_2(b, b')``."""
+    pieces = [act.piece(k, 1) for k in range(len(act.breakpoints) + 1)]
+    jumps = [(b, d) for b, d in zip(act.breakpoints, act.jumps) if d != 0.0]
+
+    def p2(b1: float, b2: float, qv: float, r: float) -> float:
+        det = 1.0 - r * r
+        return math.exp(-(b1 * b1 - 2 * r * b1 * b2 + b2 * b2) / (2 * qv * det)) / (
+            2 * math.pi * qv * math.sqrt(det))
+
+    def one(qv: float, r: float) -> float:
+        if abs(r) == 1.0:
+            if any(abs(b2 - r * b1) <= 1e-12 * max(1.0, abs(b1)) for b1, _ in jumps
+                   for b2, _ in jumps):
+                return math.inf
+            return sum(2 * d * gamma(b / math.sqrt(qv)) / math.sqrt(qv)
+                       * float(act.derivative(r * b)) for b, d in jumps)
+        cross = sum(2 * d * gamma(b / math.sqrt(qv)) / math.sqrt(qv)
+                    * split_expect(pieces, act.breakpoints, qv * (1 - r * r), mu=r * b)
+                    for b, d in jumps)
+        return cross + sum(d1 * d2 * p2(b1, b2, qv, r) for b1, d1 in jumps for b2, d2 in jumps)
+    return np.vectorize(one, otypes=[float])(q, rho)[()]
