@@ -173,21 +173,24 @@ def test_printed_formula_value_equals_map(argv, capsys):
         assert abs(got[k]["value"] - want[k]) <= 1e-13 * abs(want[k]), (k, got[k]["value"], want[k])
 
 
-@pytest.mark.parametrize("z", [0.5, 1.99, 2.0, 3.0, 7.0, 20.0, 34.8, 37.5])
+@pytest.mark.parametrize("z", [0.5, 1.99, 2.0, 3.0, 3.99, 4.01, 7.0, 20.0, 34.8, 37.5])
 def test_tail_moments_against_mpmath(z):
-    """``T_k(z) = int_z^inf (t - z)^k gamma(t) dt`` (theory/pl_tails.py, Miller's backward
-    recurrence) against the forward closed forms at 80 digits, ``b = z sqrt(q)`` exact."""
-    from sparsefield.theory import pl_tails
+    """``psi_n(h) = E[(w - h)_+^n]`` and ``gamma(h)`` at ``h = |b| / sqrt(q)`` with the float
+    inputs ``b``, ``q`` exact (theory/pl_univariate.py: beyond ``h = 4`` the exponent
+    ``b^2/2q`` in double-double) against the closed forms at 80 digits; a rounded exponent
+    (``b = 34.8 sqrt(q)``: ``b^2/2q = 605``) is ~1e-13 off."""
+    from sparsefield.theory import pl_univariate as U
 
     q = 0.37
     b = z * math.sqrt(q)
-    got = pl_tails.tail_moments(b, q)
+    qa = np.array([q])
+    got = U.tail_moments(np.abs(b) / np.sqrt(qa), b, qa)
     with mp.workdps(80):
         zz = mp.mpf(b) / mp.sqrt(mp.mpf(q))
         t0, g = mp.ncdf(-zz), mp.npdf(zz)
-        want = [t0, g - zz * t0, (1 + zz * zz) * t0 - zz * g]
-    for k in range(3):
-        assert abs(got[k] / float(want[k]) - 1) <= 1e-14, (k, got[k], float(want[k]))
+        want = [t0, g - zz * t0, (1 + zz * zz) * t0 - zz * g, g]
+    for k in range(4):
+        assert abs(got[k][0] / float(want[k]) - 1) <= 2e-14, (k, got[k][0], float(want[k]))
 
 
 # --- the correlation map: R, R' against the 2-D mpmath reference up to q = 1e8 ---------
