@@ -104,7 +104,8 @@ def admits(act: Activation, q) -> np.ndarray:
 @dataclass(frozen=True)
 class Coeffs:
     """Per kink ``m`` the scalars of its share (module docstring), every pair ``(m, l)`` of
-    same-sign kinks with ``|b_l| <= |b_m|`` gathered at ``m`` (its ``psi`` at ``h_m``):
+    same-sign kinks with ``|b_l| <= |b_m|`` gathered at ``m`` (its ``psi`` at ``h_m``), and
+    kinks at the same ``|b|`` merged:
     ``E[phi^2] = a^2 q + c^2 + sum_m q (c2 psi_2 + cq psi_0) + s (c1 psi_1 + cg gamma) + c0 psi_0``
     and ``E[phi'^2] = a^2 + sum_m k1 Q(h_m)``."""
 
@@ -141,7 +142,12 @@ def coeffs(act: Activation) -> Coeffs:
             c1[m] += w * (J[m] * J[l] * d + J[m] * sig[l] * D[l] + J[l] * sig[m] * D[m])
             c0[m] += w * (D[m] * D[l] + J[l] * sig[m] * D[m] * d)
             k1[m] += w * J[m] * J[l]
-    return Coeffs(a, c, tuple(ab), *(tuple(x) for x in (c2, c1, cg, cq, c0, k1)))
+    merged: dict = {}  # kinks at the same |b| (ST, CST, hardtanh: +-b) share one psi
+    for m in range(n):
+        row = merged.setdefault(ab[m], [0.0] * 6)
+        for i, x in enumerate((c2, c1, cg, cq, c0, k1)):
+            row[i] += x[m]
+    return Coeffs(a, c, tuple(merged), *(tuple(r[i] for r in merged.values()) for i in range(6)))
 
 
 def moment(act: Activation, q, order: int):
