@@ -223,3 +223,20 @@ CORR = [("crelu", {"tau": 0.5, "m": 0.2}, 1e8, 0.5)] + [
                                                        for c in CORR[1:]])
 def test_correlation_map_against_mpmath(name, params, q, rho):
     check_correlation_map(A.get(name, **params), q, rho)
+
+
+@pytest.mark.slow
+def test_cst_far_tail_bivariate_reference():
+    """CST (0.4, 0.6) at ``q = 1e-3``, ``rho = -0.5``: ``E[phi(u1) phi(u2)] = -3.2e-54``, far below
+    ``E[phi^2] = 1.4e-41``.  The mpmath reference at 20 and 30 digits agrees to 1e-18 and the
+    panel rule to 2e-14 (measured); the orthant closed form of theory/pl_bivariate.py was 8e-11
+    off there (within its bound ``1e-15 E[phi^2]``), the 8e-12 of ``R`` issue 25 reported."""
+    from sparsefield.theory import moments
+
+    act, q, rho = A.get("cst", tau=0.4, m=0.6), 1e-3, -0.5
+    with mp.workdps(20):
+        lo = R.mp_bivariate(act, q, rho, 0)
+    with mp.workdps(30):
+        hi = R.mp_bivariate(act, q, rho, 0)
+    assert abs(lo / hi - 1) < 1e-17
+    assert abs(float(moments.e_phi_phi(act, q, rho, method="panels")) / float(hi) - 1) < 1e-13
