@@ -203,16 +203,17 @@ def _he(n: int, z):
     return p1
 
 
-def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 40):
+def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 30):
     """``d^k/dq^k E[phi(x)^2]``, ``x ~ N(0, q)``, ``k = 0, 1, 2``: the density
     differentiated in ``q`` (``d^k p_q / dq^k = p_q He_2k(z) / (2q)^k``), so neither
     ``phi'`` nor ``phi''`` nor any delta term enters.  The weight ``He_2k`` cancels (by
     ``E[phi^2 |He_2k|] / |result|``, up to 1e40 in the tails): the precision starts at
     ``dps`` digits and grows until 20 digits survive the cancellation (at most 160 digits).  The quadrature is
     split at the breakpoints, at ``b +- (1, 3, 10, 30, 100)`` (the activation's own
-    features, in ``x``), around each of these points at multiples of ``1/|z|`` (the
+    features, in ``x``; where some piece is not a polynomial), around each of these points at multiples of ``1/|z|`` (the
     Gaussian's decay length in the tails) and at ``|z| = 1, 3, 6, 10``."""
-    funcs, _, breaks = mp_pieces(act.name, act.values, 0)
+    funcs, polys, breaks = mp_pieces(act.name, act.values, 0)
+    smooth = any(p is None for p in polys)  # a non-polynomial piece: its own features
     prec = max(dps, mp.mp.dps)
     while True:
         with mp.workdps(prec):
@@ -220,7 +221,7 @@ def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 40):
             if key not in _SQUARES:  # phi(x)^2 exp(-z^2/2) by node, shared by k and |.|
                 _SQUARES.clear()
                 _SQUARES[key] = {}
-            value, size = _density_form(funcs, breaks, mp.mpf(q), k, _SQUARES[key])
+            value, size = _density_form(funcs, breaks, mp.mpf(q), k, _SQUARES[key], smooth)
             if k == 0 or size == 0 or abs(value) > size * mp.mpf(10) ** (20 - prec) \
                     or prec >= 160:  # a true 0 (ReLU's V'') never shows 20 digits
                 return +value
@@ -230,13 +231,14 @@ def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 40):
 _SQUARES: dict = {}
 
 
-def _density_form(funcs, breaks, q, k: int, squares: dict):
+def _density_form(funcs, breaks, q, k: int, squares: dict, smooth: bool = True):
     """``(E[phi^2 He_2k(z)] / (2q)^k, E[phi^2 |He_2k(z)|] / (2q)^k)`` at the working
-    precision."""
+    precision (``smooth``: some piece is not a polynomial, so ``phi`` has features of its
+    own at ``x = b +- (1 .. 100)``; a polynomial times the Gaussian has none)."""
     s = mp.sqrt(q)
     feats = [mp.mpf(0)] + [mp.mpf(b) for b in breaks]
     pts = {f / s for f in feats}
-    for f in feats:
+    for f in feats if smooth else ():
         for w in (1, 3, 10, 30, 100):
             pts.update(((f + w) / s, (f - w) / s))
     for f in list(pts):  # the Gaussian's own scale 1/|z| in the tails
