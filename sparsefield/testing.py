@@ -136,7 +136,8 @@ def _richardson(f: Callable[[float], float], x: float, h: float, feps: float
 
 def assert_derivatives(mf: MeanField, q: float, rtol: float = 1e-9, step: float = 1e-3,
                        feps: float = 1e-15) -> dict[str, float]:
-    """``V'(q)`` vs the difference quotient of ``V`` and ``V''(q)`` vs that of ``V'``.
+    """``V'(q)`` vs the difference quotient of ``V`` and ``V''(q)`` vs that of ``V'``;
+    ``mf`` a :class:`MeanField` or any object of yours with methods ``V``, ``dV``, ``d2V``.
 
     Independent of the Stein forms that ``dV`` and ``d2V`` use.  The quotients are
     Richardson-extrapolated (steps ``step q (1, 1/2, 1/4)``, error ``O(step^6)``); the
@@ -152,7 +153,8 @@ def assert_derivatives(mf: MeanField, q: float, rtol: float = 1e-9, step: float 
         exact = float(g(q))
         err = abs(fd - exact)
         if not math.isfinite(exact) or not err <= rtol * abs(exact) + allowance:
-            raise AssertionError(f"{mf.act.name}: {key}({q:g}) = {exact:.15g} but the "
+            name = getattr(getattr(mf, "act", None), "name", type(mf).__name__)
+            raise AssertionError(f"{name}: {key}({q:g}) = {exact:.15g} but the "
                                  f"difference quotient gives {fd:.15g} (abs. err {err:.2e}, "
                                  f"allowed {rtol * abs(exact) + allowance:.2e})")
         out[key] = err / max(abs(exact), 1e-300)

@@ -171,3 +171,27 @@ def test_closed_form_helper_knows_the_finite_width_quantities():
         assert testing.assert_closed_form(claim, act, name, g) < 1e-9, name
         with pytest.raises(AssertionError, match="claimed closed form"):
             testing.assert_closed_form(lambda **p: claim(**p) * (1 + 1e-6), act, name, g)
+
+
+def test_derivative_helper_takes_a_users_own_map():
+    """Any object with ``V``, ``dV``, ``d2V``: ``V = q^2 / 2 + sin q`` passes, a ``dV`` off
+    by a relative 1e-8 fails."""
+    import math
+
+    class Mine:
+        factor = 1.0
+
+        def V(self, q):
+            return q * q / 2 + math.sin(q)
+
+        def dV(self, q):
+            return (q + math.cos(q)) * self.factor
+
+        def d2V(self, q):
+            return 1.0 - math.sin(q)
+
+    assert testing.assert_derivatives(Mine(), 1.3)["dV"] < 1e-12
+    wrong = Mine()
+    wrong.factor = 1.0 + 1e-8
+    with pytest.raises(AssertionError, match="Mine: dV"):
+        testing.assert_derivatives(wrong, 1.3)
