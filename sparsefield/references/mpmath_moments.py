@@ -203,7 +203,7 @@ def _he(n: int, z):
     return p1
 
 
-def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 30):
+def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 30, bound: bool = False):
     """``d^k/dq^k E[phi(x)^2]``, ``x ~ N(0, q)``, ``k = 0, 1, 2``: the density
     differentiated in ``q`` (``d^k p_q / dq^k = p_q He_2k(z) / (2q)^k``), so neither
     ``phi'`` nor ``phi''`` nor any delta term enters.  The weight ``He_2k`` cancels (by
@@ -211,7 +211,11 @@ def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 30):
     ``dps`` digits and grows until 20 digits survive the cancellation (at most 160 digits).  The quadrature is
     split at the breakpoints, at ``b +- (1, 3, 10, 30, 100)`` (the activation's own
     features, in ``x``; where some piece is not a polynomial), around each of these points at multiples of ``1/|z|`` (the
-    Gaussian's decay length in the tails) and at ``|z| = 1, 3, 6, 10``."""
+    Gaussian's decay length in the tails) and at ``|z| = 1, 3, 6, 10``.
+
+    ``bound=True`` returns ``(value, error bound)``: 0 where 20 digits survived, else (a value
+    below the cancellation's resolution, e.g. CReLU's ``V'' ~ e^-8000`` at ``q = 1e-3``, whose
+    ``E[phi^2 |He_4|]`` is 1e3) ``10^(10 - prec)`` of ``E[phi^2 |He_2k|] / (2q)^k``."""
     funcs, polys, breaks = mp_pieces(act.name, act.values, 0)
     smooth = any(p is None for p in polys)  # a non-polynomial piece: its own features
     prec = max(dps, mp.mp.dps)
@@ -222,10 +226,11 @@ def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 30):
                 _SQUARES.clear()
                 _SQUARES[key] = {}
             value, size = _density_form(funcs, breaks, mp.mpf(q), k, _SQUARES[key], smooth)
-            if k == 0 or size == 0 or abs(value) > size * mp.mpf(10) ** (20 - prec) \
-                    or prec >= 160:  # a true 0 (ReLU's V'') never shows 20 digits
-                return +value
-        prec *= 2
+            if k == 0 or size == 0 or abs(value) > size * mp.mpf(10) ** (20 - prec):
+                return (+value, mp.mpf(0)) if bound else +value
+            if prec >= 160:  # a true 0 (ReLU's V'') never shows 20 digits
+                return (+value, size * mp.mpf(10) ** (10 - prec)) if bound else +value
+        prec = min(2 * prec, 160)
 
 
 _SQUARES: dict = {}
