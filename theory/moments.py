@@ -38,8 +38,9 @@ def _univariate(act: Activation, quantity: str, q, method: str, **kw):
 
 def _one(act: Activation, q, method: str):
     """The scalar fast path (:mod:`.scalar_closed`) for one float ``q`` inside its band
-    ``generic.q_range``, else ``None``: the same closed form as the registry's
-    ``piecewise_linear`` route, without the per-call numpy cost (~1 us per operation)."""
+    ``generic.q_range``, else ``None``: the same forms as the registry's ``pl_tail`` route
+    (and the kink sum of ``E[phi phi'']``), without the per-call numpy cost (~1 us per
+    operation)."""
     if method != "auto" or type(q) is not float:
         return None
     f = scalar_closed.scalar(act)
