@@ -203,10 +203,19 @@ def check_correlation_map(act, q: float, rho: float) -> None:
     """``R(rho) = E[phi(u1) phi(u2)] / E[phi^2]`` and ``R'(rho) = E[phi' phi'] q / E[phi^2]``
     (``sigma_w^2 = 1``, ``sigma_b^2 = 0``) within ``REL`` of the reference ratios
     (``reference.mp_bivariate`` over ``reference.mp_dq_e_phi2``), or ``REL * 1e-12`` of the
-    natural scales ``1`` and ``q E[phi'^2] / E[phi^2]`` where they underflow."""
+    natural scales ``1`` and ``q E[phi'^2] / E[phi^2]`` where they underflow.  Where
+    ``E[phi^2]`` itself underflows float64 (ReLU_tau at ``tau = 2.5``, ``q = 1e-3``: 1e-1360)
+    ``R`` is 0/0: a :class:`ParameterError` naming ``q``, never a NaN."""
+    from sparsefield.theory.errors import ParameterError
+
     mf = MeanField(act, 1.0, 0.0)
     with mp.workdps(18):
         v = R.mp_dq_e_phi2(act, q, 0)  # scaled per panel (mp.quad's tolerance is absolute)
+    if v < 1e-300:
+        with pytest.raises(ParameterError, match="q="):
+            mf.R(rho, q)
+        return
+    with mp.workdps(18):
         pairs = [("R", mf.R, R.mp_bivariate(act, q, rho, 0) / v, mp.mpf(1))]
         if not act.has_jumps:  # R' of a jump is infinite
             chi = R.mp_univariate(act, q, 1, lambda d: d * d)
