@@ -9,7 +9,6 @@ import pytest
 
 from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import activations as A
-
 from test_pl_univariate import mp_moment
 
 TOL = 1e-15  # of the quantity, at 18 digits

@@ -32,8 +32,8 @@ import numpy as np
 import sympy as sp
 
 from .activations import Activation, X
-from .piecewise_linear import PiecewiseLinear
 from .dd_exp import gauss_exp, interval_mass
+from .piecewise_linear import PiecewiseLinear
 
 SPREAD = 1.0  # cluster: (max x^2 - r^2) / 2q over its span at most this
 Q_REMAINDER = 100.0  # the remainder route from this q on (r lives at |z| < 1)

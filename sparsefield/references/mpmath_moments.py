@@ -210,8 +210,9 @@ def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 30, bound: bool = Fa
     ``E[phi^2 |He_2k|] / |result|``, up to 1e40 in the tails): the precision starts at
     ``dps`` digits and grows until 20 digits survive the cancellation (at most 160 digits).  The quadrature is
     split at the breakpoints, at ``b +- (1, 3, 10, 30, 100)`` (the activation's own
-    features, in ``x``; where some piece is not a polynomial), around each of these points at multiples of ``1/|z|`` (the
-    Gaussian's decay length in the tails) and at ``|z| = 1, 3, 6, 10``.
+    features, in ``x``; where some piece is not a polynomial), around each of these points
+    at multiples of ``1/|z|`` (the Gaussian's decay length in the tails) and at
+    ``|z| = 1, 3, 6, 10``.
 
     ``bound=True`` returns ``(value, error bound)``: 0 where 20 digits survived, else (a value
     below the cancellation's resolution, e.g. CReLU's ``V'' ~ e^-8000`` at ``q = 1e-3``, whose
