@@ -136,7 +136,8 @@ def _richardson(f: Callable[[float], float], x: float, h: float, feps: float
 
 def assert_derivatives(mf: MeanField, q: float, rtol: float = 1e-9, step: float = 1e-3,
                        feps: float = 1e-15) -> dict[str, float]:
-    """``V'(q)`` vs the difference quotient of ``V`` and ``V''(q)`` vs that of ``V'``.
+    """``V'(q)`` vs the difference quotient of ``V`` and ``V''(q)`` vs that of ``V'``;
+    ``mf`` a :class:`MeanField` or any object of yours with methods ``V``, ``dV``, ``d2V``.
 
     Independent of the Stein forms that ``dV`` and ``d2V`` use.  The quotients are
     Richardson-extrapolated (steps ``step q (1, 1/2, 1/4)``, error ``O(step^6)``); the
@@ -152,7 +153,8 @@ def assert_derivatives(mf: MeanField, q: float, rtol: float = 1e-9, step: float 
         exact = float(g(q))
         err = abs(fd - exact)
         if not math.isfinite(exact) or not err <= rtol * abs(exact) + allowance:
-            raise AssertionError(f"{mf.act.name}: {key}({q:g}) = {exact:.15g} but the "
+            name = getattr(getattr(mf, "act", None), "name", type(mf).__name__)
+            raise AssertionError(f"{name}: {key}({q:g}) = {exact:.15g} but the "
                                  f"difference quotient gives {fd:.15g} (abs. err {err:.2e}, "
                                  f"allowed {rtol * abs(exact) + allowance:.2e})")
         out[key] = err / max(abs(exact), 1e-300)
@@ -192,6 +194,33 @@ def _v(a, q, sigma_w2, sigma_b2):
     return sigma_w2 * quad.e_phi2(a, q) + sigma_b2
 
 
+def _dphi_power(a, q, power: int) -> float:
+    """``E[phi'(x)^power]`` by breakpoint-split quadrature (``power = 0``: ``P(phi' != 0)``)."""
+    from sparsefield.theory.gaussian import split_expect
+
+    zero = a.family.zero_pieces
+
+    def piece(k):
+        f = a.piece(k, 1)
+        return (lambda x: (f(x) != 0.0) + 0.0 * x) if power == 0 else (lambda x: f(x) ** power)
+    return split_expect([None if zero[k] else piece(k) for k in range(len(zero))],
+                        a.breakpoints, q)
+
+
+def _kappa(a, q):
+    return _dphi_power(a, q, 4) / _dphi_power(a, q, 2) ** 2
+
+
+def _gain(part: int):
+    """The per-layer log gain to ``O(1/N)`` (docs/theory.md section 9): mean
+    ``log(sigma_w^2 E[phi'^2]) - (3 kappa - 1)/2N`` (``part`` 0), variance ``(3 kappa - 1)/N``
+    (``part`` 1), from quadrature moments of ``phi'``."""
+    def ref(a, q, sigma_w2, width):
+        c = 3.0 * _kappa(a, q) - 1.0
+        return c / width if part else math.log(sigma_w2 * _dphi_power(a, q, 2)) - c / (2 * width)
+    return Quantity(ref, ("q", "sigma_w2", "width"), {"sigma_w2": 1.0})
+
+
 # name -> Quantity; extend with :func:`register_quantity` (e.g. the finite-width theory)
 QUANTITY_TABLE: dict[str, Quantity] = {
     **{n: _quad(n) for n in ("e_phi", "e_phi2", "e_dphi2", "e_phi_dphi", "e_phi_d2phi",
@@ -207,6 +236,11 @@ QUANTITY_TABLE: dict[str, Quantity] = {
     "dR": Quantity(lambda a, q, sigma_w2, sigma_b2, rho: sigma_w2 * quad.e_dphi_dphi(
         a, q, rho) * q / _v(a, q, sigma_w2, sigma_b2),
         MAP + ("rho",), MAP_DEFAULTS),
+    # finite width (theory/finite_width.py): P(phi' != 0), kappa, the 1/N log gain
+    "p_active": Quantity(lambda a, q: _dphi_power(a, q, 0)),
+    "kappa": Quantity(_kappa),
+    "gain_mean": _gain(0),
+    "gain_var": _gain(1),
 }
 
 
@@ -230,7 +264,9 @@ def assert_closed_form(claimed: Callable[..., float], act: Activation | Family |
     p_zero`` (breakpoint-split quadrature at ``x ~ N(0, q)``), ``V, chi1`` (the same, with
     ``sigma_w2``, ``sigma_b2`` from the grid, default 1 and 0), ``dV, d2V`` (mpmath:
     the density differentiated in ``q``), ``R, dR`` (the generic bivariate rule; the grid
-    holds ``rho``), and whatever :func:`register_quantity` added -- or a function
+    holds ``rho``), ``p_active, kappa`` (``P(phi' != 0)``, ``E[phi'^4] / E[phi'^2]^2``) and
+    ``gain_mean, gain_var`` (the per-layer log gain to ``O(1/N)``; the grid holds ``width``,
+    ``sigma_w2`` defaults to 1), and whatever :func:`register_quantity` added -- or a function
     ``(act, q) -> float``.  The grid must hold ``q``.  Returns the largest relative error."""
     if "q" not in grid:
         raise ValueError("grid must hold 'q'")

@@ -86,3 +86,28 @@ def test_crelu_grid_takes_one_route():
     assert routes.taken(act, "e_dphi2", (q,)) == {"pl_tail": q.size}
     np.testing.assert_allclose(M.e_phi2(act, q[::111]),
                                [float(mp_moment(act, v, 0)) for v in q[::111]], rtol=1e-13)
+
+
+@pytest.mark.parametrize("name,params", [(n, ex) for n, fam in A.CATALOGUE.items()
+                                         for ex in fam.examples
+                                         if A.get(n, **ex).is_piecewise_linear])
+def test_wide_grid_takes_one_route(name, params):
+    """Every piecewise-linear catalogue example over ``q = 1e-3 .. 1e8``: no point leaves the
+    closed forms for the panel rule (counts, no timing; the speed is
+    benchmarks/bench_pl_univariate.py).  Only a narrow interval far out leaves a gap
+    ``q_hi < q < X^2`` to the panels: CReLU with ``m < tau / 4``, no catalogue example."""
+    act = A.get(name, **params)
+    q = np.geomspace(1e-3, 1e8, 2000)
+    for quantity in ("e_phi2",) + (() if act.has_jumps else ("e_dphi2",)):
+        assert set(routes.taken(act, quantity, (q,))) <= {"pl_tail", "homogeneous"}, quantity
+
+
+def test_the_documented_gap_goes_to_the_panels():
+    """The count above can fail: CReLU ``(5, 0.1)`` sends ``0.16 < q < 26`` to the panel rule
+    (the tail basis is 4e-13 .. 8e-10 off there), and the panels agree with 60 digits."""
+    act = A.get("crelu", tau=5.0, m=0.1)
+    q = np.geomspace(1e-3, 1e8, 2000)
+    gap = routes.taken(act, "e_phi2", (q,))
+    assert gap.get("panels", 0) > 0 and gap["pl_tail"] > 0
+    for v in (0.5, 5.0, 20.0):
+        assert abs(M.e_phi2(act, np.array([v]))[0] / float(mp_moment(act, v, 0)) - 1) < 1e-12

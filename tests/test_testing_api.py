@@ -150,3 +150,48 @@ def test_from_expression_is_public():
     assert sf.from_expression is from_expression
     act = sf.from_expression("Min(Max(x, 0), 1)")
     assert float(sf.MeanField(act, 1.0, 0.0).V(1.0)) > 0
+
+
+def test_closed_form_helper_knows_the_finite_width_quantities():
+    """``p_active``, ``kappa`` and the ``1/N`` log gain of theory/finite_width.py against the
+    quadrature references; a claim off by 1e-6 fails."""
+    from sparsefield.theory import finite_width as F
+
+    act = A.get("crelu", tau=0.5, m=1.0)
+    grid = {"q": [0.5, 2.0], "sigma_w2": [1.5], "width": [100]}
+    claims = {
+        "p_active": lambda q: float(F.derivative_moments(act, q).active),
+        "kappa": lambda q: float(F.derivative_moments(act, q).kappa),
+        "gain_mean": lambda q, sigma_w2, width: float(
+            F.layer_gain(act, sigma_w2, q, width, method="1/N").mean),
+        "gain_var": lambda q, sigma_w2, width: float(
+            F.layer_gain(act, sigma_w2, q, width, method="1/N").var)}
+    for name, claim in claims.items():
+        g = {"q": grid["q"]} if name in ("p_active", "kappa") else grid
+        assert testing.assert_closed_form(claim, act, name, g) < 1e-9, name
+        with pytest.raises(AssertionError, match="claimed closed form"):
+            testing.assert_closed_form(lambda **p: claim(**p) * (1 + 1e-6), act, name, g)
+
+
+def test_derivative_helper_takes_a_users_own_map():
+    """Any object with ``V``, ``dV``, ``d2V``: ``V = q^2 / 2 + sin q`` passes, a ``dV`` off
+    by a relative 1e-8 fails."""
+    import math
+
+    class Mine:
+        factor = 1.0
+
+        def V(self, q):
+            return q * q / 2 + math.sin(q)
+
+        def dV(self, q):
+            return (q + math.cos(q)) * self.factor
+
+        def d2V(self, q):
+            return 1.0 - math.sin(q)
+
+    assert testing.assert_derivatives(Mine(), 1.3)["dV"] < 1e-12
+    wrong = Mine()
+    wrong.factor = 1.0 + 1e-8
+    with pytest.raises(AssertionError, match="Mine: dV"):
+        testing.assert_derivatives(wrong, 1.3)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import jumps, pl_tails, scalar_closed, tails
+from . import jumps, scalar_closed, tails
 from .activations import Activation
 from .errors import ParameterError
 from .generic import REGIONS, dq_e_phi2_panels, finite
@@ -38,8 +38,9 @@ def _univariate(act: Activation, quantity: str, q, method: str, **kw):
 
 def _one(act: Activation, q, method: str):
     """The scalar fast path (:mod:`.scalar_closed`) for one float ``q`` inside its band
-    ``generic.q_range``, else ``None``: the same closed form as the registry's
-    ``piecewise_linear`` route, without the per-call numpy cost (~1 us per operation)."""
+    ``generic.q_range``, else ``None``: the same forms as the registry's ``pl_tail`` route
+    (and the kink sum of ``E[phi phi'']``), without the per-call numpy cost (~1 us per
+    operation)."""
     if method != "auto" or type(q) is not float:
         return None
     f = scalar_closed.scalar(act)
@@ -53,12 +54,6 @@ def e_phi(act: Activation, q, method: str = "auto"):
 
 def e_phi2(act: Activation, q, method: str = "auto"):
     """``E[phi(x)^2]``: the variance map is ``V(q) = sigma_w^2 E[phi^2] + sigma_b^2``."""
-    if method == "auto" and act.is_piecewise_linear:  # [tails hook] (theory/pl_tails.py)
-        return pl_tails.moment(act, q, 0, lambda qq: _e_phi2(act, qq, method))
-    return _e_phi2(act, q, method)
-
-
-def _e_phi2(act: Activation, q, method: str):
     f = _one(act, q, method)  # [scalar fast path] one float q (scalar_closed.py)
     if f is not None:
         return np.float64(f.moments(q)[0])
@@ -69,12 +64,6 @@ def e_dphi2(act: Activation, q, method: str = "auto"):
     """``E[phi'(x)^2]``: ``chi_1 = sigma_w^2 E[phi'^2]`` (Poole et al. 2016)."""
     if act.has_jumps:  # [jumps hook] delta terms in phi': infinite (theory/jumps.py)
         return jumps.e_dphi2(act, q)
-    if method == "auto" and act.is_piecewise_linear:  # [tails hook] (theory/pl_tails.py)
-        return pl_tails.moment(act, q, 1, lambda qq: _e_dphi2(act, qq, method))
-    return _e_dphi2(act, q, method)
-
-
-def _e_dphi2(act: Activation, q, method: str):
     f = _one(act, q, method)  # [scalar fast path] one float q (scalar_closed.py)
     if f is not None:
         return np.float64(f.moments(q)[1])

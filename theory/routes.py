@@ -197,10 +197,10 @@ def _pl_accurate(act, quantity, q, **kw):
 
 
 def _pl_tail_accurate(act, quantity, q, **kw):
-    """The tail-basis sums hold at every ``0 < q <= q_hi`` (no interval narrower than
-    ``NARROW_Z`` sds: :func:`.generic.q_range`); far tails cost nothing there."""
-    q = np.asarray(q, float)
-    return None, (q > 0.0) & (q <= generic.q_range(act)[1])
+    """The tail basis at every ``0 < q <= q_hi`` (no interval narrower than ``NARROW_Z``
+    sds: :func:`.generic.q_range`; far tails cost nothing), the remainder series at
+    ``q >= X^2`` (:func:`.pl_univariate.admits`)."""
+    return None, pl_univariate.admits(act, q)
 
 
 PL_TAIL = ("e_phi2", "e_dphi2")  # the tail basis (theory/pl_univariate.py)

@@ -33,8 +33,8 @@ from . import numeric_forms
 from ._lazy import mpmath
 from ._lazy import sympy as sp
 from .activations import Activation
+from .dd_exp import gauss_exp, interval_mass
 from .piecewise_linear import PiecewiseLinear
-from .pl_tails import gauss_exp, interval_mass
 
 SPREAD = 1.0  # cluster: (max x^2 - r^2) / 2q over its span at most this
 Q_REMAINDER = 100.0  # the remainder route from this q on (r lives at |z| < 1)
@@ -114,6 +114,29 @@ def pl_dq_e_phi2(act: Activation, q, order: int):
     ``phi`` by the clustered kink sums of the module docstring."""
     b, a, c = _coeffs(act)
     f = np.vectorize(lambda qq: _pl_scalar(b, a, c, float(qq), order), otypes=[float])
+    return f(np.asarray(q, float))[()]
+
+
+def _jump_d2q_scalar(b, a, c, q: float) -> float:
+    total = []
+    for k, x in enumerate(b):
+        fl, fr = a[k] * x + c[k], a[k + 1] * x + c[k + 1]
+        g0, g1, g2 = fr * fr - fl * fl, 2.0 * (a[k + 1] * fr - a[k] * fl), 2.0 * (
+            a[k + 1] ** 2 - a[k] ** 2)
+        br = math.fsum([3.0 * q * x * g0, -x ** 3 * g0, -g1 * x * x * q, g1 * q * q,
+                        -g2 * x * q * q])
+        total.append(br * gauss_exp(x, q))
+    return -0.25 * math.fsum(total) * INV_SQRT2PI / (math.sqrt(q) * q ** 3)
+
+
+def pl_jump_d2q(act: Activation, q):
+    """``d^2/dq^2 E[phi^2]`` of a piecewise-linear ``phi`` with jumps: ``g = phi^2`` is a
+    polynomial of degree <= 2 per piece, so ``int g p^(4) / 4`` is, by parts, the sum over
+    breakpoints ``-(1/4) [Dg p^(3) - Dg' p^(2) + Dg'' p^(1)]`` (``D``: the jump across ``b``;
+    ``p^(1) = -b p / q``, ``p^(2) = (b^2 - q) p / q^2``, ``p^(3) = b (3q - b^2) p / q^3``),
+    each bracket summed exactly over ``q^3`` (``fsum``; JumpReLU's is 0 at ``q = theta^2``)."""
+    b, a, c = _coeffs(act)
+    f = np.vectorize(lambda qq: _jump_d2q_scalar(b, a, c, float(qq)), otypes=[float])
     return f(np.asarray(q, float))[()]
 
 
@@ -261,6 +284,8 @@ def dq_e_phi2(act: Activation, q, order: int, fallback: Callable):
     for ``q >= Q_REMAINDER``, ``fallback(q)`` elsewhere."""
     if act.is_piecewise_linear and not act.has_jumps:
         return pl_dq_e_phi2(act, q, order)
+    if act.is_piecewise_linear and order == 2:
+        return pl_jump_d2q(act, q)
     q = np.asarray(q, float)
     big = q >= Q_REMAINDER
     if not np.any(big) or _remainder_nodes(act) is None:

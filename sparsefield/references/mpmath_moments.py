@@ -39,9 +39,18 @@ def mp_pieces(name: str, values: tuple, order: int):
     exprs = [p.subs(subs) for p in fam.pieces_sym(order)]
     polys = [sp.Poly(e, A.X).all_coeffs()[::-1] if e.is_polynomial(A.X) else None
              for e in exprs]
-    funcs = [sp.lambdify(A.X, e, "mpmath") for e in exprs]
+    funcs = [sp.lambdify(A.X, e, [{"exp": _exp}, "mpmath"]) for e in exprs]
     breaks = [mp.mpf(float(b)) for b in fam.np_breaks(*values)]
     return funcs, polys, breaks
+
+
+EXP_FLOOR = -1e7  # exp(y) below this is 0 (below 10^-4e6; no catalogue factor is 10^4e6)
+
+
+def _exp(y):
+    """``mpmath.exp`` without the cost of the doubly exponential tails: ``exp(-exp(4e5))``
+    (GoLU at ``x = -4e5``) needs ``ln 2`` to 10^5 digits; it is 0 to every precision used."""
+    return mp.mpf(0) if y < EXP_FLOOR else mp.exp(y)
 
 
 def _piece_index(breaks, x) -> int:
@@ -62,15 +71,25 @@ def _near(points, widths, lo=-mp.inf, hi=mp.inf) -> list:
 
 
 def mp_univariate(act: Activation, q, order: int, fn):
-    """``E[fn(phi^(order)(x))]``, ``x ~ N(0, q)``, in ``z = x / sqrt(q)``."""
+    """``E[fn(phi^(order)(x))]``, ``x ~ N(0, q)``, in ``z = x / sqrt(q)``.
+
+    ``mp.quad``'s tolerance is absolute: each interval between split points is integrated
+    twice, the second time relative to its first estimate (CST's ``E[phi^2] = 1.4e-41`` at
+    ``q = 1e-3`` ended after one level, 3e-6 off)."""
     funcs, _, breaks = mp_pieces(act.name, act.values, order)
     s = mp.sqrt(mp.mpf(q))
-    pts = _near([b / s for b in breaks] + [mp.mpf(0)], [1 / s, mp.mpf(1)])
+    pts = [-mp.inf] + _near([b / s for b in breaks] + [mp.mpf(0)], [1 / s, mp.mpf(1)]) + [mp.inf]
 
     def integrand(z):
         x = s * z
         return fn(funcs[_piece_index(breaks, x)](x)) * mp.npdf(z)
-    return mp.quad(integrand, [-mp.inf] + pts + [mp.inf])
+    total = mp.mpf(0)
+    for lo, hi in zip(pts[:-1], pts[1:]):
+        rough = mp.quad(integrand, [lo, hi])
+        if rough:
+            rough = abs(rough)
+            total += rough * mp.quad(lambda z: integrand(z) / rough, [lo, hi])
+    return total
 
 
 def mp_e_phi2(act: Activation, q):
@@ -184,16 +203,22 @@ def _he(n: int, z):
     return p1
 
 
-def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 40):
+def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 30, bound: bool = False):
     """``d^k/dq^k E[phi(x)^2]``, ``x ~ N(0, q)``, ``k = 0, 1, 2``: the density
     differentiated in ``q`` (``d^k p_q / dq^k = p_q He_2k(z) / (2q)^k``), so neither
     ``phi'`` nor ``phi''`` nor any delta term enters.  The weight ``He_2k`` cancels (by
     ``E[phi^2 |He_2k|] / |result|``, up to 1e40 in the tails): the precision starts at
     ``dps`` digits and grows until 20 digits survive the cancellation (at most 160 digits).  The quadrature is
     split at the breakpoints, at ``b +- (1, 3, 10, 30, 100)`` (the activation's own
-    features, in ``x``), around each of these points at multiples of ``1/|z|`` (the
-    Gaussian's decay length in the tails) and at ``|z| = 1, 3, 6, 10``."""
-    funcs, _, breaks = mp_pieces(act.name, act.values, 0)
+    features, in ``x``; where some piece is not a polynomial), around each of these points
+    at multiples of ``1/|z|`` (the Gaussian's decay length in the tails) and at
+    ``|z| = 1, 3, 6, 10``.
+
+    ``bound=True`` returns ``(value, error bound)``: 0 where 20 digits survived, else (a value
+    below the cancellation's resolution, e.g. CReLU's ``V'' ~ e^-8000`` at ``q = 1e-3``, whose
+    ``E[phi^2 |He_4|]`` is 1e3) ``10^(10 - prec)`` of ``E[phi^2 |He_2k|] / (2q)^k``."""
+    funcs, polys, breaks = mp_pieces(act.name, act.values, 0)
+    smooth = any(p is None for p in polys)  # a non-polynomial piece: its own features
     prec = max(dps, mp.mp.dps)
     while True:
         with mp.workdps(prec):
@@ -201,23 +226,25 @@ def mp_dq_e_phi2(act: Activation, q, k: int = 0, dps: int = 40):
             if key not in _SQUARES:  # phi(x)^2 exp(-z^2/2) by node, shared by k and |.|
                 _SQUARES.clear()
                 _SQUARES[key] = {}
-            value, size = _density_form(funcs, breaks, mp.mpf(q), k, _SQUARES[key])
-            if k == 0 or size == 0 or abs(value) > size * mp.mpf(10) ** (20 - prec) \
-                    or prec >= 160:  # a true 0 (ReLU's V'') never shows 20 digits
-                return +value
-        prec *= 2
+            value, size = _density_form(funcs, breaks, mp.mpf(q), k, _SQUARES[key], smooth)
+            if k == 0 or size == 0 or abs(value) > size * mp.mpf(10) ** (20 - prec):
+                return (+value, mp.mpf(0)) if bound else +value
+            if prec >= 160:  # a true 0 (ReLU's V'') never shows 20 digits
+                return (+value, size * mp.mpf(10) ** (10 - prec)) if bound else +value
+        prec = min(2 * prec, 160)
 
 
 _SQUARES: dict = {}
 
 
-def _density_form(funcs, breaks, q, k: int, squares: dict):
+def _density_form(funcs, breaks, q, k: int, squares: dict, smooth: bool = True):
     """``(E[phi^2 He_2k(z)] / (2q)^k, E[phi^2 |He_2k(z)|] / (2q)^k)`` at the working
-    precision."""
+    precision (``smooth``: some piece is not a polynomial, so ``phi`` has features of its
+    own at ``x = b +- (1 .. 100)``; a polynomial times the Gaussian has none)."""
     s = mp.sqrt(q)
     feats = [mp.mpf(0)] + [mp.mpf(b) for b in breaks]
     pts = {f / s for f in feats}
-    for f in feats:
+    for f in feats if smooth else ():
         for w in (1, 3, 10, 30, 100):
             pts.update(((f + w) / s, (f - w) / s))
     for f in list(pts):  # the Gaussian's own scale 1/|z| in the tails
