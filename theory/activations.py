@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from .errors import ParameterError
-from .family import Activation, Family, Param, Strip, x_symbol
+from .definition import Activation, Family, Param, Strip, x_symbol
 
 if TYPE_CHECKING:
     import sympy as sp

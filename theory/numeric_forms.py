@@ -13,7 +13,7 @@ function's source is sympy's printed code; every global name it uses becomes an 
 found in the cache by a key made of its definition's files and its name
 (:func:`family_key`); a user-defined family (no key) is generated in memory.  sympy's version
 is not part of the key (a process that finds the cache warm never imports sympy): an upgrade
-keeps the cached forms, which print the same definitions; editing ``activations.py``, ``family.py``,
+keeps the cached forms, which print the same definitions; editing ``activations.py``, ``definition.py``,
 ``grammar.py`` or this module starts a new set of files (old ones are left in the folder).
 """
 
@@ -44,7 +44,7 @@ MP_ORDERS = 5  # the mp module: phi^(k), k <= 4 (the strip rule's fourth-derivat
 @lru_cache(maxsize=None)
 def _definition_files() -> str:
     """Hash of the files a catalogue family's generated forms depend on."""
-    return codecache.file_key(*(_HERE / f for f in ("activations.py", "family.py", "grammar.py",
+    return codecache.file_key(*(_HERE / f for f in ("activations.py", "definition.py", "grammar.py",
                                                     "numeric_forms.py")))
 
 
