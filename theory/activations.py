@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from .errors import ParameterError
 from .definition import Activation, Family, Param, Strip, x_symbol
+from .errors import ParameterError
 
 if TYPE_CHECKING:
     import sympy as sp
