@@ -151,7 +151,7 @@ def test_closed_form_takes_most_of_a_kinked_grid(name, params, share):
     act = A.get(name, **params)
     grid = (np.geomspace(0.1, 10.0, 100)[:, None], RHO[None, :])
     assert routes.taken(act, "bivariate", grid, order=0)["pl_bivariate"] >= share * N
-    assert routes.taken(act, "bivariate", grid, order=1)["pl_bivariate"] >= 0.99 * N
+    assert routes.taken(act, "bivariate", grid, order=1)["pl_bivariate"] >= 0.97 * N
 
 
 def test_homogeneous_route():
