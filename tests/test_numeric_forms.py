@@ -92,6 +92,28 @@ def test_an_unusable_cache_folder_is_not_read(tmp_path, monkeypatch):
     assert mod.VALUE == 2.5 and not (shared / "generated").exists()
 
 
+def test_a_file_that_vanishes_during_the_check_is_skipped(tmp_path, monkeypatch):
+    """Another process's temporary file, listed and then renamed before its ``lstat``, is not
+    an error (parallel test workers and Dask workers fill one cache); a foreign file still is."""
+    from pathlib import Path
+
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    (folder / "gone.tmp").write_text("")
+    real_lstat = Path.lstat
+
+    def vanishing(self, *a, **kw):
+        if self.name == "gone.tmp":
+            raise FileNotFoundError(2, "No such file or directory", str(self))
+        return real_lstat(self, *a, **kw)
+    monkeypatch.setattr(Path, "lstat", vanishing)
+    assert codecache.private_folder(folder) == folder
+    (folder / "shared.py").write_text("")
+    (folder / "shared.py").chmod(0o666)
+    with pytest.raises(A.ParameterError, match="shared.py"):
+        codecache.private_folder(folder)
+
+
 def test_user_defined_families_are_generated_in_memory(tmp_path, monkeypatch):
     monkeypatch.setenv("SPARSEFIELD_CACHE_DIR", str(tmp_path))
     fam = A.define("clip2", [], lambda: (-2, 2), lambda x: (-2, x, 2), "hardtanh at 2")

@@ -65,7 +65,10 @@ def private_folder(path: Path, param: str = "SPARSEFIELD_CACHE_DIR") -> Path:
     if st.st_mode & 0o022:
         _refuse(param, path, f"mode {stat.filemode(st.st_mode)}")
     for entry in entries:
-        est = entry.lstat()
+        try:
+            est = entry.lstat()
+        except FileNotFoundError:  # another process's temporary file, renamed meanwhile
+            continue
         if est.st_uid != os.geteuid() or (est.st_mode & 0o022 and not stat.S_ISLNK(est.st_mode)):
             _refuse(param, path, f"{entry.name} is owned by uid {est.st_uid}, "
                     f"mode {stat.filemode(est.st_mode)}")
