@@ -40,7 +40,7 @@ from scipy.special import comb, ndtr
 
 from . import exp_poly, orthant
 from .activations import Activation
-from .gaussian import COND_MAX
+from .gaussian import COND_MAX, with_scale_points
 
 RTOL = 1e-13
 ATOL = COND_MAX * orthant.EPS  # floor relative to E[phi^2] (as GELU's: a zero crossing)
@@ -262,17 +262,10 @@ def _sum(act: Activation, q, rho, order: int):
 def expect(act: Activation, q, rho, order: int = 0):
     """``(E[phi^(order)(u1) phi^(order)(u2)], ok)``, ``order`` 0 or 1, broadcasting ``q``
     and ``rho``; ``ok`` marks the points whose error bound meets ``RTOL``/``ATOL``."""
-    q, rho = np.broadcast_arrays(np.asarray(q, float), np.asarray(rho, float))
-    shape = q.shape
-    qf, rf = q.ravel(), rho.ravel()
-    uq, inv = (qf[:1], np.zeros(qf.size, int)) if qf.size == 1 or np.all(qf == qf[0]) else \
-        np.unique(qf, return_inverse=True)
-    # one pass: the requested points and, per distinct q, rho = 1 (the scale E[phi^2])
-    qa = np.concatenate([qf, uq])
-    ra = np.concatenate([rf, np.ones(uq.size)])
+    qa, ra, n, inv, shape = with_scale_points(q, rho)
     with np.errstate(over="ignore", invalid="ignore"):
         total, err, kmax = _sum(act, qa, ra, order)
-    value, scale = total[:qf.size], total[qf.size:][inv]
-    ok = ((err[:qf.size] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
-          & (kmax[:qf.size] <= K_MAX) & (kmax[qf.size:][inv] <= K_MAX) & (qf > 0.0))
+    value, scale = total[:n], total[n:][inv]
+    ok = ((err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
+          & (kmax[:n] <= K_MAX) & (kmax[n:][inv] <= K_MAX) & (qa[:n] > 0.0))
     return value.reshape(shape), ok.reshape(shape)

@@ -40,6 +40,19 @@ def interval_prob(alpha, beta):
     return np.where(alpha > 0, right, left)
 
 
+def with_scale_points(q, rho):
+    """``(qa, ra, n, inv, shape)`` for a bivariate map evaluated in one pass at the points
+    ``(q, rho)`` (broadcast, flattened: the first ``n`` entries of ``qa, ra``) and, per
+    distinct ``q``, at ``rho = 1`` (the scale ``E[phi^2]`` of its error bound: entry
+    ``n + inv[i]`` belongs to point ``i``)."""
+    q, rho = np.broadcast_arrays(np.asarray(q, float), np.asarray(rho, float))
+    qf, rf = q.ravel(), rho.ravel()
+    uq, inv = (qf[:1], np.zeros(qf.size, int)) if qf.size == 1 or np.all(qf == qf[0]) else \
+        np.unique(qf, return_inverse=True)
+    return (np.concatenate([qf, uq]), np.concatenate([rf, np.ones(uq.size)]), qf.size, inv,
+            q.shape)
+
+
 def _z_gamma(z):
     """``z gamma(z)`` with the limit 0 at ``z = +-inf``."""
     z = np.asarray(z, float)

@@ -31,6 +31,7 @@ from scipy.special import erfcx, ndtr
 
 from . import orthant
 from .activations import Activation
+from .gaussian import with_scale_points
 
 RTOL, ATOL = 1e-13, 1e-24  # ATOL: of E[phi^2], docs/theory.md section 3.2
 H_MAX = 40.0  # gamma(40) underflows: a corner this far out contributes nothing
@@ -106,18 +107,11 @@ def expect(act: Activation, q, rho, order: int = 0):
     """``(E[phi^(order)(u1) phi^(order)(u2)], ok)``, ``order`` 0 or 1, broadcasting ``q``
     and ``rho``; ``ok`` marks the points whose error bound meets ``RTOL``/``ATOL``."""
     bs = basis(act)
-    q, rho = np.broadcast_arrays(np.asarray(q, float), np.asarray(rho, float))
-    shape = q.shape
-    qf, rf = q.ravel(), rho.ravel()
-    uq, inv = (qf[:1], np.zeros(qf.size, int)) if qf.size == 1 or np.all(qf == qf[0]) else \
-        np.unique(qf, return_inverse=True)
-    # one pass: the requested points and, per distinct q, rho = 1 (the scale E[phi^2])
-    qa = np.concatenate([qf, uq])
-    ra = np.concatenate([rf, np.ones(uq.size)])
+    qa, ra, n, inv, shape = with_scale_points(q, rho)
     s = np.sqrt(qa)
     with np.errstate(divide="ignore", over="ignore"):
         h = np.minimum(np.abs(bs.breaks[:, None] / s), H_MAX)
     total, err = _sum_terms(bs, s, h, ra, order)
-    value, scale = total[:qf.size], total[qf.size:][inv]
-    ok = (err[:qf.size] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
+    value, scale = total[:n], total[n:][inv]
+    ok = (err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
     return value.reshape(shape), ok.reshape(shape)
