@@ -48,7 +48,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import argparse  # noqa: E402
 import glob  # noqa: E402
 import importlib  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -62,24 +61,11 @@ from sparsefield.theory import moments as M  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peer_methods import CRELU, CST  # noqa: E402
+from timing import cpu_median  # noqa: E402
 
 REPEATS = 7
 PEERS = ("neural_tangents", "jax", "dks")
 DKS_SUB = slice(None, None, 100)  # dks's default over "10^4 q": these 100 q (time per q)
-
-
-def median_time(fn, repeats: int = REPEATS, inner: int = 1, warm: bool = True) -> float:
-    """Median over ``repeats`` of the mean time of ``inner`` calls, after one warm-up
-    (``warm=False``: none, for seconds-long pure-numpy calls that compile nothing)."""
-    if warm:
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for _ in range(inner):
-            fn()
-        times.append((time.process_time() - t0) / inner)
-    return statistics.median(times)
 
 
 # --- 30-digit references (sparsefield.references.mpmath_moments: from the definitions, by mpmath) -----
@@ -236,7 +222,7 @@ def row(table: list, case: str, method: str, fn, ref: float, repeats: int = REPE
     err = abs(value - ref) / abs(ref)
     if inner is None:
         inner = int(min(1000, max(1, 2e-3 / max(once, 1e-7))))
-    t = (median_time(fn, repeats, inner) if warm else once) / per
+    t = (cpu_median(fn, repeats, inner) if warm else once) / per
     table.append((case, method, err, t))
     print(f"  {case:<36}{method:<28}{err:>10.1e}{t * 1e6:>14.4g} us", flush=True)
 

@@ -21,14 +21,13 @@ start and end.  A few minutes (the mpmath references and the fallback regions).
 from __future__ import annotations
 
 import os
-import statistics
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import mpmath as mp  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.special import ndtr, owens_t  # noqa: E402
+from timing import cpu_median  # noqa: E402
 
 from sparsefield.references import mpmath_moments as R  # noqa: E402
 from sparsefield.theory import get, pl_bivariate, routes  # noqa: E402
@@ -40,18 +39,6 @@ QG, RG = np.broadcast_arrays(np.geomspace(0.1, 10.0, 100)[:, None],
                              np.linspace(-1.0, 1.0, 100)[None, :])
 SAMPLES = ((0, 70), (0, 95), (50, 20), (50, 85), (99, 60), (99, 98))  # (q, rho) indices
 IDX = tuple(np.array(v) for v in zip(*SAMPLES))
-
-
-def cpu(fn, repeats: int = 5, inner: int = 1) -> float:
-    """Median CPU seconds of one call (after a warm-up)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for _ in range(inner):
-            fn()
-        times.append((time.process_time() - t0) / inner)
-    return statistics.median(times)
 
 
 def np_arccos(q, rho):
@@ -97,13 +84,13 @@ def line(case: str, method: str, t: float, e: float | str = "") -> None:
 def relu_rows() -> None:
     relu = get("relu")
     ref = refs(relu, 0)
-    ts, tn = cpu(lambda: M.e_phi_phi(relu, 1.0, 0.3), inner=500), \
-        cpu(lambda: np_arccos(1.0, 0.3), inner=500)
+    ts, tn = cpu_median(lambda: M.e_phi_phi(relu, 1.0, 0.3), inner=500), \
+        cpu_median(lambda: np_arccos(1.0, 0.3), inner=500)
     line("ReLU E[phi phi] one (q, rho)", "sparsefield", ts)
     line("", "numpy closed form", tn)
     print(f"  {'':<34}ratio {ts / tn:.2f}")
-    gs, gn = cpu(lambda: M.e_phi_phi(relu, QG, RG), inner=20) / QG.size, \
-        cpu(lambda: np_arccos(QG, RG), inner=20) / QG.size
+    gs, gn = cpu_median(lambda: M.e_phi_phi(relu, QG, RG), inner=20) / QG.size, \
+        cpu_median(lambda: np_arccos(QG, RG), inner=20) / QG.size
     line("ReLU E[phi phi] 100x100 grid /pt", "sparsefield", gs, err(M.e_phi_phi(relu, QG, RG), ref))
     line("", "numpy closed form", gn, err(np_arccos(QG, RG), ref))
     print(f"  {'':<34}ratio {gs / gn:.2f}")
@@ -116,15 +103,15 @@ def pl_rows(name: str, order: int) -> None:
         return M._bivariate(a, q, rho, order, "auto")
     what = "E[phi phi]" if order == 0 else "E[phi' phi']"
     case = f"{name} {what} 100x100 /pt"
-    full = cpu(lambda: fn(act, QG, RG), repeats=3) / QG.size
+    full = cpu_median(lambda: fn(act, QG, RG), repeats=3) / QG.size
     line(case, "sparsefield (public route)", full, err(fn(act, QG, RG), ref))
-    closed = cpu(lambda: pl_bivariate.expect(act, QG, RG, order), repeats=3) / QG.size
+    closed = cpu_median(lambda: pl_bivariate.expect(act, QG, RG, order), repeats=3) / QG.size
     v, ok = pl_bivariate.expect(act, QG, RG, order)
     line("", f"closed form alone (ok {ok.mean():.0%})", closed,
          err(np.where(ok, v, np.nan), ref) if ok[IDX].all() else "-")
     if name == "crelu" and order == 0:
         inner = (RG > -1.0) & (RG < 1.0)
-        naive = cpu(lambda: np_crelu(QG[inner], RG[inner], **CASES[name]), repeats=3) / inner.sum()
+        naive = cpu_median(lambda: np_crelu(QG[inner], RG[inner], **CASES[name]), repeats=3) / inner.sum()
         nv = np.full(QG.shape, np.nan)
         nv[inner] = np_crelu(QG[inner], RG[inner], **CASES[name])
         line("", "numpy Rosenbaum/Owen (naive)", naive, err(nv, ref))
@@ -135,16 +122,16 @@ def pl_rows(name: str, order: int) -> None:
         at = index == j
         if at.any():
             q, rho = QG.ravel()[at], RG.ravel()[at]
-            mix[r.name] = (int(at.sum()), cpu(lambda: r.fns["bivariate"](act, q, rho, order),
+            mix[r.name] = (int(at.sum()), cpu_median(lambda: r.fns["bivariate"](act, q, rho, order),
                                               repeats=3) / at.sum())
     fastest = min(t for _, t in mix.values())
     print(f"  {'':<34}regions: " + ", ".join(f"{k} {n} pts {t * 1e6:.3g} us/pt"
                                              for k, (n, t) in mix.items())
           + f"; grid / fastest region {full / fastest:.2f}")
-    one = cpu(lambda: fn(act, 1.0, 0.5), inner=20)
+    one = cpu_median(lambda: fn(act, 1.0, 0.5), inner=20)
     line(f"{name} {what} one (q=1, rho=0.5)", "sparsefield (public route)", one)
     if order == 1 and act.has_jumps:
-        t = cpu(lambda: M.e_dphi_dphi(act, QG, RG), repeats=1) / QG.size
+        t = cpu_median(lambda: M.e_dphi_dphi(act, QG, RG), repeats=1) / QG.size
         line("", "e_dphi_dphi (+ jump deltas) /pt", t)
 
 

@@ -17,26 +17,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from timing import cpu_median  # noqa: E402
 
 from sparsefield.theory import activations as A  # noqa: E402
 from sparsefield.theory import generic, pl_series  # noqa: E402
 from sparsefield.theory import moments as M  # noqa: E402
-
-
-def timed(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -59,10 +48,10 @@ def main() -> None:
         for quantity, fn, ref in (("e_phi2", M.e_phi2, pl.e_phi2), ("e_dphi2", M.e_dphi2, pl.e_dphi2)):
             if quantity == "e_dphi2" and act.has_jumps:
                 continue  # infinite: delta terms of phi'
-            grid = timed(lambda: fn(act, q), args.repeat) / q.size
-            per = {k: (m.mean(), timed(lambda: fn(act, q[m]), args.repeat) / m.sum())
+            grid = cpu_median(lambda: fn(act, q), args.repeat) / q.size
+            per = {k: (m.mean(), cpu_median(lambda: fn(act, q[m]), args.repeat) / m.sum())
                    for k, m in regions.items() if m.any()}
-            base = timed(lambda: ref(q), args.repeat) / q.size
+            base = cpu_median(lambda: ref(q), args.repeat) / q.size
             fastest = min(t for _, t in per.values())
             worst.append((grid / fastest, name, quantity))
             desc = ", ".join(f"{k} {s:.0%} {t * 1e9:.0f}" for k, (s, t) in per.items())
