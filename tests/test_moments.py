@@ -8,6 +8,7 @@ import sympy as sp
 from sparsefield.references import quad
 from sparsefield.theory import activations as A
 from sparsefield.theory import moments as M
+from sparsefield.theory.errors import ParameterError
 from sparsefield.theory.gaussian import truncated_moments
 
 from helpers import all_activations, ids
@@ -97,3 +98,13 @@ def test_known_values():
     assert M.e_phi_phi(relu, 1.0, rho) == pytest.approx(ref, rel=1e-12)
     assert M.e_dphi_dphi(relu, 1.0, rho) == pytest.approx((np.pi - np.arccos(rho)) / (2 * np.pi), rel=1e-12)
     assert M.e_phi_phi(A.get("tanh"), 1.0, 1.0) == pytest.approx(float(M.e_phi2(A.get("tanh"), 1.0)), rel=1e-13)
+
+
+@pytest.mark.parametrize("q", [float("nan"), float("inf"), -1.0, np.array([1.0, -2.0])])
+def test_bivariate_refuses_a_bad_variance_by_name(q):
+    """NaN, inf or a negative ``q`` is a ParameterError naming ``q`` and its range, for every
+    route (the jump terms of the hard threshold included), never an internal error."""
+    for act in (A.get("hard_threshold", theta=0.6), A.get("elu"), A.get("relu")):
+        for fn in (M.e_phi_phi, M.e_dphi_dphi):
+            with pytest.raises(ParameterError, match=r"q=.*finite variance >= 0"):
+                fn(act, q, 0.5)

@@ -125,6 +125,10 @@ def _bivariate(act: Activation, q, rho, order: int, method: str):
     if np.any(~(np.abs(r) <= 1.0)):
         raise ParameterError("rho", float(r[~(np.abs(r) <= 1.0)][0]) if r.ndim else float(r),
                              "in [-1, 1]")
+    qa = np.asarray(q, float)
+    if np.any(~((qa >= 0.0) & (qa < np.inf))):
+        raise ParameterError("q", float(qa[~((qa >= 0.0) & (qa < np.inf))][0]) if qa.ndim
+                             else float(qa), "a finite variance >= 0")
     return finite(evaluate(act, "bivariate", (q, rho), method, order=order), q)
 
 
