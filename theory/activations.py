@@ -243,7 +243,7 @@ _define("swish", [BETA], lambda b: (), lambda x, b: (x / (1 + sp.exp(-b * x)),),
         strip=lambda b: Strip(math.pi / b))
 _define("golu", [], lambda: (), lambda x: (x * sp.exp(-sp.exp(-x)),),
         "x exp(-e^{-x}): the Gompertz gate (Das et al. 2025, GoLU)", label="GoLU",
-        color="#1b9e77")
+        color="#1b9e77", band=lambda: math.pi / 2)  # |e^{-e^{-x}}| <= 1 for Re x < 0, <= e else
 _define("aptx", [], lambda: (), lambda x: ((1 + sp.tanh(x)) * x / 2,),
         "(alpha + tanh(beta x)) gamma x at the paper's defaults alpha = 1, beta = 1, "
         "gamma = 1/2 (Kumar 2022, APTx)", label="APTx", color="#e7298a",

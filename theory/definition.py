@@ -82,7 +82,11 @@ class Family:
     (1 or 2) whether the zero set is ``x < threshold`` or ``|x| <= threshold``;
     ``examples`` are parameter sets used by checks (the first is the default one);
     ``strip(*params)`` is the :class:`Strip` of analyticity of an entire-line-analytic
-    ``phi`` (``None``: kinked, or not declared), which enables the strip rules.
+    ``phi`` (``None``: kinked, or not declared), which enables the strip rules;
+    ``band(*params)`` the half-width ``d`` of a band ``|Im x| < d`` in which ``phi`` and
+    ``phi'`` are analytic and grow at most like ``|x|`` while the sinh-mapped sector of the
+    strip rules is not (GoLU: ``e^{-e^{-x}}`` explodes there): it enables the uniform
+    rule of :mod:`.smooth_bivariate`.
     """
 
     name: str
@@ -99,6 +103,7 @@ class Family:
     tags: frozenset = frozenset()
     examples: tuple[dict, ...] = ({},)
     strip: Callable[..., Strip] | None = None
+    band: Callable[..., float] | None = None
     catalogue: bool = False  # defined in .activations: its generated forms are cached on disk
 
     @property

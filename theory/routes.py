@@ -37,6 +37,7 @@ from . import (
     pl_bivariate,
     pl_univariate,
     poly_narrow,
+    smooth_bivariate,
     strip,
 )
 from .activations import Activation
@@ -325,6 +326,9 @@ ROUTES: list[Route] = [
           {q: _strip_fn(q) for q in ("e_phi", "e_phi2", "e_dphi2", "e_phi_d2phi",
                                      "e_phi_dphi", "d2q_e_phi2", "bivariate")},
           methods=frozenset({"auto"}), accurate=_strip_accurate),
+    Route("smooth_bivariate", smooth_bivariate.applies, {"bivariate": smooth_bivariate.bivariate},
+          methods=frozenset({"auto"}), accurate=lambda act, _, q, rho, order:
+          smooth_bivariate.expect(act, q, rho, order)),
     Route("panels", lambda a: True, {q: generic.panel_fn(q) for q in QUANTITIES},
           methods=frozenset({"auto", "panels"})),
 ]
