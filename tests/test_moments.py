@@ -108,3 +108,24 @@ def test_bivariate_refuses_a_bad_variance_by_name(q):
         for fn in (M.e_phi_phi, M.e_dphi_dphi):
             with pytest.raises(ParameterError, match=r"q=.*finite variance >= 0"):
                 fn(act, q, 0.5)
+
+
+@pytest.mark.parametrize("name,params", [("elu", {"alpha": 1.0}), ("elu", {"alpha": 0.5}),
+                                         ("tanh", {}), ("crelu", {"tau": 0.5, "m": 0.2}),
+                                         ("selu", {}), ("golu", {}), ("relu", {})])
+def test_bivariate_at_q_zero_is_the_limit(name, params):
+    """q = 0: u1 = u2 = 0, so E[phi phi] = phi(0)^2 and E[phi' phi'] = phi'(0)^2 where phi'
+    is continuous at 0; at a kink (ELU alpha != 1, SELU, ReLU) the limit q -> 0+ weighs the
+    one-sided slopes by the orthant probabilities (checked against q = 1e-16).  The old code
+    raised ValueError inside the panels."""
+    act = A.get(name, **params)
+    rho = np.array([-1.0, -0.4, 0.0, 0.3, 1.0])
+    assert np.array_equal(M.e_phi_phi(act, 0.0, rho), np.full(5, float(act(0.0)) ** 2))
+    d1 = M.e_dphi_dphi(act, 0.0, rho)
+    tiny = M.e_dphi_dphi(act, 1e-16, rho)
+    np.testing.assert_allclose(d1, tiny, rtol=1e-6, atol=0)
+    if name in ("tanh", "crelu", "golu") or params.get("alpha") == 1.0:  # phi' continuous at 0
+        slope = float(act.piece(int(np.searchsorted(act.breakpoints, 0.0, "right")), 1)(0.0))
+        assert np.array_equal(d1, np.full(5, slope ** 2))
+    mixed = M.e_phi_phi(act, np.array([0.0, 0.5]), 0.3)
+    assert mixed[0] == float(act(0.0)) ** 2 and mixed[1] == M.e_phi_phi(act, 0.5, 0.3)

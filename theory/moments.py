@@ -129,7 +129,27 @@ def _bivariate(act: Activation, q, rho, order: int, method: str):
     if np.any(~((qa >= 0.0) & (qa < np.inf))):
         raise ParameterError("q", float(qa[~((qa >= 0.0) & (qa < np.inf))][0]) if qa.ndim
                              else float(qa), "a finite variance >= 0")
-    return finite(evaluate(act, "bivariate", (q, rho), method, order=order), q)
+    zero = qa == 0.0
+    if not np.any(zero):
+        return finite(evaluate(act, "bivariate", (q, rho), method, order=order), q)
+    qb, rb = np.broadcast_arrays(qa, r)
+    out = _at_q0(act, rb, order)  # u1 = u2 = 0: the limit q -> 0+
+    if not np.all(zero):
+        at = qb != 0.0
+        out[at] = finite(evaluate(act, "bivariate", (qb[at], rb[at]), method, order=order), q)
+    return out[()]
+
+
+def _at_q0(act: Activation, rho, order: int):
+    """``lim_{q -> 0+} E[phi^(o)(u1) phi^(o)(u2)]``: ``phi^(o)(0)^2`` where ``phi^(o)`` is
+    continuous at 0; at a kink (``order = 1``) or jump with one-sided values ``a-``, ``a+``
+    the orthant probabilities ``P(++) = P(--) = 1/4 + asin(rho)/(2 pi)`` weigh them
+    (``(a+^2 + a-^2) P(++) + 2 a+ a- P(+-)``, Sheppard's formula)."""
+    b = np.asarray(act.breakpoints, float)
+    lo, hi = (float(act.piece(int(np.searchsorted(b, 0.0, side)), order)(0.0))
+              for side in ("left", "right"))
+    same = 0.25 + np.arcsin(np.asarray(rho, float)) / (2.0 * np.pi)
+    return (lo * lo + hi * hi) * same + 2.0 * lo * hi * (0.5 - same)
 
 
 def e_phi_phi(act: Activation, q, rho, method: str = "auto"):
