@@ -3,7 +3,7 @@
 For ``phi`` analytic in the band ``|Im x| < d`` with ``|phi^(o)(x)| <= C (1 + |x|)`` there,
 but not in the sinh-mapped sector of :mod:`.strip` (GoLU, ``x e^{-e^{-x}}``: ``|e^{-e^{-x}}|
 <= 1`` for ``Re x < 0``, ``<= e`` for ``Re x >= 0`` in the band, doubly exponential beyond),
-the conditional form (docs/theory.md section 3.4)::
+the conditional form (docs/theory.md, "Band rule")::
 
     E[f(u1) f(u2)] = E[f(sqrt(q) z1) G(rho sqrt(q) z1)],  G(m) = E[f(m + s z2)],
     s = sqrt(q (1 - rho^2)),  z1, z2 independent standard normals,
