@@ -54,3 +54,17 @@ def test_one_pass_would_fail():
         one = mp.quad(lambda z: funcs[R._piece_index(breaks, s * z)](s * z) ** 2 * mp.npdf(z),
                       [-mp.inf] + pts + [mp.inf])
     assert rel(one, mp_moment(act, 1e-3, 0)) > 1e3 * TOL
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("q,rho", [(100.0, -0.999)])
+def test_mp_bivariate_elu_near_rho_one(q, rho):
+    """mp_bivariate split the inner integral of an exponential piece only around the
+    breakpoint's image, not at the Gaussian's centre: -7.5717 for -7.8934 at q = 100,
+    rho = -0.999 (5.6e-13 off at q = 1, rho = 0.999).  Against the 1-D form with the inner
+    expectation in closed form (tests/test_routes.py); ~4 min CPU (q = 1, rho = 0.999: > 10 min)."""
+    from test_routes import mp_elu_bivariate
+    mp.mp.dps = 30
+    ref = mp_elu_bivariate("elu", 1.0, q, rho, 0)
+    got = R.mp_bivariate(A.get("elu"), q, rho, 0)
+    assert abs(got - ref) <= mp.mpf(10) ** -20 * abs(ref)

@@ -165,7 +165,7 @@ def mp_bivariate(act: Activation, q, rho, order: int, hermite: int | None = None
             if polys[k] is not None:
                 total += _poly_inner(polys[k], s * mu, s * c, lo, hi)
             else:
-                pts = _near([-mu / c], [1 / (s * c), mp.mpf(1)], lo, hi)
+                pts = _near([-mu / c, mp.mpf(0)], [1 / (s * c), mp.mpf(1)], lo, hi)
                 total += mp.quad(lambda z2: funcs[k](s * (mu + c * z2)) * mp.npdf(z2),
                                  [lo] + pts + [hi])
         return total
