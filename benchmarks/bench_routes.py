@@ -20,7 +20,7 @@ hand-written numpy Gauss-Hermite rule of 100 nodes, both against mpmath.
 
 Run: ``python benchmarks/bench_routes.py [--n 100] [--only cst,gelu] [--all]``.  Grids
 with more than ``SLOW_POINTS`` points in a nested-panel bivariate region (CReLU, CST,
-hardtanh, GoLU: ~0.1-300 ms per point) are timed only with ``--all``.  Times are CPU
+hardtanh: ~0.1-300 ms per point) are timed only with ``--all``.  Times are CPU
 medians of ``--repeat`` runs (one run where a call takes over a second), one thread; the
 load is printed at start and end, and the last lines are the README's.  About 1-2 minutes on a quiet machine.
 """
@@ -42,8 +42,9 @@ from sparsefield.theory import moments as M  # noqa: E402
 from sparsefield.theory import routes  # noqa: E402
 
 SLOW = {"panels"}
-# grids whose bivariate map was all nested panels before theory/exp_bivariate.py
-PANELS_BEFORE = {"elu", "selu", "celu", "crelu2", "hardswish"}
+# grids whose bivariate map was all nested panels before theory/exp_bivariate.py (GoLU:
+# before theory/smooth_bivariate.py)
+PANELS_BEFORE = {"elu", "selu", "celu", "crelu2", "hardswish", "golu"}
 SLOW_POINTS = 50  # a grid with more nested-panel bivariate points is timed only with --all
 ELU_FAMILY = {"elu": lambda a: (a.values[0], 1.0), "celu": lambda a: (a.values[0], 1.0),
               "selu": lambda a: (float(A.SELU_ALPHA), float(A.SELU_LAMBDA))}
