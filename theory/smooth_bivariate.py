@@ -93,6 +93,33 @@ def zero_below(act: Activation, order: int) -> float:
     return -math.inf if not nz.size or nz[0] == 0 else float(x[nz[0] - 1])
 
 
+@lru_cache(maxsize=256)
+def linear_above(act: Activation, order: int) -> tuple[float, float, float]:
+    """``(xl, c0, c1)``: ``phi^(order)(x) == c0 + c1 x`` in float64 at every sampled
+    ``x >= xl`` (``[xl, 1e4]``; GoLU: ``e^{-e^{-x}}`` rounds to 1 above ``x ~ 37``), with
+    ``c0 + c1 x >= 0`` there, else ``(inf, 0, 0)``."""
+    f = panel_moments.piece(act, 0, order)
+    x = np.concatenate([np.arange(0.0, 100.0, 1e-3), np.geomspace(100.0, 1e4, 4001)])
+    y = f(x)
+    c1 = float(y[-1] - f(np.array([x[-1] - 1.0]))[0])
+    c0 = float(y[-1] - c1 * x[-1])
+    bad = np.flatnonzero(y != c0 + c1 * x)
+    if c1 < 0.0 or c0 + c1 * x[-1] < 0.0 or not bad.size or bad[-1] == x.size - 1:
+        return math.inf, 0.0, 0.0
+    xl = float(x[bad[-1] + 1])
+    return (xl, c0, c1) if c0 + c1 * xl >= 0.0 else (math.inf, 0.0, 0.0)
+
+
+@lru_cache(maxsize=128)
+def _suffix(n: int):
+    """Suffix sums ``sum_{k >= j} w_k`` and ``sum_{k >= j} w_k z_k`` of :func:`_rule` ``(n)``
+    (``j = 0 .. 2n + 1``)."""
+    z, w, _ = _rule(n)
+    s0 = np.append(np.cumsum(w[::-1])[::-1], 0.0)
+    s1 = np.append(np.cumsum((w * z)[::-1])[::-1], 0.0)
+    return s0, s1
+
+
 def _fast(act: Activation, order: int, u):
     """``phi^(order)(u)`` by the printed form, re-evaluated by the overflow-safe piece of
     :func:`.panel_moments.piece` where it is not finite."""
@@ -151,15 +178,21 @@ def _one(act: Activation, q: float, rho: float, order: int, log_eps: float = LOG
     else:
         z2, w2, h2 = _rule(_nodes(d / s, log_eps))
         y2, dz = _disc(d / s, h2)
-        x0 = zero_below(act, order)
-        step = BLOCK if x0 > -math.inf else max(1, CHUNK // z2.size)
+        x0, (xl, c0, c1) = zero_below(act, order), linear_above(act, order)
+        tail0, tail1 = _suffix(z2.size // 2)
+        skip = x0 > -math.inf or xl < math.inf
+        step = BLOCK if skip else max(1, CHUNK // z2.size)
         for i in range(0, live.size, step):
             at = live[i:i + step]
             m = rho * x1[at]
-            # nodes where every row of the block is below x0 (f = 0 exactly) are skipped
+            # nodes where every row of the block is below x0 (f = 0 exactly) or above xl
+            # (f = c0 + c1 u exactly, summed in closed form) are not evaluated
             j0 = int(np.searchsorted(z2, (x0 - m.max()) / s)) if x0 > -math.inf else 0
-            fu = _fast(act, order, m[:, None] + s * z2[j0:])
-            g[at], gabs[at] = fu @ w2[j0:], np.abs(fu) @ w2[j0:]
+            j1 = max(j0, int(np.searchsorted(z2, (xl - m.min()) / s))) if xl < math.inf \
+                else z2.size
+            fu = _fast(act, order, m[:, None] + s * z2[j0:j1])
+            lin = (c0 + c1 * m) * tail0[j1] + c1 * s * tail1[j1] if j1 < z2.size else 0.0
+            g[at], gabs[at] = fu @ w2[j0:j1] + lin, np.abs(fu) @ w2[j0:j1] + lin
         # |G_rule - G| <= C [(1 + |m|) alpha + s beta] at m = rho x1
         alpha = dz + 2.0 * Q_Z
         beta = dz * (E_ABS + y2) + 2.0 * PHI_Z
