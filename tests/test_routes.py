@@ -130,6 +130,10 @@ EXP_POINTS = [  # (name, alpha, q, rho, order, the route that takes the point)
     ("selu", None, 30.0, 0.9999, 0, "exp_bivariate"),
     ("celu", 2.0, 0.05, -0.999, 0, "exp_polar"),
     ("celu", 2.0, 3.0, 0.99999, 1, "exp_bivariate"),
+    # q > 150: K_MAX = 300 (and the rho = 1 scale point, K = 2q) sent these to the panels
+    ("elu", 1.0, 300.0, 0.999, 0, "exp_bivariate"),
+    ("selu", None, 1000.0, -0.5, 1, "exp_bivariate"),
+    ("celu", 2.0, 2000.0, 0.0, 0, "exp_bivariate"),
 ]
 
 

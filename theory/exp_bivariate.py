@@ -46,7 +46,10 @@ RTOL = 1e-13
 ATOL = COND_MAX * orthant.EPS  # floor relative to E[phi^2] (as GELU's: a zero crossing)
 EPS = orthant.EPS
 ERR_EPS = 2.0  # rounding per added magnitude: ok where sum |terms| <~ 225 |sum| (cf. COND_MAX)
-K_MAX = 300.0  # e^K <= 2e130: its products with probabilities >= 1e-150 stay normal numbers
+# e^K <= 2e282 stays finite; probabilities ~ e^-K >= 1e-283 stay normal numbers, and a corner
+# dropped below Q(H_CUT) ~ 1e-308 weighs <= 2e-26 after e^K (was 300: every ELU-family point
+# at q > 150 went to the nested panels, the rho = 1 scale point having K = 2 q)
+K_MAX = 650.0
 BIG = 60.0  # standardised limits are clamped here: gamma(60) and Q(60) are 0 in float64
 INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 H_CUT = 37.5  # an orthant corner this far out: L < Q(37.5) ~ 1e-308
@@ -266,6 +269,10 @@ def expect(act: Activation, q, rho, order: int = 0):
     with np.errstate(over="ignore", invalid="ignore"):
         total, err, kmax = _sum(act, qa, ra, order)
     value, scale = total[:n], total[n:][inv]
+    far = ~(kmax[n:][inv] <= K_MAX)  # the scale E[phi^(o)^2] from the univariate closed form
+    if far.any():
+        scale = np.where(far, exp_poly.moment(act, qa[:n], ("e_phi2", "e_dphi2")[order])[0],
+                         scale)
     ok = ((err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
-          & (kmax[:n] <= K_MAX) & (kmax[n:][inv] <= K_MAX) & (qa[:n] > 0.0))
+          & (kmax[:n] <= K_MAX) & (qa[:n] > 0.0))
     return value.reshape(shape), ok.reshape(shape)
