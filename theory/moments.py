@@ -20,9 +20,11 @@ that cannot be computed in floating point raises :class:`.errors.ParameterError`
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from . import jumps, scalar_closed, tails
+from . import jumps, pl_scalar, routes, scalar_closed, tails
 from .activations import Activation
 from .errors import ParameterError
 from .generic import REGIONS, dq_e_phi2_panels, finite
@@ -118,7 +120,20 @@ def _d2q_e_phi2(act: Activation, q, method: str):
 
 
 # --- bivariate: u1, u2 ~ N(0, q), correlation rho -----------------------------------
+def _pair(act: Activation, q, rho, method: str) -> bool:
+    """One float ``(q, rho)`` in range whose first route is the orthant closed form: the
+    scalar fast path :mod:`.pl_scalar` may serve it (O(1) checks; out of range falls through
+    to the validation below)."""
+    return (method == "auto" and type(q) is float and type(rho) is float
+            and 0.0 <= q < math.inf and -1.0 <= rho <= 1.0
+            and routes.first(act, "bivariate") == "pl_bivariate")
+
+
 def _bivariate(act: Activation, q, rho, order: int, method: str):
+    if _pair(act, q, rho, method):  # [pl scalar fast path] one float (q, rho) (pl_scalar.py)
+        v, ok = pl_scalar.point(act, q, rho, order)
+        if ok:
+            return np.float64(v)
     if method not in METHODS:
         raise ValueError(f"method={method!r} must be one of {METHODS}")
     r = np.asarray(rho, float)

@@ -36,14 +36,21 @@ _EXP, _TAN, _ATAN2 = np.exp, np.tan, np.arctan2
 
 @dataclass(frozen=True)
 class Kinks:
-    """:class:`.pl_bivariate.Basis` as Python floats; ``pairs``: ``(j, k, w, sigma_j sigma_k)``."""
+    """:class:`.pl_bivariate.Basis` as Python floats, with the sharing worked out once:
+    ``mag`` the distinct ``|b_k|`` (kink ``m`` has ``h = h[at[m]]``); ``halves`` the corner
+    shares ``(x, y, s)`` of orthant moments at ``(h_x, h_y; s rho)``; ``orth`` the distinct
+    orthants ``(half (x, y), half (y, x), x, y, s)``; ``pairs`` ``(j, k, w, orthant)``.
+    Equal ``|b|`` give bit-equal ``h``, so shared terms are the array route's values."""
 
     a: float
     c: float
-    breaks: tuple
     sigma: tuple
     J: tuple
     D: tuple
+    mag: tuple
+    at: tuple
+    halves: tuple
+    orth: tuple
     pairs: tuple
 
 
@@ -51,9 +58,16 @@ class Kinks:
 def kinks(act: Activation) -> Kinks:
     bs = pl_bivariate.basis(act)
     sig = tuple(float(v) for v in bs.sigma)
-    return Kinks(bs.a, bs.c, tuple(float(v) for v in bs.breaks), sig,
-                 tuple(float(v) for v in bs.J), tuple(float(v) for v in bs.D),
-                 tuple((j, k, float(w), sig[j] * sig[k]) for j, k, w in bs.pairs))
+    mag = tuple(dict.fromkeys(abs(float(v)) for v in bs.breaks))
+    at = tuple(mag.index(abs(float(v))) for v in bs.breaks)
+    okeys = [(at[j], at[k], sig[j] * sig[k]) for j, k, _ in bs.pairs]
+    uniq = list(dict.fromkeys(okeys))
+    halves = list(dict.fromkeys(hf for x, y, sg in uniq for hf in ((x, y, sg), (y, x, sg))))
+    orth = tuple((halves.index((x, y, sg)), halves.index((y, x, sg)), x, y, sg)
+                 for x, y, sg in uniq)
+    return Kinks(bs.a, bs.c, sig, tuple(float(v) for v in bs.J), tuple(float(v) for v in bs.D),
+                 mag, at, tuple(halves), orth,
+                 tuple((j, k, float(w), uniq.index(ok)) for (j, k, w), ok in zip(bs.pairs, okeys)))
 
 
 def _gamma(z: float) -> float:
@@ -65,42 +79,34 @@ def _div(x: float, c: float) -> float:
     return x / c if c != 0.0 else math.copysign(math.inf, x)
 
 
-def _star(h: float, k: float, r: float, c: float) -> float:
-    """``k* = (k - r h)/c`` as :func:`.orthant._stars` (``1 -+ r`` exact near ``r = +-1``)."""
-    if r >= 0.0:
-        pos = 0.0 if k == h else _div(k - h, c)
-        return pos + (0.0 if h == 0.0 else h * math.sqrt((1.0 - r) / (1.0 + r)))
-    neg = 0.0 if k == -h else _div(k + h, c)
-    return neg - (0.0 if h == 0.0 else h * math.sqrt((1.0 + r) / (1.0 - r)))
-
-
-def _slope(h: float, k: float, ks: float, r: float) -> float:
-    """Owen's ``a = k*/h`` of :func:`.orthant.orthant` (its limits at ``h = 0``)."""
-    if h > 0.0:
-        return ks / h
-    if k > 0.0:
-        return math.inf
-    return math.sqrt((1.0 - r) / (1.0 + r)) if r != -1.0 else math.inf
-
-
-def _tails(keys: list) -> dict:
-    """``Tc(h, b)`` for ``h b > H0`` (:func:`.orthant._tail_quadrature`, the same operations),
-    all of one call in one numpy batch."""
-    h, a = np.array(keys).T
-    h2 = h * h
-    a2 = a * a
-    lam = h2 * a * (1.0 + a2)
-    t_cut = np.minimum(lam * np.arctan2(1.0, a), T_CUT)
-    w = np.tan((t_cut / lam)[:, None] * _Y)
-    den = 1.0 - a[:, None] * w
-    de = w * (2.0 * a[:, None] + w * (1.0 - a2)[:, None])
-    de *= (0.5 * h2 * (1.0 + a2))[:, None]
-    de /= den * den
+def _tails(keys: list) -> list:
+    """``Tc(h, b)`` at ``(h, b)`` with ``h b > H0`` (:func:`.orthant._tail_quadrature`, the same
+    operations), all of one call in one numpy batch; ``t_cut`` by ``math.atan2`` where it is
+    ``T_CUT`` beyond doubt (numpy's ``arctan2`` may round differently, and costs ~1 us)."""
+    rows, pref = [], []
+    for h, a in keys:
+        h2 = h * h
+        a2 = a * a
+        lam = h2 * a * (1.0 + a2)
+        t_cut = T_CUT if lam * math.atan2(1.0, a) > T_CUT * (1.0 + 1e-9) else \
+            min(lam * float(_ATAN2(1.0, a)), T_CUT)
+        rows.append((t_cut / lam, a, 2.0 * a, 1.0 - a2, 0.5 * h2 * (1.0 + a2)))
+        pref.append(float(_EXP(-0.5 * h2 * (1.0 + a2))) * INV_2PI / lam * t_cut)
+    p = np.array(rows)
+    w = p[:, 0:1] * _Y[None, :]
+    np.tan(w, out=w)
+    den = p[:, 1:2] * w
+    np.subtract(1.0, den, out=den)
+    de = w * p[:, 3:4]
+    de += p[:, 2:3]
+    de *= w
+    de *= p[:, 4:5]
+    den *= den
+    de /= den
     np.negative(de, out=de)
     np.exp(de, out=de)
-    de *= _W
-    v = np.exp(-0.5 * h2 * (1.0 + a2)) * INV_2PI / lam * t_cut * de.sum(axis=1)
-    return dict(zip(keys, v.tolist()))
+    de *= _W[None, :]
+    return [f * v for f, v in zip(pref, np.add.reduce(de, axis=1).tolist())]
 
 
 def _far(h: float, b: float) -> float:
@@ -110,15 +116,32 @@ def _far(h: float, b: float) -> float:
     return float(_EXP(-0.5 * (h * h))) * INV_2PI * b * float(s[0])
 
 
-def _owen(h: float, a: float, qh: float, tails: dict) -> tuple[float, float]:
-    """``(Tc(h, a), bound)`` as :func:`.orthant.owen_tc`; ``qh = Q(h)``, ``h`` finite."""
+def _half(h: float, k: float, r: float, c: float) -> tuple:
+    """``(k*, a = k*/h, Q(k*), gamma(k*) or 0)``: one corner's share of :func:`.orthant.orthant`."""
+    if r >= 0.0:
+        ks = (0.0 if k == h else _div(k - h, c)) + (
+            0.0 if h == 0.0 else h * math.sqrt((1.0 - r) / (1.0 + r)))
+    else:
+        ks = (0.0 if k == -h else _div(k + h, c)) - (
+            0.0 if h == 0.0 else h * math.sqrt((1.0 + r) / (1.0 - r)))
+    if h > 0.0:
+        a = ks / h
+    elif k > 0.0 or r == -1.0:
+        a = math.inf
+    else:
+        a = math.sqrt((1.0 - r) / (1.0 + r))
+    return ks, a, float(ndtr(-ks)), _gamma(ks) if c > 0.0 else 0.0
+
+
+def _owen(h: float, a: float, qh: float, tail: float) -> tuple[float, float]:
+    """``(Tc(h, a), bound)`` as :func:`.orthant.owen_tc`; ``qh = Q(h)``, ``h`` finite;
+    ``tail``: ``Tc(h, |a|)`` by the tail rule where it applies."""
     b = abs(a)
     if h * b <= H0:  # h = 0, b = inf gives nan: not direct
         t = _far(h, b) if h > H_OWEN else float(owens_t(h, b))
         out, err = 0.5 * qh - t, (0.5 * qh + t) * EPS + qh * h * h * EPS
     elif b < math.inf:  # b > 0 here (h b > H0)
-        out = tails[(h, b)]
-        err = out * (64.0 + h * h * (1.0 + b * b)) * EPS
+        out, err = tail, tail * (64.0 + h * h * (1.0 + b * b)) * EPS
     else:
         out, err = 0.0, 0.0
     if h == 0.0:  # Tc(0, b) = atan(1/b) / (2 pi)
@@ -129,75 +152,82 @@ def _owen(h: float, a: float, qh: float, tails: dict) -> tuple[float, float]:
     return out, err
 
 
+def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float) -> list:
+    """``(L, H1, H2, G, eL, eH1, eH2, eG)`` of :func:`.orthant.orthant` per ``kk.orth``;
+    ``h``, ``qh = Q(h)``, ``gh = gamma(h)`` per distinct ``|b|``."""
+    c = math.sqrt((1.0 - rho) * (1.0 + rho))  # the same for -rho
+    halves, need = [], []
+    for x, y, sg in kk.halves:
+        hf = _half(h[x], h[y], sg * rho, c)
+        b = abs(hf[1])
+        if not h[x] * b <= H0 and b < math.inf:  # the branch of _owen that reads a tail
+            need.append((h[x], b))
+        halves.append(hf)
+    tails = dict(zip(need, _tails(need))) if need else {}
+    tcs = [_owen(h[x], hf[1], qh[x], tails.get((h[x], abs(hf[1])), 0.0))
+           for (x, _, _), hf in zip(kk.halves, halves)]
+    out = []
+    for i1, i2, x, y, sg in kk.orth:
+        r, hx, hy = sg * rho, h[x], h[y]
+        t1, e1 = tcs[i1]
+        t2, e2 = tcs[i2]
+        L = t1 + t2
+        eL = e1 + e2 + L * EPS
+        gq1, gq2 = gh[x] * halves[i1][2], gh[y] * halves[i2][2]
+        ar = abs(r)
+        phi = c * gh[x] * halves[i1][3] if c > 0.0 else 0.0
+        rhk = r + hx * hy
+        out.append((L, gq1 + r * gq2 - hx * L, gq2 + r * gq1 - hy * L,
+                    rhk * L - hy * gq1 - hx * gq2 + phi, eL,
+                    hx * eL + EPS * (gq1 + ar * gq2 + hx * L),
+                    hy * eL + EPS * (gq2 + ar * gq1 + hy * L),
+                    abs(rhk) * eL + EPS * (abs(rhk) * L + hy * gq1 + hx * gq2 + phi)))
+    return out
+
+
 def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, float]:
     """``(E, bound)`` at one point: :func:`.pl_bivariate._sum_terms` on floats."""
     s = math.sqrt(q)
-    hs, qs, gs, psis, eps_ = [], [], [], [], []
-    for b in kk.breaks:
-        h = H_MAX if s == 0.0 or abs(b / s) > H_MAX else abs(b / s)
-        g = _gamma(h)
-        mills = SQRT_PI_2 * float(erfcx(h / SQRT2))
-        hs.append(h)
-        qs.append(float(ndtr(-h)))
-        gs.append(g)
-        psis.append(g * (1.0 - h * mills))
-        eps_.append(g * (1.0 + h * mills) * (1.0 + h * h) * EPS)
+    h, qh, gh, psi, e_psi = [], [], [], [], []
+    for b in kk.mag:
+        hu = H_MAX if s == 0.0 or b / s > H_MAX else b / s
+        g = _gamma(hu)
+        mills = SQRT_PI_2 * float(erfcx(hu / SQRT2))
+        h.append(hu)
+        qh.append(float(ndtr(-hu)))
+        gh.append(g)
+        psi.append(g * (1.0 - hu * mills))
+        e_psi.append(g * (1.0 + hu * mills) * (1.0 + hu * hu) * EPS)
     if order == 0:
         A, C = kk.a * s, kk.c
         alpha = [J * s for J in kk.J]
         delta = [sg * D for sg, D in zip(kk.sigma, kk.D)]
     else:
         A, C = 0.0 * s, kk.a
-        alpha = [0.0 * h for h in hs]
+        alpha = [0.0 * h[u] for u in kk.at]
         delta = [sg * J for sg, J in zip(kk.sigma, kk.J)]
-    total, err, first = A * A * rho + C * C, EPS * (abs(A * A * rho) + C * C), True
-    two_eps, two_c = 2.0 * EPS, 2.0 * abs(C)
-    for m, h in enumerate(hs):
-        al, de, qh, psi = alpha[m], delta[m], qs[m], psis[m]
-        one = al * psi + de * qh
-        cross = kk.sigma[m] * rho * (al * qh + de * gs[m])
-        u = 2.0 * (A * cross + C * one)
-        e = two_eps * abs(A * cross) + two_c * (
-            abs(al) * eps_[m] + EPS * (abs(al * psi) + abs(de * qh) * (1 + h * h)))
-        usum, esum, first = (u, e, False) if first else (usum + u, esum + e, False)
-    if not first:
-        total, err = total + usum, err + esum
-    if not kk.pairs:
+    total, err = A * A * rho + C * C, EPS * (abs(A * A * rho) + C * C)
+    if not kk.at:
         return total, err
-    pre, need = [], []
-    for j, k, w, sg in kk.pairs:  # the orthant arguments, and the tail rules they need
-        h, kv, r = hs[j], hs[k], sg * rho
-        c = math.sqrt((1.0 - r) * (1.0 + r))
-        ks, hst = _star(h, kv, r, c), _star(kv, h, r, c)
-        a_h, a_k = _slope(h, kv, ks, r), _slope(kv, h, hst, r)
-        for x, y in ((h, abs(a_h)), (kv, abs(a_k))):
-            if not x * y <= H0 and y < math.inf:  # the branch of _owen that reads `tails`
-                need.append((x, y))
-        pre.append((j, k, w, h, kv, r, c, ks, hst, a_h, a_k))
-    tails = _tails(need) if need else {}
-    first = True
-    for j, k, w, h, kv, r, c, ks, hst, a_h, a_k in pre:
-        t1, e1 = _owen(h, a_h, qs[j], tails)
-        t2, e2 = _owen(kv, a_k, qs[k], tails)
-        L = t1 + t2
-        eL = e1 + e2 + L * EPS
-        gh, gk = gs[j], gs[k]
-        gq1, gq2 = gh * float(ndtr(-ks)), gk * float(ndtr(-hst))
-        H1 = gq1 + r * gq2 - h * L
-        H2 = gq2 + r * gq1 - kv * L
-        ar = abs(r)
-        eH1 = h * eL + EPS * (gq1 + ar * gq2 + h * L)
-        eH2 = kv * eL + EPS * (gq2 + ar * gq1 + kv * L)
-        phi = c * gh * _gamma(ks) if c > 0.0 else 0.0
-        rhk = r + h * kv
-        G = rhk * L - kv * gq1 - h * gq2 + phi
-        eG = abs(rhk) * eL + EPS * (abs(rhk) * L + kv * gq1 + h * gq2 + phi)
+    two_eps, two_c, usum, esum = 2.0 * EPS, 2.0 * abs(C), None, None
+    for m, u in enumerate(kk.at):
+        al, de, hu, qu, pu = alpha[m], delta[m], h[u], qh[u], psi[u]
+        cross = kk.sigma[m] * rho * (al * qu + de * gh[u])
+        v = 2.0 * (A * cross + C * (al * pu + de * qu))
+        e = two_eps * abs(A * cross) + two_c * (
+            abs(al) * e_psi[u] + EPS * (abs(al * pu) + abs(de * qu) * (1 + hu * hu)))
+        usum, esum = (v, e) if usum is None else (usum + v, esum + e)
+    total, err = total + usum, err + esum
+    orth = _orthants(kk, h, qh, gh, rho)
+    usum = None
+    for j, k, w, o in kk.pairs:
+        L, H1, H2, G, eL, eH1, eH2, eG = orth[o]
         aj, ak, dj, dk = alpha[j], alpha[k], delta[j], delta[k]
         terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
-        u = w * terms
+        v = w * terms
         e = w * (abs(aj * ak) * eG + abs(aj * dk) * eH1 + abs(dj * ak) * eH2
                  + abs(dj * dk) * eL + 2 * EPS * abs(terms))
-        usum, esum, first = (u, e, False) if first else (usum + u, esum + e, False)
+        usum, esum = (v, e) if usum is None else (usum + v, esum + e)
     return total + usum, err + esum
 
 
@@ -205,7 +235,7 @@ def point(act: Activation, q: float, rho: float, order: int = 0) -> tuple[float,
     """``(E[phi^(order)(u1) phi^(order)(u2)], ok)`` at one ``q >= 0``, ``rho`` in ``[-1, 1]``:
     the value and mask of :func:`.pl_bivariate.expect` (``ok``: its bound meets the contract)."""
     kk = kinks(act)
-    if q == 0.0 and 0.0 in kk.breaks:  # h = 0/0: the array route's nan, not served
+    if q == 0.0 and 0.0 in kk.mag:  # h = 0/0: the array route's nan, not served
         return math.nan, False
     value, err = _sum_terms(kk, q, rho, order)
     if not math.isfinite(value):

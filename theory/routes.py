@@ -85,6 +85,11 @@ def _candidates(act: Activation, quantity: str, method: str) -> tuple:
     return tuple(found[:1] if method != "auto" else found)
 
 
+def first(act: Activation, quantity: str, method: str = "auto") -> str:
+    """The name of the first route that may compute ``quantity`` for ``act``."""
+    return _candidates(act, quantity, method)[0].name
+
+
 def plan(act: Activation, quantity: str, points, method: str = "auto", **kw):
     """``(routes, index, values)``: ``routes[index[i]]`` computes point ``i`` of the flattened,
     broadcast ``points``; ``values[j]`` holds route ``j``'s values where it returned them."""
