@@ -39,19 +39,24 @@ class Kinks:
     """:class:`.pl_bivariate.Basis` as Python floats, with the sharing worked out once:
     ``mag`` the distinct ``|b_k|`` (kink ``m`` has ``h = h[at[m]]``); ``halves`` the corner
     shares ``(x, y, s)`` of orthant moments at ``(h_x, h_y; s rho)``; ``orth`` the distinct
-    orthants ``(half (x, y), half (y, x), x, y, s)``; ``pairs`` ``(j, k, w, orthant)``.
-    Equal ``|b|`` give bit-equal ``h``, so shared terms are the array route's values."""
+    orthants ``(half (x, y), half (y, x), x, y, s)``; ``pairs`` ``(j, k, w, orthant)``; ``sD``, ``sJ``: ``sigma_k D_k``, ``sigma_k J_k``.
+    Equal ``|b|`` give bit-equal ``h``, so shared terms are the array route's values.
+    ``level[order]``: the orthant moments with a nonzero coefficient (0: ``L`` only, as for
+    ``phi'``; 1: ``L, G``, no jumps; 2: all); the others are exact zeros there and skipped."""
 
     a: float
     c: float
     sigma: tuple
     J: tuple
     D: tuple
+    sD: tuple
+    sJ: tuple
     mag: tuple
     at: tuple
     halves: tuple
     orth: tuple
     pairs: tuple
+    level: tuple
 
 
 @lru_cache(maxsize=256)
@@ -65,24 +70,25 @@ def kinks(act: Activation) -> Kinks:
     halves = list(dict.fromkeys(hf for x, y, sg in uniq for hf in ((x, y, sg), (y, x, sg))))
     orth = tuple((halves.index((x, y, sg)), halves.index((y, x, sg)), x, y, sg)
                  for x, y, sg in uniq)
-    return Kinks(bs.a, bs.c, sig, tuple(float(v) for v in bs.J), tuple(float(v) for v in bs.D),
-                 mag, at, tuple(halves), orth,
-                 tuple((j, k, float(w), uniq.index(ok)) for (j, k, w), ok in zip(bs.pairs, okeys)))
+    J, D = tuple(float(v) for v in bs.J), tuple(float(v) for v in bs.D)
+    return Kinks(bs.a, bs.c, sig, J, D, tuple(sg * v for sg, v in zip(sig, D)),
+                 tuple(sg * v for sg, v in zip(sig, J)), mag, at, tuple(halves), orth,
+                 tuple((j, k, float(w), uniq.index(ok)) for (j, k, w), ok in zip(bs.pairs, okeys)),
+                 (0 if not np.any(bs.J) else 1 if not np.any(bs.D) else 2, 0))
 
 
 def _gamma(z: float) -> float:
     return float(_EXP(-0.5 * z * z)) * INV_SQRT2PI
 
 
-def _div(x: float, c: float) -> float:
-    """``x / c`` with numpy's ``x / 0 = +-inf`` (``x != 0`` here)."""
-    return x / c if c != 0.0 else math.copysign(math.inf, x)
+_TILES: dict = {}
 
 
 def _tails(keys: list) -> list:
     """``Tc(h, b)`` at ``(h, b)`` with ``h b > H0`` (:func:`.orthant._tail_quadrature`, the same
-    operations), all of one call in one numpy batch; ``t_cut`` by ``math.atan2`` where it is
-    ``T_CUT`` beyond doubt (numpy's ``arctan2`` may round differently, and costs ~1 us)."""
+    operations but the sign of ``de``, folded into its factor: rounding is sign-symmetric),
+    all of one call in one flat numpy batch; ``t_cut`` by ``math.atan2`` where it is ``T_CUT``
+    beyond doubt (numpy's ``arctan2`` may round differently, and costs ~1 us on a float)."""
     rows, pref = [], []
     for h, a in keys:
         h2 = h * h
@@ -90,23 +96,27 @@ def _tails(keys: list) -> list:
         lam = h2 * a * (1.0 + a2)
         t_cut = T_CUT if lam * math.atan2(1.0, a) > T_CUT * (1.0 + 1e-9) else \
             min(lam * float(_ATAN2(1.0, a)), T_CUT)
-        rows.append((t_cut / lam, a, 2.0 * a, 1.0 - a2, 0.5 * h2 * (1.0 + a2)))
+        rows.append((t_cut / lam, a, 2.0 * a, 1.0 - a2, -(0.5 * h2 * (1.0 + a2))))
         pref.append(float(_EXP(-0.5 * h2 * (1.0 + a2))) * INV_2PI / lam * t_cut)
-    p = np.array(rows)
-    w = p[:, 0:1] * _Y[None, :]
+    m = len(rows)
+    if m not in _TILES:
+        _TILES[m] = (np.tile(_Y, m), np.tile(_W, m))
+    y, wt = _TILES[m]
+    p = np.repeat(np.array(rows).T, 32, axis=1)  # row i: parameter i, each 32 times
+    w, den, two_a, de, f = p
+    w *= y
     np.tan(w, out=w)
-    den = p[:, 1:2] * w
+    den *= w
     np.subtract(1.0, den, out=den)
-    de = w * p[:, 3:4]
-    de += p[:, 2:3]
     de *= w
-    de *= p[:, 4:5]
+    de += two_a
+    de *= w
+    de *= f
     den *= den
     de /= den
-    np.negative(de, out=de)
     np.exp(de, out=de)
-    de *= _W[None, :]
-    return [f * v for f, v in zip(pref, np.add.reduce(de, axis=1).tolist())]
+    de *= wt
+    return [f * v for f, v in zip(pref, np.add.reduce(de.reshape(m, 32), axis=1).tolist())]
 
 
 def _far(h: float, b: float) -> float:
@@ -116,77 +126,82 @@ def _far(h: float, b: float) -> float:
     return float(_EXP(-0.5 * (h * h))) * INV_2PI * b * float(s[0])
 
 
-def _half(h: float, k: float, r: float, c: float) -> tuple:
-    """``(k*, a = k*/h, Q(k*), gamma(k*) or 0)``: one corner's share of :func:`.orthant.orthant`."""
-    if r >= 0.0:
-        ks = (0.0 if k == h else _div(k - h, c)) + (
-            0.0 if h == 0.0 else h * math.sqrt((1.0 - r) / (1.0 + r)))
-    else:
-        ks = (0.0 if k == -h else _div(k + h, c)) - (
-            0.0 if h == 0.0 else h * math.sqrt((1.0 + r) / (1.0 - r)))
-    if h > 0.0:
-        a = ks / h
-    elif k > 0.0 or r == -1.0:
-        a = math.inf
-    else:
-        a = math.sqrt((1.0 - r) / (1.0 + r))
-    return ks, a, float(ndtr(-ks)), _gamma(ks) if c > 0.0 else 0.0
+def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float, level: int) -> list:
+    """``(L, H1, H2, G, eL, eH1, eH2, eG)`` of :func:`.orthant.orthant` per ``kk.orth``, from
+    the corner shares ``kk.halves``; ``h``, ``qh = Q(h)``, ``gh = gamma(h)`` per distinct
+    ``|b|``; ``level``: only ``L`` (0), ``L, G`` (1) or all (2) are computed, the others are 0.
 
-
-def _owen(h: float, a: float, qh: float, tail: float) -> tuple[float, float]:
-    """``(Tc(h, a), bound)`` as :func:`.orthant.owen_tc`; ``qh = Q(h)``, ``h`` finite;
-    ``tail``: ``Tc(h, |a|)`` by the tail rule where it applies."""
-    b = abs(a)
-    if h * b <= H0:  # h = 0, b = inf gives nan: not direct
-        t = _far(h, b) if h > H_OWEN else float(owens_t(h, b))
-        out, err = 0.5 * qh - t, (0.5 * qh + t) * EPS + qh * h * h * EPS
-    elif b < math.inf:  # b > 0 here (h b > H0)
-        out, err = tail, tail * (64.0 + h * h * (1.0 + b * b)) * EPS
-    else:
-        out, err = 0.0, 0.0
-    if h == 0.0:  # Tc(0, b) = atan(1/b) / (2 pi)
-        out = float(_ATAN2(1.0, b)) * INV_2PI
-        err = out * (2 * EPS)
-    if a < 0.0:
-        return qh - out, err + qh * (1.0 + h * h) * EPS
-    return out, err
-
-
-def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float) -> list:
-    """``(L, H1, H2, G, eL, eH1, eH2, eG)`` of :func:`.orthant.orthant` per ``kk.orth``;
-    ``h``, ``qh = Q(h)``, ``gh = gamma(h)`` per distinct ``|b|``."""
+    A share ``(x, y, s)``: ``k* = (h_y - r h_x)/c`` (:func:`.orthant._stars`: ``1 -+ r`` exact),
+    Owen's ``a = k*/h_x`` (its limits at ``h_x = 0``), ``Tc(h_x, a)`` and its bound
+    (:func:`.orthant.owen_tc`), ``Q(k*)`` and ``gamma(k*)``; ``r = s rho``."""
     c = math.sqrt((1.0 - rho) * (1.0 + rho))  # the same for -rho
-    halves, need = [], []
+    stars, need = [], []
     for x, y, sg in kk.halves:
-        hf = _half(h[x], h[y], sg * rho, c)
-        b = abs(hf[1])
-        if not h[x] * b <= H0 and b < math.inf:  # the branch of _owen that reads a tail
-            need.append((h[x], b))
-        halves.append(hf)
+        hx, hy, r = h[x], h[y], sg * rho
+        if r >= 0.0:
+            d = 0.0 if hy == hx else (hy - hx) / c if c else math.copysign(math.inf, hy - hx)
+            ks = d + (0.0 if hx == 0.0 else hx * math.sqrt((1.0 - r) / (1.0 + r)))
+        else:
+            d = 0.0 if hy == -hx else (hy + hx) / c if c else math.inf
+            ks = d - (0.0 if hx == 0.0 else hx * math.sqrt((1.0 + r) / (1.0 - r)))
+        if hx > 0.0:
+            a = ks / hx
+        elif hy > 0.0 or r == -1.0:
+            a = math.inf
+        else:
+            a = math.sqrt((1.0 - r) / (1.0 + r))
+        b = abs(a)
+        if not hx * b <= H0 and b < math.inf:  # the tail rule (below)
+            need.append((hx, b))
+        stars.append((ks, a, b))
     tails = dict(zip(need, _tails(need))) if need else {}
-    tcs = [_owen(h[x], hf[1], qh[x], tails.get((h[x], abs(hf[1])), 0.0))
-           for (x, _, _), hf in zip(kk.halves, halves)]
-    out = []
+    share = []
+    for (x, _, _), (ks, a, b) in zip(kk.halves, stars):
+        hx, q = h[x], qh[x]
+        if hx * b <= H0:  # hx = 0, b = inf gives nan: not direct
+            t = _far(hx, b) if hx > H_OWEN else float(owens_t(hx, b))
+            out, err = 0.5 * q - t, (0.5 * q + t) * EPS + q * hx * hx * EPS
+        elif b < math.inf:
+            out = tails[(hx, b)]
+            err = out * (64.0 + hx * hx * (1.0 + b * b)) * EPS
+        else:
+            out, err = 0.0, 0.0
+        if hx == 0.0:  # Tc(0, b) = atan(1/b) / (2 pi)
+            out = float(_ATAN2(1.0, b)) * INV_2PI
+            err = out * (2 * EPS)
+        if a < 0.0:
+            out, err = q - out, err + q * (1.0 + hx * hx) * EPS
+        if level:
+            share.append((out, err, float(ndtr(-ks)), _gamma(ks) if c > 0.0 else 0.0))
+        else:
+            share.append((out, err))
+    res = []
     for i1, i2, x, y, sg in kk.orth:
+        s1, s2 = share[i1], share[i2]
+        L = s1[0] + s2[0]
+        eL = s1[1] + s2[1] + L * EPS
+        if not level:
+            res.append((L, 0.0, 0.0, 0.0, eL, 0.0, 0.0, 0.0))
+            continue
         r, hx, hy = sg * rho, h[x], h[y]
-        t1, e1 = tcs[i1]
-        t2, e2 = tcs[i2]
-        L = t1 + t2
-        eL = e1 + e2 + L * EPS
-        gq1, gq2 = gh[x] * halves[i1][2], gh[y] * halves[i2][2]
-        ar = abs(r)
-        phi = c * gh[x] * halves[i1][3] if c > 0.0 else 0.0
+        gq1, gq2 = gh[x] * s1[2], gh[y] * s2[2]
+        phi = c * gh[x] * s1[3] if c > 0.0 else 0.0
         rhk = r + hx * hy
-        out.append((L, gq1 + r * gq2 - hx * L, gq2 + r * gq1 - hy * L,
-                    rhk * L - hy * gq1 - hx * gq2 + phi, eL,
+        G = rhk * L - hy * gq1 - hx * gq2 + phi
+        eG = abs(rhk) * eL + EPS * (abs(rhk) * L + hy * gq1 + hx * gq2 + phi)
+        if level == 1:
+            res.append((L, 0.0, 0.0, G, eL, 0.0, 0.0, eG))
+            continue
+        ar = abs(r)
+        res.append((L, gq1 + r * gq2 - hx * L, gq2 + r * gq1 - hy * L, G, eL,
                     hx * eL + EPS * (gq1 + ar * gq2 + hx * L),
-                    hy * eL + EPS * (gq2 + ar * gq1 + hy * L),
-                    abs(rhk) * eL + EPS * (abs(rhk) * L + hy * gq1 + hx * gq2 + phi)))
-    return out
+                    hy * eL + EPS * (gq2 + ar * gq1 + hy * L), eG))
+    return res
 
 
 def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, float]:
-    """``(E, bound)`` at one point: :func:`.pl_bivariate._sum_terms` on floats."""
+    """``(E, bound)`` at one point: :func:`.pl_bivariate._sum_terms` on floats (a kink pair's
+    term with a zero coefficient is an exact ``+ 0`` there, and skipped here)."""
     s = math.sqrt(q)
     h, qh, gh, psi, e_psi = [], [], [], [], []
     for b in kk.mag:
@@ -201,11 +216,11 @@ def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, floa
     if order == 0:
         A, C = kk.a * s, kk.c
         alpha = [J * s for J in kk.J]
-        delta = [sg * D for sg, D in zip(kk.sigma, kk.D)]
+        delta = kk.sD
     else:
         A, C = 0.0 * s, kk.a
-        alpha = [0.0 * h[u] for u in kk.at]
-        delta = [sg * J for sg, J in zip(kk.sigma, kk.J)]
+        alpha = [0.0] * len(kk.at)
+        delta = kk.sJ
     total, err = A * A * rho + C * C, EPS * (abs(A * A * rho) + C * C)
     if not kk.at:
         return total, err
@@ -218,15 +233,25 @@ def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, floa
             abs(al) * e_psi[u] + EPS * (abs(al * pu) + abs(de * qu) * (1 + hu * hu)))
         usum, esum = (v, e) if usum is None else (usum + v, esum + e)
     total, err = total + usum, err + esum
-    orth = _orthants(kk, h, qh, gh, rho)
+    level = kk.level[order]
+    orth = _orthants(kk, h, qh, gh, rho, level)
     usum = None
     for j, k, w, o in kk.pairs:
         L, H1, H2, G, eL, eH1, eH2, eG = orth[o]
-        aj, ak, dj, dk = alpha[j], alpha[k], delta[j], delta[k]
-        terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
+        if level == 0:
+            dd = delta[j] * delta[k]
+            terms = dd * L
+            e = w * (abs(dd) * eL + 2 * EPS * abs(terms))
+        elif level == 1:
+            aa = alpha[j] * alpha[k]
+            terms = aa * G
+            e = w * (abs(aa) * eG + 2 * EPS * abs(terms))
+        else:
+            aj, ak, dj, dk = alpha[j], alpha[k], delta[j], delta[k]
+            terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
+            e = w * (abs(aj * ak) * eG + abs(aj * dk) * eH1 + abs(dj * ak) * eH2
+                     + abs(dj * dk) * eL + 2 * EPS * abs(terms))
         v = w * terms
-        e = w * (abs(aj * ak) * eG + abs(aj * dk) * eH1 + abs(dj * ak) * eH2
-                 + abs(dj * dk) * eL + 2 * EPS * abs(terms))
         usum, esum = (v, e) if usum is None else (usum + v, esum + e)
     return total + usum, err + esum
 
