@@ -135,15 +135,16 @@ def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float, level: int) ->
     Owen's ``a = k*/h_x`` (its limits at ``h_x = 0``), ``Tc(h_x, a)`` and its bound
     (:func:`.orthant.owen_tc`), ``Q(k*)`` and ``gamma(k*)``; ``r = s rho``."""
     c = math.sqrt((1.0 - rho) * (1.0 + rho))  # the same for -rho
-    stars, need = [], []
+    t = math.sqrt((1.0 - abs(rho)) / (1.0 + abs(rho)))  # _stars' tp (r >= 0), tm (r < 0)
+    share, pending = [], []
     for x, y, sg in kk.halves:
-        hx, hy, r = h[x], h[y], sg * rho
+        hx, hy, r, q = h[x], h[y], sg * rho, qh[x]
         if r >= 0.0:
             d = 0.0 if hy == hx else (hy - hx) / c if c else math.copysign(math.inf, hy - hx)
-            ks = d + (0.0 if hx == 0.0 else hx * math.sqrt((1.0 - r) / (1.0 + r)))
+            ks = d + (0.0 if hx == 0.0 else hx * t)
         else:
             d = 0.0 if hy == -hx else (hy + hx) / c if c else math.inf
-            ks = d - (0.0 if hx == 0.0 else hx * math.sqrt((1.0 + r) / (1.0 - r)))
+            ks = d - (0.0 if hx == 0.0 else hx * t)
         if hx > 0.0:
             a = ks / hx
         elif hy > 0.0 or r == -1.0:
@@ -151,30 +152,26 @@ def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float, level: int) ->
         else:
             a = math.sqrt((1.0 - r) / (1.0 + r))
         b = abs(a)
-        if not hx * b <= H0 and b < math.inf:  # the tail rule (below)
-            need.append((hx, b))
-        stars.append((ks, a, b))
-    tails = dict(zip(need, _tails(need))) if need else {}
-    share = []
-    for (x, _, _), (ks, a, b) in zip(kk.halves, stars):
-        hx, q = h[x], qh[x]
         if hx * b <= H0:  # hx = 0, b = inf gives nan: not direct
-            t = _far(hx, b) if hx > H_OWEN else float(owens_t(hx, b))
-            out, err = 0.5 * q - t, (0.5 * q + t) * EPS + q * hx * hx * EPS
-        elif b < math.inf:
-            out = tails[(hx, b)]
-            err = out * (64.0 + hx * hx * (1.0 + b * b)) * EPS
+            tc = _far(hx, b) if hx > H_OWEN else float(owens_t(hx, b))
+            out, err = 0.5 * q - tc, (0.5 * q + tc) * EPS + q * hx * hx * EPS
+        elif b < math.inf:  # the tail rule, batched below
+            pending.append((len(share), hx, b))
+            out = err = 0.0
         else:
             out, err = 0.0, 0.0
         if hx == 0.0:  # Tc(0, b) = atan(1/b) / (2 pi)
             out = float(_ATAN2(1.0, b)) * INV_2PI
             err = out * (2 * EPS)
-        if a < 0.0:
-            out, err = q - out, err + q * (1.0 + hx * hx) * EPS
-        if level:
-            share.append((out, err, float(ndtr(-ks)), _gamma(ks) if c > 0.0 else 0.0))
-        else:
-            share.append((out, err))
+        share.append([out, err, a < 0.0, q, hx, float(ndtr(-ks)) if level else 0.0,
+                      _gamma(ks) if level and c > 0.0 else 0.0])
+    if pending:
+        for (i, hx, b), v in zip(pending, _tails([(hx, b) for _, hx, b in pending])):
+            share[i][:2] = v, v * (64.0 + hx * hx * (1.0 + b * b)) * EPS
+    for sh in share:
+        if sh[2]:  # a < 0: Tc(h, a) = Q(h) - Tc(h, |a|)
+            q, hx = sh[3], sh[4]
+            sh[0], sh[1] = q - sh[0], sh[1] + q * (1.0 + hx * hx) * EPS
     res = []
     for i1, i2, x, y, sg in kk.orth:
         s1, s2 = share[i1], share[i2]
@@ -184,8 +181,8 @@ def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float, level: int) ->
             res.append((L, 0.0, 0.0, 0.0, eL, 0.0, 0.0, 0.0))
             continue
         r, hx, hy = sg * rho, h[x], h[y]
-        gq1, gq2 = gh[x] * s1[2], gh[y] * s2[2]
-        phi = c * gh[x] * s1[3] if c > 0.0 else 0.0
+        gq1, gq2 = gh[x] * s1[5], gh[y] * s2[5]
+        phi = c * gh[x] * s1[6] if c > 0.0 else 0.0
         rhk = r + hx * hy
         G = rhk * L - hy * gq1 - hx * gq2 + phi
         eG = abs(rhk) * eL + EPS * (abs(rhk) * L + hy * gq1 + hx * gq2 + phi)
