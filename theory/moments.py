@@ -120,20 +120,20 @@ def _d2q_e_phi2(act: Activation, q, method: str):
 
 
 # --- bivariate: u1, u2 ~ N(0, q), correlation rho -----------------------------------
-def _pair(act: Activation, q, rho, method: str) -> bool:
-    """One float ``(q, rho)`` in range whose first route is the orthant closed form: the
-    scalar fast path :mod:`.pl_scalar` may serve it (O(1) checks; out of range falls through
-    to the validation below)."""
-    return (method == "auto" and type(q) is float and type(rho) is float
-            and 0.0 <= q < math.inf and -1.0 <= rho <= 1.0
-            and routes.first(act, "bivariate") == "pl_bivariate")
+def _point(q, rho, method: str) -> bool:
+    """One float ``(q, rho)`` in range (O(1) checks, no arrays; anything else takes the
+    validation below)."""
+    return (type(q) is float and type(rho) is float and 0.0 <= q < math.inf
+            and -1.0 <= rho <= 1.0 and method in METHODS)
 
 
 def _bivariate(act: Activation, q, rho, order: int, method: str):
-    if _pair(act, q, rho, method):  # [pl scalar fast path] one float (q, rho) (pl_scalar.py)
-        v, ok = pl_scalar.point(act, q, rho, order)
-        if ok:
-            return np.float64(v)
+    if _point(q, rho, method):
+        if method == "auto" and routes.first(act, "bivariate") == "pl_bivariate":
+            v, ok = pl_scalar.point(act, q, rho, order)  # [pl scalar fast path] (pl_scalar.py)
+            if ok:
+                return np.float64(v)
+        return finite(evaluate(act, "bivariate", (q, rho), method, order=order), q)
     if method not in METHODS:
         raise ValueError(f"method={method!r} must be one of {METHODS}")
     r = np.asarray(rho, float)
