@@ -26,9 +26,11 @@ from scipy.special import erfcx, ndtr, owens_t
 from . import orthant, pl_bivariate
 from .activations import Activation
 
-RTOL, ATOL, H_MAX, EPS = pl_bivariate.RTOL, pl_bivariate.ATOL, pl_bivariate.H_MAX, orthant.EPS
-H0, H_OWEN, T_CUT = orthant.H0, orthant.H_OWEN, orthant.T_CUT
-INV_2PI, INV_SQRT2PI = orthant.INV_2PI, orthant.INV_SQRT2PI
+# Python floats (numpy scalars would make every operation a numpy call, ~5x slower)
+RTOL, ATOL, H_MAX = float(pl_bivariate.RTOL), float(pl_bivariate.ATOL), float(pl_bivariate.H_MAX)
+EPS, H0, H_OWEN, T_CUT = (float(v) for v in (orthant.EPS, orthant.H0, orthant.H_OWEN,
+                                              orthant.T_CUT))
+INV_2PI, INV_SQRT2PI = float(orthant.INV_2PI), float(orthant.INV_SQRT2PI)
 SQRT_PI_2, SQRT2 = float(np.sqrt(np.pi / 2.0)), float(np.sqrt(2.0))
 _Y, _W = orthant._Y, orthant._W  # 32-point Gauss-Legendre on [0, 1]
 _EXP, _TAN, _ATAN2 = np.exp, np.tan, np.arctan2
