@@ -32,8 +32,9 @@ EPS, H0, H_OWEN, T_CUT = (float(v) for v in (orthant.EPS, orthant.H0, orthant.H_
                                               orthant.T_CUT))
 INV_2PI, INV_SQRT2PI = float(orthant.INV_2PI), float(orthant.INV_SQRT2PI)
 SQRT_PI_2, SQRT2 = float(np.sqrt(np.pi / 2.0)), float(np.sqrt(2.0))
-_Y, _W = orthant._Y, orthant._W  # 32-point Gauss-Legendre on [0, 1]
-_EXP, _TAN, _ATAN2 = np.exp, np.tan, np.arctan2
+_Y, _W = np.polynomial.legendre.leggauss(32)
+_Y, _W = (_Y + 1.0) / 2.0, _W / 2.0  # 32-point Gauss-Legendre on [0, 1], as orthant.py
+_EXP, _ATAN2 = np.exp, np.arctan2  # on floats: the bits of their array loops
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,9 @@ class Kinks:
     """:class:`.pl_bivariate.Basis` as Python floats, with the sharing worked out once:
     ``mag`` the distinct ``|b_k|`` (kink ``m`` has ``h = h[at[m]]``); ``halves`` the corner
     shares ``(x, y, s)`` of orthant moments at ``(h_x, h_y; s rho)``; ``orth`` the distinct
-    orthants ``(half (x, y), half (y, x), x, y, s)``; ``pairs`` ``(j, k, w, orthant)``; ``sD``, ``sJ``: ``sigma_k D_k``, ``sigma_k J_k``.
-    Equal ``|b|`` give bit-equal ``h``, so shared terms are the array route's values.
+    orthants ``(half (x, y), half (y, x), x, y, s)``; ``pairs`` ``(j, k, w, orthant)``;
+    ``sD``, ``sJ``: ``sigma_k D_k``, ``sigma_k J_k``.  Equal ``|b|`` give bit-equal ``h``,
+    so shared terms are the array route's values.
     ``level[order]``: the orthant moments with a nonzero coefficient (0: ``L`` only, as for
     ``phi'``; 1: ``L, G``, no jumps; 2: all); the others are exact zeros there and skipped."""
 
@@ -50,7 +52,6 @@ class Kinks:
     c: float
     sigma: tuple
     J: tuple
-    D: tuple
     sD: tuple
     sJ: tuple
     mag: tuple
@@ -73,7 +74,7 @@ def kinks(act: Activation) -> Kinks:
     orth = tuple((halves.index((x, y, sg)), halves.index((y, x, sg)), x, y, sg)
                  for x, y, sg in uniq)
     J, D = tuple(float(v) for v in bs.J), tuple(float(v) for v in bs.D)
-    return Kinks(bs.a, bs.c, sig, J, D, tuple(sg * v for sg, v in zip(sig, D)),
+    return Kinks(bs.a, bs.c, sig, J, tuple(sg * v for sg, v in zip(sig, D)),
                  tuple(sg * v for sg, v in zip(sig, J)), mag, at, tuple(halves), orth,
                  tuple((j, k, float(w), uniq.index(ok)) for (j, k, w), ok in zip(bs.pairs, okeys)),
                  (0 if not np.any(bs.J) else 1 if not np.any(bs.D) else 2, 0))
