@@ -11,8 +11,8 @@ import pytest
 
 from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import activations as A
+from sparsefield.theory import jumps, orthant, pl_scalar, routes
 from sparsefield.theory import moments as M
-from sparsefield.theory import orthant, pl_scalar, routes
 from sparsefield.theory import pl_bivariate as P
 from sparsefield.theory.activations import get
 from sparsefield.theory.errors import ParameterError
@@ -167,3 +167,22 @@ def test_fast_path_follows_the_route_order(monkeypatch):
 def test_bad_point_is_a_parameter_error(q, rho, name):
     with pytest.raises(ParameterError, match=name):
         M.e_phi_phi(get("crelu", **CRELU), q, rho)
+
+
+@pytest.mark.parametrize("name,params", [("jumprelu", {"theta": 1.0}), ("jumprelu", {"theta": 0.3}),
+                                         ("hard_threshold", {"theta": 0.4})])
+def test_jump_terms_at_one_point_are_the_array_terms(name, params, monkeypatch):
+    """The delta terms of ``E[phi' phi']`` (theory/jumps.py) on floats: the array values at
+    2000 random points; a planted error (``sqrt(2 pi)`` 1e-12 off in the float path) fails."""
+    act = get(name, **params)
+    q, rho = _points(act, seed=7)
+    inside = (np.abs(rho) < 1.0) & (q > 0.0)  # elsewhere the array code serves floats too
+    q, rho = q[inside], rho[inside]
+
+    def worst():
+        arr = jumps.delta_dphi_dphi(act, q, rho)
+        one = np.array([jumps.delta_dphi_dphi(act, float(a), float(r)) for a, r in zip(q, rho)])
+        return float(np.max(np.abs(one - arr) / np.maximum(np.abs(arr), 1e-300)))
+    assert worst() <= 1e-15
+    monkeypatch.setattr(jumps, "_SQRT2PI", jumps._SQRT2PI * (1.0 + 1e-12))
+    assert worst() > 1e-13
