@@ -92,15 +92,21 @@ def _tails(keys: list) -> list:
     operations but the sign of ``de``, folded into its factor: rounding is sign-symmetric),
     all of one call in one flat numpy batch; ``t_cut`` by ``math.atan2`` where it is ``T_CUT``
     beyond doubt (numpy's ``arctan2`` may round differently, and costs ~1 us on a float)."""
-    rows, pref = [], []
+    rows, pref, near = [], [], []
     for h, a in keys:
         h2 = h * h
         a2 = a * a
         lam = h2 * a * (1.0 + a2)
-        t_cut = T_CUT if lam * math.atan2(1.0, a) > T_CUT * (1.0 + 1e-9) else \
-            min(lam * float(_ATAN2(1.0, a)), T_CUT)
-        rows.append((t_cut / lam, a, 2.0 * a, 1.0 - a2, -(0.5 * h2 * (1.0 + a2))))
-        pref.append(float(_EXP(-0.5 * h2 * (1.0 + a2))) * INV_2PI / lam * t_cut)
+        if not lam * math.atan2(1.0, a) > T_CUT * (1.0 + 1e-9):
+            near.append(len(rows))
+        rows.append([T_CUT / lam, a, 2.0 * a, 1.0 - a2, -(0.5 * h2 * (1.0 + a2))])
+        pref.append([float(_EXP(-0.5 * h2 * (1.0 + a2))) * INV_2PI / lam, T_CUT])
+    if near:  # t_cut = min(lam atan(1/a), T_CUT) by numpy's arctan2, in one call
+        at = _ATAN2(1.0, [rows[i][1] for i in near]).tolist()
+        for i, v in zip(near, at):
+            lam = keys[i][0] * keys[i][0] * rows[i][1] * (1.0 + rows[i][1] * rows[i][1])
+            rows[i][0] = min(lam * v, T_CUT) / lam
+            pref[i][1] = min(lam * v, T_CUT)
     m = len(rows)
     if m not in _TILES:
         _TILES[m] = (np.tile(_Y, m), np.tile(_W, m))
@@ -119,7 +125,7 @@ def _tails(keys: list) -> list:
     de /= den
     np.exp(de, out=de)
     de *= wt
-    return [f * v for f, v in zip(pref, np.add.reduce(de.reshape(m, 32), axis=1).tolist())]
+    return [f * t * v for (f, t), v in zip(pref, np.add.reduce(de.reshape(m, 32), axis=1).tolist())]
 
 
 def _far(h: float, b: float) -> float:
