@@ -186,3 +186,17 @@ def test_jump_terms_at_one_point_are_the_array_terms(name, params, monkeypatch):
     assert worst() <= 1e-15
     monkeypatch.setattr(jumps, "_SQRT2PI", jumps._SQRT2PI * (1.0 + 1e-12))
     assert worst() > 1e-13
+
+
+@pytest.mark.parametrize("name,params", [("crelu", CRELU), ("cst", CST), ("jumprelu", {"theta": 1.0})])
+def test_correlation_map_at_one_point(name, params):
+    """``MeanField.R`` / ``dR`` at one float ``(rho, q)`` (the scalar paths of ``V`` and of
+    the bivariate map) against the same call on 0-d arrays (the guarded array route)."""
+    from sparsefield.theory import MeanField
+    mf = MeanField(get(name, **params), 2.0, 0.1)
+    for q in (0.3, 1.0, 3.0):
+        for rho in (-0.7, 0.0, 0.5, 0.99):
+            for f in (mf.R, mf.dR):
+                one, arr = f(rho, q), f(np.array(rho), np.array(q))
+                assert type(one) is np.float64
+                assert one == pytest.approx(float(arr), rel=1e-13, abs=1e-15)
