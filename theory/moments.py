@@ -13,7 +13,8 @@ reference (adaptive quadrature of each smooth piece between breakpoints) is
 
 The delta terms of ``phi''`` at kinks are added in closed form.  ``q`` (and ``rho``) may be
 scalars or arrays; one Python float ``q`` of a piecewise-linear activation takes the scalar
-fast path of :mod:`.scalar_closed` (``E[phi^2]``, ``E[phi'^2]``, ``E[phi phi'']``).  A result
+fast path of :mod:`.scalar_closed` (``E[phi^2]``, ``E[phi'^2]``, ``E[phi phi'']``), one float
+``(q, rho)`` that of :mod:`.pl_scalar` (the orthant closed form, where its bound holds).  A result
 that cannot be computed in floating point raises :class:`.errors.ParameterError` naming
 ``q``; no NaN is ever returned.
 """
