@@ -64,6 +64,7 @@ class Kinks:
 
 @lru_cache(maxsize=256)
 def kinks(act: Activation) -> Kinks:
+    """The :class:`Kinks` of a piecewise-linear activation (cached per parameter values)."""
     bs = pl_bivariate.basis(act)
     sig = tuple(float(v) for v in bs.sigma)
     mag = tuple(dict.fromkeys(abs(float(v)) for v in bs.breaks))
@@ -81,6 +82,7 @@ def kinks(act: Activation) -> Kinks:
 
 
 def _gamma(z: float) -> float:
+    """:func:`.orthant.gamma` on a float."""
     return float(_EXP(-0.5 * z * z)) * INV_SQRT2PI
 
 
