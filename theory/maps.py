@@ -72,7 +72,8 @@ class MeanField:
         v = float(f(q))
         bad = (not math.isfinite(v)
                or (what == "V" and (v < 0.0 or v - self.sigma_b2 < -1e-12 * abs(v)))
-               or (what == "chi1" and v < 0.0))  # _invalid's rules, for one float
+               or (what == "chi1" and v < 0.0)
+               or (what == "R" and abs(v) > 1.0 + 1e-9))  # _invalid's rules, for one float
         return None if bad else np.float64(v)
 
     def V(self, q):
@@ -110,14 +111,18 @@ class MeanField:
 
         At a fixed point ``V(q*) = q*`` this is docs/theory.md's ``R(rho)``.
         """
-        return self._guard("R", lambda qq: _ratio(
-            self.sigma_w2 * moments.e_phi_phi(self.act, qq, rho) + self.sigma_b2, self.V(qq)),
-            q, rho)
+        def r(qq):
+            return _ratio(self.sigma_w2 * moments.e_phi_phi(self.act, qq, rho) + self.sigma_b2,
+                          self.V(qq))
+        out = self._one("R", r, q) if type(rho) is float else None  # one float (q, rho)
+        return out if out is not None else self._guard("R", r, q, rho)
 
     def dR(self, rho, q):
         """``R'(rho) = sigma_w^2 E[phi'(u1) phi'(u2)] q / V(q)`` (``= sigma_w^2 E[phi'phi']`` at ``q*``)."""
-        return self._guard("dR", lambda qq: _ratio(
-            self.sigma_w2 * moments.e_dphi_dphi(self.act, qq, rho) * qq, self.V(qq)), q, rho)
+        def dr(qq):
+            return _ratio(self.sigma_w2 * moments.e_dphi_dphi(self.act, qq, rho) * qq, self.V(qq))
+        out = self._one("dR", dr, q) if type(rho) is float else None  # one float (q, rho)
+        return out if out is not None else self._guard("dR", dr, q, rho)
 
     def _guard(self, what: str, f, q, rho=None):
         """``f(q)`` if it is a valid result, else a :class:`ParameterError` naming ``q`` and

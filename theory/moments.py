@@ -13,16 +13,19 @@ reference (adaptive quadrature of each smooth piece between breakpoints) is
 
 The delta terms of ``phi''`` at kinks are added in closed form.  ``q`` (and ``rho``) may be
 scalars or arrays; one Python float ``q`` of a piecewise-linear activation takes the scalar
-fast path of :mod:`.scalar_closed` (``E[phi^2]``, ``E[phi'^2]``, ``E[phi phi'']``).  A result
+fast path of :mod:`.scalar_closed` (``E[phi^2]``, ``E[phi'^2]``, ``E[phi phi'']``), one float
+``(q, rho)`` that of :mod:`.pl_scalar` (the orthant closed form, where its bound holds).  A result
 that cannot be computed in floating point raises :class:`.errors.ParameterError` naming
 ``q``; no NaN is ever returned.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from . import jumps, scalar_closed, tails
+from . import jumps, pl_scalar, routes, scalar_closed, tails
 from .activations import Activation
 from .errors import ParameterError
 from .generic import REGIONS, dq_e_phi2_panels, finite
@@ -118,7 +121,20 @@ def _d2q_e_phi2(act: Activation, q, method: str):
 
 
 # --- bivariate: u1, u2 ~ N(0, q), correlation rho -----------------------------------
+def _point(q, rho, method: str) -> bool:
+    """One float ``(q, rho)`` in range (O(1) checks, no arrays; anything else takes the
+    validation below)."""
+    return (type(q) is float and type(rho) is float and 0.0 <= q < math.inf
+            and -1.0 <= rho <= 1.0 and method in METHODS)
+
+
 def _bivariate(act: Activation, q, rho, order: int, method: str):
+    if _point(q, rho, method):
+        if method == "auto" and routes.first(act, "bivariate") == "pl_bivariate":
+            v, ok = pl_scalar.point(act, q, rho, order)  # [pl scalar fast path] (pl_scalar.py)
+            if ok:
+                return np.float64(v)
+        return finite(evaluate(act, "bivariate", (q, rho), method, order=order), q)
     if method not in METHODS:
         raise ValueError(f"method={method!r} must be one of {METHODS}")
     r = np.asarray(rho, float)

@@ -86,6 +86,11 @@ def _candidates(act: Activation, quantity: str, method: str) -> tuple:
     return tuple(found[:1] if method != "auto" else found)
 
 
+def first(act: Activation, quantity: str, method: str = "auto") -> str:
+    """The name of the first route that may compute ``quantity`` for ``act``."""
+    return _candidates(act, quantity, method)[0].name
+
+
 def plan(act: Activation, quantity: str, points, method: str = "auto", **kw):
     """``(routes, index, values)``: ``routes[index[i]]`` computes point ``i`` of the flattened,
     broadcast ``points``; ``values[j]`` holds route ``j``'s values where it returned them."""
@@ -113,7 +118,7 @@ def plan(act: Activation, quantity: str, points, method: str = "auto", **kw):
 
 def evaluate(act: Activation, quantity: str, points, method: str = "auto", **kw):
     """``quantity`` at ``points`` (broadcast), each point by its route from :func:`plan`."""
-    if all(np.ndim(p) == 0 for p in points):
+    if all(type(p) is float or np.ndim(p) == 0 for p in points):  # np.ndim(float): ~1 us
         return _scalar(act, quantity, points, method, **kw)
     routes = _candidates(act, quantity, method)
     if routes[0].accurate is None:  # it admits every point: no plan to make
