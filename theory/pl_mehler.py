@@ -1,0 +1,224 @@
+"""Mehler (Hermite) series of the bivariate map of piecewise-linear activations at small
+``|rho|`` (docs/theory.md section 3.2, "Small |rho|: the Mehler series").
+
+For ``u = sqrt(q) z`` and ``f(z) = phi(sqrt(q) z)``, Mehler's formula gives
+``E[f(z1) f(z2)] = sum_n rho^n c_n^2`` with ``c_n = E[f(z) He_n(z)] / sqrt(n!)``.  In the tail
+basis of :mod:`.pl_bivariate` (breakpoints ``b_k``, ``t_k = b_k / sqrt(q)``, ``h_k = |t_k|``,
+``sigma_k = sign(b_k)``, slope jumps ``J_k``, value jumps ``D_k``, ``phi = a x + c`` at 0) and
+with the normalised Hermite functions ``eta_m(t) = gamma(t) He_m(t) / sqrt(m!)``::
+
+    c_0 = c + sum_k [J_k s psi(h_k) + sigma_k D_k Q(h_k)]           (s = sqrt(q))
+    c_1 = s (a + sum_k sigma_k J_k Q(h_k)) + sum_k D_k gamma(h_k)
+    c_n = sum_k [J_k s eta_{n-2}(t_k) / sqrt(n (n-1)) + D_k eta_{n-1}(t_k) / sqrt(n)],  n >= 2
+
+(Gaussian integration by parts, ``E[f He_n] = E[f^(n)]``; ``f'' = s sum_k J_k delta_{t_k}``,
+the jumps put ``D_k delta_{t_k}`` in ``f'``).  ``order = 1``, the classical ``g = phi'``:
+``d_0 = a + sum_k sigma_k J_k Q(h_k)``, ``d_n = sum_k J_k eta_{n-1}(t_k) / sqrt(n)``.
+``eta_m`` by the forward recurrence ``eta_{m+1} = (t eta_m - sqrt(m) eta_{m-1}) / sqrt(m+1)``
+(values below ``gamma(t) <= 1``, so nothing overflows).
+
+Error bound per point: the tail beyond ``N`` terms from Cramer's inequality
+``|eta_m(t)| <= kappa(t) = K e^{-t^2/4} / sqrt(2 pi)`` (``K = 1.086435``, Abramowitz & Stegun
+22.14.17), so ``|c_n| <= A / sqrt(n (n-1)) + B / sqrt(n)`` and the tail is at most
+``(A / sqrt(N (N+1)) + B / sqrt(N+1))^2 |rho|^{N+1} / (1 - |rho|)``; the coefficients' rounding
+(``eta_m`` within ``(4 + 2m + 2 h sqrt(m+1)) eps kappa``, the last term for the rounded
+``t``); Horner's running error bound (Higham 2002, Algorithm 5.1).  A point is served where the
+bound is within ``RTOL |E| + ATOL E[phi^2]`` (as :mod:`.pl_bivariate`; ``E[phi^2]`` from below
+by Parseval, ``sum_{n <= N} c_n^2``).  Odd ``phi`` has ``c_n = 0`` for even ``n`` (set
+exactly: ``E = 0`` at ``rho = 0``) and every term of the sign of ``rho``: nothing cancels.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy.special import ndtr
+
+from . import pl_bivariate
+from .activations import Activation
+from .pl_bivariate import ATOL, RTOL, Basis
+
+EPS = np.finfo(float).eps
+K_CRAMER = 1.086435  # |He_m(t)| <= K sqrt(m!) e^{t^2/4} (Cramer's inequality)
+N_MAX = 400  # the longest series (|rho| <= ~0.9); beyond, the other routes
+BUCKETS = (8, 24, 64, 160, N_MAX)  # Horner lengths: a point takes the shortest that suffices
+T_FAR = 37.0  # gamma(t) is subnormal beyond: such a kink enters by its Cramer bound alone
+SQRT2PI = np.sqrt(2.0 * np.pi)
+
+
+def applies(act: Activation) -> bool:
+    return act.is_piecewise_linear
+
+
+@lru_cache(maxsize=256)
+def parity(act: Activation) -> int:
+    """``-1`` for odd ``phi``, ``+1`` for even, ``0`` otherwise (from the tail basis: kinks
+    at ``+-b`` with ``J, D`` mirrored; a kink at 0 enters through the limits at ``0+-``)."""
+    bs = pl_bivariate.basis(act)
+    b, J, D = bs.breaks, bs.J, bs.D
+    if not np.array_equal(b, -b[::-1]):
+        return 0
+    zero = b == 0.0
+    J0, D0 = float(J[zero].sum()), float(D[zero].sum())
+    Jr, Dr = J[::-1], D[::-1]
+    if bs.c - D0 / 2 == 0.0 and J0 == 0.0 and np.array_equal(Jr, -J) and np.array_equal(
+            Dr[~zero[::-1]], D[~zero]):
+        return -1
+    if bs.a - J0 / 2 == 0.0 and D0 == 0.0 and np.array_equal(Jr, J) and np.array_equal(
+            Dr[~zero[::-1]], -D[~zero]):
+        return 1
+    return 0
+
+
+def _low(bs: Basis, s, order: int):
+    """``(c_0, c_1, their error bounds)`` per column of ``s`` (``d_0`` and 0 for order 1)."""
+    sig, J, D = bs.sigma[:, None], bs.J[:, None], bs.D[:, None]
+    h = np.abs(bs.breaks[:, None] / s)
+    Q = ndtr(-h)
+    eQ = (1.0 + 2.0 * h * h) * EPS * Q  # ndtr, and the rounded h (Q' = -gamma)
+    g = np.exp(-0.5 * h * h) / SQRT2PI
+    eg = (0.5 * h * h + 3.0) * EPS * g
+    slope = bs.a + (sig * J * Q).sum(axis=0)
+    e_slope = (np.abs(J) * eQ).sum(axis=0) + (len(bs.J) + 2) * EPS * (
+        abs(bs.a) + (np.abs(J) * Q).sum(axis=0))
+    if order == 1:
+        return slope, 0.0 * s, e_slope, 0.0 * s  # d_1 comes from eta_0
+    psi, e_psi = pl_bivariate._psi(h)
+    terms0 = np.concatenate([bs.c + 0.0 * s, J * s * psi, sig * D * Q])
+    c0 = terms0.sum(axis=0)
+    e0 = ((np.abs(J * s) * e_psi + np.abs(D) * eQ).sum(axis=0)
+          + (len(terms0) + 2) * EPS * np.abs(terms0).sum(axis=0))
+    jump = (D * g).sum(axis=0)
+    c1 = s * slope + jump
+    e1 = s * e_slope + (np.abs(D) * eg).sum(axis=0) + (len(bs.J) + 3) * EPS * (
+        np.abs(s * slope) + (np.abs(D) * g).sum(axis=0))
+    return c0, c1, e0, e1
+
+
+def _eta(t, m: int):
+    """``eta_0 .. eta_{m-1}`` at ``t`` (shape ``(m,) + t.shape``) and their error bounds."""
+    far = np.abs(t) > T_FAR
+    kappa = K_CRAMER * np.exp(-0.25 * t * t) / SQRT2PI
+    eta = np.empty((max(m, 2),) + t.shape)
+    eta[0] = np.where(far, 0.0, np.exp(-0.5 * t * t) / SQRT2PI)
+    eta[1] = t * eta[0]
+    root = np.sqrt(np.arange(m + 1.0))
+    for i in range(1, m - 1):
+        eta[i + 1] = (t * eta[i] - root[i] * eta[i - 1]) / root[i + 1]
+    i = np.arange(m).reshape((-1,) + (1,) * t.ndim)
+    err = np.where(far, kappa, ((4.0 + 2.0 * i) + 2.0 * np.abs(t) * np.sqrt(i + 1.0)) * EPS * kappa)
+    return eta[:m], err
+
+
+def coefficients(act: Activation, q, order: int, n: int):
+    """``(w, ew)``: the weights ``w_j = c_j^2`` (``d_j^2``), ``j = 0 .. n``, of the series at
+    each ``q`` (shape ``(n + 1, len(q))``) and their error bounds; parity zeros exact."""
+    bs = pl_bivariate.basis(act)
+    s = np.sqrt(np.asarray(q, float))[None, :]
+    c = np.zeros((n + 1, s.shape[1]))
+    ec = np.zeros_like(c)
+    c[0], c[1], ec[0], ec[1] = _low(bs, s, order)
+    first = 2 if order == 0 else 1  # c_0, c_1 (d_0) in closed form
+    if n >= first and len(bs.J):
+        t = bs.breaks[:, None] / s
+        eta, eeta = _eta(t, n)
+        j = np.arange(first, n + 1)[:, None, None]
+        if order == 0:  # J_k s eta_{j-2} / sqrt(j (j-1)) + D_k eta_{j-1} / sqrt(j)
+            fj, fd = bs.J[:, None] * s / np.sqrt(j * (j - 1.0)), bs.D[:, None] / np.sqrt(j)
+            terms = fj * eta[:-1] + fd * eta[1:]
+            e = np.abs(fj) * eeta[:-1] + np.abs(fd) * eeta[1:]
+        else:  # J_k eta_{j-1} / sqrt(j)
+            fj = bs.J[:, None] / np.sqrt(j)
+            terms, e = fj * eta, np.abs(fj) * eeta
+        c[first:] = terms.sum(axis=1)
+        ec[first:] = e.sum(axis=1) + (len(bs.J) + 3) * EPS * np.abs(terms).sum(axis=1)
+    p = parity(act) * (1 if order == 0 else -1)  # phi odd: phi' even
+    if p:
+        wrong = (np.arange(n + 1) % 2 == 0) if p < 0 else (np.arange(n + 1) % 2 == 1)
+        c[wrong], ec[wrong] = 0.0, 0.0
+    return c * c, 2.0 * np.abs(c) * ec + ec * ec + EPS * c * c
+
+
+def _tail_factor(act: Activation, q, order: int, n):
+    """``C`` with ``sum_{j > n} |c_j|^2 r^j <= C r^{n+1} / (1 - r)`` (Cramer; module docstring)."""
+    bs = pl_bivariate.basis(act)
+    s = np.sqrt(np.asarray(q, float))
+    t = bs.breaks[:, None] / s
+    kappa = K_CRAMER * np.exp(-0.25 * t * t) / SQRT2PI
+    n = np.asarray(n, float)
+    if order == 0:
+        A = (np.abs(bs.J[:, None]) * kappa).sum(axis=0) * s
+        B = (np.abs(bs.D[:, None]) * kappa).sum(axis=0)
+        return (A / np.sqrt(n * (n + 1.0)) + B / np.sqrt(n + 1.0)) ** 2
+    return ((np.abs(bs.J[:, None]) * kappa).sum(axis=0)) ** 2 / (n + 1.0)
+
+
+def _lower(act: Activation, w0, w1, r, order: int):
+    """A lower bound of ``|E|`` from the first two weights: every term is ``>= 0`` for
+    ``rho >= 0``; for odd (even) ``phi`` every term has the sign of ``rho`` (is ``>= 0``)."""
+    p = parity(act) * (1 if order == 0 else -1)
+    lo = np.where(r >= 0.0, w0 + r * w1, 0.0)
+    if p < 0:
+        lo = np.abs(r) * w1
+    elif p > 0:
+        lo = w0 + 0.0 * r
+    return lo
+
+
+def expect(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
+    """``(E[phi^(order)(u1) phi^(order)(u2)], ok)`` by the Mehler series, broadcasting ``q``
+    and ``rho``; ``ok`` marks the points whose error bound meets ``RTOL``/``ATOL``.  Points
+    that would need more than ``N_MAX`` terms get NaN (``everywhere``: ``N_MAX`` terms)."""
+    q, rho = np.broadcast_arrays(np.asarray(q, float), np.asarray(rho, float))
+    shape = q.shape
+    qf, rf = q.ravel(), rho.ravel()
+    uq, inv = np.unique(qf, return_inverse=True)
+    r = np.abs(rf)
+    w, ew = coefficients(act, uq, order, 1)
+    lo = _lower(act, (w[0] - ew[0])[inv], (w[1] - ew[1])[inv], rf, order)
+    scale1 = (w[0] - ew[0] + w[1] - ew[1])[inv]
+    tol = RTOL * np.maximum(lo, 0.0) + ATOL * np.maximum(scale1, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        need = np.full(rf.shape, N_MAX + 1)
+        for nb in BUCKETS[::-1]:  # the shortest bucket whose tail bound meets tol / 4
+            tail = _tail_factor(act, uq, order, nb)[inv] * r ** (nb + 1) / (1.0 - r)
+            need = np.where((r < 1.0) & (tail <= 0.25 * tol), nb, need)
+    if everywhere:
+        need = np.minimum(need, N_MAX)
+    value = np.full(rf.shape, np.nan)
+    ok = np.zeros(rf.shape, bool)
+    if not np.any(need <= N_MAX):
+        return value.reshape(shape)[()], ok.reshape(shape)[()]
+    top = int(need[need <= N_MAX].max())
+    live = np.unique(inv[need <= N_MAX])
+    w, ew = coefficients(act, uq[live], order, top)
+    col = np.full(uq.size, -1)
+    col[live] = np.arange(live.size)
+    scale = np.maximum(w - ew, 0.0).sum(axis=0) * (1.0 - (top + 2) * EPS)
+    for nb in BUCKETS:
+        at = np.flatnonzero(need == nb)
+        if at.size == 0:
+            continue
+        k, x = col[inv[at]], rf[at]
+        y, bound = _horner(w[: nb + 1, k], ew[: nb + 1, k], x)
+        with np.errstate(over="ignore", invalid="ignore"):
+            tail = _tail_factor(act, uq[inv[at]], order, nb) * np.abs(x) ** (nb + 1) / (
+                1.0 - np.abs(x))
+        value[at] = y
+        ok[at] = (bound + tail <= RTOL * np.abs(y) + ATOL * scale[k]) & np.isfinite(y)
+    return value.reshape(shape)[()], ok.reshape(shape)[()]
+
+
+def _horner(w, ew, x):
+    """``sum_j w_j x^j`` by Horner with its running error bound (Higham 2002, Alg. 5.1)
+    plus ``sum_j ew_j |x|^j`` (the weights' own errors)."""
+    y = w[-1].copy()
+    mu = 0.5 * np.abs(y)
+    e = ew[-1].copy()
+    ax = np.abs(x)
+    for j in range(w.shape[0] - 2, -1, -1):
+        y = y * x + w[j]
+        mu = mu * ax + np.abs(y)
+        e = e * ax + ew[j]
+    return y, EPS / 2 * (2.0 * mu - np.abs(y)) + e * (1.0 + 1e-12)
