@@ -33,9 +33,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import erfcx, ndtr
 
 from . import pl_bivariate
+from .dd_exp import _two_prod, gauss_exp
 from .activations import Activation
 from .pl_bivariate import ATOL, RTOL, Basis
 
@@ -43,6 +44,7 @@ EPS = np.finfo(float).eps
 K_CRAMER = 1.086435  # |He_m(t)| <= K sqrt(m!) e^{t^2/4} (Cramer's inequality)
 N_MAX = 400  # the longest series (|rho| <= ~0.9); beyond, the other routes
 BUCKETS = (8, 24, 64, 160, N_MAX)  # Horner lengths: a point takes the shortest that suffices
+R_TRY = 0.9  # |rho| up to which N_MAX terms are tried where no lower bound of |E| decides
 T_FAR = 37.0  # gamma(t) is subnormal beyond: such a kink enters by its Cramer bound alone
 SQRT2PI = np.sqrt(2.0 * np.pi)
 
@@ -71,44 +73,76 @@ def parity(act: Activation) -> int:
     return 0
 
 
-def _low(bs: Basis, s, order: int):
-    """``(c_0, c_1, their error bounds)`` per column of ``s`` (``d_0`` and 0 for order 1)."""
+def _t(bs: Basis, q):
+    """``(t, t_lo, gamma(t))`` per kink and ``q``: ``t + t_lo = b_k / sqrt(q)`` to ~eps^2
+    (Dekker's product), ``gamma(t)`` with its exponent in double-double (:mod:`.dd_exp`)."""
+    q = np.asarray(q, float)[None, :]
+    s = np.sqrt(q)
+    p, e = _two_prod(s, s)
+    s_lo = ((q - p) - e) / (2.0 * s)
+    b = bs.breaks[:, None]
+    t = b / s
+    p, e = _two_prod(t, s)
+    t_lo = (((b - p) - e) - t * s_lo) / s
+    g = np.stack([gauss_exp(float(bk), q[0]) for bk in bs.breaks]) / SQRT2PI if len(
+        bs.breaks) else 0.0 * t
+    return t, t_lo, g
+
+
+def _upper(h, g):
+    """``Q(h)`` to a few ulps: ``erfcx(h / sqrt 2) gamma(h) sqrt(pi / 2)`` beyond ``h = 2``."""
+    with np.errstate(invalid="ignore"):
+        tail = np.sqrt(np.pi / 2.0) * erfcx(h / np.sqrt(2.0)) * g
+    return np.where(h > 2.0, tail, ndtr(-h))
+
+
+def _low(bs: Basis, s, order: int, t, t_lo, g):
+    """``(c_0, c_1, their error bounds)`` per column of ``s`` (``d_0`` and 0 for order 1);
+    the functions of ``h = |t|`` corrected to first order in ``t_lo``."""
     sig, J, D = bs.sigma[:, None], bs.J[:, None], bs.D[:, None]
-    h = np.abs(bs.breaks[:, None] / s)
-    Q = ndtr(-h)
-    eQ = (1.0 + 2.0 * h * h) * EPS * Q  # ndtr, and the rounded h (Q' = -gamma)
-    g = np.exp(-0.5 * h * h) / SQRT2PI
-    eg = (0.5 * h * h + 3.0) * EPS * g
+    h, h_lo = np.abs(t), np.abs(t_lo) * np.sign(t_lo * t + (t == 0))
+    Q = _upper(h, g) - g * h_lo  # Q' = -gamma
+    eQ = np.where(h > 2.0, 6.0, 2.0) * EPS * Q + 4.0 * EPS * g * np.abs(h_lo)
+    gh = g * (1.0 - h * h_lo)  # gamma' = -h gamma
+    eg = 4.0 * EPS * g
     slope = bs.a + (sig * J * Q).sum(axis=0)
     e_slope = (np.abs(J) * eQ).sum(axis=0) + (len(bs.J) + 2) * EPS * (
         abs(bs.a) + (np.abs(J) * Q).sum(axis=0))
     if order == 1:
         return slope, 0.0 * s, e_slope, 0.0 * s  # d_1 comes from eta_0
     psi, e_psi = pl_bivariate._psi(h)
+    psi = psi - Q * h_lo  # psi' = -Q
+    e_psi = e_psi + EPS * Q * np.abs(h_lo)
     terms0 = np.concatenate([bs.c + 0.0 * s, J * s * psi, sig * D * Q])
     c0 = terms0.sum(axis=0)
     e0 = ((np.abs(J * s) * e_psi + np.abs(D) * eQ).sum(axis=0)
           + (len(terms0) + 2) * EPS * np.abs(terms0).sum(axis=0))
-    jump = (D * g).sum(axis=0)
+    jump = (D * gh).sum(axis=0)
     c1 = s * slope + jump
     e1 = s * e_slope + (np.abs(D) * eg).sum(axis=0) + (len(bs.J) + 3) * EPS * (
-        np.abs(s * slope) + (np.abs(D) * g).sum(axis=0))
+        np.abs(s * slope) + (np.abs(D) * gh).sum(axis=0))
     return c0, c1, e0, e1
 
 
-def _eta(t, m: int):
-    """``eta_0 .. eta_{m-1}`` at ``t`` (shape ``(m,) + t.shape``) and their error bounds."""
+def _eta(t, t_lo, g, m: int):
+    """``eta_0 .. eta_{m-1}`` at ``t + t_lo`` (shape ``(m,) + t.shape``) and their error
+    bounds: the recurrence at ``t`` from ``eta_0 = gamma(t)``, then ``eta_j(t + t_lo) =
+    eta_j(t) - sqrt(j + 1) eta_{j+1}(t) t_lo`` (``eta_j' = -sqrt(j + 1) eta_{j+1}``).  The
+    recurrence's error (``eta_0`` within 2 eps included) is within ``(4 + j/4) eps kappa``: measured at most ``16.4 eps kappa``
+    for ``t <= 37``, ``j <= 400`` against 40 digits, ``1.14 (1 + sqrt j) eps kappa`` at every
+    ``j`` (tests/test_pl_mehler.py)."""
     far = np.abs(t) > T_FAR
     kappa = K_CRAMER * np.exp(-0.25 * t * t) / SQRT2PI
-    eta = np.empty((max(m, 2),) + t.shape)
-    eta[0] = np.where(far, 0.0, np.exp(-0.5 * t * t) / SQRT2PI)
+    eta = np.empty((m + 1,) + t.shape)
+    eta[0] = np.where(far, 0.0, g)
     eta[1] = t * eta[0]
-    root = np.sqrt(np.arange(m + 1.0))
-    for i in range(1, m - 1):
+    root = np.sqrt(np.arange(m + 2.0))
+    for i in range(1, m):
         eta[i + 1] = (t * eta[i] - root[i] * eta[i - 1]) / root[i + 1]
     i = np.arange(m).reshape((-1,) + (1,) * t.ndim)
-    err = np.where(far, kappa, ((4.0 + 2.0 * i) + 2.0 * np.abs(t) * np.sqrt(i + 1.0)) * EPS * kappa)
-    return eta[:m], err
+    shift = root[1:m + 1].reshape(i.shape) * eta[1:] * t_lo
+    err = (4.0 + 0.25 * i + np.sqrt(i + 1.0) * np.abs(t_lo)) * EPS * kappa
+    return eta[:m] - shift, np.where(far, kappa, err)
 
 
 def coefficients(act: Activation, q, order: int, n: int):
@@ -118,11 +152,11 @@ def coefficients(act: Activation, q, order: int, n: int):
     s = np.sqrt(np.asarray(q, float))[None, :]
     c = np.zeros((n + 1, s.shape[1]))
     ec = np.zeros_like(c)
-    c[0], c[1], ec[0], ec[1] = _low(bs, s, order)
+    t, t_lo, g = _t(bs, q)
+    c[0], c[1], ec[0], ec[1] = _low(bs, s, order, t, t_lo, g)
     first = 2 if order == 0 else 1  # c_0, c_1 (d_0) in closed form
     if n >= first and len(bs.J):
-        t = bs.breaks[:, None] / s
-        eta, eeta = _eta(t, n)
+        eta, eeta = _eta(t, t_lo, g, n)
         j = np.arange(first, n + 1)[:, None, None]
         if order == 0:  # J_k s eta_{j-2} / sqrt(j (j-1)) + D_k eta_{j-1} / sqrt(j)
             fj, fd = bs.J[:, None] * s / np.sqrt(j * (j - 1.0)), bs.D[:, None] / np.sqrt(j)
@@ -184,8 +218,13 @@ def expect(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
         for nb in BUCKETS[::-1]:  # the shortest bucket whose tail bound meets tol / 4
             tail = _tail_factor(act, uq, order, nb)[inv] * r ** (nb + 1) / (1.0 - r)
             need = np.where((r < 1.0) & (tail <= 0.25 * tol), nb, need)
+    # a weak lower bound of |E| (far corners: the terms peak at n ~ |rho| h^2): where the
+    # terms are of one sign the N_MAX partial sum is tried and its own bound decides
+    p = parity(act) * (1 if order == 0 else -1)
+    maybe = (r <= R_TRY) & ((rf >= 0.0) | (p != 0))
     if everywhere:
-        need = np.minimum(need, N_MAX)
+        maybe = r < 1.0
+    need = np.where((need > N_MAX) & maybe, N_MAX, need)
     value = np.full(rf.shape, np.nan)
     ok = np.zeros(rf.shape, bool)
     if not np.any(need <= N_MAX):
