@@ -33,9 +33,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import erfcx, ndtr
+from scipy.special import erf, erfcx, ndtr
 
-from . import pl_bivariate
+from . import pl_bivariate, pl_univariate
 from .dd_exp import _two_prod, gauss_exp
 from .activations import Activation
 from .pl_bivariate import ATOL, RTOL, Basis
@@ -73,20 +73,43 @@ def parity(act: Activation) -> int:
     return 0
 
 
-def _t(bs: Basis, q):
-    """``(t, t_lo, gamma(t))`` per kink and ``q``: ``t + t_lo = b_k / sqrt(q)`` to ~eps^2
+def _t(breaks, q):
+    """``(t, t_lo, gamma(t))`` per breakpoint and ``q``: ``t + t_lo = b / sqrt(q)`` to ~eps^2
     (Dekker's product), ``gamma(t)`` with its exponent in double-double (:mod:`.dd_exp`)."""
     q = np.asarray(q, float)[None, :]
     s = np.sqrt(q)
     p, e = _two_prod(s, s)
     s_lo = ((q - p) - e) / (2.0 * s)
-    b = bs.breaks[:, None]
+    b = np.asarray(breaks, float)[:, None]
     t = b / s
     p, e = _two_prod(t, s)
     t_lo = (((b - p) - e) - t * s_lo) / s
-    g = np.stack([gauss_exp(float(bk), q[0]) for bk in bs.breaks]) / SQRT2PI if len(
-        bs.breaks) else 0.0 * t
+    g = np.stack([gauss_exp(float(bk), q[0]) for bk in b[:, 0]]) / SQRT2PI if len(
+        b) else 0.0 * t
     return t, t_lo, g
+
+
+def _mean_slope(act: Activation, q):
+    """``(E[phi'(sqrt(q) z)], error bound)`` as ``sum_k slope_k P(piece k)``: each mass a
+    difference of ``erf`` near 0, of upper (lower) tails beyond ``+1`` (``-1``), so pieces of
+    one sign (CST, hardtanh, ...) add without cancellation at any ``q``."""
+    slopes = act.linear_coeffs[0][:, None]
+    t, t_lo, g = _t(act.breakpoints, q)
+    inf, zero = np.full((1, t.shape[1]), np.inf), np.zeros((1, t.shape[1]))
+    lo, hi = np.concatenate([-inf, t]), np.concatenate([t, inf])
+    glo, ghi = np.concatenate([zero, g * t_lo]), np.concatenate([g * t_lo, zero])
+    with np.errstate(invalid="ignore"):
+        up = (lo > 1.0, ndtr(-lo), ndtr(-hi))
+        down = (hi < -1.0, ndtr(hi), ndtr(lo))
+        mid = (True, 0.5 * erf(hi / np.sqrt(2.0)), 0.5 * erf(lo / np.sqrt(2.0)))
+    a, b = mid[1:]
+    for cond, x, y in (up, down):
+        a, b = np.where(cond, x, a), np.where(cond, y, b)
+    mass = (a - b) + (ghi - glo)  # F(t + t_lo) = F(t) + gamma(t) t_lo
+    e_mass = 4.0 * EPS * (np.abs(a) + np.abs(b)) + 2.0 * EPS * (np.abs(ghi) + np.abs(glo))
+    terms = slopes * mass
+    return terms.sum(axis=0), (np.abs(slopes) * e_mass + (len(slopes) + 1) * EPS * np.abs(
+        terms)).sum(axis=0)
 
 
 def _upper(h, g):
@@ -96,23 +119,24 @@ def _upper(h, g):
     return np.where(h > 2.0, tail, ndtr(-h))
 
 
-def _low(bs: Basis, s, order: int, t, t_lo, g):
+def _low(act: Activation, bs: Basis, q, order: int, t, t_lo, g):
     """``(c_0, c_1, their error bounds)`` per column of ``s`` (``d_0`` and 0 for order 1);
     the functions of ``h = |t|`` corrected to first order in ``t_lo``."""
+    s = np.sqrt(q)[None, :]
     sig, J, D = bs.sigma[:, None], bs.J[:, None], bs.D[:, None]
     h, h_lo = np.abs(t), np.abs(t_lo) * np.sign(t_lo * t + (t == 0))
     Q = _upper(h, g) - g * h_lo  # Q' = -gamma
     eQ = np.where(h > 2.0, 6.0, 2.0) * EPS * Q + 4.0 * EPS * g * np.abs(h_lo)
     gh = g * (1.0 - h * h_lo)  # gamma' = -h gamma
     eg = 4.0 * EPS * g
-    slope = bs.a + (sig * J * Q).sum(axis=0)
-    e_slope = (np.abs(J) * eQ).sum(axis=0) + (len(bs.J) + 2) * EPS * (
-        abs(bs.a) + (np.abs(J) * Q).sum(axis=0))
+    slope, e_slope = (v[None, :] for v in _mean_slope(act, q))
     if order == 1:
         return slope, 0.0 * s, e_slope, 0.0 * s  # d_1 comes from eta_0
-    psi, e_psi = pl_bivariate._psi(h)
-    psi = psi - Q * h_lo  # psi' = -Q
-    e_psi = e_psi + EPS * Q * np.abs(h_lo)
+    # psi_1 of the tail basis (theory/pl_univariate.py): ~h^2 ulps up to h = 4, then few
+    psi = np.stack([pl_univariate.tail_moments(hk, float(bk), q)[1] for hk, bk in zip(
+        h, bs.breaks)]) - Q * h_lo if len(h) else 0.0 * h  # psi' = -Q
+    e_psi = (4.0 + 2.0 * np.minimum(h, pl_univariate.H_DIRECT) ** 2) * EPS * np.abs(psi) + (
+        EPS * Q * np.abs(h_lo))
     terms0 = np.concatenate([bs.c + 0.0 * s, J * s * psi, sig * D * Q])
     c0 = terms0.sum(axis=0)
     e0 = ((np.abs(J * s) * e_psi + np.abs(D) * eQ).sum(axis=0)
@@ -155,8 +179,8 @@ def coefficients(act: Activation, q, order: int, n: int):
     s = np.sqrt(np.asarray(q, float))[None, :]
     c = np.zeros((n + 1, s.shape[1]))
     ec = np.zeros_like(c)
-    t, t_lo, g = _t(bs, q)
-    c[0], c[1], ec[0], ec[1] = _low(bs, s, order, t, t_lo, g)
+    t, t_lo, g = _t(bs.breaks, q)
+    c[0], c[1], ec[0], ec[1] = _low(act, bs, np.asarray(q, float), order, t, t_lo, g)
     first = 2 if order == 0 else 1  # c_0, c_1 (d_0) in closed form
     if n >= first and len(bs.J):
         eta, eeta = _eta(t, t_lo, g, n)
