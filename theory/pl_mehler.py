@@ -21,8 +21,8 @@ Error bound per point: the tail beyond ``N`` terms from Cramer's inequality
 ``|eta_m(t)| <= kappa(t) = K e^{-t^2/4} / sqrt(2 pi)`` (``K = 1.086435``, Abramowitz & Stegun
 22.14.17), so ``|c_n| <= A / sqrt(n (n-1)) + B / sqrt(n)`` and the tail is at most
 ``(A / sqrt(N (N+1)) + B / sqrt(N+1))^2 |rho|^{N+1} / (1 - |rho|)``; the coefficients' rounding
-(``eta_m`` within ``(4 + 2m + 2 h sqrt(m+1)) eps kappa``, the last term for the rounded
-``t``); Horner's running error bound (Higham 2002, Algorithm 5.1).  A point is served where the
+(``t`` in double-double, ``eta_m`` within the empirical bound of :func:`_eta`); Horner's
+running error bound (Higham 2002, Algorithm 5.1).  A point is served where the
 bound is within ``RTOL |E| + ATOL E[phi^2]`` (as :mod:`.pl_bivariate`; ``E[phi^2]`` from below
 by Parseval, ``sum_{n <= N} c_n^2``).  Odd ``phi`` has ``c_n = 0`` for even ``n`` (set
 exactly: ``E = 0`` at ``rho = 0``) and every term of the sign of ``rho``: nothing cancels.
