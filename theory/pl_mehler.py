@@ -172,15 +172,24 @@ def _eta(t, t_lo, g, m: int):
     return eta[:m] - shift, np.where(far, kappa, err)
 
 
-def coefficients(act: Activation, q, order: int, n: int):
+def prepare(act: Activation, q, order: int) -> tuple:
+    """What the coefficients of every length share at the 1-D array ``q``: ``t``, ``t_lo``,
+    ``gamma(t)`` per kink and ``(c_0, c_1, their bounds)``; index the last axis to subset."""
+    bs = pl_bivariate.basis(act)
+    t, t_lo, g = _t(bs.breaks, q)
+    low = _low(act, bs, np.asarray(q, float), order, t, t_lo, g)
+    return t, t_lo, g, np.stack([np.broadcast_to(np.ravel(v), t.shape[1:]) for v in low])
+
+
+def coefficients(act: Activation, q, order: int, n: int, prep: tuple | None = None):
     """``(w, ew)``: the weights ``w_j = c_j^2`` (``d_j^2``), ``j = 0 .. n``, of the series at
     each ``q`` (shape ``(n + 1, len(q))``) and their error bounds; parity zeros exact."""
     bs = pl_bivariate.basis(act)
     s = np.sqrt(np.asarray(q, float))[None, :]
     c = np.zeros((n + 1, s.shape[1]))
     ec = np.zeros_like(c)
-    t, t_lo, g = _t(bs.breaks, q)
-    c[0], c[1], ec[0], ec[1] = _low(act, bs, np.asarray(q, float), order, t, t_lo, g)
+    t, t_lo, g, low = prepare(act, q, order) if prep is None else prep
+    c[0], c[1], ec[0], ec[1] = low
     first = 2 if order == 0 else 1  # c_0, c_1 (d_0) in closed form
     if n >= first and len(bs.J):
         eta, eeta = _eta(t, t_lo, g, n)
@@ -201,18 +210,25 @@ def coefficients(act: Activation, q, order: int, n: int):
     return c * c, 2.0 * np.abs(c) * ec + ec * ec + EPS * c * c
 
 
-def _tail_factor(act: Activation, q, order: int, n):
-    """``C`` with ``sum_{j > n} |c_j|^2 r^j <= C r^{n+1} / (1 - r)`` (Cramer; module docstring)."""
+def cramer(act: Activation, q, order: int):
+    """``(A, B)`` with ``|c_n| <= A / sqrt(n (n-1)) + B / sqrt(n)`` (order 0) or
+    ``|d_n| <= A / sqrt(n)`` (order 1, ``B = 0``) for every ``n >= 2`` (module docstring)."""
     bs = pl_bivariate.basis(act)
     s = np.sqrt(np.asarray(q, float))
     t = bs.breaks[:, None] / s
-    kappa = K_CRAMER * np.exp(-0.25 * t * t) / SQRT2PI
-    n = np.asarray(n, float)
+    kappa = K_CRAMER * np.exp(-0.25 * t * t) / SQRT2PI * (1.0 + 4.0 * EPS)
+    A = (np.abs(bs.J[:, None]) * kappa).sum(axis=0)
     if order == 0:
-        A = (np.abs(bs.J[:, None]) * kappa).sum(axis=0) * s
-        B = (np.abs(bs.D[:, None]) * kappa).sum(axis=0)
+        return A * s, (np.abs(bs.D[:, None]) * kappa).sum(axis=0)
+    return A, 0.0 * A
+
+
+def _tail_factor(ab, order: int, n: int):
+    """``C`` with ``sum_{j > n} |c_j|^2 r^j <= C r^{n+1} / (1 - r)`` (Cramer; module docstring)."""
+    A, B = ab
+    if order == 0:
         return (A / np.sqrt(n * (n + 1.0)) + B / np.sqrt(n + 1.0)) ** 2
-    return ((np.abs(bs.J[:, None]) * kappa).sum(axis=0)) ** 2 / (n + 1.0)
+    return A * A / (n + 1.0)
 
 
 def _lower(act: Activation, w0, w1, r, order: int):
@@ -244,14 +260,16 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     qf, rf = q.ravel(), rho.ravel()
     uq, inv = np.unique(qf, return_inverse=True)
     r = np.abs(rf)
-    w, ew = coefficients(act, uq, order, 1)
+    prep = prepare(act, uq, order)
+    ab = cramer(act, uq, order)
+    w, ew = coefficients(act, uq, order, 1, prep)
     lo = _lower(act, (w[0] - ew[0])[inv], (w[1] - ew[1])[inv], rf, order)
     scale1 = (w[0] - ew[0] + w[1] - ew[1])[inv]
     tol = RTOL * np.maximum(lo, 0.0) + ATOL * np.maximum(scale1, 0.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         need = np.full(rf.shape, N_MAX + 1)
         for nb in BUCKETS[::-1]:  # the shortest bucket whose tail bound meets tol / 4
-            tail = _tail_factor(act, uq, order, nb)[inv] * r ** (nb + 1) / (1.0 - r)
+            tail = _tail_factor(ab, order, nb)[inv] * r ** (nb + 1) / (1.0 - r)
             need = np.where((r < 1.0) & (tail <= 0.25 * tol), nb, need)
     # a weak lower bound of |E| (far corners: the terms peak at n ~ |rho| h^2): where the
     # terms are of one sign the N_MAX partial sum is tried and its own bound decides
@@ -265,7 +283,7 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
         return value.reshape(shape)[()], bound.reshape(shape)[()], scale.reshape(shape)[()]
     top = int(need[need <= N_MAX].max())
     live = np.unique(inv[need <= N_MAX])
-    w, ew = coefficients(act, uq[live], order, top)
+    w, ew = coefficients(act, uq[live], order, top, tuple(v[..., live] for v in prep))
     col = np.full(uq.size, -1)
     col[live] = np.arange(live.size)
     parseval = np.maximum(w - ew, 0.0).sum(axis=0) * (1.0 - (top + 2) * EPS)
@@ -276,8 +294,8 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
         k, x = col[inv[at]], rf[at]
         y, err = _horner(w[: nb + 1, k], ew[: nb + 1, k], x)
         with np.errstate(over="ignore", invalid="ignore"):
-            tail = _tail_factor(act, uq[inv[at]], order, nb) * np.abs(x) ** (nb + 1) / (
-                1.0 - np.abs(x))
+            tail = _tail_factor([v[inv[at]] for v in ab], order, nb) * np.abs(x) ** (
+                nb + 1) / (1.0 - np.abs(x))
         value[at], bound[at], scale[at] = y, err + tail, parseval[k]
     return value.reshape(shape)[()], bound.reshape(shape)[()], scale.reshape(shape)[()]
 
