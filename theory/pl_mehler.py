@@ -36,8 +36,8 @@ import numpy as np
 from scipy.special import erf, erfcx, ndtr
 
 from . import pl_bivariate, pl_univariate
-from .dd_exp import _two_prod, gauss_exp
 from .activations import Activation
+from .dd_exp import _two_prod, gauss_exp
 from .pl_bivariate import ATOL, RTOL, Basis
 
 EPS = np.finfo(float).eps
@@ -47,6 +47,7 @@ BUCKETS = (8, 24, 64, 160, N_MAX)  # Horner lengths: a point takes the shortest 
 R_TRY = 0.9  # |rho| up to which N_MAX terms are tried where no lower bound of |E| decides
 T_FAR = 37.0  # gamma(t) is subnormal beyond: such a kink enters by its Cramer bound alone
 SQRT2PI = np.sqrt(2.0 * np.pi)
+Q_RANGE = (1e-150, 1e150)  # Dekker's products in _t and dd_exp stay finite
 
 
 def applies(act: Activation) -> bool:
@@ -258,6 +259,13 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     q, rho = np.broadcast_arrays(np.asarray(q, float), np.asarray(rho, float))
     shape = q.shape
     qf, rf = q.ravel(), rho.ravel()
+    good = (qf >= Q_RANGE[0]) & (qf <= Q_RANGE[1]) & (np.abs(rf) <= 1.0)
+    if not good.all():  # q = 0, subnormal or huge: the other routes
+        value, bound, scale = (np.full(qf.shape, v) for v in (np.nan, np.inf, 0.0))
+        if good.any():
+            value[good], bound[good], scale[good] = series(act, qf[good], rf[good], order,
+                                                           everywhere)
+        return value.reshape(shape)[()], bound.reshape(shape)[()], scale.reshape(shape)[()]
     uq, inv = np.unique(qf, return_inverse=True)
     r = np.abs(rf)
     prep = prepare(act, uq, order)
