@@ -126,7 +126,7 @@ def test_planted_errors_fail():
             pl_mehler.pl_bivariate.basis = real
 
     for planted, name in ((off, "st"), (no_jumps, "hard_threshold")):
-        rows = _errors(name, 0, planted)
+        rows = _errors(name, 0, planted, qs=[1.0], rhos=[0.01, -0.3])
         assert any(abs(v - r) > t for v, r, _, t in rows), planted.__name__
 
 
