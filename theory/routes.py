@@ -35,6 +35,7 @@ from . import (
     generic,
     panel_moments,
     pl_bivariate,
+    pl_mehler,
     pl_univariate,
     poly_narrow,
     smooth_bivariate,
@@ -223,6 +224,16 @@ def _pl_bivariate_accurate(act, quantity, q, rho, order):
     return pl_bivariate.expect(act, q, rho, order)
 
 
+def _pl_mehler(act, q, rho, order):
+    """The Mehler series of :mod:`.pl_mehler` (``N_MAX`` terms) at every point."""
+    return pl_mehler.expect(act, q, rho, order, everywhere=True)[0][()]
+
+
+def _pl_mehler_accurate(act, quantity, q, rho, order):
+    """Its values, and the points where its forward error bound holds (small ``|rho|``)."""
+    return pl_mehler.expect(act, q, rho, order)
+
+
 def _pl_inner(act, q, rho, order):
     """Outer panel rule of the closed-form conditional expectation (:mod:`.panel_moments`)."""
     return generic.bivariate(act, q, rho, order, closed_inner=True)
@@ -310,6 +321,8 @@ ROUTES: list[Route] = [
           {q: _pl_fn(q) for q in UNIVARIATE if q not in PL_TAIL}, accurate=_pl_accurate),
     Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": _pl_bivariate},
           accurate=_pl_bivariate_accurate),
+    Route("pl_mehler", pl_mehler.applies, {"bivariate": _pl_mehler}, methods=frozenset({"auto"}),
+          accurate=_pl_mehler_accurate),
     Route("pl_inner", lambda a: a.is_piecewise_linear, {"bivariate": _pl_inner},
           accurate=_pl_inner_accurate),
     Route("exp_poly", exp_poly.applies,
