@@ -20,7 +20,7 @@ SPLIT = 134217729.0  # 2^27 + 1 (Dekker)
 Z_PLAIN = 2.0  # below this many sds erfc of the rounded z is exact enough
 
 
-def _two_prod(x, y):
+def two_prod(x, y):
     """``(p, e)`` with ``p + e = x y`` exactly (Dekker's split; scalars or arrays)."""
     p = x * y
     xh = SPLIT * x
@@ -34,10 +34,10 @@ def _two_prod(x, y):
 def gauss_exp(b: float, q):
     """``exp(-b^2 / 2q)`` for one float ``b`` and a float or array ``q`` (``|b| < 1e150``,
     ``q < 1e300``), with ``b^2/2q`` in double-double."""
-    p, e = _two_prod(b, b)
+    p, e = two_prod(b, b)
     d = 2.0 * q
     h = p / d
-    t, te = _two_prod(h, d)
+    t, te = two_prod(h, d)
     lo = ((p - t) - te + e) / d
     return np.exp(-h) * (1.0 - lo) if isinstance(q, np.ndarray) else math.exp(-h) * (1.0 - lo)
 

@@ -37,7 +37,7 @@ from scipy.special import erf, erfcx, ndtr
 
 from . import pl_bivariate, pl_univariate
 from .activations import Activation
-from .dd_exp import _two_prod, gauss_exp
+from .dd_exp import gauss_exp, two_prod
 from .pl_bivariate import ATOL, RTOL, Basis
 
 EPS = np.finfo(float).eps
@@ -79,11 +79,11 @@ def _t(breaks, q):
     (Dekker's product), ``gamma(t)`` with its exponent in double-double (:mod:`.dd_exp`)."""
     q = np.asarray(q, float)[None, :]
     s = np.sqrt(q)
-    p, e = _two_prod(s, s)
+    p, e = two_prod(s, s)
     s_lo = ((q - p) - e) / (2.0 * s)
     b = np.asarray(breaks, float)[:, None]
     t = b / s
-    p, e = _two_prod(t, s)
+    p, e = two_prod(t, s)
     t_lo = (((b - p) - e) - t * s_lo) / s
     g = np.stack([gauss_exp(float(bk), q[0]) for bk in b[:, 0]]) / SQRT2PI if len(
         b) else 0.0 * t
