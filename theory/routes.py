@@ -35,6 +35,7 @@ from . import (
     generic,
     panel_moments,
     pl_bivariate,
+    pl_narrow,
     pl_univariate,
     poly_narrow,
     strip,
@@ -217,6 +218,16 @@ def _pl_bivariate_accurate(act, quantity, q, rho, order):
     return pl_bivariate.expect(act, q, rho, order)
 
 
+def _pl_narrow(act, q, rho, order):
+    """The clamp basis of :mod:`.pl_narrow` at every point (``method="closed"``)."""
+    return pl_narrow.expect(act, q, rho, order)[0][()]
+
+
+def _pl_narrow_accurate(act, quantity, q, rho, order):
+    """Its values, and the points where its quadrature and rounding bounds hold."""
+    return pl_narrow.expect(act, q, rho, order)
+
+
 def _pl_inner(act, q, rho, order):
     """Outer panel rule of the closed-form conditional expectation (:mod:`.panel_moments`)."""
     return generic.bivariate(act, q, rho, order, closed_inner=True)
@@ -304,6 +315,8 @@ ROUTES: list[Route] = [
           {q: _pl_fn(q) for q in UNIVARIATE if q not in PL_TAIL}, accurate=_pl_accurate),
     Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": _pl_bivariate},
           accurate=_pl_bivariate_accurate),
+    Route("pl_narrow", pl_narrow.applies, {"bivariate": _pl_narrow},
+          accurate=_pl_narrow_accurate),
     Route("pl_inner", lambda a: a.is_piecewise_linear, {"bivariate": _pl_inner},
           accurate=_pl_inner_accurate),
     Route("exp_poly", exp_poly.applies,

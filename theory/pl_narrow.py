@@ -1,0 +1,280 @@
+"""Bivariate map of bounded piecewise-linear activations at narrow clips (docs/theory.md 3.2).
+
+``E[phi^(o)(u1) phi^(o)(u2)]``, ``u1, u2 ~ N(0, q)`` with correlation ``rho``, for a bounded
+piecewise-linear ``phi`` (CReLU, CST, hardtanh, ReLU6, hardsigmoid: slope 0 on both outer
+pieces) where a finite piece is narrow in sd units (``w = width / sqrt(q)`` small): there the
+ramp basis of :mod:`.pl_bivariate` cancels (two O(1) ramps make an O(w) clamp).
+
+Integrating ``phi'`` from ``x = 0`` outwards, each finite piece ``[e, f]`` of slope ``k`` on
+the positive side adds ``k C(x)``, ``C(x) = min(max(x - e, 0), f - e) = (f - e) 1{x > f} +
+(x - e) 1{e < x < f}`` (mirrored on the negative side), so in ``z = x / sqrt(q)``::
+
+    phi = phi(0) + sum_i beta_i 1{sigma_i z > h_i} + sum_j kappa_j N_j(sigma_j z)
+
+with steps (the clamps' tops and the value jumps) and narrow pieces
+``N_j(z) = P_j(z) 1{a_j < z < b_j}``, ``P_j = z - a_j`` (order 0) or ``1`` (order 1, where
+``phi'`` is the boxes alone).  Every basis function is non-negative, so the pair terms add
+without cancellation (beyond the sign pattern of ``phi`` itself):
+
+* step x step: ``L(h_i, h_k; r)`` (:mod:`.orthant`), ``r = sigma_i sigma_k rho``;
+* narrow x step: ``int_a^b P(x) gamma(x) Q((h - r x)/c) dx``, ``c = sqrt(1 - r^2)``;
+* narrow x narrow: ``int int P1(x) P2(y) gamma(x) gamma((y - r x)/c)/c dx dy``;
+* ``r = +-1``: the same integrals on the overlap of the pieces (``r = -1``: zero, both
+  pieces lie on ``z >= 0``).
+
+The integrals are ``n``-point Gauss-Legendre rules (tensor rules in two dimensions) on the
+narrow pieces.  Their integrands are entire; in the Bernstein ellipse ``E_R`` of each piece
+``|f| <= M`` gives ``|I - I_n| <= (64/15) M R^{-2n} / (R^2 - 1)`` (Trefethen, *Approximation
+Theory and Approximation Practice*, Thm 19.3) and ``M / I <= ((A + 1)/2)^d e^S`` with ``S``
+the growth of the log-integrand off the real segment (:func:`_span`).  Per point the smallest
+``n`` of ``LEVELS`` whose bound is ``<= QUAD_TOL`` is used; where none is (the pieces wider
+than the density's scale ``c``, near ``rho = +-1``) the point is not served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.special import ndtr
+
+from . import orthant
+from .activations import Activation
+from .gaussian import with_scale_points
+
+RTOL, ATOL = 1e-13, 1e-24  # the contract of pl_bivariate (docs/theory.md section 3.2)
+EPS = np.finfo(float).eps
+LEVELS = (4, 8, 12, 20, 32)
+RULES = {n: np.polynomial.legendre.leggauss(n) for n in LEVELS}
+RADII = np.array([1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0])
+QUAD_TOL = 1e-16  # relative quadrature error allowed per pair term
+INV_SQRT2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+@dataclass(frozen=True)
+class Basis:
+    """``phi^(o) = const + steps + narrow pieces`` in ``x`` units (module docstring):
+    ``steps``: ``(sigma, h, beta)``; ``pieces``: ``(sigma, a, b, kappa)`` with ``0 <= a < b``."""
+
+    const: float
+    steps: tuple
+    pieces: tuple
+
+
+def applies(act: Activation) -> bool:
+    """Piecewise-linear, bounded (slope 0 on both outer pieces), a finite sloped piece."""
+    if not act.is_piecewise_linear or len(act.breakpoints) < 2:
+        return False
+    slopes = act.linear_coeffs[0]
+    return slopes[0] == 0.0 and slopes[-1] == 0.0 and bool(np.any(slopes[1:-1] != 0.0))
+
+
+@lru_cache(maxsize=256)
+def basis(act: Activation, order: int) -> Basis:
+    """The clamp basis of ``phi`` (``order`` 0) or ``phi'`` (``order`` 1) about ``x = 0``."""
+    b = [float(v) for v in act.breakpoints]
+    slopes, icpts = act.linear_coeffs
+    k0 = int(np.searchsorted(b, 0.0, side="right"))
+    steps: dict = {}
+    pieces = []
+
+    def add_step(sigma, h, beta):
+        if beta != 0.0:
+            steps[(sigma, h)] = steps.get((sigma, h), 0.0) + beta
+    for sigma in (1.0, -1.0):
+        cuts = sorted({0.0, *(abs(v) for v in b if sigma * v > 0.0)})
+        for e, f in zip(cuts[:-1], cuts[1:]):
+            k = int(slopes[int(np.searchsorted(b, sigma * 0.5 * (e + f), side="right"))])
+            if k == 0.0:
+                continue
+            if order == 0:  # sigma k C(sigma x): a step of height (f - e) at f, a narrow piece
+                add_step(sigma, f, sigma * k * (f - e))
+                pieces.append((sigma, e, f, sigma * k))
+            else:
+                pieces.append((sigma, e, f, k))
+    if order == 0:
+        for v, d in zip(b, act.jumps):
+            add_step(1.0 if v > 0.0 else -1.0, abs(v), (1.0 if v > 0.0 else -1.0) * float(d))
+    const = float(icpts[k0]) if order == 0 else 0.0
+    return Basis(const, tuple((s, h, v) for (s, h), v in steps.items()), tuple(pieces))
+
+
+def _ellipse():
+    R = RADII[:, None]
+    return R, 0.5 * (R + 1.0 / R), 0.5 * (R - 1.0 / R)
+
+
+def _span_gauss(m, ell, A, B):
+    """``max_{E_R} Re g - min_{[-1,1]} g`` for ``g(xi) = -(m + ell xi)^2 / 2``."""
+    return np.abs(m) * ell * (A + 1.0) + 0.5 * ell * ell * (B * B + 1.0)
+
+
+def _span_gauss_u(um, su, A, B):
+    """The same for ``-u^2/2``, ``u = um + su xi`` (``|Re u - um| <= su A``, ``|Im u| <= su B``)."""
+    hi = 0.5 * (np.abs(um) + su) ** 2
+    return hi + 0.5 * (su * B) ** 2 - 0.5 * np.maximum(np.abs(um) - su * A, 0.0) ** 2
+
+
+def _span_q(um, su, A, B):
+    """The same for ``log Q(u)``: ``|Q(u)| <= exp((Im u^2 - Re u^2)/2) / 2`` for ``Re u >= 0``
+    (Faddeeva: ``|erfcx| <= 1`` there), ``<= 1 + exp(Im u^2 / 2) / 2`` otherwise; on the real
+    segment ``Q(t) >= gamma(t) 2 / (t + sqrt(t^2 + 4))`` (Birnbaum 1942) for ``t > 0``."""
+    im2 = 0.5 * (su * B) ** 2
+    re = um - su * A
+    up = np.where(re > 0.0, im2 - 0.5 * np.maximum(re, 0.0) ** 2 - np.log(2.0),
+                  np.log1p(0.5 * np.exp(np.minimum(im2, 700.0))))
+    t = np.maximum(um + su, 0.0)
+    low = np.where(um + su > 0.0, -0.5 * t * t + np.log(2.0 * INV_SQRT2PI)
+                   - np.log(t + np.sqrt(t * t + 4.0)), -np.log(2.0))
+    return up - low
+
+
+def _level(spans, dims):
+    """Per point, the smallest ``n`` in ``LEVELS`` whose GL bound (module docstring) is
+    ``<= QUAD_TOL`` for every span in ``spans`` (``0`` where none is)."""
+    R, A, _ = _ellipse()
+    const = np.log((64.0 / 15.0) / (R * R - 1.0) * ((A + 1.0) / 2.0) ** 2 * 2.0)
+    worst = np.max(np.stack(spans), axis=0)  # (radii, points)
+    need = np.zeros(worst.shape[1], int)
+    for n in LEVELS[::-1]:
+        ok = np.min(const - 2.0 * n * np.log(R) + worst, axis=0) <= np.log(QUAD_TOL)
+        need[ok] = n
+    return need
+
+
+def _gl(n, lo, hi):
+    """Nodes and weights of the ``n``-point rule on ``[lo, hi]`` per row (empty: weight 0)."""
+    x, w = RULES[n]
+    half = 0.5 * np.maximum(hi - lo, 0.0)[:, None]
+    return 0.5 * (hi + lo)[:, None] + half * x, half * w
+
+
+def _gam(x):
+    return np.exp(-0.5 * x * x) * INV_SQRT2PI
+
+
+def _poly(x, a, order):
+    return x - a[:, None] if order == 0 else 1.0
+
+
+def _single(n, a, b, order):
+    """``(E[N(z)], relative rounding bound)``."""
+    x, w = _gl(n, a, b)
+    v = (_poly(x, a, order) * _gam(x) * w).sum(axis=1)
+    return v, (24.0 + b * b) * EPS
+
+
+def _narrow_step(n, a, b, h, r, c, order):
+    """``(E[N(z1) 1{z2 > h}], relative rounding bound)``, corr ``r``; ``c = 0``: the overlap."""
+    deg = c == 0.0
+    cs = np.where(deg, 1.0, c)
+    lo = np.where(deg, np.where(r > 0.0, np.maximum(a, h), b), a)
+    x, w = _gl(n, lo, b)
+    u = (h[:, None] - r[:, None] * x) / cs[:, None]
+    f = _poly(x, a, order) * _gam(x) * np.where(deg[:, None], 1.0, ndtr(-u))
+    du = np.where(deg, 0.0, np.max((np.abs(u) + 1.0) * (h[:, None] + np.abs(x)), axis=1) / cs)
+    return (f * w).sum(axis=1), (24.0 + b * b + 4.0 * du) * EPS
+
+
+def _narrow_pair(n, p1, p2, r, c, order):
+    """``(E[N1(z1) N2(z2)], relative rounding bound)``; ``c = 0``: the overlap (``r = 1``)."""
+    (a1, b1), (a2, b2) = p1, p2
+    deg = c == 0.0
+    cs = np.where(deg, 1.0, c)
+    top = np.where(deg, np.minimum(b1, b2), b1)
+    lo = np.where(deg, np.where(r > 0.0, np.maximum(a1, a2), top), a1)
+    x, wx = _gl(n, lo, top)
+    y, wy = _gl(n, a2, b2)
+    fx = _poly(x, a1, order) * wx
+    v = (y[:, None, :] - r[:, None, None] * x[:, :, None]) / cs[:, None, None]
+    e = 0.5 * (x * x)[:, :, None] + 0.5 * v * v
+    f = np.exp(-e) * (fx[:, :, None] * (_poly(y, a2, order) * wy)[:, None, :])
+    open_ = (f.sum(axis=(1, 2)) * INV_SQRT2PI) * INV_SQRT2PI / cs
+    fd = fx * _poly(x, a2, order) * _gam(x)
+    value = np.where(deg, fd.sum(axis=1), open_)
+    vmax = np.max(np.abs(v), axis=(1, 2))
+    emax = np.max(e, axis=(1, 2))
+    rnd = np.where(deg, 24.0 + top * top,
+                   24.0 + 4.0 * emax + 4.0 * vmax * (b2 + np.abs(r) * b1) / cs) * EPS
+    return value, rnd
+
+
+def _spans(bs, steps, pieces, r, c):
+    """Per narrow integral, its span over ``RADII`` x points (``_level``)."""
+    _, A, B = _ellipse()
+    cs = np.where(c == 0.0, 1.0, c)
+    out = []
+    for j, (sj, a, b, _) in enumerate(pieces):
+        m, ell = 0.5 * (a + b), 0.5 * (b - a)
+        g = _span_gauss(m, ell, A, B)
+        out.append(g)
+        for si, h, _ in steps:
+            rr = sj * si * r
+            out.append(g + np.where(c == 0.0, 0.0, _span_q((h - rr * m) / cs,
+                                                             np.abs(rr) * ell / cs, A, B)))
+        for sk, a2, b2, _ in pieces[j:]:
+            rr = sj * sk * r
+            vm = (0.5 * (a2 + b2) - rr * m) / cs
+            sv = (0.5 * (b2 - a2) + np.abs(rr) * ell) / cs
+            out.append(g + np.where(c == 0.0, 0.0, _span_gauss_u(vm, sv, A, B)))
+    return out
+
+
+def _terms(bs, s, r, c, n, order):
+    """``(E[phi^(o)(u1) phi^(o)(u2)], error bound)`` on flat arrays, one rule size ``n``."""
+    steps = [(sg, h / s, beta) for sg, h, beta in bs.steps]
+    pieces = [(sg, a / s, b / s, kap * (s if order == 0 else 1.0)) for sg, a, b, kap in bs.pieces]
+    C = bs.const
+    terms = [C * C + 0.0 * s]
+    err = []
+    for _, h, beta in steps:
+        terms.append(2.0 * C * beta * ndtr(-h))
+        err.append(np.abs(terms[-1]) * (4.0 + h * h) * EPS)
+    for j, (sj, a, b, kap) in enumerate(pieces):
+        v, e = _single(n, a, b, order)
+        terms.append(2.0 * C * kap * v)
+        err.append(np.abs(terms[-1]) * (e + QUAD_TOL))
+        for si, h, beta in steps:
+            v, e = _narrow_step(n, a, b, h, sj * si * r, c, order)
+            terms.append(2.0 * kap * beta * v)
+            err.append(np.abs(terms[-1]) * (e + QUAD_TOL))
+        for k in range(j, len(pieces)):
+            sk, a2, b2, kap2 = pieces[k]
+            v, e = _narrow_pair(n, (a, b), (a2, b2), sj * sk * r, c, order)
+            terms.append((1.0 if k == j else 2.0) * kap * kap2 * v)
+            err.append(np.abs(terms[-1]) * (e + QUAD_TOL))
+    if steps:
+        ij = [(i, k) for i in range(len(steps)) for k in range(i, len(steps))]
+        h1 = np.stack([steps[i][1] for i, _ in ij])
+        h2 = np.stack([steps[k][1] for _, k in ij])
+        sg = np.array([steps[i][0] * steps[k][0] for i, k in ij])[:, None]
+        L, _, _, _, (eL, _, _, _) = orthant.orthant(h1, h2, sg * r)
+        wt = np.array([(1.0 if i == k else 2.0) * steps[i][2] * steps[k][2] for i, k in ij])
+        terms.extend(wt[:, None] * L)
+        err.extend(np.abs(wt[:, None]) * eL)
+    terms = np.stack(terms)
+    total = terms.sum(axis=0)
+    bound = np.stack(err).sum(axis=0) + (len(terms) + 2) * EPS * np.abs(terms).sum(axis=0)
+    return total, bound
+
+
+def expect(act: Activation, q, rho, order: int = 0):
+    """``(E[phi^(order)(u1) phi^(order)(u2)], ok)`` broadcasting ``q``, ``rho``; ``ok`` marks
+    the points whose quadrature and rounding bounds meet ``RTOL |E| + ATOL E[phi^2]``."""
+    bs = basis(act, order)
+    qa, ra, npt, inv, shape = with_scale_points(q, rho)
+    s = np.sqrt(qa)
+    c = np.sqrt((1.0 - ra) * (1.0 + ra))
+    steps = [(sg, h / s, beta) for sg, h, beta in bs.steps]
+    pieces = [(sg, a / s, b / s, kap) for sg, a, b, kap in bs.pieces]
+    need = _level(_spans(bs, steps, pieces, ra, c), 2)
+    total, bound = np.full(qa.shape, np.nan), np.full(qa.shape, np.inf)
+    for n in LEVELS:
+        at = np.flatnonzero(need == n)
+        if at.size:
+            total[at], bound[at] = _terms(bs, s[at], ra[at], c[at], n, order)
+    value, scale = total[:npt], total[npt:][inv]
+    ok = (bound[:npt] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value) \
+        & np.isfinite(scale)
+    return value.reshape(shape), ok.reshape(shape)
