@@ -26,7 +26,7 @@ The integrals are ``n``-point Gauss-Legendre rules (tensor rules in two dimensio
 narrow pieces.  Their integrands are entire; in the Bernstein ellipse ``E_R`` of each piece
 ``|f| <= M`` gives ``|I - I_n| <= (64/15) M R^{-2n} / (R^2 - 1)`` (Trefethen, *Approximation
 Theory and Approximation Practice*, Thm 19.3) and ``M / I <= ((A + 1)/2)^d e^S`` with ``S``
-the growth of the log-integrand off the real segment (:func:`_span`).  Per point the smallest
+the growth of the log-integrand off the real segment (:func:`_level`).  Per point the smallest
 ``n`` of ``LEVELS`` whose bound is ``<= QUAD_TOL`` is used; where none is (the pieces wider
 than the density's scale ``c``, near ``rho = +-1``) the point is not served.
 """
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import log_ndtr, ndtr
 
 from . import orthant
 from .activations import Activation
@@ -45,9 +45,9 @@ from .gaussian import with_scale_points
 
 RTOL, ATOL = 1e-13, 1e-24  # the contract of pl_bivariate (docs/theory.md section 3.2)
 EPS = np.finfo(float).eps
-LEVELS = (4, 8, 12, 20, 32)
+LEVELS = (6, 8, 12, 20, 32)
 RULES = {n: np.polynomial.legendre.leggauss(n) for n in LEVELS}
-RADII = np.array([1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0])
+RADII = np.array([1.5, 2.0, 3.0, 4.5, 7.0, 11.0, 17.0])
 QUAD_TOL = 1e-16  # relative quadrature error allowed per pair term
 INV_SQRT2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
@@ -105,40 +105,70 @@ def _ellipse():
     return R, 0.5 * (R + 1.0 / R), 0.5 * (R - 1.0 / R)
 
 
-def _span_gauss(m, ell, A, B):
-    """``max_{E_R} Re g - min_{[-1,1]} g`` for ``g(xi) = -(m + ell xi)^2 / 2``."""
+def _crude_gauss(m, ell, A, B):
+    """``max_{E_R} Re g - min_{[-1,1]} g`` for ``g(xi) = -(m + ell xi)^2 / 2`` (then
+    ``M/I <= e^span max|P| / int P``: :mod:`.pl_narrow_odd`)."""
     return np.abs(m) * ell * (A + 1.0) + 0.5 * ell * ell * (B * B + 1.0)
 
 
-def _span_gauss_u(um, su, A, B):
+def _crude_gauss_u(um, su, A, B):
     """The same for ``-u^2/2``, ``u = um + su xi`` (``|Re u - um| <= su A``, ``|Im u| <= su B``)."""
     hi = 0.5 * (np.abs(um) + su) ** 2
     return hi + 0.5 * (su * B) ** 2 - 0.5 * np.maximum(np.abs(um) - su * A, 0.0) ** 2
 
 
-def _span_q(um, su, A, B):
-    """The same for ``log Q(u)``: ``|Q(u)| <= exp((Im u^2 - Re u^2)/2) / 2`` for ``Re u >= 0``
-    (Faddeeva: ``|erfcx| <= 1`` there), ``<= 1 + exp(Im u^2 / 2) / 2`` otherwise; on the real
-    segment ``Q(t) >= gamma(t) 2 / (t + sqrt(t^2 + 4))`` (Birnbaum 1942) for ``t > 0``."""
+def _log_gamma(m, ell, A, B):
+    """``(U, g, G)`` of ``log gamma(x)``, ``x = m + ell xi`` on ``[a, b] = [m - ell, m + ell]``,
+    ``a >= 0``: ``U`` bounds ``Re log`` on the ellipse, ``g`` is the value at ``xi = -1`` and
+    ``G`` bounds ``|d/dxi log|`` on ``[-1, 1]``."""
+    U = 0.5 * (ell * B) ** 2 - 0.5 * np.maximum(m - ell * A, 0.0) ** 2
+    return U, -0.5 * (m - ell) ** 2, ell * (m + ell)
+
+
+def _log_gauss(vm, s, A, B):
+    """The same for ``-v^2/2``, ``v = vm + sum_d s_d xi_d``: ``G`` per axis."""
+    tot = sum(np.abs(sd) for sd in s)
+    U = 0.5 * (tot * B) ** 2 - 0.5 * np.maximum(np.abs(vm) - tot * A, 0.0) ** 2
+    return U, -0.5 * (vm - sum(s)) ** 2, [np.abs(sd) * (np.abs(vm) + tot) for sd in s]
+
+
+def _log_q(um, su, A, B):
+    """The same for ``log Q(u)``, ``u = um + su xi``: ``|Q(u)| <= exp((Im u^2 - Re u^2)/2)/2``
+    for ``Re u >= 0`` (Faddeeva: ``|erfcx| <= 1`` there), ``<= 1 + exp(Im u^2 / 2)/2`` else;
+    ``|d log Q/du| = gamma/Q <= max(u, 0) + 1``."""
     im2 = 0.5 * (su * B) ** 2
-    re = um - su * A
-    up = np.where(re > 0.0, im2 - 0.5 * np.maximum(re, 0.0) ** 2 - np.log(2.0),
-                  np.log1p(0.5 * np.exp(np.minimum(im2, 700.0))))
-    t = np.maximum(um + su, 0.0)
-    low = np.where(um + su > 0.0, -0.5 * t * t + np.log(2.0 * INV_SQRT2PI)
-                   - np.log(t + np.sqrt(t * t + 4.0)), -np.log(2.0))
-    return up - low
+    re = um - np.abs(su) * A
+    U = np.where(re > 0.0, im2 - 0.5 * np.maximum(re, 0.0) ** 2 - np.log(2.0),
+                 np.log1p(0.5 * np.exp(np.minimum(im2, 700.0))))
+    return U, log_ndtr(-(um - su)), np.abs(su) * (np.maximum(um + np.abs(su), 0.0) + 1.0)
 
 
-def _level(spans, dims):
-    """Per point, the smallest ``n`` in ``LEVELS`` whose GL bound (module docstring) is
-    ``<= QUAD_TOL`` for every span in ``spans`` (``0`` where none is)."""
-    R, A, _ = _ellipse()
-    const = np.log((64.0 / 15.0) / (R * R - 1.0) * ((A + 1.0) / 2.0) ** 2 * 2.0)
-    worst = np.max(np.stack(spans), axis=0)  # (radii, points)
+def _poly_ratio(A, G, order, degree=1):
+    """``log`` of ``max_E |P| / (ell^k int P e^{-G (1 + xi)})`` for ``P = ell (1 + xi)``
+    (``order`` 0; ``degree`` 2: its square; ``degree`` 0: ``P = p0 + ell (1 + xi)``, ``p0 >=
+    0``) or ``1`` (``order`` 1)."""
+    G = np.maximum(G, 1e-3)  # a larger G keeps F >= F(-1) e^{-G (1 + xi)} true
+    if order == 1:
+        return np.log(G / -np.expm1(-2.0 * G))
+    if degree == 2:
+        return 2.0 * np.log(A + 1.0) + (np.log(3.0 / 8.0) + 2.0 * G)
+    box = np.log(G / -np.expm1(-2.0 * G))
+    ramp = np.log(G * G / (-np.expm1(-2.0 * G) - 2.0 * G * np.exp(-2.0 * G)))
+    return np.log(A + 1.0) + (ramp if degree == 1 else np.maximum(ramp, box))
+
+
+def _level(logs):
+    """Per point, the smallest ``n`` in ``LEVELS`` whose bound ``4 (64/15) R^{-2n} / (R^2 - 1)
+    M/I`` is ``<= QUAD_TOL`` for every ``log(M/I)`` in ``logs`` (``0`` where none is):
+    Trefethen's bound per axis of the tensor rule, ``I >= F(-1) int P e^{-G (1 + xi)}`` with
+    ``F >= F(-1) e^{-G (1 + xi)}`` on the real segment."""
+    R, _, _ = _ellipse()
+    const = np.log(4.0 * (64.0 / 15.0) / (R * R - 1.0))
+    worst = np.max(np.stack(logs), axis=0)  # (radii, points)
     need = np.zeros(worst.shape[1], int)
     for n in LEVELS[::-1]:
-        ok = np.min(const - 2.0 * n * np.log(R) + worst, axis=0) <= np.log(QUAD_TOL)
+        with np.errstate(invalid="ignore"):
+            ok = np.min(const - 2.0 * n * np.log(R) + worst, axis=0) <= np.log(QUAD_TOL)
         need[ok] = n
     return need
 
@@ -200,24 +230,32 @@ def _narrow_pair(n, p1, p2, r, c, order):
     return value, rnd
 
 
-def _spans(bs, steps, pieces, r, c):
-    """Per narrow integral, its span over ``RADII`` x points (``_level``)."""
+def _spans(order, steps, pieces, r, c):
+    """Per narrow integral, ``log(M/I)`` over ``RADII`` x points (:func:`_level`)."""
     _, A, B = _ellipse()
-    cs = np.where(c == 0.0, 1.0, c)
+    deg = c == 0.0
+    cs = np.where(deg, 1.0, c)
     out = []
     for j, (sj, a, b, _) in enumerate(pieces):
         m, ell = 0.5 * (a + b), 0.5 * (b - a)
-        g = _span_gauss(m, ell, A, B)
-        out.append(g)
+        U, g, G = _log_gamma(m, ell, A, B)
+        out.append(U - g + _poly_ratio(A, G, order))
         for si, h, _ in steps:
             rr = sj * si * r
-            out.append(g + np.where(c == 0.0, 0.0, _span_q((h - rr * m) / cs,
-                                                             np.abs(rr) * ell / cs, A, B)))
+            Uq, gq, Gq = _log_q((h - rr * m) / cs, -rr * ell / cs, A, B)
+            lo = np.where(rr > 0.0, np.clip(h, a, b), b)  # c = 0: the rule on [lo, b]
+            Ud, gd, Gd = _log_gamma(0.5 * (lo + b), 0.5 * (b - lo), A, B)
+            out.append(np.where(deg, Ud - gd + _poly_ratio(A, Gd, order, 0),
+                                U + Uq - g - gq + _poly_ratio(A, G + Gq, order)))
         for sk, a2, b2, _ in pieces[j:]:
             rr = sj * sk * r
-            vm = (0.5 * (a2 + b2) - rr * m) / cs
-            sv = (0.5 * (b2 - a2) + np.abs(rr) * ell) / cs
-            out.append(g + np.where(c == 0.0, 0.0, _span_gauss_u(vm, sv, A, B)))
+            m2, l2 = 0.5 * (a2 + b2), 0.5 * (b2 - a2)
+            Uv, gv, (Gx, Gy) = _log_gauss((m2 - rr * m) / cs, [-rr * ell / cs, l2 / cs], A, B)
+            top = np.minimum(b, b2)
+            lo = np.where(rr > 0.0, np.minimum(np.maximum(a, a2), top), top)
+            Ud, gd, Gd = _log_gamma(0.5 * (lo + top), 0.5 * (top - lo), A, B)
+            out.append(np.where(deg, Ud - gd + _poly_ratio(A, Gd, order, 2),
+                                U + Uv - g - gv + _poly_ratio(A, G + Gx, order) + _poly_ratio(A, Gy, order)))
     return out
 
 
@@ -268,12 +306,26 @@ def expect(act: Activation, q, rho, order: int = 0):
     c = np.sqrt((1.0 - ra) * (1.0 + ra))
     steps = [(sg, h / s, beta) for sg, h, beta in bs.steps]
     pieces = [(sg, a / s, b / s, kap) for sg, a, b, kap in bs.pieces]
-    need = _level(_spans(bs, steps, pieces, ra, c), 2)
+    need = _level(_spans(order, steps, pieces, ra, c))
+    from . import pl_narrow_odd as odd  # it builds on this module
+    half = odd.half(act) if order == 0 else None
+    use_odd = np.zeros(qa.shape, bool)
+    if half is not None:
+        use_odd[:npt] = np.abs(ra[:npt]) <= odd.R_ODD
+        at = np.flatnonzero(use_odd)
+        h_st = [(h / s[at], b) for h, b in half[0]]
+        h_pc = [(a / s[at], b / s[at], k) for a, b, k in half[1]]
+        need[at] = _level(odd.spans(h_st, h_pc, ra[at], c[at]))
     total, bound = np.full(qa.shape, np.nan), np.full(qa.shape, np.inf)
     for n in LEVELS:
-        at = np.flatnonzero(need == n)
-        if at.size:
-            total[at], bound[at] = _terms(bs, s[at], ra[at], c[at], n, order)
+        for alt in (False, True):
+            at = np.flatnonzero((need == n) & (use_odd == alt))
+            if not at.size:
+                continue
+            if alt:
+                total[at], bound[at] = odd.terms(*half, s[at], ra[at], c[at], n)
+            else:
+                total[at], bound[at] = _terms(bs, s[at], ra[at], c[at], n, order)
     value, scale = total[:npt], total[npt:][inv]
     ok = (bound[:npt] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value) \
         & np.isfinite(scale)
