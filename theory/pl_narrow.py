@@ -85,7 +85,7 @@ def basis(act: Activation, order: int) -> Basis:
     for sigma in (1.0, -1.0):
         cuts = sorted({0.0, *(abs(v) for v in b if sigma * v > 0.0)})
         for e, f in zip(cuts[:-1], cuts[1:]):
-            k = int(slopes[int(np.searchsorted(b, sigma * 0.5 * (e + f), side="right"))])
+            k = float(slopes[int(np.searchsorted(b, sigma * 0.5 * (e + f), side="right"))])
             if k == 0.0:
                 continue
             if order == 0:  # sigma k C(sigma x): a step of height (f - e) at f, a narrow piece
@@ -297,9 +297,9 @@ def _terms(bs, s, r, c, n, order):
     return total, bound
 
 
-def expect(act: Activation, q, rho, order: int = 0):
-    """``(E[phi^(order)(u1) phi^(order)(u2)], ok)`` broadcasting ``q``, ``rho``; ``ok`` marks
-    the points whose quadrature and rounding bounds meet ``RTOL |E| + ATOL E[phi^2]``."""
+def evaluate(act: Activation, q, rho, order: int = 0):
+    """``(E[phi^(order)(u1) phi^(order)(u2)], error bound, E[phi^(order)^2])`` broadcasting
+    ``q``, ``rho`` (``nan`` value, ``inf`` bound where no rule of ``LEVELS`` is bounded)."""
     bs = basis(act, order)
     qa, ra, npt, inv, shape = with_scale_points(q, rho)
     s = np.sqrt(qa)
@@ -327,6 +327,14 @@ def expect(act: Activation, q, rho, order: int = 0):
             else:
                 total[at], bound[at] = _terms(bs, s[at], ra[at], c[at], n, order)
     value, scale = total[:npt], total[npt:][inv]
-    ok = (bound[:npt] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value) \
-        & np.isfinite(scale)
-    return value.reshape(shape), ok.reshape(shape)
+    return value.reshape(shape), bound[:npt].reshape(shape), scale.reshape(shape)
+
+
+def expect(act: Activation, q, rho, order: int = 0):
+    """``(E[phi^(order)(u1) phi^(order)(u2)], ok)``: ``ok`` marks the points whose quadrature
+    and rounding bounds meet ``RTOL |E| + ATOL E[phi^2]`` (:func:`evaluate`)."""
+    value, bound, scale = evaluate(act, q, rho, order)
+    with np.errstate(invalid="ignore"):
+        ok = (bound <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value) \
+            & np.isfinite(scale)
+    return value, ok
