@@ -15,7 +15,8 @@ import pytest
 
 from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import activations as A
-from sparsefield.theory import exp_bivariate, exp_polar, pl_bivariate, poly_narrow, routes, strip
+from sparsefield.theory import (exp_bivariate, exp_polar, pl_bivariate, pl_narrow, poly_narrow,
+                                routes, strip)
 from sparsefield.theory import moments as M
 
 Q = np.geomspace(1e-2, 1e2, 100)
@@ -49,12 +50,15 @@ def test_every_grid_point_has_its_own_route(name):
     elif name == "gelu":  # the closed form, regrouped for rho < 0: every point
         assert got == {"gelu": N}
     elif act.is_piecewise_linear:  # the orthant closed form where its own error bound holds;
+        # then the clamp basis of a bounded phi where its bound holds (theory/pl_narrow.py);
         # the rest: the closed-form inner integral unless an interval is narrow, else panels
         _, ok = pl_bivariate.expect(act, q, rho, 0)
+        clamp = ~ok & (pl_narrow.expect(act, q, rho, 0)[1] if pl_narrow.applies(act) else False)
         narrow = _narrow(act, q, rho)
         assert got.get("pl_bivariate", 0) == np.count_nonzero(ok) > 0
-        assert got.get("panels", 0) == np.count_nonzero(narrow & ~ok)
-        assert got.get("pl_inner", 0) == np.count_nonzero(~narrow & ~ok)
+        assert got.get("pl_narrow", 0) == np.count_nonzero(clamp)
+        assert got.get("panels", 0) == np.count_nonzero(narrow & ~ok & ~clamp) == 0
+        assert got.get("pl_inner", 0) == np.count_nonzero(~narrow & ~ok & ~clamp)
     elif act.family.strip is not None:  # sd <= 12 on this grid: the strip's inner rule
         assert got == {"strip": N}
     elif exp_polar.applies(act):  # ELU family: the closed form where its bound holds, the
@@ -130,12 +134,13 @@ EXP_POINTS = [  # (name, alpha, q, rho, order, the route that takes the point)
 
 def test_one_bad_point_does_not_move_the_others():
     """CST: each point goes to its own route -- the orthant closed form where its bound holds,
-    the closed-form inner integral at rho = 0 (E = 0: no relative bound), the panels where
-    q (1 - rho^2) > (4 m)^2 (the former ``np.all`` over the array sent all of them there)."""
+    the clamp basis at rho = 0 (its odd-part form: exactly 0), as where q (1 - rho^2) > (4 m)^2
+    (the panels before theory/pl_narrow.py; the former ``np.all`` over the array sent all of
+    them there)."""
     act = A.get("cst", tau=0.4, m=0.6)
     q, rho = np.array([1.0, 1.0, 1.0, 100.0]), np.array([0.5, 0.9, 0.0, 0.0])
     assert routes.taken(act, "bivariate", (q, rho), order=0) == \
-        {"pl_bivariate": 2, "pl_inner": 1, "panels": 1}
+        {"pl_bivariate": 2, "pl_narrow": 2}
     both = M.e_phi_phi(act, q, rho)
     for at in (slice(0, 2), slice(2, 3), slice(3, 4)):
         np.testing.assert_allclose(both[at], M.e_phi_phi(act, q[at], rho[at]), rtol=1e-14)
