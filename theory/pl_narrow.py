@@ -174,25 +174,41 @@ def _level(logs):
 
 
 def _gl(n, lo, hi):
-    """Nodes and weights of the ``n``-point rule on ``[lo, hi]`` per row (empty: weight 0)."""
+    """Nodes, their offsets from ``lo`` (exact to an ulp: ``P`` near ``lo`` keeps its relative
+    accuracy) and weights of the ``n``-point rule on ``[lo, hi]`` per row (empty: weight 0)."""
     x, w = RULES[n]
     half = 0.5 * np.maximum(hi - lo, 0.0)[:, None]
-    return 0.5 * (hi + lo)[:, None] + half * x, half * w
+    t = half * (1.0 + x)
+    return lo[:, None] + t, t, half * w
 
 
 def _gam(x):
     return np.exp(-0.5 * x * x) * INV_SQRT2PI
 
 
-def _poly(x, a, order):
-    return x - a[:, None] if order == 0 else 1.0
+def _poly(t, shift, order):
+    """``P = z - a`` at the nodes ``lo + t`` (``shift = lo - a >= 0``), or ``1``."""
+    return t + shift[:, None] if order == 0 else 1.0
+
+
+def _wmean(f, k, axes):
+    """``sum |f| k / sum |f|``: the relative rounding bound of ``sum f`` whose terms carry
+    relative errors ``<= k eps`` (first order)."""
+    f = np.abs(f)
+    den = f.sum(axis=axes)
+    return np.where(den > 0.0, (f * k).sum(axis=axes) / np.where(den > 0.0, den, 1.0), 0.0)
+
+
+def _node_kappa(x, b):
+    """Relative error of ``gamma`` at a node ``x`` (itself ``2 eps b`` off) in ulps."""
+    return 4.0 + x * x + 2.0 * b[:, None] * np.abs(x)
 
 
 def _single(n, a, b, order):
     """``(E[N(z)], relative rounding bound)``."""
-    x, w = _gl(n, a, b)
-    v = (_poly(x, a, order) * _gam(x) * w).sum(axis=1)
-    return v, (24.0 + b * b) * EPS
+    x, t, w = _gl(n, a, b)
+    f = _poly(t, 0.0 * a, order) * _gam(x) * w
+    return f.sum(axis=1), (16.0 + _wmean(f, _node_kappa(x, b), 1)) * EPS
 
 
 def _narrow_step(n, a, b, h, r, c, order):
@@ -200,11 +216,14 @@ def _narrow_step(n, a, b, h, r, c, order):
     deg = c == 0.0
     cs = np.where(deg, 1.0, c)
     lo = np.where(deg, np.where(r > 0.0, np.maximum(a, h), b), a)
-    x, w = _gl(n, lo, b)
+    x, t, w = _gl(n, lo, b)
     u = (h[:, None] - r[:, None] * x) / cs[:, None]
-    f = _poly(x, a, order) * _gam(x) * np.where(deg[:, None], 1.0, ndtr(-u))
-    du = np.where(deg, 0.0, np.max((np.abs(u) + 1.0) * (h[:, None] + np.abs(x)), axis=1) / cs)
-    return (f * w).sum(axis=1), (24.0 + b * b + 4.0 * du) * EPS
+    f = _poly(t, lo - a, order) * _gam(x) * np.where(deg[:, None], 1.0, ndtr(-u)) * w
+    # Q(u): a few ulps, times |d log Q/du| <= |u| + 1 times the error of u
+    du = 2.0 * (h[:, None] + np.abs(r * b)[:, None] + np.abs(r[:, None] * x)) / cs[:, None] \
+        + 2.0 * np.abs(u)
+    k = _node_kappa(x, b) + np.where(deg[:, None], 0.0, 4.0 + (np.abs(u) + 1.0) * du)
+    return f.sum(axis=1), (16.0 + _wmean(f, k, 1)) * EPS
 
 
 def _narrow_pair(n, p1, p2, r, c, order):
@@ -214,20 +233,23 @@ def _narrow_pair(n, p1, p2, r, c, order):
     cs = np.where(deg, 1.0, c)
     top = np.where(deg, np.minimum(b1, b2), b1)
     lo = np.where(deg, np.where(r > 0.0, np.maximum(a1, a2), top), a1)
-    x, wx = _gl(n, lo, top)
-    y, wy = _gl(n, a2, b2)
-    fx = _poly(x, a1, order) * wx
-    v = (y[:, None, :] - r[:, None, None] * x[:, :, None]) / cs[:, None, None]
+    x, tx, wx = _gl(n, lo, top)
+    y, ty, wy = _gl(n, a2, b2)
+    fx = _poly(tx, lo - a1, order) * wx
+    r3, c3 = r[:, None, None], cs[:, None, None]
+    v = (y[:, None, :] - r3 * x[:, :, None]) / c3
     e = 0.5 * (x * x)[:, :, None] + 0.5 * v * v
-    f = np.exp(-e) * (fx[:, :, None] * (_poly(y, a2, order) * wy)[:, None, :])
+    f = np.exp(-e) * (fx[:, :, None] * (_poly(ty, 0.0 * a2, order) * wy)[:, None, :])
     open_ = (f.sum(axis=(1, 2)) * INV_SQRT2PI) * INV_SQRT2PI / cs
-    fd = fx * _poly(x, a2, order) * _gam(x)
+    fd = fx * _poly(tx, lo - a2, order) * _gam(x)
     value = np.where(deg, fd.sum(axis=1), open_)
-    vmax = np.max(np.abs(v), axis=(1, 2))
-    emax = np.max(e, axis=(1, 2))
-    rnd = np.where(deg, 24.0 + top * top,
-                   24.0 + 4.0 * emax + 4.0 * vmax * (b2 + np.abs(r) * b1) / cs) * EPS
-    return value, rnd
+    # exp(-e): e's own rounding (2e), the nodes' (2 eps b each) through x and v, and v's
+    av = np.abs(v)
+    dv = 2.0 * (np.abs(y)[:, None, :] + np.abs(r3 * x[:, :, None]) + b2[:, None, None]
+                + np.abs(r * b1)[:, None, None]) / c3 + 2.5 * av
+    k = 4.0 + 2.0 * e + 2.0 * (b1[:, None] * np.abs(x))[:, :, None] + av * dv
+    rnd = np.where(deg, _wmean(fd, _node_kappa(x, top), 1), _wmean(f, k, (1, 2)))
+    return value, (16.0 + rnd) * EPS
 
 
 def _spans(order, steps, pieces, r, c):

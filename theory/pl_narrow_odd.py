@@ -82,27 +82,27 @@ def terms(steps, pieces, s, r, c, n):
     pc = [(a / s, b / s, kap * s) for a, b, kap in pieces]
     vals, errs = [], []
     for j, (a, b, kap) in enumerate(pc):
-        x, wx = PN._gl(n, a, b)
-        px = (x - a[:, None]) * wx
+        x, tx, wx = PN._gl(n, a, b)
+        px = tx * wx
         for h, beta in st:
             d = (ar[:, None] * x / c[:, None])[:, :, None]
             u = (h / c)[:, None, None] + d * X
             inner = (np.exp(-0.5 * u * u) * W).sum(axis=2) * PN.INV_SQRT2PI * d[:, :, 0]
-            v = (px * PN._gam(x) * inner).sum(axis=1)
-            vals.append(2.0 * kap * beta * v)
-            rnd = 24.0 + b * b + 2.0 * np.max(u * u, axis=(1, 2))
+            f = px * PN._gam(x) * inner
+            vals.append(2.0 * kap * beta * f.sum(axis=1))
+            rnd = 24.0 + PN._wmean(f, PN._node_kappa(x, b), 1) + 2.0 * np.max(u * u, axis=(1, 2))
             errs.append(np.abs(vals[-1]) * (rnd * EPS + PN.QUAD_TOL))
         for k in range(j, len(pc)):
             a2, b2, kap2 = pc[k]
-            y, wy = PN._gl(n, a2, b2)
-            py = (y - a2[:, None]) * wy
+            y, ty, wy = PN._gl(n, a2, b2)
+            py = ty * wy
             c2 = (c * c)[:, None, None]
             e = 0.5 * ((x * x)[:, :, None] + (y * y)[:, None, :]) / c2
             t = ar[:, None, None] * x[:, :, None] * y[:, None, :] / c2
             f = np.exp(-e) * np.sinh(t) * (px[:, :, None] * py[:, None, :])
             v = f.sum(axis=(1, 2)) * (2.0 * INV_2PI) / c
             vals.append((1.0 if k == j else 2.0) * kap * kap2 * v)
-            rnd = 24.0 + 4.0 * np.max(e + t, axis=(1, 2))
+            rnd = 24.0 + PN._wmean(f, 4.0 * (e + t) + 4.0, (1, 2))
             errs.append(np.abs(vals[-1]) * (rnd * EPS + PN.QUAD_TOL))
     for i, (h, beta) in enumerate(st):
         for k, (h2, beta2) in enumerate(st[i:], i):
