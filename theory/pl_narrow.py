@@ -235,20 +235,29 @@ def _narrow_pair(n, p1, p2, r, c, order):
     lo = np.where(deg, np.where(r > 0.0, np.maximum(a1, a2), top), a1)
     x, tx, wx = _gl(n, lo, top)
     y, ty, wy = _gl(n, a2, b2)
-    fx = _poly(tx, lo - a1, order) * wx
-    r3, c3 = r[:, None, None], cs[:, None, None]
-    v = (y[:, None, :] - r3 * x[:, :, None]) / c3
-    e = 0.5 * (x * x)[:, :, None] + 0.5 * v * v
-    f = np.exp(-e) * (fx[:, :, None] * (_poly(ty, 0.0 * a2, order) * wy)[:, None, :])
-    open_ = (f.sum(axis=(1, 2)) * INV_SQRT2PI) * INV_SQRT2PI / cs
-    fd = fx * _poly(tx, lo - a2, order) * _gam(x)
-    value = np.where(deg, fd.sum(axis=1), open_)
-    # exp(-e): e's own rounding (2e), the nodes' (2 eps b each) through x and v, and v's
-    av = np.abs(v)
-    dv = 2.0 * (np.abs(y)[:, None, :] + np.abs(r3 * x[:, :, None]) + b2[:, None, None]
-                + np.abs(r * b1)[:, None, None]) / c3 + 2.5 * av
-    k = 4.0 + 2.0 * e + 2.0 * (b1[:, None] * np.abs(x))[:, :, None] + av * dv
-    rnd = np.where(deg, _wmean(fd, _node_kappa(x, top), 1), _wmean(f, k, (1, 2)))
+    gx = _poly(tx, lo - a1, order) * wx * _gam(x)
+    fy = _poly(ty, 0.0 * a2, order) * wy
+    v = (y / cs[:, None])[:, None, :] - ((r / cs)[:, None] * x)[:, :, None]
+    v2 = np.multiply(v, v, out=v)
+    g = np.exp(-0.5 * v2)
+    gy = g * fy[:, None, :]
+    row = gy.sum(axis=2)  # per x node
+    value = np.einsum("pi,pi->p", gx, row) * INV_SQRT2PI / cs
+    # exp of e = x^2/2 + v^2/2 per node, in ulps: e's rounding (2e), the nodes' (2 eps b
+    # each) through x and v, and v's own: k = 4 + x^2 + 2 b1 |x| + 3.5 v^2 + |v| (Y_j + X_i),
+    # averaged with the weights of the sum
+    av = np.sqrt(v2)
+    gv = gy * av
+    Y = 2.0 * (np.abs(y) + b2[:, None]) / cs[:, None]
+    X = 2.0 * np.abs(r)[:, None] * (np.abs(x) + b1[:, None]) / cs[:, None]
+    num = (np.einsum("pi,pi->p", gx * (4.0 + x * x + 2.0 * b1[:, None] * np.abs(x)), row)
+           + 3.5 * np.einsum("pi,pij,pij->p", gx, gy, v2)
+           + np.einsum("pi,pij,pj->p", gx, gv, Y) + np.einsum("pi,pi->p", gx * X, gv.sum(axis=2)))
+    den = np.einsum("pi,pi->p", gx, row)
+    k_open = np.where(den > 0.0, num / np.where(den > 0.0, den, 1.0), 0.0)
+    fd = gx * _poly(tx, lo - a2, order)
+    value = np.where(deg, fd.sum(axis=1), value)
+    rnd = np.where(deg, _wmean(fd, _node_kappa(x, top), 1), k_open)
     return value, (16.0 + rnd) * EPS
 
 
@@ -337,7 +346,9 @@ def evaluate(act: Activation, q, rho, order: int = 0):
         at = np.flatnonzero(use_odd)
         h_st = [(h / s[at], b) for h, b in half[0]]
         h_pc = [(a / s[at], b / s[at], k) for a, b, k in half[1]]
-        need[at] = _level(odd.spans(h_st, h_pc, ra[at], c[at]))
+        n_odd = _level(odd.spans(h_st, h_pc, ra[at], c[at]))
+        use_odd[at] = n_odd > 0  # else the direct form (its bound decides)
+        need[at] = np.where(n_odd > 0, n_odd, need[at])
     total, bound = np.full(qa.shape, np.nan), np.full(qa.shape, np.inf)
     for n in LEVELS:
         for alt in (False, True):
