@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sparsefield.theory import activations as A
+from sparsefield.theory import gl_bound as GB
 from sparsefield.theory import moments as M
 from sparsefield.theory import pl_bivariate as P
 from sparsefield.theory import pl_narrow as N
@@ -99,8 +100,8 @@ def test_against_mpmath_all(name, params, w, order):
 
 def test_planted_error_fails(monkeypatch):
     """Gauss-Legendre weights off by 1e-10: the check above must catch it."""
-    for n, (x, wt) in list(N.RULES.items()):
-        monkeypatch.setitem(N.RULES, n, (x, wt * (1.0 + 1e-10)))
+    for n, (x, wt) in list(GB.RULES.items()):
+        monkeypatch.setitem(GB.RULES, n, (x, wt * (1.0 + 1e-10)))
     with pytest.raises(AssertionError):
         _check("crelu", {"tau": 0.5, "m": 0.2}, 1e-2, 0.5, 0)
 

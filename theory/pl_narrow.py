@@ -26,8 +26,8 @@ The integrals are ``n``-point Gauss-Legendre rules (tensor rules in two dimensio
 narrow pieces.  Their integrands are entire; in the Bernstein ellipse ``E_R`` of each piece
 ``|f| <= M`` gives ``|I - I_n| <= (64/15) M R^{-2n} / (R^2 - 1)`` (Trefethen, *Approximation
 Theory and Approximation Practice*, Thm 19.3) and ``M / I <= ((A + 1)/2)^d e^S`` with ``S``
-the growth of the log-integrand off the real segment (:func:`_level`).  Per point the smallest
-``n`` of ``LEVELS`` whose bound is ``<= QUAD_TOL`` is used; where none is (the pieces wider
+the growth of the log-integrand off the real segment (:func:`GB.level`).  Per point the smallest
+``n`` whose bound is ``<= 1e-16`` is used (:mod:`.gl_bound`); where none is (the pieces wider
 than the density's scale ``c``, near ``rho = +-1``) the point is not served.
 """
 
@@ -37,19 +37,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import log_ndtr, ndtr
+from scipy.special import ndtr
 
+from . import gl_bound as GB
 from . import orthant
+from . import pl_narrow_odd as odd
 from .activations import Activation
 from .gaussian import with_scale_points
 
 RTOL, ATOL = 1e-13, 1e-24  # the contract of pl_bivariate (docs/theory.md section 3.2)
-EPS = np.finfo(float).eps
-LEVELS = (6, 8, 12, 20, 32)
-RULES = {n: np.polynomial.legendre.leggauss(n) for n in LEVELS}
-RADII = np.array([1.5, 2.0, 3.0, 4.5, 7.0, 11.0, 17.0])
-QUAD_TOL = 1e-16  # relative quadrature error allowed per pair term
-INV_SQRT2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 @dataclass(frozen=True)
@@ -100,115 +96,11 @@ def basis(act: Activation, order: int) -> Basis:
     return Basis(const, tuple((s, h, v) for (s, h), v in steps.items()), tuple(pieces))
 
 
-def _ellipse():
-    R = RADII[:, None]
-    return R, 0.5 * (R + 1.0 / R), 0.5 * (R - 1.0 / R)
-
-
-def _crude_gauss(m, ell, A, B):
-    """``max_{E_R} Re g - min_{[-1,1]} g`` for ``g(xi) = -(m + ell xi)^2 / 2`` (then
-    ``M/I <= e^span max|P| / int P``: :mod:`.pl_narrow_odd`)."""
-    return np.abs(m) * ell * (A + 1.0) + 0.5 * ell * ell * (B * B + 1.0)
-
-
-def _crude_gauss_u(um, su, A, B):
-    """The same for ``-u^2/2``, ``u = um + su xi`` (``|Re u - um| <= su A``, ``|Im u| <= su B``)."""
-    hi = 0.5 * (np.abs(um) + su) ** 2
-    return hi + 0.5 * (su * B) ** 2 - 0.5 * np.maximum(np.abs(um) - su * A, 0.0) ** 2
-
-
-def _log_gamma(m, ell, A, B):
-    """``(U, g, G)`` of ``log gamma(x)``, ``x = m + ell xi`` on ``[a, b] = [m - ell, m + ell]``,
-    ``a >= 0``: ``U`` bounds ``Re log`` on the ellipse, ``g`` is the value at ``xi = -1`` and
-    ``G`` bounds ``|d/dxi log|`` on ``[-1, 1]``."""
-    U = 0.5 * (ell * B) ** 2 - 0.5 * np.maximum(m - ell * A, 0.0) ** 2
-    return U, -0.5 * (m - ell) ** 2, ell * (m + ell)
-
-
-def _log_gauss(vm, s, A, B):
-    """The same for ``-v^2/2``, ``v = vm + sum_d s_d xi_d``: ``G`` per axis."""
-    tot = sum(np.abs(sd) for sd in s)
-    U = 0.5 * (tot * B) ** 2 - 0.5 * np.maximum(np.abs(vm) - tot * A, 0.0) ** 2
-    return U, -0.5 * (vm - sum(s)) ** 2, [np.abs(sd) * (np.abs(vm) + tot) for sd in s]
-
-
-def _log_q(um, su, A, B):
-    """The same for ``log Q(u)``, ``u = um + su xi``: ``|Q(u)| <= exp((Im u^2 - Re u^2)/2)/2``
-    for ``Re u >= 0`` (Faddeeva: ``|erfcx| <= 1`` there), ``<= 1 + exp(Im u^2 / 2)/2`` else;
-    ``|d log Q/du| = gamma/Q <= max(u, 0) + 1``."""
-    im2 = 0.5 * (su * B) ** 2
-    re = um - np.abs(su) * A
-    U = np.where(re > 0.0, im2 - 0.5 * np.maximum(re, 0.0) ** 2 - np.log(2.0),
-                 np.log1p(0.5 * np.exp(np.minimum(im2, 700.0))))
-    return U, log_ndtr(-(um - su)), np.abs(su) * (np.maximum(um + np.abs(su), 0.0) + 1.0)
-
-
-def _poly_ratio(A, G, order, degree=1):
-    """``log`` of ``max_E |P| / (ell^k int P e^{-G (1 + xi)})`` for ``P = ell (1 + xi)``
-    (``order`` 0; ``degree`` 2: its square; ``degree`` 0: ``P = p0 + ell (1 + xi)``, ``p0 >=
-    0``) or ``1`` (``order`` 1)."""
-    G = np.maximum(G, 1e-3)  # a larger G keeps F >= F(-1) e^{-G (1 + xi)} true
-    if order == 1:
-        return np.log(G / -np.expm1(-2.0 * G))
-    if degree == 2:
-        return 2.0 * np.log(A + 1.0) + (np.log(3.0 / 8.0) + 2.0 * G)
-    box = np.log(G / -np.expm1(-2.0 * G))
-    ramp = np.log(G * G / (-np.expm1(-2.0 * G) - 2.0 * G * np.exp(-2.0 * G)))
-    return np.log(A + 1.0) + (ramp if degree == 1 else np.maximum(ramp, box))
-
-
-def _level(logs):
-    """Per point, the smallest ``n`` in ``LEVELS`` whose bound ``4 (64/15) R^{-2n} / (R^2 - 1)
-    M/I`` is ``<= QUAD_TOL`` for every ``log(M/I)`` in ``logs`` (``0`` where none is):
-    Trefethen's bound per axis of the tensor rule, ``I >= F(-1) int P e^{-G (1 + xi)}`` with
-    ``F >= F(-1) e^{-G (1 + xi)}`` on the real segment."""
-    R, _, _ = _ellipse()
-    const = np.log(4.0 * (64.0 / 15.0) / (R * R - 1.0))
-    worst = np.max(np.stack(logs), axis=0)  # (radii, points)
-    need = np.zeros(worst.shape[1], int)
-    for n in LEVELS[::-1]:
-        with np.errstate(invalid="ignore"):
-            ok = np.min(const - 2.0 * n * np.log(R) + worst, axis=0) <= np.log(QUAD_TOL)
-        need[ok] = n
-    return need
-
-
-def _gl(n, lo, hi):
-    """Nodes, their offsets from ``lo`` (exact to an ulp: ``P`` near ``lo`` keeps its relative
-    accuracy) and weights of the ``n``-point rule on ``[lo, hi]`` per row (empty: weight 0)."""
-    x, w = RULES[n]
-    half = 0.5 * np.maximum(hi - lo, 0.0)[:, None]
-    t = half * (1.0 + x)
-    return lo[:, None] + t, t, half * w
-
-
-def _gam(x):
-    return np.exp(-0.5 * x * x) * INV_SQRT2PI
-
-
-def _poly(t, shift, order):
-    """``P = z - a`` at the nodes ``lo + t`` (``shift = lo - a >= 0``), or ``1``."""
-    return t + shift[:, None] if order == 0 else 1.0
-
-
-def _wmean(f, k, axes):
-    """``sum |f| k / sum |f|``: the relative rounding bound of ``sum f`` whose terms carry
-    relative errors ``<= k eps`` (first order)."""
-    f = np.abs(f)
-    den = f.sum(axis=axes)
-    return np.where(den > 0.0, (f * k).sum(axis=axes) / np.where(den > 0.0, den, 1.0), 0.0)
-
-
-def _node_kappa(x, b):
-    """Relative error of ``gamma`` at a node ``x`` (itself ``2 eps b`` off) in ulps."""
-    return 4.0 + x * x + 2.0 * b[:, None] * np.abs(x)
-
-
 def _single(n, a, b, order):
     """``(E[N(z)], relative rounding bound)``."""
-    x, t, w = _gl(n, a, b)
-    f = _poly(t, 0.0 * a, order) * _gam(x) * w
-    return f.sum(axis=1), (16.0 + _wmean(f, _node_kappa(x, b), 1)) * EPS
+    x, t, w = GB.gl(n, a, b)
+    f = GB.poly(t, 0.0 * a, order) * GB.gam(x) * w
+    return f.sum(axis=1), (16.0 + GB.wmean(f, GB.node_kappa(x, b), 1)) * GB.EPS
 
 
 def _narrow_step(n, a, b, h, r, c, order):
@@ -216,14 +108,14 @@ def _narrow_step(n, a, b, h, r, c, order):
     deg = c == 0.0
     cs = np.where(deg, 1.0, c)
     lo = np.where(deg, np.where(r > 0.0, np.maximum(a, h), b), a)
-    x, t, w = _gl(n, lo, b)
+    x, t, w = GB.gl(n, lo, b)
     u = (h[:, None] - r[:, None] * x) / cs[:, None]
-    f = _poly(t, lo - a, order) * _gam(x) * np.where(deg[:, None], 1.0, ndtr(-u)) * w
+    f = GB.poly(t, lo - a, order) * GB.gam(x) * np.where(deg[:, None], 1.0, ndtr(-u)) * w
     # Q(u): a few ulps, times |d log Q/du| <= |u| + 1 times the error of u
     du = 2.0 * (h[:, None] + np.abs(r * b)[:, None] + np.abs(r[:, None] * x)) / cs[:, None] \
         + 2.0 * np.abs(u)
-    k = _node_kappa(x, b) + np.where(deg[:, None], 0.0, 4.0 + (np.abs(u) + 1.0) * du)
-    return f.sum(axis=1), (16.0 + _wmean(f, k, 1)) * EPS
+    k = GB.node_kappa(x, b) + np.where(deg[:, None], 0.0, 4.0 + (np.abs(u) + 1.0) * du)
+    return f.sum(axis=1), (16.0 + GB.wmean(f, k, 1)) * GB.EPS
 
 
 def _narrow_pair(n, p1, p2, r, c, order):
@@ -233,16 +125,16 @@ def _narrow_pair(n, p1, p2, r, c, order):
     cs = np.where(deg, 1.0, c)
     top = np.where(deg, np.minimum(b1, b2), b1)
     lo = np.where(deg, np.where(r > 0.0, np.maximum(a1, a2), top), a1)
-    x, tx, wx = _gl(n, lo, top)
-    y, ty, wy = _gl(n, a2, b2)
-    gx = _poly(tx, lo - a1, order) * wx * _gam(x)
-    fy = _poly(ty, 0.0 * a2, order) * wy
+    x, tx, wx = GB.gl(n, lo, top)
+    y, ty, wy = GB.gl(n, a2, b2)
+    gx = GB.poly(tx, lo - a1, order) * wx * GB.gam(x)
+    fy = GB.poly(ty, 0.0 * a2, order) * wy
     v = (y / cs[:, None])[:, None, :] - ((r / cs)[:, None] * x)[:, :, None]
     v2 = np.multiply(v, v, out=v)
     g = np.exp(-0.5 * v2)
     gy = g * fy[:, None, :]
     row = gy.sum(axis=2)  # per x node
-    value = np.einsum("pi,pi->p", gx, row) * INV_SQRT2PI / cs
+    value = np.einsum("pi,pi->p", gx, row) * GB.INV_SQRT2PI / cs
     # exp of e = x^2/2 + v^2/2 per node, in ulps: e's rounding (2e), the nodes' (2 eps b
     # each) through x and v, and v's own: k = 4 + x^2 + 2 b1 |x| + 3.5 v^2 + |v| (Y_j + X_i),
     # averaged with the weights of the sum
@@ -255,38 +147,38 @@ def _narrow_pair(n, p1, p2, r, c, order):
            + np.einsum("pi,pij,pj->p", gx, gv, Y) + np.einsum("pi,pi->p", gx * X, gv.sum(axis=2)))
     den = np.einsum("pi,pi->p", gx, row)
     k_open = np.where(den > 0.0, num / np.where(den > 0.0, den, 1.0), 0.0)
-    fd = gx * _poly(tx, lo - a2, order)
+    fd = gx * GB.poly(tx, lo - a2, order)
     value = np.where(deg, fd.sum(axis=1), value)
-    rnd = np.where(deg, _wmean(fd, _node_kappa(x, top), 1), k_open)
-    return value, (16.0 + rnd) * EPS
+    rnd = np.where(deg, GB.wmean(fd, GB.node_kappa(x, top), 1), k_open)
+    return value, (16.0 + rnd) * GB.EPS
 
 
 def _spans(order, steps, pieces, r, c):
-    """Per narrow integral, ``log(M/I)`` over ``RADII`` x points (:func:`_level`)."""
-    _, A, B = _ellipse()
+    """Per narrow integral, ``log(M/I)`` over ``GB.RADII`` x points (:func:`GB.level`)."""
+    _, A, B = GB.ellipse()
     deg = c == 0.0
     cs = np.where(deg, 1.0, c)
     out = []
     for j, (sj, a, b, _) in enumerate(pieces):
         m, ell = 0.5 * (a + b), 0.5 * (b - a)
-        U, g, G = _log_gamma(m, ell, A, B)
-        out.append(U - g + _poly_ratio(A, G, order))
+        U, g, G = GB.log_gamma(m, ell, A, B)
+        out.append(U - g + GB.poly_ratio(A, G, order))
         for si, h, _ in steps:
             rr = sj * si * r
-            Uq, gq, Gq = _log_q((h - rr * m) / cs, -rr * ell / cs, A, B)
+            Uq, gq, Gq = GB.log_q((h - rr * m) / cs, -rr * ell / cs, A, B)
             lo = np.where(rr > 0.0, np.clip(h, a, b), b)  # c = 0: the rule on [lo, b]
-            Ud, gd, Gd = _log_gamma(0.5 * (lo + b), 0.5 * (b - lo), A, B)
-            out.append(np.where(deg, Ud - gd + _poly_ratio(A, Gd, order, 0),
-                                U + Uq - g - gq + _poly_ratio(A, G + Gq, order)))
+            Ud, gd, Gd = GB.log_gamma(0.5 * (lo + b), 0.5 * (b - lo), A, B)
+            out.append(np.where(deg, Ud - gd + GB.poly_ratio(A, Gd, order, 0),
+                                U + Uq - g - gq + GB.poly_ratio(A, G + Gq, order)))
         for sk, a2, b2, _ in pieces[j:]:
             rr = sj * sk * r
             m2, l2 = 0.5 * (a2 + b2), 0.5 * (b2 - a2)
-            Uv, gv, (Gx, Gy) = _log_gauss((m2 - rr * m) / cs, [-rr * ell / cs, l2 / cs], A, B)
+            Uv, gv, (Gx, Gy) = GB.log_gauss((m2 - rr * m) / cs, [-rr * ell / cs, l2 / cs], A, B)
             top = np.minimum(b, b2)
             lo = np.where(rr > 0.0, np.minimum(np.maximum(a, a2), top), top)
-            Ud, gd, Gd = _log_gamma(0.5 * (lo + top), 0.5 * (top - lo), A, B)
-            out.append(np.where(deg, Ud - gd + _poly_ratio(A, Gd, order, 2),
-                                U + Uv - g - gv + _poly_ratio(A, G + Gx, order) + _poly_ratio(A, Gy, order)))
+            Ud, gd, Gd = GB.log_gamma(0.5 * (lo + top), 0.5 * (top - lo), A, B)
+            out.append(np.where(deg, Ud - gd + GB.poly_ratio(A, Gd, order, 2),
+                                U + Uv - g - gv + GB.poly_ratio(A, G + Gx, order) + GB.poly_ratio(A, Gy, order)))
     return out
 
 
@@ -299,20 +191,20 @@ def _terms(bs, s, r, c, n, order):
     err = []
     for _, h, beta in steps:
         terms.append(2.0 * C * beta * ndtr(-h))
-        err.append(np.abs(terms[-1]) * (4.0 + h * h) * EPS)
+        err.append(np.abs(terms[-1]) * (4.0 + h * h) * GB.EPS)
     for j, (sj, a, b, kap) in enumerate(pieces):
         v, e = _single(n, a, b, order)
         terms.append(2.0 * C * kap * v)
-        err.append(np.abs(terms[-1]) * (e + QUAD_TOL))
+        err.append(np.abs(terms[-1]) * (e + GB.QUAD_TOL))
         for si, h, beta in steps:
             v, e = _narrow_step(n, a, b, h, sj * si * r, c, order)
             terms.append(2.0 * kap * beta * v)
-            err.append(np.abs(terms[-1]) * (e + QUAD_TOL))
+            err.append(np.abs(terms[-1]) * (e + GB.QUAD_TOL))
         for k in range(j, len(pieces)):
             sk, a2, b2, kap2 = pieces[k]
             v, e = _narrow_pair(n, (a, b), (a2, b2), sj * sk * r, c, order)
             terms.append((1.0 if k == j else 2.0) * kap * kap2 * v)
-            err.append(np.abs(terms[-1]) * (e + QUAD_TOL))
+            err.append(np.abs(terms[-1]) * (e + GB.QUAD_TOL))
     if steps:
         ij = [(i, k) for i in range(len(steps)) for k in range(i, len(steps))]
         h1 = np.stack([steps[i][1] for i, _ in ij])
@@ -324,33 +216,32 @@ def _terms(bs, s, r, c, n, order):
         err.extend(np.abs(wt[:, None]) * eL)
     terms = np.stack(terms)
     total = terms.sum(axis=0)
-    bound = np.stack(err).sum(axis=0) + (len(terms) + 2) * EPS * np.abs(terms).sum(axis=0)
+    bound = np.stack(err).sum(axis=0) + (len(terms) + 2) * GB.EPS * np.abs(terms).sum(axis=0)
     return total, bound
 
 
 def evaluate(act: Activation, q, rho, order: int = 0):
     """``(E[phi^(order)(u1) phi^(order)(u2)], error bound, E[phi^(order)^2])`` broadcasting
-    ``q``, ``rho`` (``nan`` value, ``inf`` bound where no rule of ``LEVELS`` is bounded)."""
+    ``q``, ``rho`` (``nan`` value, ``inf`` bound where no rule of :mod:`.gl_bound` is bounded)."""
     bs = basis(act, order)
     qa, ra, npt, inv, shape = with_scale_points(q, rho)
     s = np.sqrt(qa)
     c = np.sqrt((1.0 - ra) * (1.0 + ra))
     steps = [(sg, h / s, beta) for sg, h, beta in bs.steps]
     pieces = [(sg, a / s, b / s, kap) for sg, a, b, kap in bs.pieces]
-    need = _level(_spans(order, steps, pieces, ra, c))
-    from . import pl_narrow_odd as odd  # it builds on this module
-    half = odd.half(act) if order == 0 else None
+    need = GB.level(_spans(order, steps, pieces, ra, c))
+    half = odd.half(bs) if order == 0 else None
     use_odd = np.zeros(qa.shape, bool)
     if half is not None:
         use_odd[:npt] = np.abs(ra[:npt]) <= odd.R_ODD
         at = np.flatnonzero(use_odd)
         h_st = [(h / s[at], b) for h, b in half[0]]
         h_pc = [(a / s[at], b / s[at], k) for a, b, k in half[1]]
-        n_odd = _level(odd.spans(h_st, h_pc, ra[at], c[at]))
+        n_odd = GB.level(odd.spans(h_st, h_pc, ra[at], c[at]))
         use_odd[at] = n_odd > 0  # else the direct form (its bound decides)
         need[at] = np.where(n_odd > 0, n_odd, need[at])
     total, bound = np.full(qa.shape, np.nan), np.full(qa.shape, np.inf)
-    for n in LEVELS:
+    for n in GB.LEVELS:
         for alt in (False, True):
             at = np.flatnonzero((need == n) & (use_odd == alt))
             if not at.size:

@@ -21,23 +21,18 @@ R_ODD`` and order 0 (``phi'`` of an odd ``phi`` is even: no cancellation).
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
-from . import pl_narrow as PN
-from .activations import Activation
+from . import gl_bound as GB
 
 R_ODD = 0.5
-EPS = PN.EPS
+EPS = GB.EPS
 INV_2PI = 1.0 / (2.0 * np.pi)
 
 
-@lru_cache(maxsize=256)
-def half(act: Activation):
-    """``(steps, pieces)`` of the positive side if ``phi`` is odd in the clamp basis, else
-    ``None``."""
-    bs = PN.basis(act, 0)
+def half(bs):
+    """``(steps, pieces)`` of the positive side if ``phi`` is odd in its clamp basis ``bs``
+    (:func:`.pl_narrow.basis`, order 0), else ``None``."""
     pos_s = sorted((h, b) for s, h, b in bs.steps if s > 0)
     neg_s = sorted((h, -b) for s, h, b in bs.steps if s < 0)
     pos_p = sorted((a, b, k) for s, a, b, k in bs.pieces if s > 0)
@@ -48,8 +43,8 @@ def half(act: Activation):
 
 
 def spans(steps, pieces, r, c):
-    """Per integral, the span over ``RADII`` x points (:func:`.pl_narrow._level`)."""
-    R, A, B = PN._ellipse()
+    """Per integral, the span over ``RADII`` x points (:func:`.gl_bound.level`)."""
+    R, A, B = GB.ellipse()
     ar = np.abs(r)
     poly = 2.0 * np.log(A + 1.0)  # per axis: P and the factor x beside it, over their mean
     out = []
@@ -58,10 +53,10 @@ def spans(steps, pieces, r, c):
         xmax = np.abs(m) + ell * A
         for h, _ in steps:
             hi = 0.5 * (h / c + ar * (np.abs(m) + ell) / c) ** 2
-            out.append(PN._crude_gauss(m, ell, A, B) + 2.0 * poly + hi + 0.5 * (ar * xmax * A / c) ** 2)
+            out.append(GB.crude_gauss(m, ell, A, B) + 2.0 * poly + hi + 0.5 * (ar * xmax * A / c) ** 2)
         for a2, b2, _ in pieces[j:]:
             m2, l2 = 0.5 * (a2 + b2), 0.5 * (b2 - a2)
-            out.append(PN._crude_gauss_u(m / c, ell / c, A, B) + PN._crude_gauss_u(m2 / c, l2 / c, A, B)
+            out.append(GB.crude_gauss_u(m / c, ell / c, A, B) + GB.crude_gauss_u(m2 / c, l2 / c, A, B)
                        + 2.0 * poly + ar * xmax * (np.abs(m2) + l2 * A) / (c * c))
     for i, (h, _) in enumerate(steps):
         for k2, _ in steps[i:]:
@@ -76,25 +71,25 @@ def spans(steps, pieces, r, c):
 
 def terms(steps, pieces, s, r, c, n):
     """``(E[phi(u1) phi(u2)], error bound)`` by the odd-part form, rule size ``n``."""
-    X, W = PN.RULES[n]
+    X, W = GB.RULES[n]
     ar, sg = np.abs(r), np.sign(r)
     st = [(h / s, beta) for h, beta in steps]
     pc = [(a / s, b / s, kap * s) for a, b, kap in pieces]
     vals, errs = [], []
     for j, (a, b, kap) in enumerate(pc):
-        x, tx, wx = PN._gl(n, a, b)
+        x, tx, wx = GB.gl(n, a, b)
         px = tx * wx
         for h, beta in st:
             d = (ar[:, None] * x / c[:, None])[:, :, None]
             u = (h / c)[:, None, None] + d * X
-            inner = (np.exp(-0.5 * u * u) * W).sum(axis=2) * PN.INV_SQRT2PI * d[:, :, 0]
-            f = px * PN._gam(x) * inner
+            inner = (np.exp(-0.5 * u * u) * W).sum(axis=2) * GB.INV_SQRT2PI * d[:, :, 0]
+            f = px * GB.gam(x) * inner
             vals.append(2.0 * kap * beta * f.sum(axis=1))
-            rnd = 24.0 + PN._wmean(f, PN._node_kappa(x, b), 1) + 2.0 * np.max(u * u, axis=(1, 2))
-            errs.append(np.abs(vals[-1]) * (rnd * EPS + PN.QUAD_TOL))
+            rnd = 24.0 + GB.wmean(f, GB.node_kappa(x, b), 1) + 2.0 * np.max(u * u, axis=(1, 2))
+            errs.append(np.abs(vals[-1]) * (rnd * EPS + GB.QUAD_TOL))
         for k in range(j, len(pc)):
             a2, b2, kap2 = pc[k]
-            y, ty, wy = PN._gl(n, a2, b2)
+            y, ty, wy = GB.gl(n, a2, b2)
             py = ty * wy
             c2 = (c * c)[:, None, None]
             e = 0.5 * ((x * x)[:, :, None] + (y * y)[:, None, :]) / c2
@@ -102,8 +97,8 @@ def terms(steps, pieces, s, r, c, n):
             f = np.exp(-e) * np.sinh(t) * (px[:, :, None] * py[:, None, :])
             v = f.sum(axis=(1, 2)) * (2.0 * INV_2PI) / c
             vals.append((1.0 if k == j else 2.0) * kap * kap2 * v)
-            rnd = 24.0 + PN._wmean(f, 4.0 * (e + t) + 4.0, (1, 2))
-            errs.append(np.abs(vals[-1]) * (rnd * EPS + PN.QUAD_TOL))
+            rnd = 24.0 + GB.wmean(f, 4.0 * (e + t) + 4.0, (1, 2))
+            errs.append(np.abs(vals[-1]) * (rnd * EPS + GB.QUAD_TOL))
     for i, (h, beta) in enumerate(st):
         for k, (h2, beta2) in enumerate(st[i:], i):
             t = ar[:, None] * X
@@ -112,7 +107,7 @@ def terms(steps, pieces, s, r, c, n):
             e = 0.5 * e / om
             v = (np.exp(-e) / np.sqrt(om) * W).sum(axis=1) * INV_2PI * ar
             vals.append((1.0 if k == i else 2.0) * beta * beta2 * v)
-            errs.append(np.abs(vals[-1]) * ((24.0 + 4.0 * e.max(axis=1)) * EPS + PN.QUAD_TOL))
+            errs.append(np.abs(vals[-1]) * ((24.0 + 4.0 * e.max(axis=1)) * EPS + GB.QUAD_TOL))
     vals = np.stack(vals)
     total = 2.0 * sg * vals.sum(axis=0)
     bound = 2.0 * (np.stack(errs).sum(axis=0) + (len(vals) + 2) * EPS * np.abs(vals).sum(axis=0))
