@@ -17,10 +17,10 @@ import numpy as np
 from scipy.special import log_ndtr
 
 EPS = np.finfo(float).eps
-LEVELS = (6, 8, 12, 20, 32)
+LEVELS = (6, 8, 10, 12, 16, 20, 24, 32)
 RULES = {n: np.polynomial.legendre.leggauss(n) for n in LEVELS}
 RADII = np.array([1.5, 2.0, 3.0, 4.5, 7.0, 11.0, 17.0])
-QUAD_TOL = 1e-16  # relative quadrature error allowed per pair term
+QUAD_TOL = 2e-15  # relative quadrature error allowed per pair term
 INV_SQRT2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 

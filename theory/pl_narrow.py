@@ -27,7 +27,7 @@ narrow pieces.  Their integrands are entire; in the Bernstein ellipse ``E_R`` of
 ``|f| <= M`` gives ``|I - I_n| <= (64/15) M R^{-2n} / (R^2 - 1)`` (Trefethen, *Approximation
 Theory and Approximation Practice*, Thm 19.3) and ``M / I <= ((A + 1)/2)^d e^S`` with ``S``
 the growth of the log-integrand off the real segment (:func:`GB.level`).  Per point the smallest
-``n`` whose bound is ``<= 1e-16`` is used (:mod:`.gl_bound`); where none is (the pieces wider
+``n`` whose bound is ``<= QUAD_TOL`` is used (:mod:`.gl_bound`); where none is (the pieces wider
 than the density's scale ``c``, near ``rho = +-1``) the point is not served.
 """
 
