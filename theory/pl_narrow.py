@@ -46,6 +46,7 @@ from .activations import Activation
 from .gaussian import with_scale_points
 
 RTOL, ATOL = 1e-13, 1e-24  # the contract of pl_bivariate (docs/theory.md section 3.2)
+CHUNK = 1 << 17  # nodes of the tensor rules evaluated at once
 
 
 @dataclass(frozen=True)
@@ -246,10 +247,12 @@ def evaluate(act: Activation, q, rho, order: int = 0):
             at = np.flatnonzero((need == n) & (use_odd == alt))
             if not at.size:
                 continue
-            if alt:
-                total[at], bound[at] = odd.terms(*half, s[at], ra[at], c[at], n)
-            else:
-                total[at], bound[at] = _terms(bs, s[at], ra[at], c[at], n, order)
+            for i in range(0, at.size, CHUNK // (n * n)):  # temporaries of n^2 per point
+                sub = at[i:i + CHUNK // (n * n)]  # stay in cache
+                if alt:
+                    total[sub], bound[sub] = odd.terms(*half, s[sub], ra[sub], c[sub], n)
+                else:
+                    total[sub], bound[sub] = _terms(bs, s[sub], ra[sub], c[sub], n, order)
     value, scale = total[:npt], total[npt:][inv]
     return value.reshape(shape), bound[:npt].reshape(shape), scale.reshape(shape)
 
