@@ -137,17 +137,14 @@ def _narrow_pair(n, p1, p2, r, c, order):
     row = gy.sum(axis=2)  # per x node
     value = np.einsum("pi,pi->p", gx, row) * GB.INV_SQRT2PI / cs
     # exp of e = x^2/2 + v^2/2 per node, in ulps: e's rounding (2e), the nodes' (2 eps b
-    # each) through x and v, and v's own: k = 4 + x^2 + 2 b1 |x| + 3.5 v^2 + |v| (Y_j + X_i),
-    # averaged with the weights of the sum
-    av = np.sqrt(v2)
-    gv = gy * av
-    Y = 2.0 * (np.abs(y) + b2[:, None]) / cs[:, None]
-    X = 2.0 * np.abs(r)[:, None] * (np.abs(x) + b1[:, None]) / cs[:, None]
-    num = (np.einsum("pi,pi->p", gx * (4.0 + x * x + 2.0 * b1[:, None] * np.abs(x)), row)
-           + 3.5 * np.einsum("pi,pij,pij->p", gx, gy, v2)
-           + np.einsum("pi,pij,pj->p", gx, gv, Y) + np.einsum("pi,pi->p", gx * X, gv.sum(axis=2)))
+    # each) through x and v, and v's own: k = 4 + x^2 + 2 b1 |x| + 3.5 v^2 + |v| Z,
+    # Z <= Zmax, averaged with the weights of the sum (mean |v| <= sqrt(mean v^2))
     den = np.einsum("pi,pi->p", gx, row)
-    k_open = np.where(den > 0.0, num / np.where(den > 0.0, den, 1.0), 0.0)
+    inv = np.where(den > 0.0, 1.0 / np.where(den > 0.0, den, 1.0), 0.0)
+    mv2 = np.einsum("pi,pij,pij->p", gx, gy, v2) * inv
+    Zmax = 2.0 * (2.0 * b2 + np.abs(r) * 2.0 * b1) / cs
+    k_open = (np.einsum("pi,pi->p", gx * (4.0 + x * x + 2.0 * b1[:, None] * np.abs(x)), row) * inv
+              + 3.5 * mv2 + Zmax * np.sqrt(mv2))
     fd = gx * GB.poly(tx, lo - a2, order)
     value = np.where(deg, fd.sum(axis=1), value)
     rnd = np.where(deg, GB.wmean(fd, GB.node_kappa(x, top), 1), k_open)
