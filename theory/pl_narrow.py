@@ -180,6 +180,19 @@ def _spans(order, steps, pieces, r, c):
     return out
 
 
+def _corner_probability(h, k, r):
+    """``(L(h, k; r), bound)``: at ``h = k`` (every catalogue pair) ``L = 2 Tc(h, a)``,
+    ``a = sqrt((1 - r)/(1 + r))`` (:mod:`.orthant`'s Owen form with ``k* = h a``), else
+    :func:`.orthant.orthant`."""
+    if np.array_equal(h, k):
+        with np.errstate(divide="ignore"):
+            a = np.sqrt((1.0 - r) / (1.0 + r))
+        t, e = orthant.owen_tc(h, a)
+        return 2.0 * t, 2.0 * e + 2.0 * t * GB.EPS
+    L, _, _, _, (eL, _, _, _) = orthant.orthant(h, k, r)
+    return L, eL
+
+
 def _terms(bs, s, r, c, n, order):
     """``(E[phi^(o)(u1) phi^(o)(u2)], error bound)`` on flat arrays, one rule size ``n``."""
     steps = [(sg, h / s, beta) for sg, h, beta in bs.steps]
@@ -208,7 +221,7 @@ def _terms(bs, s, r, c, n, order):
         h1 = np.stack([steps[i][1] for i, _ in ij])
         h2 = np.stack([steps[k][1] for _, k in ij])
         sg = np.array([steps[i][0] * steps[k][0] for i, k in ij])[:, None]
-        L, _, _, _, (eL, _, _, _) = orthant.orthant(h1, h2, sg * r)
+        L, eL = _corner_probability(h1, h2, sg * r)
         wt = np.array([(1.0 if i == k else 2.0) * steps[i][2] * steps[k][2] for i, k in ij])
         terms.extend(wt[:, None] * L)
         err.extend(np.abs(wt[:, None]) * eL)
