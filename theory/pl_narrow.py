@@ -23,12 +23,11 @@ without cancellation (beyond the sign pattern of ``phi`` itself):
   pieces lie on ``z >= 0``).
 
 The integrals are ``n``-point Gauss-Legendre rules (tensor rules in two dimensions) on the
-narrow pieces.  Their integrands are entire; in the Bernstein ellipse ``E_R`` of each piece
-``|f| <= M`` gives ``|I - I_n| <= (64/15) M R^{-2n} / (R^2 - 1)`` (Trefethen, *Approximation
-Theory and Approximation Practice*, Thm 19.3) and ``M / I <= ((A + 1)/2)^d e^S`` with ``S``
-the growth of the log-integrand off the real segment (:func:`GB.level`).  Per point the smallest
-``n`` whose bound is ``<= QUAD_TOL`` is used (:mod:`.gl_bound`); where none is (the pieces wider
-than the density's scale ``c``, near ``rho = +-1``) the point is not served.
+narrow pieces, with the a-priori bound of :mod:`.gl_bound` (Bernstein ellipse, Trefethen's
+Thm 19.3): per point the smallest ``n`` whose bound is ``<= gl_bound.QUAD_TOL`` relative;
+where none is (pieces wider than the density's scale ``c``: near ``rho = +-1``, or far out at
+small ``q``) the point is not served.  An odd ``phi`` near ``rho = 0`` takes the odd-part form
+of :mod:`.pl_narrow_odd`.  Rounding bounds are per node, weighted by the terms of each sum.
 """
 
 from __future__ import annotations
@@ -41,11 +40,12 @@ from scipy.special import ndtr
 
 from . import gl_bound as GB
 from . import orthant
+from . import pl_bivariate as P
 from . import pl_narrow_odd as odd
 from .activations import Activation
 from .gaussian import with_scale_points
 
-RTOL, ATOL = 1e-13, 1e-24  # the contract of pl_bivariate (docs/theory.md section 3.2)
+RTOL, ATOL = P.RTOL, P.ATOL  # the contract of pl_bivariate (docs/theory.md section 3.2)
 CHUNK = 1 << 17  # nodes of the tensor rules evaluated at once
 
 
@@ -152,7 +152,7 @@ def _narrow_pair(n, p1, p2, r, c, order):
 
 
 def _spans(order, steps, pieces, r, c):
-    """Per narrow integral, ``log(M/I)`` over ``GB.RADII`` x points (:func:`GB.level`)."""
+    """Per narrow integral, ``log(M/I)`` over the radii x points (:func:`.gl_bound.level`)."""
     _, A, B = GB.ellipse()
     deg = c == 0.0
     cs = np.where(deg, 1.0, c)
