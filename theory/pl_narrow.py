@@ -234,6 +234,11 @@ def _terms(bs, s, r, c, n, order):
 def evaluate(act: Activation, q, rho, order: int = 0):
     """``(E[phi^(order)(u1) phi^(order)(u2)], error bound, E[phi^(order)^2])`` broadcasting
     ``q``, ``rho`` (``nan`` value, ``inf`` bound where no rule of :mod:`.gl_bound` is bounded)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # q = 0 or inf: nan,
+        return _evaluate(act, q, rho, order)  # not served
+
+
+def _evaluate(act, q, rho, order):
     bs = basis(act, order)
     qa, ra, npt, inv, shape = with_scale_points(q, rho)
     s = np.sqrt(qa)
