@@ -200,13 +200,14 @@ def _terms(bs, s, r, c, n, order):
     C = bs.const
     terms = [C * C + 0.0 * s]
     err = []
-    for _, h, beta in steps:
+    for _, h, beta in steps if C else ():  # E[phi] terms: none where phi(0) = 0
         terms.append(2.0 * C * beta * ndtr(-h))
         err.append(np.abs(terms[-1]) * (4.0 + h * h) * GB.EPS)
     for j, (sj, a, b, kap) in enumerate(pieces):
-        v, e = _single(n, a, b, order)
-        terms.append(2.0 * C * kap * v)
-        err.append(np.abs(terms[-1]) * (e + GB.QUAD_TOL))
+        if C:
+            v, e = _single(n, a, b, order)
+            terms.append(2.0 * C * kap * v)
+            err.append(np.abs(terms[-1]) * (e + GB.QUAD_TOL))
         for si, h, beta in steps:
             v, e = _narrow_step(n, a, b, h, sj * si * r, c, order)
             terms.append(2.0 * kap * beta * v)
