@@ -15,8 +15,8 @@ import pytest
 
 from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import activations as A
-from sparsefield.theory import (exp_bivariate, exp_polar, pl_bivariate, pl_mehler, poly_narrow,
-                               routes, smooth_bivariate, strip)
+from sparsefield.theory import (exp_bivariate, exp_polar, pl_bivariate, pl_mehler, pl_narrow,
+                               poly_narrow, routes, smooth_bivariate, strip)
 from sparsefield.theory import moments as M
 
 Q = np.geomspace(1e-2, 1e2, 100)
@@ -50,15 +50,20 @@ def test_every_grid_point_has_its_own_route(name):
     elif name == "gelu":  # the closed form, regrouped for rho < 0: every point
         assert got == {"gelu": N}
     elif act.is_piecewise_linear:  # the orthant closed form where its own error bound holds;
+        # then the clamp basis of a bounded phi where its bound holds (theory/pl_narrow.py);
         # the rest: the closed-form inner integral unless an interval is narrow, else panels
         # the Mehler series next where its bound holds (small |rho|)
         _, ok = pl_bivariate.expect(act, q, rho, 0)
         _, series = pl_mehler.expect(act, q, rho, 0)
+        series &= ~ok
+        clamp = ~ok & ~series & (pl_narrow.expect(act, q, rho, 0)[1] if pl_narrow.applies(act)
+                                 else False)
         narrow = _narrow(act, q, rho)
+        rest = ~ok & ~series & ~clamp
         assert got.get("pl_bivariate", 0) == np.count_nonzero(ok) > 0
-        assert got.get("pl_mehler", 0) == np.count_nonzero(series & ~ok)
-        rest = ~ok & ~series
-        assert got.get("panels", 0) == np.count_nonzero(narrow & rest)
+        assert got.get("pl_mehler", 0) == np.count_nonzero(series)
+        assert got.get("pl_narrow", 0) == np.count_nonzero(clamp)
+        assert got.get("panels", 0) == np.count_nonzero(narrow & rest) == 0
         assert got.get("pl_inner", 0) == np.count_nonzero(~narrow & rest)
     elif act.family.strip is not None:  # sd <= 12 on this grid: the strip's inner rule
         assert got == {"strip": N}
@@ -143,14 +148,14 @@ EXP_POINTS = [  # (name, alpha, q, rho, order, the route that takes the point)
 
 def test_one_bad_point_does_not_move_the_others():
     """CST: each point goes to its own route -- the orthant closed form where its bound holds,
-    the Mehler series at rho = 0 (E = 0: no relative bound for the orthant sums), the panels
-    where q (1 - rho^2) > (4 m)^2 and the series is too long, the closed-form inner integral
-    beyond (the former ``np.all`` over the array sent all of them to the panels)."""
+    the Mehler series at rho = 0 (E = 0: no relative bound for the orthant sums), the clamp
+    basis where q (1 - rho^2) > (4 m)^2 (the panels before theory/pl_narrow.py; the former
+    ``np.all`` over the array sent all of them there)."""
     act = A.get("cst", tau=0.4, m=0.6)
     q, rho = np.array([1.0, 1.0, 1.0, 100.0, 100.0, 100.0]), np.array([0.5, 0.9, 0.0, 0.0,
                                                                         0.95, 0.99])
     assert routes.taken(act, "bivariate", (q, rho), order=0) == \
-        {"pl_bivariate": 2, "pl_mehler": 2, "panels": 1, "pl_inner": 1}
+        {"pl_bivariate": 2, "pl_mehler": 2, "pl_narrow": 2}
     both = M.e_phi_phi(act, q, rho)
     for at in (slice(0, 2), slice(2, 4), slice(4, 5), slice(5, 6)):
         np.testing.assert_allclose(both[at], M.e_phi_phi(act, q[at], rho[at]), rtol=1e-14)

@@ -36,6 +36,7 @@ from . import (
     panel_moments,
     pl_bivariate,
     pl_mehler,
+    pl_narrow,
     pl_univariate,
     poly_narrow,
     smooth_bivariate,
@@ -232,6 +233,14 @@ def _pl_mehler(act, q, rho, order):
 def _pl_mehler_accurate(act, quantity, q, rho, order):
     """Its values, and the points where its forward error bound holds (small ``|rho|``)."""
     return pl_mehler.expect(act, q, rho, order)
+def _pl_narrow(act, q, rho, order):
+    """The clamp basis of :mod:`.pl_narrow` at every point (``method="closed"``)."""
+    return pl_narrow.expect(act, q, rho, order)[0][()]
+
+
+def _pl_narrow_accurate(act, quantity, q, rho, order):
+    """Its values, and the points where its quadrature and rounding bounds hold."""
+    return pl_narrow.expect(act, q, rho, order)
 
 
 def _pl_inner(act, q, rho, order):
@@ -323,6 +332,8 @@ ROUTES: list[Route] = [
           accurate=_pl_bivariate_accurate),
     Route("pl_mehler", pl_mehler.applies, {"bivariate": _pl_mehler}, methods=frozenset({"auto"}),
           accurate=_pl_mehler_accurate),
+    Route("pl_narrow", pl_narrow.applies, {"bivariate": _pl_narrow},
+          accurate=_pl_narrow_accurate),
     Route("pl_inner", lambda a: a.is_piecewise_linear, {"bivariate": _pl_inner},
           accurate=_pl_inner_accurate),
     Route("exp_poly", exp_poly.applies,
