@@ -139,10 +139,11 @@ PL = [(n, ex) for n, f in A.CATALOGUE.items() if f.is_piecewise_linear for ex in
 def test_no_nested_panels_on_the_bench_grid(name, params):
     """Counts routes (times nothing): no piecewise-linear point of the 100 x 100 grid of
     benchmarks/bench_routes.py goes to the nested panel rule, and the clipped activations'
-    narrow points (large q) take the clamp basis."""
+    narrow points (large q) take the clamp basis or, near rho = 0, the Mehler series that
+    comes before it (CST with m = 2.2: the series takes them all)."""
     act = get(name, **params)
     for order in (0, 1):
         taken = routes.taken(act, "bivariate", BENCH, order=order)
         assert "panels" not in taken, taken
         if N.applies(act) and name != "hardsigmoid":
-            assert taken.get("pl_narrow", 0) > 0, taken
+            assert taken.get("pl_narrow", 0) + taken.get("pl_mehler", 0) > 0, taken
