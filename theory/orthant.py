@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr, owens_t
 
+from . import orthant_wedge
+
 EPS = np.finfo(float).eps
 H0 = 2.0
 H_OWEN = 8.0  # scipy's owens_t loses relative accuracy beyond (Gauss-Legendre there)
@@ -43,6 +45,7 @@ INV_SQRT2PI = 1.0 / np.sqrt(2.0 * np.pi)
 _Y, _W = np.polynomial.legendre.leggauss(32)
 _Y, _W = (_Y + 1.0) / 2.0, _W / 2.0  # on [0, 1]
 T_CUT = 40.0
+WEDGE_FROM = 2e-14  # a Rosenbaum bound above this relative size: try the apex form
 
 
 def gamma(z):
@@ -142,4 +145,16 @@ def orthant(h, k, r):
     rhk = r + h * k
     G = rhk * L - k * gq1 - h * gq2 + phi
     eG = np.abs(rhk) * eL + EPS * (np.abs(rhk) * L + k * gq1 + h * gq2 + phi)
-    return L, H1, H2, G, (eL, eH1, eH2, eG)
+    out = [np.array(x, float) for x in (L, H1, H2, G)]
+    bounds = [np.array(x, float) for x in (eL, eH1, eH2, eG)]
+    bad = np.zeros(L.shape, bool)
+    for v, e in zip(out, bounds):
+        bad |= e > WEDGE_FROM * np.abs(v)
+    bad &= c > 0.0
+    if np.any(bad):  # the apex form where Rosenbaum's sums cancel, per moment the better bound
+        *wv, we = orthant_wedge.wedge(h[bad], k[bad], r[bad], ks[bad], hs[bad])
+        for v, e, x, ex in zip(out, bounds, wv, we):
+            better = ex < e[bad]
+            v[bad] = np.where(better, x, v[bad])
+            e[bad] = np.where(better, ex, e[bad])
+    return (*out, tuple(bounds))

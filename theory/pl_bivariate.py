@@ -57,12 +57,14 @@ def basis(act: Activation) -> Basis:
     b = act.breakpoints
     slopes, icpts = act.linear_coeffs
     k0 = int(np.searchsorted(b, 0.0, side="right"))  # the piece holding at x = 0
+    if k0 > 0 and b[k0 - 1] == 0.0 and abs(slopes[k0 - 1]) < abs(slopes[k0]):
+        k0 -= 1  # a kink at 0: the flatter side (ReLU: phi = x_+, no a^2 rho q to cancel)
     J, D = act.kinks, act.jumps
     keep = np.nonzero((J != 0.0) | (D != 0.0))[0]
     n = len(keep)
     pairs = tuple((j, k, 1.0 if j == k else 2.0) for j in range(n) for k in range(j, n))
     return Basis(float(slopes[k0]), float(icpts[k0]), b[keep],
-                 np.where(b[keep] > 0.0, 1.0, -1.0), J[keep], D[keep], pairs)
+                 np.where(keep >= k0, 1.0, -1.0), J[keep], D[keep], pairs)
 
 
 def _psi(h):
