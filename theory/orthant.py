@@ -119,10 +119,13 @@ def _stars(h, k, r, c):
     return np.where(r >= 0.0, pos, neg)
 
 
-def orthant(h, k, r):
+def orthant(h, k, r, apex: bool = False):
     """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, correlation ``r``.
 
-    ``bounds`` holds the four forward error bounds in the same order."""
+    ``bounds`` holds the four forward error bounds in the same order.  With ``apex``, where
+    a bound exceeds ``WEDGE_FROM`` of its value the apex form of :mod:`.orthant_wedge`
+    (``|r| < 1``) or the exact ``r = 1`` limit is evaluated too, and per moment the one with
+    the smaller bound kept."""
     h, k, r = np.broadcast_arrays(*(np.asarray(x, float) for x in (h, k, r)))
     c = np.sqrt((1.0 - r) * (1.0 + r))
     ks, hs = _stars(h, k, r, c), _stars(k, h, r, c)
@@ -148,13 +151,15 @@ def orthant(h, k, r):
     out = [np.array(x, float) for x in (L, H1, H2, G)]
     bounds = [np.array(x, float) for x in (eL, eH1, eH2, eG)]
     bad = np.zeros(L.shape, bool)
-    for v, e in zip(out, bounds):
+    for v, e in zip(out, bounds if apex else ()):
         bad |= e > WEDGE_FROM * np.abs(v)
-    bad &= c > 0.0
-    if np.any(bad):  # the apex form where Rosenbaum's sums cancel, per moment the better bound
-        *wv, we = orthant_wedge.wedge(h[bad], k[bad], r[bad], ks[bad], hs[bad])
-        for v, e, x, ex in zip(out, bounds, wv, we):
-            better = ex < e[bad]
-            v[bad] = np.where(better, x, v[bad])
-            e[bad] = np.where(better, ex, e[bad])
+    for at, form in ((bad & (c > 0.0), lambda at: orthant_wedge.wedge(
+            h[at], k[at], r[at], ks[at], hs[at])),
+                     (bad & (c == 0.0) & (r > 0.0), lambda at: orthant_wedge.diagonal(h[at], k[at]))):
+        if np.any(at):  # where Rosenbaum's sums cancel: per moment the smaller bound
+            *wv, we = form(at)
+            for v, e, x, ex in zip(out, bounds, wv, we):
+                better = ex < e[at]
+                v[at] = np.where(better, x, v[at])
+                e[at] = np.where(better, ex, e[at])
     return (*out, tuple(bounds))
