@@ -142,12 +142,17 @@ def orthant(h, k, r, apex: bool = False):
     gq1, gq2 = gh * qk, gk * qh  # both >= 0
     H1 = gq1 + r * gq2 - h * L
     H2 = gq2 + r * gq1 - k * L
-    eH1 = h * eL + EPS * (gq1 + np.abs(r) * gq2 + h * L)
-    eH2 = k * eL + EPS * (gq2 + np.abs(r) * gq1 + k * L)
+    # relative errors of gamma(h) Q(k*) and gamma(k) Q(h*): the exponents' rounding (h^2/2
+    # and the caller's rounded h), Q's slope x^2 times k*'s few ulps (was missing: H2 at
+    # (8, 0, -0.3) was 7x beyond its bound)
+    u1, u2 = (orthant_wedge.exp_rel(a) + 3.0 * np.minimum(b * b, 1e200) * EPS
+              for a, b in ((h, ks), (k, hs)))
+    eH1 = h * eL + EPS * h * L + gq1 * u1 + np.abs(r) * gq2 * u2
+    eH2 = k * eL + EPS * k * L + gq2 * u2 + np.abs(r) * gq1 * u1
     phi = np.where(c > 0.0, c * gh * gamma(ks), 0.0)
     rhk = r + h * k
     G = rhk * L - k * gq1 - h * gq2 + phi
-    eG = np.abs(rhk) * eL + EPS * (np.abs(rhk) * L + k * gq1 + h * gq2 + phi)
+    eG = np.abs(rhk) * eL + EPS * np.abs(rhk) * L + k * gq1 * u1 + h * gq2 * u2 + phi * u1
     out = [np.array(x, float) for x in (L, H1, H2, G)]
     bounds = [np.array(x, float) for x in (eL, eH1, eH2, eG)]
     bad = np.zeros(L.shape, bool)

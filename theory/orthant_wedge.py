@@ -83,7 +83,7 @@ def i_moments(m):
     return i1, i2, i3
 
 
-def _exp_rel(h):
+def exp_rel(h):
     """Relative error of ``gamma(h)``: ``h^2/2`` rounded, and ``h = |b|/sqrt(q)`` itself
     rounded by the caller (``h^2`` ulps), plus ``exp``'s own."""
     return (4.0 + 1.25 * h * h) * EPS
@@ -101,7 +101,7 @@ def diagonal(h, k):
     p1, p2 = g * i1, g * i2
     dh, dk = M - h, M - k
     out = [p0, p1 + dh * p0, p1 + dk * p0, p2 + (dh + dk) * p1 + dh * dk * p0]
-    rel = I_REL + _exp_rel(M) + 4 * EPS
+    rel = I_REL + exp_rel(M) + 4 * EPS
     return (*out, tuple(rel * x for x in out))
 
 
@@ -165,9 +165,9 @@ def wedge(h, k, r, ks, hs):
     j1, j2, _ = i_moments(h)
     p0, p1, p2 = gh * mills, gh * j1, gh * j2
     ck = c * np.abs(ks)
-    rel = QUAD_REL + I_REL + _exp_rel(h) + 3.0 * ks * ks * EPS  # + k*'s few ulps
+    rel = QUAD_REL + I_REL + exp_rel(h) + 3.0 * ks * ks * EPS  # + k*'s few ulps
     eL, eH1, eH2, eG = (rel * x for x in (L, H1, H2, G))
-    ep = I_REL + _exp_rel(h)
+    ep = I_REL + exp_rel(h)
     L = np.where(comp, p0 - L, L)
     H1 = np.where(comp, p1 - H1, H1)
     H2 = np.where(comp, r * p1 + ck * p0 + H2, H2)
