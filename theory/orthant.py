@@ -158,9 +158,9 @@ def orthant(h, k, r, apex: bool = False):
     bad = np.zeros(L.shape, bool)
     for v, e in zip(out, bounds if apex else ()):
         bad |= e > WEDGE_FROM * np.abs(v)
-    for at, form in ((bad & (c > 0.0), lambda at: orthant_wedge.wedge(
-            h[at], k[at], r[at], ks[at], hs[at])),
-                     (bad & (c == 0.0) & (r > 0.0), lambda at: orthant_wedge.diagonal(h[at], k[at]))):
+    forms = ((bad & (c > 0.0), lambda at: orthant_wedge.wedge(h[at], k[at], r[at], ks[at], hs[at])),
+             (bad & (c == 0.0) & (r > 0.0), lambda at: orthant_wedge.diagonal(h[at], k[at])))
+    for at, form in forms:
         if np.any(at):  # where Rosenbaum's sums cancel: per moment the smaller bound
             *wv, we = form(at)
             for v, e, x, ex in zip(out, bounds, wv, we):

@@ -33,7 +33,7 @@ ratio recurrence ``T_n = n/(m + T_{n+1})`` (:mod:`.pl_univariate`).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import erfcx, ndtr
+from scipy.special import erfcx
 
 EPS = np.finfo(float).eps
 INV_SQRT2PI = 1.0 / np.sqrt(2.0 * np.pi)

@@ -75,6 +75,15 @@ def _psi(h):
     return v, g * (1.0 + h * mills) * (1.0 + h * h) * EPS
 
 
+def _rowsum(x):
+    """``x.sum(axis=0)`` row by row: the same bits for one point and a grid (numpy sums one
+    column pairwise, many columns row by row)."""
+    out = np.array(x[0], float)
+    for row in x[1:]:
+        out += row
+    return out
+
+
 def _sum_terms(bs: Basis, s, h, rho, order: int, apex: bool = False):
     """``(E[phi(u1) phi(u2)], error bound)`` on flat arrays ``s, rho`` (``h``: per kink);
     ``apex``: the orthant moments by :func:`.orthant.orthant` with its apex form."""
@@ -91,18 +100,19 @@ def _sum_terms(bs: Basis, s, h, rho, order: int, apex: bool = False):
     one = alpha * psi + delta * q_h                     # E[B_k]
     cross = sig * rho * (alpha * q_h + delta * g_h)    # E[z1 B_k(z2)]
     uni = 2.0 * (A * cross + C * one)
-    total = lin + uni.sum(axis=0)
-    err = EPS * (np.abs(A * A * rho) + C * C) + (2.0 * EPS * np.abs(A * cross) + 2.0 * np.abs(C) * (
-        np.abs(alpha) * e_psi + EPS * (np.abs(alpha * psi) + np.abs(delta * q_h) * (1 + h * h)))
-    ).sum(axis=0)
+    total = lin + _rowsum(uni)
+    err = EPS * (np.abs(A * A * rho) + C * C) + _rowsum(
+        2.0 * EPS * np.abs(A * cross) + 2.0 * np.abs(C) * (np.abs(alpha) * e_psi + EPS * (
+            np.abs(alpha * psi) + np.abs(delta * q_h) * (1 + h * h))))
     if bs.pairs:
         j, k, w = (np.array(v) for v in zip(*bs.pairs))
         L, H1, H2, G, (eL, eH1, eH2, eG) = orthant.orthant(h[j], h[k], sig[j] * sig[k] * rho, apex)
         aj, ak, dj, dk, w = alpha[j], alpha[k], delta[j], delta[k], w[:, None]
         terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
-        total = total + (w * terms).sum(axis=0)
-        err = err + (w * (np.abs(aj * ak) * eG + np.abs(aj * dk) * eH1 + np.abs(dj * ak) * eH2
-                          + np.abs(dj * dk) * eL + 2 * EPS * np.abs(terms))).sum(axis=0)
+        total = total + _rowsum(w * terms)
+        err = err + _rowsum(w * (np.abs(aj * ak) * eG + np.abs(aj * dk) * eH1
+                                 + np.abs(dj * ak) * eH2 + np.abs(dj * dk) * eL
+                                 + 2 * EPS * np.abs(terms)))
     return total, err
 
 
