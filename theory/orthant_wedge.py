@@ -23,11 +23,15 @@ correlation ``-r``, ``m_e = -k* > 0``) is integrated and::
     G = r psi_2(h) + c|k*| psi_1(h) + G'
 
 (``psi_n(h) = E[(z - h)_+^n]``; the subtractions lose at most a factor 2: ``L' <= Q(h)/2``).
-The ``delta``-integrals are smooth but peak at an edge (``I_n ~ n!/m^{n+1}``, scale
-``(1 + m_e)/d_e``): ``delta = sigma (e^y - 1)`` turns the algebraic peak into ``e^{-n y}``,
-and ``N_GL``-point Gauss-Legendre in ``y`` follows.  ``I_n`` (``n <= 3``): forward recurrence
+The complement's apex ``(h, -k*)`` points past its edge ``z2 = -k``: one sector from the
+edge ``z1 = h`` over the whole angle.  The ``delta``-integrals are smooth but peak at an
+edge (``I_n ~ n!/m^{n+1}``, scale ``(1 + m_e)/d_e``): ``delta = sigma (e^y - 1)``,
+``y in [0, Y]``, turns the algebraic peak into ``e^{-n y}``, and Gauss-Legendre in ``y``
+with 10-24 nodes by ``Y`` (``TIERS``) follows.  ``I_n`` (``n <= 3``): forward recurrence
 ``I_{n+1} = n I_{n-1} - m I_n`` from the Mills ratio for ``m <= M_FWD``, else the backward
-ratio recurrence ``T_n = n/(m + T_{n+1})`` (:mod:`.pl_univariate`).
+ratio recurrence ``T_n = n/(m + T_{n+1})`` (:mod:`.pl_univariate`).  The error bound: the
+quadrature's and ``I_n``'s measured allowances plus the rounding of ``gamma(h) gamma(k*)``
+(all terms are positive).  At ``r = 1`` (``c = 0``) :func:`diagonal` gives the exact limit.
 """
 
 from __future__ import annotations
