@@ -78,8 +78,8 @@ def _psi(h):
 def _rowsum(x):
     """``x.sum(axis=0)`` row by row: the same bits for one point and a grid (numpy sums one
     column pairwise, many columns row by row)."""
-    out = np.array(x[0], float)
-    for row in x[1:]:
+    out = np.zeros(x.shape[1:])
+    for row in x:
         out += row
     return out
 
