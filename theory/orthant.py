@@ -119,13 +119,13 @@ def _stars(h, k, r, c):
     return np.where(r >= 0.0, pos, neg)
 
 
-def orthant(h, k, r, apex: bool = False):
+def orthant(h, k, r, apex=False):
     """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, correlation ``r``.
 
-    ``bounds`` holds the four forward error bounds in the same order.  With ``apex``, where
-    a bound exceeds ``WEDGE_FROM`` of its value the apex form of :mod:`.orthant_wedge`
-    (``|r| < 1``) or the exact ``r = 1`` limit is evaluated too, and per moment the one with
-    the smaller bound kept."""
+    ``bounds`` holds the four forward error bounds in the same order.  Where ``apex`` (a bool,
+    or a mask broadcasting with ``h``) holds and a bound exceeds ``WEDGE_FROM`` of its value,
+    the apex form of :mod:`.orthant_wedge` (``|r| < 1``) or the exact ``r = 1`` limit is
+    evaluated too, and per moment the one with the smaller bound kept."""
     h, k, r = np.broadcast_arrays(*(np.asarray(x, float) for x in (h, k, r)))
     c = np.sqrt((1.0 - r) * (1.0 + r))
     ks, hs = _stars(h, k, r, c), _stars(k, h, r, c)
@@ -156,8 +156,9 @@ def orthant(h, k, r, apex: bool = False):
     out = [np.array(x, float) for x in (L, H1, H2, G)]
     bounds = [np.array(x, float) for x in (eL, eH1, eH2, eG)]
     bad = np.zeros(L.shape, bool)
-    for v, e in zip(out, bounds if apex else ()):
+    for v, e in zip(out, bounds):
         bad |= e > WEDGE_FROM * np.abs(v)
+    bad &= apex
     forms = ((bad & (c > 0.0), lambda at: orthant_wedge.wedge(h[at], k[at], r[at], ks[at], hs[at])),
              (bad & (c == 0.0) & (r > 0.0), lambda at: orthant_wedge.diagonal(h[at], k[at])))
     for at, form in forms:

@@ -84,9 +84,9 @@ def _rowsum(x):
     return out
 
 
-def _sum_terms(bs: Basis, s, h, rho, order: int, apex: bool = False):
-    """``(E[phi(u1) phi(u2)], error bound)`` on flat arrays ``s, rho`` (``h``: per kink);
-    ``apex``: the orthant moments by :func:`.orthant.orthant` with its apex form."""
+def _sum_terms(bs: Basis, s, h, rho, order: int, apex=False):
+    """``(E[phi(u1) phi(u2)], error bound, the pairs' share of it)`` on flat arrays ``s, rho``
+    (``h``: per kink); ``apex`` (per pair and point): :func:`.orthant.orthant`'s apex form."""
     sig = bs.sigma[:, None]
     if order == 0:
         A, C = bs.a * s, bs.c
@@ -104,16 +104,17 @@ def _sum_terms(bs: Basis, s, h, rho, order: int, apex: bool = False):
     err = EPS * (np.abs(A * A * rho) + C * C) + _rowsum(
         2.0 * EPS * np.abs(A * cross) + 2.0 * np.abs(C) * (np.abs(alpha) * e_psi + EPS * (
             np.abs(alpha * psi) + np.abs(delta * q_h) * (1 + h * h))))
+    perr = np.zeros((0,) + np.shape(s))
     if bs.pairs:
         j, k, w = (np.array(v) for v in zip(*bs.pairs))
         L, H1, H2, G, (eL, eH1, eH2, eG) = orthant.orthant(h[j], h[k], sig[j] * sig[k] * rho, apex)
         aj, ak, dj, dk, w = alpha[j], alpha[k], delta[j], delta[k], w[:, None]
         terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
         total = total + _rowsum(w * terms)
-        err = err + _rowsum(w * (np.abs(aj * ak) * eG + np.abs(aj * dk) * eH1
-                                 + np.abs(dj * ak) * eH2 + np.abs(dj * dk) * eL
-                                 + 2 * EPS * np.abs(terms)))
-    return total, err
+        perr = w * (np.abs(aj * ak) * eG + np.abs(aj * dk) * eH1 + np.abs(dj * ak) * eH2
+                    + np.abs(dj * dk) * eL + 2 * EPS * np.abs(terms))
+        err = err + _rowsum(perr)
+    return total, err, perr
 
 
 def expect(act: Activation, q, rho, order: int = 0):
@@ -124,12 +125,13 @@ def expect(act: Activation, q, rho, order: int = 0):
     s = np.sqrt(qa)
     with np.errstate(divide="ignore", over="ignore"):
         h = np.minimum(np.abs(bs.breaks[:, None] / s), H_MAX)
-    total, err = _sum_terms(bs, s, h, ra, order)
+    total, err, perr = _sum_terms(bs, s, h, ra, order)
     value, scale = total[:n], total[n:][inv]
     tol = RTOL * np.abs(value) + ATOL * np.abs(scale)
     redo = np.nonzero(~(err[:n] <= tol))[0]
-    if redo.size:  # Rosenbaum's sums cancel: again, with the orthant's apex form
-        total[redo], err[redo] = _sum_terms(bs, s[redo], h[:, redo], ra[redo], order, True)
+    if redo.size and perr.size:  # Rosenbaum's sums cancel: again, with the orthant's apex form
+        need = perr[:, redo] > 0.5 * tol[redo] / len(perr)  # for the pairs that matter
+        total[redo], err[redo], _ = _sum_terms(bs, s[redo], h[:, redo], ra[redo], order, need)
         tol[redo] = RTOL * np.abs(value[redo]) + ATOL * np.abs(scale[redo])
     ok = (err[:n] <= tol) & np.isfinite(value)
     return value.reshape(shape), ok.reshape(shape)
