@@ -119,13 +119,10 @@ def _stars(h, k, r, c):
     return np.where(r >= 0.0, pos, neg)
 
 
-def orthant(h, k, r, apex=False):
-    """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, correlation ``r``.
+def orthant(h, k, r):
+    """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, correlation ``r`` (Rosenbaum).
 
-    ``bounds`` holds the four forward error bounds in the same order.  Where ``apex`` (a bool,
-    or a mask broadcasting with ``h``) holds and a bound exceeds ``WEDGE_FROM`` of its value,
-    the apex form of :mod:`.orthant_wedge` (``|r| < 1``) or the exact ``r = 1`` limit is
-    evaluated too, and per moment the one with the smaller bound kept."""
+    ``bounds`` holds the four forward error bounds in the same order."""
     h, k, r = np.broadcast_arrays(*(np.asarray(x, float) for x in (h, k, r)))
     c = np.sqrt((1.0 - r) * (1.0 + r))
     ks, hs = _stars(h, k, r, c), _stars(k, h, r, c)
@@ -153,19 +150,29 @@ def orthant(h, k, r, apex=False):
     rhk = r + h * k
     G = rhk * L - k * gq1 - h * gq2 + phi
     eG = np.abs(rhk) * eL + EPS * np.abs(rhk) * L + k * gq1 * u1 + h * gq2 * u2 + phi * u1
-    out = [np.array(x, float) for x in (L, H1, H2, G)]
-    bounds = [np.array(x, float) for x in (eL, eH1, eH2, eG)]
-    bad = np.zeros(L.shape, bool)
+    return L, H1, H2, G, (eL, eH1, eH2, eG)
+
+
+def refine(h, k, r, moments, at):
+    """``moments`` (:func:`orthant`'s output on arrays ``h, k, r``) improved in place at the
+    entries ``at`` (a mask) where a bound exceeds ``WEDGE_FROM`` of its moment: the apex
+    form of :mod:`.orthant_wedge` (``|r| < 1``) or the exact ``r = 1`` limit, per moment the
+    one with the smaller bound."""
+    *out, bounds = moments
+    bad = np.zeros(np.shape(h), bool)
     for v, e in zip(out, bounds):
         bad |= e > WEDGE_FROM * np.abs(v)
-    bad &= apex
-    forms = ((bad & (c > 0.0), lambda at: orthant_wedge.wedge(h[at], k[at], r[at], ks[at], hs[at])),
-             (bad & (c == 0.0) & (r > 0.0), lambda at: orthant_wedge.diagonal(h[at], k[at])))
-    for at, form in forms:
-        if np.any(at):  # where Rosenbaum's sums cancel: per moment the smaller bound
-            *wv, we = form(at)
+    bad &= at
+    c = np.sqrt((1.0 - r) * (1.0 + r))
+    inner, diag = bad & (c > 0.0), bad & (c == 0.0) & (r > 0.0)
+    for where, form in ((inner, lambda: orthant_wedge.wedge(
+            h[inner], k[inner], r[inner], _stars(h[inner], k[inner], r[inner], c[inner]),
+            _stars(k[inner], h[inner], r[inner], c[inner]))),
+                        (diag, lambda: orthant_wedge.diagonal(h[diag], k[diag]))):
+        if np.any(where):
+            *wv, we = form()
             for v, e, x, ex in zip(out, bounds, wv, we):
-                better = ex < e[at]
-                v[at] = np.where(better, x, v[at])
-                e[at] = np.where(better, ex, e[at])
-    return (*out, tuple(bounds))
+                better = ex < e[where]
+                v[where] = np.where(better, x, v[where])
+                e[where] = np.where(better, ex, e[where])
+    return moments

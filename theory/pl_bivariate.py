@@ -84,37 +84,41 @@ def _rowsum(x):
     return out
 
 
-def _sum_terms(bs: Basis, s, h, rho, order: int, apex=False):
-    """``(E[phi(u1) phi(u2)], error bound, the pairs' share of it)`` on flat arrays ``s, rho``
-    (``h``: per kink); ``apex`` (per pair and point): :func:`.orthant.orthant`'s apex form."""
+def _coeffs(bs: Basis, s, h, order: int):
+    """``(A, C, alpha, delta)``: ``phi = A z + C + sum_k alpha_k R_k + delta_k S_k`` in ``z``."""
     sig = bs.sigma[:, None]
     if order == 0:
-        A, C = bs.a * s, bs.c
-        alpha, delta = bs.J[:, None] * s, sig * bs.D[:, None]
-    else:
-        A, C = 0.0 * s, bs.a
-        alpha, delta = 0.0 * h, sig * bs.J[:, None]
+        return bs.a * s, bs.c, bs.J[:, None] * s, sig * bs.D[:, None]
+    return 0.0 * s, bs.a, 0.0 * h, sig * bs.J[:, None]
+
+
+def _uni_terms(bs: Basis, s, h, rho, order: int):
+    """The linear and one-kink terms of ``E[phi(u1) phi(u2)]`` and their error bound, on flat
+    arrays ``s, rho`` (``h``: per kink)."""
+    sig = bs.sigma[:, None]
+    A, C, alpha, delta = _coeffs(bs, s, h, order)
     q_h, g_h = ndtr(-h), orthant.gamma(h)
     psi, e_psi = _psi(h)
     lin = A * A * rho + C * C
     one = alpha * psi + delta * q_h                     # E[B_k]
     cross = sig * rho * (alpha * q_h + delta * g_h)    # E[z1 B_k(z2)]
     uni = 2.0 * (A * cross + C * one)
-    total = lin + _rowsum(uni)
     err = EPS * (np.abs(A * A * rho) + C * C) + _rowsum(
         2.0 * EPS * np.abs(A * cross) + 2.0 * np.abs(C) * (np.abs(alpha) * e_psi + EPS * (
             np.abs(alpha * psi) + np.abs(delta * q_h) * (1 + h * h))))
-    perr = np.zeros((0,) + np.shape(s))
-    if bs.pairs:
-        j, k, w = (np.array(v) for v in zip(*bs.pairs))
-        L, H1, H2, G, (eL, eH1, eH2, eG) = orthant.orthant(h[j], h[k], sig[j] * sig[k] * rho, apex)
-        aj, ak, dj, dk, w = alpha[j], alpha[k], delta[j], delta[k], w[:, None]
-        terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
-        total = total + _rowsum(w * terms)
-        perr = w * (np.abs(aj * ak) * eG + np.abs(aj * dk) * eH1 + np.abs(dj * ak) * eH2
-                    + np.abs(dj * dk) * eL + 2 * EPS * np.abs(terms))
-        err = err + _rowsum(perr)
-    return total, err, perr
+    return lin + _rowsum(uni), err
+
+
+def _pair_terms(bs: Basis, s, h, order: int, moments):
+    """Per pair of kinks ``w_jk E[B_j(z1) B_k(z2)]`` from the orthant ``moments`` (rows: the
+    pairs), and each one's error bound."""
+    _, _, alpha, delta = _coeffs(bs, s, h, order)
+    j, k, w = (np.array(v) for v in zip(*bs.pairs))
+    L, H1, H2, G, (eL, eH1, eH2, eG) = moments
+    aj, ak, dj, dk, w = alpha[j], alpha[k], delta[j], delta[k], w[:, None]
+    terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
+    return w * terms, w * (np.abs(aj * ak) * eG + np.abs(aj * dk) * eH1 + np.abs(dj * ak) * eH2
+                           + np.abs(dj * dk) * eL + 2 * EPS * np.abs(terms))
 
 
 def expect(act: Activation, q, rho, order: int = 0):
@@ -125,13 +129,21 @@ def expect(act: Activation, q, rho, order: int = 0):
     s = np.sqrt(qa)
     with np.errstate(divide="ignore", over="ignore"):
         h = np.minimum(np.abs(bs.breaks[:, None] / s), H_MAX)
-    total, err, perr = _sum_terms(bs, s, h, ra, order)
+    total, err = _uni_terms(bs, s, h, ra, order)
+    if bs.pairs:
+        j, k, _ = (np.array(v) for v in zip(*bs.pairs))
+        hj, hk, r = h[j], h[k], bs.sigma[j, None] * bs.sigma[k, None] * ra
+        moments = orthant.orthant(hj, hk, r)
+        terms, perr = _pair_terms(bs, s, h, order, moments)
+        full = total + _rowsum(terms)  # the points, then the scale E[phi^2] per distinct q
+        tol = RTOL * np.abs(full) + ATOL * np.abs(np.concatenate([full[n:][inv], full[n:]]))
+        bad = ~(err + _rowsum(perr) <= tol)
+        if np.any(bad):  # Rosenbaum's sums cancel: the apex form, for the pairs that matter
+            need = bad & (perr > 0.5 * tol / len(j))
+            moments = orthant.refine(hj, hk, r, [np.array(x, float) for x in moments[:4]]
+                                     + [[np.array(x, float) for x in moments[4]]], need)
+            terms, perr = _pair_terms(bs, s, h, order, moments)
+        total, err = total + _rowsum(terms), err + _rowsum(perr)
     value, scale = total[:n], total[n:][inv]
-    tol = RTOL * np.abs(value) + ATOL * np.abs(scale)
-    redo = np.nonzero(~(err[:n] <= tol))[0]
-    if redo.size and perr.size:  # Rosenbaum's sums cancel: again, with the orthant's apex form
-        need = perr[:, redo] > 0.5 * tol[redo] / len(perr)  # for the pairs that matter
-        total[redo], err[redo], _ = _sum_terms(bs, s[redo], h[:, redo], ra[redo], order, need)
-        tol[redo] = RTOL * np.abs(value[redo]) + ATOL * np.abs(scale[redo])
-    ok = (err[:n] <= tol) & np.isfinite(value)
+    ok = (err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
     return value.reshape(shape), ok.reshape(shape)
