@@ -145,19 +145,17 @@ def diagonal(h, k):
 
 
 def _half(m_e, d_e, beta, alpha, first):
-    """The four ``delta``-integrals of one half-sector (1-D arrays per point), the weights
-    ``cos psi = sin(delta)``, ``sin(psi - pi/2 + alpha) = sin(alpha - delta)`` for the edge
-    ``z1 = h`` (``first``), swapped for the edge ``z2 = k``; ``N`` nodes by the log-range
-    ``Y`` (``TIERS``)."""
+    """The four ``delta``-integrals of half-sectors (1-D arrays, one entry per half-sector),
+    the weights ``cos psi = sin(delta)``, ``sin(psi - pi/2 + alpha) = sin(alpha - delta)``
+    where the edge is ``z1 = h`` (``first``), swapped for the edge ``z2 = k``; ``N`` nodes by
+    the log-range ``Y`` (``TIERS``)."""
     Y = np.maximum(np.log1p(beta * d_e / (1.0 + m_e)), 0.25)
     tier = np.maximum(Y, 0.3 * beta)  # the weights' sines over a wide sector count too
     out = [np.zeros(beta.shape) for _ in range(4)]
-    lo = 0.0
-    for hi, (yn, wn) in TIERS:
-        at = np.nonzero((tier > lo) & (tier <= hi) & (beta > 0.0))[0]
-        lo = hi
-        if not at.size:
-            continue
+    cls = np.where(beta > 0.0, np.searchsorted([y for y, _ in TIERS[:-1]], tier), -1)
+    for c in np.unique(cls[cls >= 0]):
+        yn, wn = TIERS[c][1]
+        at = np.nonzero(cls == c)[0]
         y, sigma = Y[at], beta[at] / np.expm1(Y[at])
         ey = np.exp(y[:, None] * yn)
         delta = sigma[:, None] * (ey - 1.0)
@@ -166,7 +164,8 @@ def _half(m_e, d_e, beta, alpha, first):
         m = m_e[at, None] * np.cos(delta) + d_e[at, None] * s_e
         i1, i2, i3 = i_moments(m)
         s_o = np.sin(alpha[at, None] - delta)
-        u, v = (s_e, s_o) if first else (s_o, s_e)
+        f = first[at, None]
+        u, v = np.where(f, s_e, s_o), np.where(f, s_o, s_e)
         i2 *= w
         for o, x in zip(out, (w * i1, u * i2, v * i2, w * u * v * i3)):
             o[at] = x.sum(axis=1)
@@ -184,7 +183,10 @@ def _inside(h, k, r, ks, hs):
     one = ((h == 0.0) & (ks == 0.0)) | (k < 0.0)  # P = 0, or the apex points past edge B
     b_a = np.where(one, alpha, b_a)
     b_b = np.where(one, 0.0, b_b)
-    out = [x + y for x, y in zip(_half(ks, h, b_a, alpha, True), _half(hs, ak, b_b, alpha, False))]
+    n = h.size  # both halves in one pass: [edge z1 = h, edge z2 = k]
+    both = _half(np.concatenate([ks, hs]), np.concatenate([h, ak]), np.concatenate([b_a, b_b]),
+                 np.concatenate([alpha, alpha]), np.arange(2 * n) < n)
+    out = [x[:n] + x[n:] for x in both]
     pre = _gamma(h) * _gamma(ks)
     return [pre * x for x in out]
 
