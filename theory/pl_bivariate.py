@@ -19,7 +19,8 @@ Each evaluation carries a forward error bound; :func:`expect` returns the values
 mask of points where the bound is within ``RTOL |value| + ATOL E[phi^2]`` (correlation
 units); where Rosenbaum's orthant sums cancel (far corners, ``rho -> -1``) the pairs that
 matter are refined by the apex form (:func:`.orthant.refine`); elsewhere (narrow intervals at
-large ``q``, cancelling kinks) the caller uses another route.  Vectorised over ``(q, rho)``: one pass over all kink pairs and points.
+large ``q``, cancelling kinks) the caller uses another route.  Vectorised over ``(q, rho)``:
+one pass over all kink pairs and points.
 """
 
 from __future__ import annotations
