@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr, owens_t
 
+from . import orthant_wedge
+
 EPS = np.finfo(float).eps
 H0 = 2.0
 H_OWEN = 8.0  # scipy's owens_t loses relative accuracy beyond (Gauss-Legendre there)
@@ -43,6 +45,7 @@ INV_SQRT2PI = 1.0 / np.sqrt(2.0 * np.pi)
 _Y, _W = np.polynomial.legendre.leggauss(32)
 _Y, _W = (_Y + 1.0) / 2.0, _W / 2.0  # on [0, 1]
 T_CUT = 40.0
+WEDGE_FROM = 2e-14  # a Rosenbaum bound above this relative size: try the apex form
 
 
 def gamma(z):
@@ -117,7 +120,7 @@ def _stars(h, k, r, c):
 
 
 def orthant(h, k, r):
-    """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, correlation ``r``.
+    """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, correlation ``r`` (Rosenbaum).
 
     ``bounds`` holds the four forward error bounds in the same order."""
     h, k, r = np.broadcast_arrays(*(np.asarray(x, float) for x in (h, k, r)))
@@ -136,10 +139,40 @@ def orthant(h, k, r):
     gq1, gq2 = gh * qk, gk * qh  # both >= 0
     H1 = gq1 + r * gq2 - h * L
     H2 = gq2 + r * gq1 - k * L
-    eH1 = h * eL + EPS * (gq1 + np.abs(r) * gq2 + h * L)
-    eH2 = k * eL + EPS * (gq2 + np.abs(r) * gq1 + k * L)
+    # relative errors of gamma(h) Q(k*) and gamma(k) Q(h*): the exponents' rounding (h^2/2
+    # and the caller's rounded h), Q's slope x^2 times k*'s few ulps (was missing: H2 at
+    # (8, 0, -0.3) was 7x beyond its bound)
+    u1, u2 = (orthant_wedge.exp_rel(a) + 3.0 * np.minimum(b * b, 1e200) * EPS
+              for a, b in ((h, ks), (k, hs)))
+    eH1 = h * eL + EPS * h * L + gq1 * u1 + np.abs(r) * gq2 * u2
+    eH2 = k * eL + EPS * k * L + gq2 * u2 + np.abs(r) * gq1 * u1
     phi = np.where(c > 0.0, c * gh * gamma(ks), 0.0)
     rhk = r + h * k
     G = rhk * L - k * gq1 - h * gq2 + phi
-    eG = np.abs(rhk) * eL + EPS * (np.abs(rhk) * L + k * gq1 + h * gq2 + phi)
+    eG = np.abs(rhk) * eL + EPS * np.abs(rhk) * L + k * gq1 * u1 + h * gq2 * u2 + phi * u1
     return L, H1, H2, G, (eL, eH1, eH2, eG)
+
+
+def refine(h, k, r, moments, at):
+    """``moments`` (:func:`orthant`'s output on arrays ``h, k, r``) improved in place at the
+    entries ``at`` (a mask) where a bound exceeds ``WEDGE_FROM`` of its moment: the apex
+    form of :mod:`.orthant_wedge` (``|r| < 1``) or the exact ``r = 1`` limit, per moment the
+    one with the smaller bound."""
+    *out, bounds = moments
+    bad = np.zeros(np.shape(h), bool)
+    for v, e in zip(out, bounds):
+        bad |= e > WEDGE_FROM * np.abs(v)
+    bad &= at
+    c = np.sqrt((1.0 - r) * (1.0 + r))
+    inner, diag = bad & (c > 0.0), bad & (c == 0.0) & (r > 0.0)
+    for where, form in ((inner, lambda: orthant_wedge.wedge(
+            h[inner], k[inner], r[inner], _stars(h[inner], k[inner], r[inner], c[inner]),
+            _stars(k[inner], h[inner], r[inner], c[inner]))),
+                        (diag, lambda: orthant_wedge.diagonal(h[diag], k[diag]))):
+        if np.any(where):
+            *wv, we = form()
+            for v, e, x, ex in zip(out, bounds, wv, we):
+                better = ex < e[where]
+                v[where] = np.where(better, x, v[where])
+                e[where] = np.where(better, ex, e[where])
+    return moments

@@ -17,8 +17,10 @@ delta terms of jumps are added by the caller).
 
 Each evaluation carries a forward error bound; :func:`expect` returns the values and the
 mask of points where the bound is within ``RTOL |value| + ATOL E[phi^2]`` (correlation
-units); elsewhere (narrow intervals at large ``q``, cancelling kinks) the caller uses
-another route.  Vectorised over ``(q, rho)``: one pass over all kink pairs and points.
+units); where Rosenbaum's orthant sums cancel (far corners, ``rho -> -1``) the pairs that
+matter are refined by the apex form (:func:`.orthant.refine`); elsewhere (narrow intervals at
+large ``q``, cancelling kinks) the caller uses another route.  Vectorised over ``(q, rho)``:
+one pass over all kink pairs and points.
 """
 
 from __future__ import annotations
@@ -57,12 +59,14 @@ def basis(act: Activation) -> Basis:
     b = act.breakpoints
     slopes, icpts = act.linear_coeffs
     k0 = int(np.searchsorted(b, 0.0, side="right"))  # the piece holding at x = 0
+    if k0 > 0 and b[k0 - 1] == 0.0 and abs(slopes[k0 - 1]) < abs(slopes[k0]):
+        k0 -= 1  # a kink at 0: the flatter side (ReLU: phi = x_+, no a^2 rho q to cancel)
     J, D = act.kinks, act.jumps
     keep = np.nonzero((J != 0.0) | (D != 0.0))[0]
     n = len(keep)
     pairs = tuple((j, k, 1.0 if j == k else 2.0) for j in range(n) for k in range(j, n))
     return Basis(float(slopes[k0]), float(icpts[k0]), b[keep],
-                 np.where(b[keep] > 0.0, 1.0, -1.0), J[keep], D[keep], pairs)
+                 np.where(keep >= k0, 1.0, -1.0), J[keep], D[keep], pairs)
 
 
 def _psi(h):
@@ -73,34 +77,50 @@ def _psi(h):
     return v, g * (1.0 + h * mills) * (1.0 + h * h) * EPS
 
 
-def _sum_terms(bs: Basis, s, h, rho, order: int):
-    """``(E[phi(u1) phi(u2)], error bound)`` on flat arrays ``s, rho`` (``h``: per kink)."""
+def _rowsum(x):
+    """``x.sum(axis=0)`` row by row: the same bits for one point and a grid (numpy sums one
+    column pairwise, many columns row by row)."""
+    out = np.zeros(x.shape[1:])
+    for row in x:
+        out += row
+    return out
+
+
+def _coeffs(bs: Basis, s, h, order: int):
+    """``(A, C, alpha, delta)``: ``phi = A z + C + sum_k alpha_k R_k + delta_k S_k`` in ``z``."""
     sig = bs.sigma[:, None]
     if order == 0:
-        A, C = bs.a * s, bs.c
-        alpha, delta = bs.J[:, None] * s, sig * bs.D[:, None]
-    else:
-        A, C = 0.0 * s, bs.a
-        alpha, delta = 0.0 * h, sig * bs.J[:, None]
+        return bs.a * s, bs.c, bs.J[:, None] * s, sig * bs.D[:, None]
+    return 0.0 * s, bs.a, 0.0 * h, sig * bs.J[:, None]
+
+
+def _uni_terms(bs: Basis, s, h, rho, order: int):
+    """The linear and one-kink terms of ``E[phi(u1) phi(u2)]`` and their error bound, on flat
+    arrays ``s, rho`` (``h``: per kink)."""
+    sig = bs.sigma[:, None]
+    A, C, alpha, delta = _coeffs(bs, s, h, order)
     q_h, g_h = ndtr(-h), orthant.gamma(h)
     psi, e_psi = _psi(h)
     lin = A * A * rho + C * C
     one = alpha * psi + delta * q_h                     # E[B_k]
     cross = sig * rho * (alpha * q_h + delta * g_h)    # E[z1 B_k(z2)]
     uni = 2.0 * (A * cross + C * one)
-    total = lin + uni.sum(axis=0)
-    err = EPS * (np.abs(A * A * rho) + C * C) + (2.0 * EPS * np.abs(A * cross) + 2.0 * np.abs(C) * (
-        np.abs(alpha) * e_psi + EPS * (np.abs(alpha * psi) + np.abs(delta * q_h) * (1 + h * h)))
-    ).sum(axis=0)
-    if bs.pairs:
-        j, k, w = (np.array(v) for v in zip(*bs.pairs))
-        L, H1, H2, G, (eL, eH1, eH2, eG) = orthant.orthant(h[j], h[k], sig[j] * sig[k] * rho)
-        aj, ak, dj, dk, w = alpha[j], alpha[k], delta[j], delta[k], w[:, None]
-        terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
-        total = total + (w * terms).sum(axis=0)
-        err = err + (w * (np.abs(aj * ak) * eG + np.abs(aj * dk) * eH1 + np.abs(dj * ak) * eH2
-                          + np.abs(dj * dk) * eL + 2 * EPS * np.abs(terms))).sum(axis=0)
-    return total, err
+    err = EPS * (np.abs(A * A * rho) + C * C) + _rowsum(
+        2.0 * EPS * np.abs(A * cross) + 2.0 * np.abs(C) * (np.abs(alpha) * e_psi + EPS * (
+            np.abs(alpha * psi) + np.abs(delta * q_h) * (1 + h * h))))
+    return lin + _rowsum(uni), err
+
+
+def _pair_terms(bs: Basis, s, h, order: int, moments):
+    """Per pair of kinks ``w_jk E[B_j(z1) B_k(z2)]`` from the orthant ``moments`` (rows: the
+    pairs), and each one's error bound."""
+    _, _, alpha, delta = _coeffs(bs, s, h, order)
+    j, k, w = (np.array(v) for v in zip(*bs.pairs))
+    L, H1, H2, G, (eL, eH1, eH2, eG) = moments
+    aj, ak, dj, dk, w = alpha[j], alpha[k], delta[j], delta[k], w[:, None]
+    terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
+    return w * terms, w * (np.abs(aj * ak) * eG + np.abs(aj * dk) * eH1 + np.abs(dj * ak) * eH2
+                           + np.abs(dj * dk) * eL + 2 * EPS * np.abs(terms))
 
 
 def expect(act: Activation, q, rho, order: int = 0):
@@ -111,7 +131,21 @@ def expect(act: Activation, q, rho, order: int = 0):
     s = np.sqrt(qa)
     with np.errstate(divide="ignore", over="ignore"):
         h = np.minimum(np.abs(bs.breaks[:, None] / s), H_MAX)
-    total, err = _sum_terms(bs, s, h, ra, order)
+    total, err = _uni_terms(bs, s, h, ra, order)
+    if bs.pairs:
+        j, k, _ = (np.array(v) for v in zip(*bs.pairs))
+        hj, hk, r = h[j], h[k], bs.sigma[j, None] * bs.sigma[k, None] * ra
+        moments = orthant.orthant(hj, hk, r)
+        terms, perr = _pair_terms(bs, s, h, order, moments)
+        full = total + _rowsum(terms)  # the points, then the scale E[phi^2] per distinct q
+        tol = RTOL * np.abs(full) + ATOL * np.abs(np.concatenate([full[n:][inv], full[n:]]))
+        bad = ~(err + _rowsum(perr) <= tol)
+        if np.any(bad):  # Rosenbaum's sums cancel: the apex form, for the pairs that matter
+            need = bad & (perr > 0.5 * tol / len(j))
+            moments = orthant.refine(hj, hk, r, [np.array(x, float) for x in moments[:4]]
+                                     + [[np.array(x, float) for x in moments[4]]], need)
+            terms, perr = _pair_terms(bs, s, h, order, moments)
+        total, err = total + _rowsum(terms), err + _rowsum(perr)
     value, scale = total[:n], total[n:][inv]
     ok = (err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
     return value.reshape(shape), ok.reshape(shape)
