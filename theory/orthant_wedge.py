@@ -87,6 +87,17 @@ def _taylor_table():
                          for n in (1, 2, 3)], 1)
 
 
+SMALL = 16  # at most this many points of a depth range: the recurrence on Python floats
+
+
+def _ratio(x: float, t: float, depth: int) -> float:
+    """The backward ratio recurrence ``t <- n / (x + t)``, ``n = depth .. 4``, on floats
+    (IEEE operations: the bits of the array loop)."""
+    for n in range(depth, 3, -1):
+        t = n / (x + t)
+    return t
+
+
 def i_moments(m):
     """``(I_1, I_2, I_3)(m)`` for ``m >= 0`` (any shape), relative error < ``I_REL``:
     forward recurrence up to ``M_FWD``, then Taylor series about the nearest centre
@@ -119,8 +130,11 @@ def i_moments(m):
             continue
         x = m[at]
         t = 0.5 * (np.sqrt(x * x + 4.0 * (depth + 1)) - x)  # the ratios' fixed point
-        for n in range(depth, 3, -1):
-            t = n / (x + t)
+        if x.size <= SMALL:  # the same operations on Python floats (~1 us each on arrays)
+            t = np.array([_ratio(float(a), float(b), depth) for a, b in zip(x, t)])
+        else:
+            for n in range(depth, 3, -1):
+                t = n / (x + t)
         t3 = 3.0 / (x + t)
         t2 = 2.0 / (x + t3)
         v1 = r[at] / (x + t2)
