@@ -145,5 +145,6 @@ def test_no_nested_panels_on_the_bench_grid(name, params):
     for order in (0, 1):
         taken = routes.taken(act, "bivariate", BENCH, order=order)
         assert "panels" not in taken, taken
-        if N.applies(act) and name != "hardsigmoid":
+        served = taken.get("pl_bivariate", 0)
+        if N.applies(act) and name != "hardsigmoid" and served < BENCH[0].size:
             assert taken.get("pl_narrow", 0) + taken.get("pl_mehler", 0) > 0, taken

@@ -49,22 +49,23 @@ def test_every_grid_point_has_its_own_route(name):
         assert got == {"arccos": N}
     elif name == "gelu":  # the closed form, regrouped for rho < 0: every point
         assert got == {"gelu": N}
-    elif act.is_piecewise_linear:  # the orthant closed form where its own error bound holds;
-        # then the clamp basis of a bounded phi where its bound holds (theory/pl_narrow.py);
-        # the rest: the closed-form inner integral unless an interval is narrow, else panels
-        # the Mehler series next where its bound holds (small |rho|)
-        _, ok = pl_bivariate.expect(act, q, rho, 0)
+    elif act.is_piecewise_linear:  # Rosenbaum's orthant sums where their own error bound
+        # holds; then the Mehler series where its bound holds (small |rho|); then the clamp
+        # basis of a bounded phi (theory/pl_narrow.py); then the orthant sums with the apex form
+        # (far corners, rho -> -1); the rest: the closed-form inner integral (never the panels)
+        _, ok = pl_bivariate.expect(act, q, rho, 0, refine=False)
         _, series = pl_mehler.expect(act, q, rho, 0)
         series &= ~ok
         clamp = ~ok & ~series & (pl_narrow.expect(act, q, rho, 0)[1] if pl_narrow.applies(act)
                                  else False)
-        narrow = _narrow(act, q, rho)
-        rest = ~ok & ~series & ~clamp
+        apex = ~ok & ~series & ~clamp & pl_bivariate.expect(act, q, rho, 0)[1]
+        rest = ~ok & ~series & ~clamp & ~apex
         assert got.get("pl_bivariate", 0) == np.count_nonzero(ok) > 0
         assert got.get("pl_mehler", 0) == np.count_nonzero(series)
         assert got.get("pl_narrow", 0) == np.count_nonzero(clamp)
-        assert got.get("panels", 0) == np.count_nonzero(narrow & rest) == 0
-        assert got.get("pl_inner", 0) == np.count_nonzero(~narrow & rest)
+        assert got.get("pl_apex", 0) == np.count_nonzero(apex)
+        assert got.get("panels", 0) == 0
+        assert got.get("pl_inner", 0) == np.count_nonzero(rest) <= 0.02 * N
     elif act.family.strip is not None:  # sd <= 12 on this grid: the strip's inner rule
         assert got == {"strip": N}
     elif exp_polar.applies(act):  # ELU family: the closed form where its bound holds, the
@@ -170,9 +171,9 @@ def test_closed_form_takes_most_of_a_kinked_grid(name, params, share):
     (theory/orthant_wedge.py): CReLU 82% (44% before), CST 89% (91% before, when Rosenbaum's
     bound left out the tail growth of ``gamma(h) Q(k*)``)."""
     act = A.get(name, **params)
-    grid = (np.geomspace(0.1, 10.0, 100)[:, None], RHO[None, :])
-    assert routes.taken(act, "bivariate", grid, order=0)["pl_bivariate"] >= share * N
-    assert routes.taken(act, "bivariate", grid, order=1)["pl_bivariate"] >= 0.97 * N
+    q, rho = np.broadcast_arrays(np.geomspace(0.1, 10.0, 100)[:, None], RHO[None, :])
+    assert np.count_nonzero(pl_bivariate.expect(act, q, rho, 0)[1]) >= share * N
+    assert np.count_nonzero(pl_bivariate.expect(act, q, rho, 1)[1]) >= 0.97 * N
 
 
 def test_homogeneous_route():

@@ -51,6 +51,8 @@ class Basis:
     J: np.ndarray
     D: np.ndarray
     pairs: tuple  # (j, k, weight) for j <= k
+    corners: tuple = ()  # (j, k) of the distinct orthant evaluations (:func:`_corners`)
+    gather: tuple = ()  # per pair: (index into corners, swapped)
 
 
 @lru_cache(maxsize=256)
@@ -65,8 +67,28 @@ def basis(act: Activation) -> Basis:
     keep = np.nonzero((J != 0.0) | (D != 0.0))[0]
     n = len(keep)
     pairs = tuple((j, k, 1.0 if j == k else 2.0) for j in range(n) for k in range(j, n))
-    return Basis(float(slopes[k0]), float(icpts[k0]), b[keep],
-                 np.where(keep >= k0, 1.0, -1.0), J[keep], D[keep], pairs)
+    sigma = np.where(keep >= k0, 1.0, -1.0)
+    corners, gather = _corners(b[keep], sigma, pairs)
+    return Basis(float(slopes[k0]), float(icpts[k0]), b[keep], sigma, J[keep], D[keep], pairs,
+                 corners, gather)
+
+
+def _corners(breaks, sigma, pairs):
+    """The orthant moments of a pair depend on ``(|b_j|, |b_k|, sigma_j sigma_k)`` only and
+    are symmetric under ``j <-> k`` with ``H1 <-> H2``: ``(corners, gather)``, the distinct
+    evaluations and, per pair, ``(its corner, swapped)`` (CST: 10 pairs, 6 evaluations)."""
+    seen: dict = {}
+    corners, gather = [], []
+    for j, k, _ in pairs:
+        key = (abs(breaks[j]), abs(breaks[k]), sigma[j] * sigma[k])
+        if (key[1], key[0], key[2]) in seen and key not in seen:
+            gather.append((seen[(key[1], key[0], key[2])], True))
+            continue
+        if key not in seen:
+            seen[key] = len(corners)
+            corners.append((j, k))
+        gather.append((seen[key], False))
+    return tuple(corners), tuple(gather)
 
 
 def _psi(h):
@@ -123,9 +145,19 @@ def _pair_terms(bs: Basis, s, h, order: int, moments):
                            + np.abs(dj * dk) * eL + 2 * EPS * np.abs(terms))
 
 
-def expect(act: Activation, q, rho, order: int = 0):
+def _gathered(moments, at, swap):
+    """The orthant moments of every kink pair from the distinct corners: row ``at[i]``, with
+    ``H1`` and ``H2`` (and their bounds) exchanged where ``swap[i]``."""
+    L, H1, H2, G, (eL, eH1, eH2, eG) = moments
+    s = swap[:, None]
+    return (L[at], np.where(s, H2[at], H1[at]), np.where(s, H1[at], H2[at]), G[at],
+            (eL[at], np.where(s, eH2[at], eH1[at]), np.where(s, eH1[at], eH2[at]), eG[at]))
+
+
+def expect(act: Activation, q, rho, order: int = 0, refine: bool = True):
     """``(E[phi^(order)(u1) phi^(order)(u2)], ok)``, ``order`` 0 or 1, broadcasting ``q``
-    and ``rho``; ``ok`` marks the points whose error bound meets ``RTOL``/``ATOL``."""
+    and ``rho``; ``ok`` marks the points whose error bound meets ``RTOL``/``ATOL``;
+    ``refine``: where Rosenbaum's sums miss it, the apex form of the pairs that matter."""
     bs = basis(act)
     qa, ra, n, inv, shape = with_scale_points(q, rho)
     s = np.sqrt(qa)
@@ -133,18 +165,20 @@ def expect(act: Activation, q, rho, order: int = 0):
         h = np.minimum(np.abs(bs.breaks[:, None] / s), H_MAX)
     total, err = _uni_terms(bs, s, h, ra, order)
     if bs.pairs:
-        j, k, _ = (np.array(v) for v in zip(*bs.pairs))
+        j, k = (np.array(v) for v in zip(*bs.corners))
+        at, swap = (np.array(v) for v in zip(*bs.gather))
         hj, hk, r = h[j], h[k], bs.sigma[j, None] * bs.sigma[k, None] * ra
-        moments = orthant.orthant(hj, hk, r)
-        terms, perr = _pair_terms(bs, s, h, order, moments)
+        moments = orthant.orthant(hj, hk, r)  # per distinct corner
+        terms, perr = _pair_terms(bs, s, h, order, _gathered(moments, at, swap))
         full = total + _rowsum(terms)  # the points, then the scale E[phi^2] per distinct q
         tol = RTOL * np.abs(full) + ATOL * np.abs(np.concatenate([full[n:][inv], full[n:]]))
         bad = ~(err + _rowsum(perr) <= tol)
-        if np.any(bad):  # Rosenbaum's sums cancel: the apex form, for the pairs that matter
-            need = bad & (perr > 0.5 * tol / len(j))
+        if refine and np.any(bad):  # Rosenbaum's sums cancel: the apex form, for the pairs that matter
+            need = np.zeros(hj.shape, bool)
+            np.logical_or.at(need, at, bad & (perr > 0.5 * tol / len(at)))
             moments = orthant.refine(hj, hk, r, [np.array(x, float) for x in moments[:4]]
                                      + [[np.array(x, float) for x in moments[4]]], need)
-            terms, perr = _pair_terms(bs, s, h, order, moments)
+            terms, perr = _pair_terms(bs, s, h, order, _gathered(moments, at, swap))
         total, err = total + _rowsum(terms), err + _rowsum(perr)
     value, scale = total[:n], total[n:][inv]
     ok = (err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)

@@ -42,7 +42,7 @@ class Kinks:
     """:class:`.pl_bivariate.Basis` as Python floats, with the sharing worked out once:
     ``mag`` the distinct ``|b_k|`` (kink ``m`` has ``h = h[at[m]]``); ``halves`` the corner
     shares ``(x, y, s)`` of orthant moments at ``(h_x, h_y; s rho)``; ``orth`` the distinct
-    orthants ``(half (x, y), half (y, x), x, y, s)``; ``pairs`` ``(j, k, w, orthant)``;
+    orthants ``(half (x, y), half (y, x), x, y, s)``; ``pairs`` ``(j, k, w, orthant, swapped)``;
     ``sD``, ``sJ``: ``sigma_k D_k``, ``sigma_k J_k``.  Equal ``|b|`` give bit-equal ``h``,
     so shared terms are the array route's values.
     ``level[order]``: the orthant moments with a nonzero coefficient (0: ``L`` only, as for
@@ -70,14 +70,16 @@ def kinks(act: Activation) -> Kinks:
     mag = tuple(dict.fromkeys(abs(float(v)) for v in bs.breaks))
     at = tuple(mag.index(abs(float(v))) for v in bs.breaks)
     okeys = [(at[j], at[k], sig[j] * sig[k]) for j, k, _ in bs.pairs]
-    uniq = list(dict.fromkeys(okeys))
+    uniq = [(at[j], at[k], sig[j] * sig[k]) for j, k in bs.corners]  # the array route's
+    find = {key: (i, False) for i, key in enumerate(uniq)}
+    find.update({(y, x, sg): (i, True) for i, (x, y, sg) in enumerate(uniq) if x != y})
     halves = list(dict.fromkeys(hf for x, y, sg in uniq for hf in ((x, y, sg), (y, x, sg))))
     orth = tuple((halves.index((x, y, sg)), halves.index((y, x, sg)), x, y, sg)
                  for x, y, sg in uniq)
     J, D = tuple(float(v) for v in bs.J), tuple(float(v) for v in bs.D)
     return Kinks(bs.a, bs.c, sig, J, tuple(sg * v for sg, v in zip(sig, D)),
                  tuple(sg * v for sg, v in zip(sig, J)), mag, at, tuple(halves), orth,
-                 tuple((j, k, float(w), uniq.index(ok)) for (j, k, w), ok in zip(bs.pairs, okeys)),
+                 tuple((j, k, float(w)) + find[ok] for (j, k, w), ok in zip(bs.pairs, okeys)),
                  (0 if not np.any(bs.J) else 1 if not np.any(bs.D) else 2, 0))
 
 
@@ -133,7 +135,7 @@ def _tails(keys: list) -> list:
 def _far(h: float, b: float) -> float:
     """``T(h, b)`` for ``h > H_OWEN``, ``h b <= H0``: Gauss-Legendre on ``[0, b]`` (orthant)."""
     x = b * _Y[None, :]
-    s = (np.exp(-0.5 * (h * x) ** 2) / (1.0 + x * x)) @ _W
+    s = (np.exp(-0.5 * (h * x) ** 2) / (1.0 + x * x) * _W).sum(axis=1)  # as orthant.owen_tc
     return float(_EXP(-0.5 * (h * h))) * INV_2PI * b * float(s[0])
 
 
@@ -246,8 +248,10 @@ def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, floa
     level = kk.level[order]
     orth = _orthants(kk, h, qh, gh, rho, level)
     usum = None
-    for j, k, w, o in kk.pairs:
+    for j, k, w, o, swapped in kk.pairs:
         L, H1, H2, G, eL, eH1, eH2, eG = orth[o]
+        if swapped:  # the pair's corners reversed (:func:`.pl_bivariate._gathered`)
+            H1, H2, eH1, eH2 = H2, H1, eH2, eH1
         if level == 0:
             dd = delta[j] * delta[k]
             terms = dd * L

@@ -220,8 +220,15 @@ def _pl_bivariate(act, q, rho, order):
 
 
 def _pl_bivariate_accurate(act, quantity, q, rho, order):
-    """Its values, and the points where its forward error bound holds
-    (:func:`.pl_bivariate.expect`)."""
+    """Its values, and the points where the forward error bound of Rosenbaum's sums holds
+    (:func:`.pl_bivariate.expect` without the apex form: the cheaper series and clamp routes
+    come next)."""
+    return pl_bivariate.expect(act, q, rho, order, refine=False)
+
+
+def _pl_apex_accurate(act, quantity, q, rho, order):
+    """The orthant closed form with the apex form where Rosenbaum's sums cancel (far
+    corners, ``rho -> -1``): its values and the points where its bound holds."""
     return pl_bivariate.expect(act, q, rho, order)
 
 
@@ -334,6 +341,8 @@ ROUTES: list[Route] = [
           accurate=_pl_mehler_accurate),
     Route("pl_narrow", pl_narrow.applies, {"bivariate": _pl_narrow},
           accurate=_pl_narrow_accurate),
+    Route("pl_apex", lambda a: a.is_piecewise_linear, {"bivariate": _pl_bivariate},
+          methods=frozenset({"auto"}), accurate=_pl_apex_accurate),
     Route("pl_inner", lambda a: a.is_piecewise_linear, {"bivariate": _pl_inner},
           accurate=_pl_inner_accurate),
     Route("exp_poly", exp_poly.applies,
