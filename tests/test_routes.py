@@ -15,8 +15,17 @@ import pytest
 
 from sparsefield.references import mpmath_moments as R
 from sparsefield.theory import activations as A
-from sparsefield.theory import (exp_bivariate, exp_polar, pl_bivariate, pl_mehler, pl_narrow,
-                               poly_narrow, routes, smooth_bivariate, strip)
+from sparsefield.theory import (
+    exp_bivariate,
+    exp_polar,
+    pl_bivariate,
+    pl_mehler,
+    pl_narrow,
+    poly_narrow,
+    routes,
+    smooth_bivariate,
+    strip,
+)
 from sparsefield.theory import moments as M
 
 Q = np.geomspace(1e-2, 1e2, 100)
