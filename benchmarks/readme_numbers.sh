@@ -36,7 +36,7 @@ run() {  # run NAME ARGS...: the script's output to $OUT/NAME.txt, its CPU time 
 run cli benchmarks/bench_cli.py --runs 5
 run theory benchmarks/bench_theory.py
 run numerics benchmarks/bench_numerics.py
-run routes benchmarks/bench_routes.py
+run routes benchmarks/bench_routes.py --all  # --all: GoLU (1% nested-panel points) too
 run training benchmarks/bench_training.py --members 4 --width 300 --depth 100 --threads 1 \
     --steps 20 --repeats 3 --stats-every 10
 run gpt benchmarks/bench_gpt.py
