@@ -185,19 +185,18 @@ def pair(g1, g2, sq, rho, c, tp, tm):
     m00, t00 = _rect_prob(a1, b1, a2, b2, rho)
     ek = np.exp(K)  # beyond K_MAX: not ok (method="closed": inf or NaN, refused by moments)
     # boundary terms: at x1 = l1 or r1 the conditional moments of z2 (and symmetrically)
-    bd1, bd2 = [], []
-    for t, tz, sgn in ((l1, a1, 1.0), (r1, b1, -1.0)):
-        if math.isinf(t):
-            continue
-        lo, hi = (_cond_limit(l2, t, rho, sq, c, tp, tm, s2),
-                  _cond_limit(r2, t, rho, sq, c, tp, tm, s2))
-        bd1.append((sgn, tz, _gamma(tz), conditional(lo, hi, rho * tz, c, n2)))
-    for t, tz, sgn in ((l2, a2, 1.0), (r2, b2, -1.0)):
-        if math.isinf(t):
-            continue
-        lo, hi = (_cond_limit(l1, t, rho, sq, c, tp, tm, s1),
-                  _cond_limit(r1, t, rho, sq, c, tp, tm, s1))
-        bd2.append((sgn, tz, _gamma(tz), conditional(lo, hi, rho * tz, c, n1)))
+    def ends(l, r, a, b, lo_o, hi_o, s_o, n_o):  # one axis's finite ends, the other's limits
+        out = []
+        for t, tz, sgn in ((l, a, 1.0), (r, b, -1.0)):
+            if math.isinf(t):
+                continue
+            lo, hi = (_cond_limit(lo_o, t, rho, sq, c, tp, tm, s_o),
+                      _cond_limit(hi_o, t, rho, sq, c, tp, tm, s_o))
+            out.append((sgn, tz, _gamma(tz), conditional(lo, hi, rho * tz, c, n_o)))
+        return out
+
+    bd1 = ends(l1, r1, a1, b1, l2, r2, s2, n2)
+    bd2 = ends(l2, r2, a2, b2, l1, r1, s1, n1)
 
     def edge1(i, j):  # sum of sgn t^i phi(t) W_j(t) over x1's finite ends, and its magnitude
         v, a = 0.0, 0.0
