@@ -143,8 +143,7 @@ def orthant(h, k, r):
     # relative errors of gamma(h) Q(k*) and gamma(k) Q(h*): the exponents' rounding (h^2/2
     # and the caller's rounded h), Q's slope x^2 times k*'s few ulps (was missing: H2 at
     # (8, 0, -0.3) was 7x beyond its bound)
-    u1, u2 = (orthant_wedge.exp_rel(a) + 3.0 * np.minimum(b * b, 1e200) * EPS
-              for a, b in ((h, ks), (k, hs)))
+    u1, u2 = orthant_wedge.gq_rel(h, ks), orthant_wedge.gq_rel(k, hs)
     eH1 = h * eL + EPS * h * L + gq1 * u1 + np.abs(r) * gq2 * u2
     eH2 = k * eL + EPS * k * L + gq2 * u2 + np.abs(r) * gq1 * u1
     phi = np.where(c > 0.0, c * gh * gamma(ks), 0.0)

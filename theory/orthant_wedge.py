@@ -90,9 +90,9 @@ def _taylor_table():
 SMALL = 16  # at most this many points of a depth range: the recurrence on Python floats
 
 
-def _ratio(x: float, t: float, depth: int) -> float:
-    """The backward ratio recurrence ``t <- n / (x + t)``, ``n = depth .. 4``, on floats
-    (IEEE operations: the bits of the array loop)."""
+def _ratio(x, t, depth: int):
+    """The backward ratio recurrence ``t <- n / (x + t)``, ``n = depth .. 4``, on arrays or
+    on Python floats (IEEE operations: the same bits)."""
     for n in range(depth, 3, -1):
         t = n / (x + t)
     return t
@@ -133,8 +133,7 @@ def i_moments(m):
         if x.size <= SMALL:  # the same operations on Python floats (~1 us each on arrays)
             t = np.array([_ratio(float(a), float(b), depth) for a, b in zip(x, t)])
         else:
-            for n in range(depth, 3, -1):
-                t = n / (x + t)
+            t = _ratio(x, t, depth)
         t3 = 3.0 / (x + t)
         t2 = 2.0 / (x + t3)
         v1 = r[at] / (x + t2)
@@ -142,10 +141,19 @@ def i_moments(m):
     return i1, i2, i3
 
 
+EXP_ULPS, H2_ULPS, STAR_ULPS = 4.0, 1.25, 3.0  # the ulps of exp_rel and gq_rel
+
+
 def exp_rel(h):
     """Relative error of ``gamma(h)``: ``h^2/2`` rounded, and ``h = |b|/sqrt(q)`` itself
     rounded by the caller (``h^2`` ulps), plus ``exp``'s own."""
-    return (4.0 + 1.25 * h * h) * EPS
+    return (EXP_ULPS + H2_ULPS * h * h) * EPS
+
+
+def gq_rel(h, ks):
+    """Relative error of ``gamma(h) Q(k*)``: :func:`exp_rel` plus ``Q``'s slope ``k*^2``
+    times ``k*``'s few ulps (capped where ``Q(k*)`` is 0 anyway)."""
+    return exp_rel(h) + STAR_ULPS * np.minimum(ks * ks, 1e200) * EPS
 
 
 def diagonal(h, k):

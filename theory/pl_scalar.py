@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import erfcx, ndtr, owens_t
 
-from . import orthant, pl_bivariate
+from . import orthant, orthant_wedge, pl_bivariate
 from .activations import Activation
 
 # Python floats (numpy scalars would make every operation a numpy call, ~5x slower)
@@ -31,6 +31,9 @@ RTOL, ATOL, H_MAX = float(pl_bivariate.RTOL), float(pl_bivariate.ATOL), float(pl
 EPS, H0, H_OWEN, T_CUT = (float(v) for v in (orthant.EPS, orthant.H0, orthant.H_OWEN,
                                               orthant.T_CUT))
 INV_2PI, INV_SQRT2PI = float(orthant.INV_2PI), float(orthant.INV_SQRT2PI)
+# orthant_wedge.gq_rel's ulps, on floats
+EXP_ULPS, H2_ULPS, STAR_ULPS = (float(v) for v in (orthant_wedge.EXP_ULPS, orthant_wedge.H2_ULPS,
+                                                   orthant_wedge.STAR_ULPS))
 SQRT_PI_2, SQRT2 = float(np.sqrt(np.pi / 2.0)), float(np.sqrt(2.0))
 _Y, _W = np.polynomial.legendre.leggauss(32)
 _Y, _W = (_Y + 1.0) / 2.0, _W / 2.0  # 32-point Gauss-Legendre on [0, 1], as orthant.py
@@ -178,7 +181,7 @@ def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float, level: int) ->
             err = out * (2 * EPS)
         share.append([out, err, a < 0.0, q, hx, float(ndtr(-ks)) if level else 0.0,
                       _gamma(ks) if level and c > 0.0 else 0.0,
-                      (4.0 + 1.25 * hx * hx) * EPS + 3.0 * min(ks * ks, 1e200) * EPS])
+                      (EXP_ULPS + H2_ULPS * hx * hx) * EPS + STAR_ULPS * min(ks * ks, 1e200) * EPS])
     if pending:
         for (i, hx, b), v in zip(pending, _tails([(hx, b) for _, hx, b in pending])):
             share[i][:2] = v, v * (64.0 + hx * hx * (1.0 + b * b)) * EPS
