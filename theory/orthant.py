@@ -46,6 +46,12 @@ _Y, _W = np.polynomial.legendre.leggauss(32)
 _Y, _W = (_Y + 1.0) / 2.0, _W / 2.0  # on [0, 1]
 T_CUT = 40.0
 WEDGE_FROM = 2e-14  # a Rosenbaum bound above this relative size: try the apex form
+# g_bound's ulps (docs/theory.md section 3.2, "the bound of G"): gamma(h) = exp(-h^2/2)/sqrt(2 pi)
+# (exp, the constant, the product), gamma(h) Q(k*)'s own (ndtr, the product; with G_ULPS the
+# EXP_ULPS of orthant_wedge.gq_rel), c gamma(h) gamma(k*)'s own (c, exp, constant, 2 products)
+G_ULPS, Q_ULPS, PHI_ULPS = 2.0, 2.0, 4.0
+H2_ULPS, STAR_ULPS = orthant_wedge.H2_ULPS, orthant_wedge.STAR_ULPS
+Q_EPS, STAR_EPS = Q_ULPS * EPS, STAR_ULPS * EPS
 
 
 def gamma(z):
@@ -146,11 +152,33 @@ def orthant(h, k, r):
     u1, u2 = orthant_wedge.gq_rel(h, ks), orthant_wedge.gq_rel(k, hs)
     eH1 = h * eL + EPS * h * L + gq1 * u1 + np.abs(r) * gq2 * u2
     eH2 = k * eL + EPS * k * L + gq2 * u2 + np.abs(r) * gq1 * u1
-    phi = np.where(c > 0.0, c * gh * gamma(ks), 0.0)
+    gks, ghs = (np.where(c > 0.0, gamma(x), 0.0) for x in (ks, hs))  # c = 0: k*, h* exact
+    phi = c * gh * gks
     rhk = r + h * k
     G = rhk * L - k * gq1 - h * gq2 + phi
-    eG = np.abs(rhk) * eL + EPS * np.abs(rhk) * L + k * gq1 * u1 + h * gq2 * u2 + phi * u1
+    eG = g_bound(h, k, abs(r), rhk, L, eL, (gq1, gq2, phi), (ks, hs, gh * gks, gk * ghs),
+                 np.minimum)
     return L, H1, H2, G, (eL, eH1, eH2, eG)
+
+
+def g_bound(h, k, ar, rhk, L, eL, terms, stars, minimum):
+    """Forward error bound of ``G = (r + h k) L - k gq1 - h gq2 + phi`` (``gq1 = gamma(h)
+    Q(k*)``, ``gq2 = gamma(k) Q(h*)``, ``phi = c gamma(h) gamma(k*)``; ``ar = |r|``;
+    ``stars = (k*, h*, gamma(h) gamma(k*), gamma(k) gamma(h*))``), docs/theory.md section 3.2,
+    "the bound of G": a rounded quantity that feeds several terms enters once, through the
+    signed derivative of ``G``: ``gamma(h)`` (relative ``(G_ULPS + H2_ULPS h^2) eps``) through
+    ``phi - k gq1``, ``gamma(k)`` through ``h gq2``; ``k*`` (absolute ``STAR_ULPS |k*| eps``)
+    through ``dG/dk* = gamma(h) gamma(k*) r h``, ``h*`` through ``h gamma(k) gamma(h*)``; the
+    products' own roundings (``Q_ULPS``; ``PHI_ULPS`` plus ``phi``'s exponent ``k*^2/2``) term
+    by term.  The same operations on arrays (``minimum=np.minimum``) and floats (``min``)."""
+    gq1, gq2, phi = terms
+    ks, hs, gg1, gg2 = stars
+    eg1, eg2 = (G_ULPS + H2_ULPS * h * h) * EPS, (G_ULPS + H2_ULPS * k * k) * EPS
+    return (abs(rhk) * eL + EPS * abs(rhk) * L + (k * gq1 + h * gq2) * Q_EPS
+            + phi * ((PHI_ULPS + 0.25 * minimum(ks * ks, 1e200)) * EPS)
+            + abs(phi - k * gq1) * eg1 + h * gq2 * eg2
+            + STAR_EPS * (gg1 * (ar * h) * minimum(abs(ks), 1e200)
+                          + h * gg2 * minimum(abs(hs), 1e200)))
 
 
 def refine(h, k, r, moments, at):

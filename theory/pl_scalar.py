@@ -181,7 +181,8 @@ def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float, level: int) ->
             err = out * (2 * EPS)
         share.append([out, err, a < 0.0, q, hx, float(ndtr(-ks)) if level else 0.0,
                       _gamma(ks) if level and c > 0.0 else 0.0,
-                      (EXP_ULPS + H2_ULPS * hx * hx) * EPS + STAR_ULPS * min(ks * ks, 1e200) * EPS])
+                      (EXP_ULPS + H2_ULPS * hx * hx) * EPS + STAR_ULPS * min(ks * ks, 1e200) * EPS,
+                      ks])
     if pending:
         for (i, hx, b), v in zip(pending, _tails([(hx, b) for _, hx, b in pending])):
             share[i][:2] = v, v * (64.0 + hx * hx * (1.0 + b * b)) * EPS
@@ -199,15 +200,15 @@ def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float, level: int) ->
             continue
         r, hx, hy = sg * rho, h[x], h[y]
         gq1, gq2 = gh[x] * s1[5], gh[y] * s2[5]
-        u1, u2 = s1[7], s2[7]  # relative errors of gamma(h) Q(k*), gamma(k) Q(h*) (orthant)
-        phi = c * gh[x] * s1[6] if c > 0.0 else 0.0
+        phi = c * gh[x] * s1[6]  # gamma(k*) = 0 at c = 0 (orthant.orthant's phi)
         rhk = r + hx * hy
         G = rhk * L - hy * gq1 - hx * gq2 + phi
-        eG = abs(rhk) * eL + EPS * abs(rhk) * L + hy * gq1 * u1 + hx * gq2 * u2 + phi * u1
+        eG = orthant.g_bound(hx, hy, abs(r), rhk, L, eL, (gq1, gq2, phi),
+                             (s1[8], s2[8], gh[x] * s1[6], gh[y] * s2[6]), min)
         if level == 1:
             res.append((L, 0.0, 0.0, G, eL, 0.0, 0.0, eG))
             continue
-        ar = abs(r)
+        ar, u1, u2 = abs(r), s1[7], s2[7]  # relative errors of gamma(h) Q(k*), gamma(k) Q(h*)
         res.append((L, gq1 + r * gq2 - hx * L, gq2 + r * gq1 - hy * L, G, eL,
                     hx * eL + EPS * hx * L + gq1 * u1 + ar * gq2 * u2,
                     hy * eL + EPS * hy * L + gq2 * u2 + ar * gq1 * u1, eG))
