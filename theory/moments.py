@@ -134,6 +134,9 @@ def _bivariate(act: Activation, q, rho, order: int, method: str):
             v, ok = pl_scalar.point(act, q, rho, order)  # [pl scalar fast path] (pl_scalar.py)
             if ok:
                 return np.float64(v)
+            # declined: the array pass of pl_bivariate would decline it again (same bits)
+            return finite(routes.after(act, "bivariate", (q, rho), "pl_bivariate", method,
+                                       order=order), q)
         return finite(evaluate(act, "bivariate", (q, rho), method, order=order), q)
     if method not in METHODS:
         raise ValueError(f"method={method!r} must be one of {METHODS}")

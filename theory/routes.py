@@ -145,9 +145,20 @@ def evaluate(act: Activation, quantity: str, points, method: str = "auto", **kw)
     return out.reshape(shape)[()]
 
 
-def _scalar(act: Activation, quantity: str, points, method: str, **kw):
-    """One point: the first route that admits it, without array bookkeeping."""
+def after(act: Activation, quantity: str, points, first: str, method: str = "auto", **kw):
+    """One point (floats) whose first route ``first`` already declined it (a caller's float
+    path of that route, e.g. :mod:`.pl_scalar`): the routes after it, as :func:`evaluate`."""
+    return _scalar(act, quantity, points, method, skip=first, **kw)
+
+
+def _scalar(act: Activation, quantity: str, points, method: str, skip: str | None = None,
+            **kw):
+    """One point: the first route that admits it, without array bookkeeping (the routes up to
+    ``skip`` left out)."""
     routes = _candidates(act, quantity, method)
+    if skip is not None:
+        names = [r.name for r in routes]
+        routes = routes[names.index(skip) + 1:] if skip in names[:-1] else routes
     for r in routes[:-1]:
         if r.accurate is None:
             return r.fns[quantity](act, *points, **kw)
