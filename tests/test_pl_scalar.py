@@ -89,7 +89,9 @@ def test_tail_rule_batch_is_orthants():
 
 
 @pytest.mark.parametrize("name,params,q,rho", [
-    ("crelu", CRELU, 1.0, 0.9),  # at rho = 0.5 Rosenbaum's honest bound is 1.25e-13: the apex form
+    ("crelu", CRELU, 1.0, 0.9),  # at rho = 0.5 Rosenbaum's honest bound is 1.06e-13: the Mehler series
+    ("crelu", CRELU, 3.0, 0.5),  # served since orthant.g_bound (the bound of G was 1.04e-13)
+    ("crelu", {"tau": 1.1, "m": 1.7}, 1.0, 0.0),  # likewise (was 1.06e-13)
     ("relu6", {}, 2.0, -0.6),
     ("st", {"tau": 0.3}, 1.0, -0.4),
     ("hard_threshold", {"theta": 0.4}, 1.0, 0.9),
@@ -106,6 +108,27 @@ def test_against_mpmath(name, params, q, rho, order):
     ref = float(R.mp_bivariate(act, q, rho, order))
     scale = float(R.mp_univariate(act, q, order, lambda f: f * f))
     assert abs(value - ref) <= 1e-13 * abs(ref) + 1e-15 * scale
+
+
+@pytest.mark.parametrize("plant", ["gamma", "g_bound"])
+def test_planted_error_in_g_is_caught(monkeypatch, plant):
+    """At a point that only orthant.g_bound serves (CReLU, q = 3, rho = 0.5): every gamma
+    1e-11 off makes the served value miss mpmath by far more than 1e-13 (the check this file
+    makes fails); the bound is what decides there: the shared ``gamma(h)`` counted with 10x
+    its ulps declines the point."""
+    act = get("crelu", **CRELU)
+    mp.mp.dps = 20
+    ref = float(R.mp_bivariate(act, 3.0, 0.5, 0))
+    value, ok = pl_scalar.point(act, 3.0, 0.5, 0)
+    assert ok and abs(value - ref) <= 1e-13 * abs(ref)
+    if plant == "gamma":
+        gamma = pl_scalar._gamma
+        monkeypatch.setattr(pl_scalar, "_gamma", lambda z: gamma(z) * (1.0 + 1e-11))
+        value, ok = pl_scalar.point(act, 3.0, 0.5, 0)
+        assert ok and abs(value - ref) > 1e-13 * abs(ref)  # served, wrong: caught above
+    else:
+        monkeypatch.setattr(orthant, "G_ULPS", 10.0 * orthant.G_ULPS)
+        assert not pl_scalar.point(act, 3.0, 0.5, 0)[1]
 
 
 def test_planted_errors_fail(monkeypatch):
@@ -148,13 +171,14 @@ def test_scalar_call_is_the_array_call(name, params):
 def test_fast_path_serves_without_the_array_route(monkeypatch):
     act = get("crelu", **CRELU)
     want = float(M.e_phi_phi(act, np.array([1.0]), np.array([0.9]))[0])
+    far = float(M.e_phi_phi(act, np.array([1e6]), np.array([0.5]))[0])
     monkeypatch.setattr(P, "expect", lambda *a, **k: 1 / 0)
     assert type(M.e_phi_phi(act, 1.0, 0.9)) is np.float64
     assert float(M.e_phi_phi(act, 1.0, 0.9)) == want
     with pytest.raises(ZeroDivisionError):  # arrays, and unserved points, take the routes
         M.e_phi_phi(act, np.array([1.0]), 0.5)
-    with pytest.raises(ZeroDivisionError):
-        M.e_phi_phi(act, 1e6, 0.5)  # the ramps cancel: the bound fails
+    # the ramps cancel, the bound fails: the routes after pl_bivariate, not its array pass
+    assert float(M.e_phi_phi(act, 1e6, 0.5)) == pytest.approx(far, rel=1e-14)
 
 
 def test_fast_path_follows_the_route_order(monkeypatch):
