@@ -51,6 +51,7 @@ WEDGE_FROM = 2e-14  # a Rosenbaum bound above this relative size: try the apex f
 # EXP_ULPS of orthant_wedge.gq_rel), c gamma(h) gamma(k*)'s own (c, exp, constant, 2 products)
 G_ULPS, Q_ULPS, PHI_ULPS = 2.0, 2.0, 4.0
 H2_ULPS, STAR_ULPS = orthant_wedge.H2_ULPS, orthant_wedge.STAR_ULPS
+H2_OWN = 0.25  # H2_ULPS less the caller's rounded h (where dE/dh bounds it: pl_bivariate.input_bound)
 Q_EPS, STAR_EPS = Q_ULPS * EPS, STAR_ULPS * EPS
 
 
@@ -126,10 +127,10 @@ def _stars(h, k, r, c):
     return np.where(r >= 0.0, pos, neg)
 
 
-def orthant(h, k, r):
+def orthant(h, k, r, h2=H2_ULPS):
     """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, correlation ``r`` (Rosenbaum).
 
-    ``bounds`` holds the four forward error bounds in the same order."""
+    ``bounds`` holds the four forward error bounds in the same order (``h2``: :func:`g_bound`)."""
     h, k, r = np.broadcast_arrays(*(np.asarray(x, float) for x in (h, k, r)))
     c = np.sqrt((1.0 - r) * (1.0 + r))
     ks, hs = _stars(h, k, r, c), _stars(k, h, r, c)
@@ -157,11 +158,11 @@ def orthant(h, k, r):
     rhk = r + h * k
     G = rhk * L - k * gq1 - h * gq2 + phi
     eG = g_bound(h, k, abs(r), rhk, L, eL, (gq1, gq2, phi), (ks, hs, gh * gks, gk * ghs),
-                 np.minimum)
+                 np.minimum, h2)
     return L, H1, H2, G, (eL, eH1, eH2, eG)
 
 
-def g_bound(h, k, ar, rhk, L, eL, terms, stars, minimum):
+def g_bound(h, k, ar, rhk, L, eL, terms, stars, minimum, h2=H2_ULPS):
     """Forward error bound of ``G = (r + h k) L - k gq1 - h gq2 + phi`` (``gq1 = gamma(h)
     Q(k*)``, ``gq2 = gamma(k) Q(h*)``, ``phi = c gamma(h) gamma(k*)``; ``ar = |r|``;
     ``stars = (k*, h*, gamma(h) gamma(k*), gamma(k) gamma(h*))``), docs/theory.md section 3.2,
@@ -170,10 +171,12 @@ def g_bound(h, k, ar, rhk, L, eL, terms, stars, minimum):
     ``phi - k gq1``, ``gamma(k)`` through ``h gq2``; ``k*`` (absolute ``STAR_ULPS |k*| eps``)
     through ``dG/dk* = gamma(h) gamma(k*) r h``, ``h*`` through ``h gamma(k) gamma(h*)``; the
     products' own roundings (``Q_ULPS``; ``PHI_ULPS`` plus ``phi``'s exponent ``k*^2/2``) term
-    by term.  The same operations on arrays (``minimum=np.minimum``) and floats (``min``)."""
+    by term.  The same operations on arrays (``minimum=np.minimum``) and floats (``min``).
+    ``h2 = H2_OWN`` leaves out the caller's rounding of ``h``, ``k`` (which the caller then
+    bounds through the derivative of its total, :func:`.pl_bivariate.input_bound`)."""
     gq1, gq2, phi = terms
     ks, hs, gg1, gg2 = stars
-    eg1, eg2 = (G_ULPS + H2_ULPS * h * h) * EPS, (G_ULPS + H2_ULPS * k * k) * EPS
+    eg1, eg2 = (G_ULPS + h2 * h * h) * EPS, (G_ULPS + h2 * k * k) * EPS
     return (abs(rhk) * eL + EPS * abs(rhk) * L + (k * gq1 + h * gq2) * Q_EPS
             + phi * ((PHI_ULPS + 0.25 * minimum(ks * ks, 1e200)) * EPS)
             + abs(phi - k * gq1) * eg1 + h * gq2 * eg2

@@ -38,6 +38,7 @@ from .gaussian import with_scale_points
 RTOL, ATOL = 1e-13, 1e-24  # ATOL: of E[phi^2], docs/theory.md section 3.2
 H_MAX = 40.0  # gamma(40) underflows: a corner this far out contributes nothing
 EPS = orthant.EPS
+H_REL = EPS * (1.0 + EPS)  # |fl(b / fl(sqrt(q))) / (b / sqrt(q)) - 1| <= 2u / (1 - u)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,30 @@ def _pair_terms(bs: Basis, s, h, order: int, moments):
                            + np.abs(dj * dk) * eL + 2 * EPS * np.abs(terms))
 
 
+def level(bs: Basis, order: int) -> int:
+    """Which orthant moments carry a nonzero coefficient: 0 ``L`` only (``phi'``), 1 ``L, G``
+    (ramps, no jumps), 2 all."""
+    return 0 if order or not np.any(bs.J) else 1 if not np.any(bs.D) else 2
+
+
+def input_bound(bs: Basis, s, h, rho, moments):
+    """Level 1 (:func:`level`): the error that the rounded ``h_m = |b_m| / sqrt(q)`` causes,
+    ``H_REL sum_m |dE/dh_m| h_m`` (docs/theory.md section 3.2, "the bound of G"), with
+    ``dE/dh_m`` from the closed form: the one-kink terms ``-2 alpha_m (A sigma_m rho gamma(h_m)
+    + C Q(h_m))`` and, per pair, ``dG/dh_j = -H2``, ``dG/dh_k = -H1`` (``moments``: per pair,
+    as :func:`_gathered`).  Signed: ramps that cancel in ``E`` cancel here too, where the
+    terms' own bounds (:func:`.orthant.g_bound` with ``H2_OWN``) count them no longer."""
+    A, C, alpha, _ = _coeffs(bs, s, h, 0)
+    dh = -2.0 * (A * (bs.sigma[:, None] * rho * (alpha * orthant.gamma(h)))
+                 + C * (alpha * ndtr(-h)))
+    _, H1, H2, _, _ = moments
+    for i, (j, k, w) in enumerate(bs.pairs):
+        waa = w * (alpha[j] * alpha[k])
+        dh[j] -= waa * H2[i]
+        dh[k] -= waa * H1[i]
+    return H_REL * _rowsum(np.abs(dh) * h)
+
+
 def _gathered(moments, at, swap):
     """The orthant moments of every kink pair from the distinct corners: row ``at[i]``, with
     ``H1`` and ``H2`` (and their bounds) exchanged where ``swap[i]``."""
@@ -168,11 +193,14 @@ def expect(act: Activation, q, rho, order: int = 0, refine: bool = True):
         j, k = (np.array(v) for v in zip(*bs.corners))
         at, swap = (np.array(v) for v in zip(*bs.gather))
         hj, hk, r = h[j], h[k], bs.sigma[j, None] * bs.sigma[k, None] * ra
-        moments = orthant.orthant(hj, hk, r)  # per distinct corner
-        terms, perr = _pair_terms(bs, s, h, order, _gathered(moments, at, swap))
+        lvl = level(bs, order)  # 1: the rounding of h through dE/dh (input_bound)
+        moments = orthant.orthant(hj, hk, r, orthant.H2_OWN if lvl == 1 else orthant.H2_ULPS)
+        gathered = _gathered(moments, at, swap)
+        terms, perr = _pair_terms(bs, s, h, order, gathered)
+        inp = input_bound(bs, s, h, ra, gathered) if lvl == 1 else None
         full = total + _rowsum(terms)  # the points, then the scale E[phi^2] per distinct q
         tol = RTOL * np.abs(full) + ATOL * np.abs(np.concatenate([full[n:][inv], full[n:]]))
-        bad = ~(err + _rowsum(perr) <= tol)
+        bad = ~(err + _rowsum(perr) + (0.0 if inp is None else inp) <= tol)
         if refine and np.any(bad):  # Rosenbaum's sums cancel: the apex form, for the pairs that matter
             need = np.zeros(hj.shape, bool)
             np.logical_or.at(need, at, bad & (perr > 0.5 * tol / len(at)))
@@ -180,6 +208,8 @@ def expect(act: Activation, q, rho, order: int = 0, refine: bool = True):
                                      + [[np.array(x, float) for x in moments[4]]], need)
             terms, perr = _pair_terms(bs, s, h, order, _gathered(moments, at, swap))
         total, err = total + _rowsum(terms), err + _rowsum(perr)
+        if inp is not None:
+            err = err + inp
     value, scale = total[:n], total[n:][inv]
     ok = (err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
     return value.reshape(shape), ok.reshape(shape)
