@@ -89,9 +89,10 @@ def test_tail_rule_batch_is_orthants():
 
 
 @pytest.mark.parametrize("name,params,q,rho", [
-    ("crelu", CRELU, 1.0, 0.9),  # at rho = 0.5 Rosenbaum's honest bound is 1.06e-13: the Mehler series
-    ("crelu", CRELU, 3.0, 0.5),  # served since orthant.g_bound (the bound of G was 1.04e-13)
-    ("crelu", {"tau": 1.1, "m": 1.7}, 1.0, 0.0),  # likewise (was 1.06e-13)
+    ("crelu", CRELU, 1.0, 0.9),
+    ("crelu", CRELU, 1.0, 0.5),  # served since orthant.g_bound, input_bound (bound 1.25e-13 -> 9.99e-14)
+    ("crelu", CRELU, 3.0, 0.5),  # likewise (1.04e-13 -> 8.4e-14)
+    ("crelu", {"tau": 1.1, "m": 1.7}, 1.0, 0.0),  # likewise (1.06e-13 -> 8e-14)
     ("relu6", {}, 2.0, -0.6),
     ("st", {"tau": 0.3}, 1.0, -0.4),
     ("hard_threshold", {"theta": 0.4}, 1.0, 0.9),
@@ -114,8 +115,8 @@ def test_against_mpmath(name, params, q, rho, order):
 def test_planted_error_in_g_is_caught(monkeypatch, plant):
     """At a point that only orthant.g_bound serves (CReLU, q = 3, rho = 0.5): every gamma
     1e-11 off makes the served value miss mpmath by far more than 1e-13 (the check this file
-    makes fails); the bound is what decides there: the shared ``gamma(h)`` counted with 10x
-    its ulps declines the point."""
+    makes fails); the bound is what decides there: the shared ``gamma(h)`` (grouped by
+    pl_bivariate.input_bound) counted with 10x its ulps declines the point."""
     act = get("crelu", **CRELU)
     mp.mp.dps = 20
     ref = float(R.mp_bivariate(act, 3.0, 0.5, 0))
@@ -127,7 +128,7 @@ def test_planted_error_in_g_is_caught(monkeypatch, plant):
         value, ok = pl_scalar.point(act, 3.0, 0.5, 0)
         assert ok and abs(value - ref) > 1e-13 * abs(ref)  # served, wrong: caught above
     else:
-        monkeypatch.setattr(orthant, "G_ULPS", 10.0 * orthant.G_ULPS)
+        monkeypatch.setattr(pl_scalar, "G_ULPS", 10.0 * pl_scalar.G_ULPS)
         assert not pl_scalar.point(act, 3.0, 0.5, 0)[1]
 
 

@@ -49,9 +49,9 @@ WEDGE_FROM = 2e-14  # a Rosenbaum bound above this relative size: try the apex f
 # g_bound's ulps (docs/theory.md section 3.2, "the bound of G"): gamma(h) = exp(-h^2/2)/sqrt(2 pi)
 # (exp, the constant, the product), gamma(h) Q(k*)'s own (ndtr, the product; with G_ULPS the
 # EXP_ULPS of orthant_wedge.gq_rel), c gamma(h) gamma(k*)'s own (c, exp, constant, 2 products)
-G_ULPS, Q_ULPS, PHI_ULPS = 2.0, 2.0, 4.0
+G_ULPS, Q_ULPS, PHI_ULPS = 2.0, 2.0, 4.25
 H2_ULPS, STAR_ULPS = orthant_wedge.H2_ULPS, orthant_wedge.STAR_ULPS
-H2_OWN = 0.25  # H2_ULPS less the caller's rounded h (where dE/dh bounds it: pl_bivariate.input_bound)
+H2_OWN = 0.25  # H2_ULPS less the caller's rounded h (grouped: pl_bivariate.input_bound)
 Q_EPS, STAR_EPS = Q_ULPS * EPS, STAR_ULPS * EPS
 
 
@@ -127,10 +127,12 @@ def _stars(h, k, r, c):
     return np.where(r >= 0.0, pos, neg)
 
 
-def orthant(h, k, r, h2=H2_ULPS):
+def orthant(h, k, r, grouped: bool = False):
     """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, correlation ``r`` (Rosenbaum).
 
-    ``bounds`` holds the four forward error bounds in the same order (``h2``: :func:`g_bound`)."""
+    ``bounds`` holds the four forward error bounds in the same order; ``grouped``: ``G``'s
+    without the rounding of ``gamma(h)``, ``gamma(k)`` (:func:`g_bound`), and a sixth item,
+    ``G``'s derivatives in ``log gamma(h)``, ``log gamma(k)``, for the caller to group."""
     h, k, r = np.broadcast_arrays(*(np.asarray(x, float) for x in (h, k, r)))
     c = np.sqrt((1.0 - r) * (1.0 + r))
     ks, hs = _stars(h, k, r, c), _stars(k, h, r, c)
@@ -158,11 +160,13 @@ def orthant(h, k, r, h2=H2_ULPS):
     rhk = r + h * k
     G = rhk * L - k * gq1 - h * gq2 + phi
     eG = g_bound(h, k, abs(r), rhk, L, eL, (gq1, gq2, phi), (ks, hs, gh * gks, gk * ghs),
-                 np.minimum, h2)
+                 np.minimum, grouped)
+    if grouped:
+        return L, H1, H2, G, (eL, eH1, eH2, eG), (phi - k * gq1, -(h * gq2))
     return L, H1, H2, G, (eL, eH1, eH2, eG)
 
 
-def g_bound(h, k, ar, rhk, L, eL, terms, stars, minimum, h2=H2_ULPS):
+def g_bound(h, k, ar, rhk, L, eL, terms, stars, minimum, grouped: bool = False):
     """Forward error bound of ``G = (r + h k) L - k gq1 - h gq2 + phi`` (``gq1 = gamma(h)
     Q(k*)``, ``gq2 = gamma(k) Q(h*)``, ``phi = c gamma(h) gamma(k*)``; ``ar = |r|``;
     ``stars = (k*, h*, gamma(h) gamma(k*), gamma(k) gamma(h*))``), docs/theory.md section 3.2,
@@ -172,16 +176,19 @@ def g_bound(h, k, ar, rhk, L, eL, terms, stars, minimum, h2=H2_ULPS):
     through ``dG/dk* = gamma(h) gamma(k*) r h``, ``h*`` through ``h gamma(k) gamma(h*)``; the
     products' own roundings (``Q_ULPS``; ``PHI_ULPS`` plus ``phi``'s exponent ``k*^2/2``) term
     by term.  The same operations on arrays (``minimum=np.minimum``) and floats (``min``).
-    ``h2 = H2_OWN`` leaves out the caller's rounding of ``h``, ``k`` (which the caller then
-    bounds through the derivative of its total, :func:`.pl_bivariate.input_bound`)."""
+    ``grouped``: without the ``gamma(h)``, ``gamma(k)`` terms (the caller bounds them, and
+    the rounding of its ``h``, through the derivatives of its total:
+    :func:`.pl_bivariate.input_bound`)."""
     gq1, gq2, phi = terms
     ks, hs, gg1, gg2 = stars
-    eg1, eg2 = (G_ULPS + h2 * h * h) * EPS, (G_ULPS + h2 * k * k) * EPS
-    return (abs(rhk) * eL + EPS * abs(rhk) * L + (k * gq1 + h * gq2) * Q_EPS
-            + phi * ((PHI_ULPS + 0.25 * minimum(ks * ks, 1e200)) * EPS)
-            + abs(phi - k * gq1) * eg1 + h * gq2 * eg2
-            + STAR_EPS * (gg1 * (ar * h) * minimum(abs(ks), 1e200)
-                          + h * gg2 * minimum(abs(hs), 1e200)))
+    own = (abs(rhk) * eL + EPS * abs(rhk) * L + (k * gq1 + h * gq2) * Q_EPS
+           + phi * ((PHI_ULPS + 0.25 * minimum(ks * ks, 1e200)) * EPS)
+           + STAR_EPS * (gg1 * (ar * h) * minimum(abs(ks), 1e200)
+                         + h * gg2 * minimum(abs(hs), 1e200)))
+    if grouped:
+        return own
+    return (own + abs(phi - k * gq1) * ((G_ULPS + H2_ULPS * h * h) * EPS)
+            + h * gq2 * ((G_ULPS + H2_ULPS * k * k) * EPS))
 
 
 def refine(h, k, r, moments, at):

@@ -152,22 +152,29 @@ def level(bs: Basis, order: int) -> int:
     return 0 if order or not np.any(bs.J) else 1 if not np.any(bs.D) else 2
 
 
-def input_bound(bs: Basis, s, h, rho, moments):
-    """Level 1 (:func:`level`): the error that the rounded ``h_m = |b_m| / sqrt(q)`` causes,
-    ``H_REL sum_m |dE/dh_m| h_m`` (docs/theory.md section 3.2, "the bound of G"), with
-    ``dE/dh_m`` from the closed form: the one-kink terms ``-2 alpha_m (A sigma_m rho gamma(h_m)
-    + C Q(h_m))`` and, per pair, ``dG/dh_j = -H2``, ``dG/dh_k = -H1`` (``moments``: per pair,
-    as :func:`_gathered`).  Signed: ramps that cancel in ``E`` cancel here too, where the
-    terms' own bounds (:func:`.orthant.g_bound` with ``H2_OWN``) count them no longer."""
+def input_bound(bs: Basis, s, h, rho, moments, sens):
+    """Level 1 (:func:`level`): the rounding of each ``h_m = |b_m| / sqrt(q)`` (relative
+    ``H_REL``) and of its ``gamma(h_m)`` (relative ``(G_ULPS + H2_OWN h_m^2) eps``: the
+    exponent and ``exp``) through the signed derivatives of the total (docs/theory.md section
+    3.2, "the bound of G"): ``dE/dh_m`` from the one-kink terms, ``-2 alpha_m (A sigma_m rho
+    gamma(h_m) + C Q(h_m))``, and per pair ``dG/dh_j = -H2``, ``dG/dh_k = -H1``;
+    ``dE/dlog gamma(h_m)`` per pair from ``sens`` (:func:`.orthant.orthant`'s, gathered as
+    ``moments``).  Ramps that cancel in ``E`` cancel here too (the one-kink terms' own bounds
+    keep ``gamma``'s rounding)."""
     A, C, alpha, _ = _coeffs(bs, s, h, 0)
     dh = -2.0 * (A * (bs.sigma[:, None] * rho * (alpha * orthant.gamma(h)))
                  + C * (alpha * ndtr(-h)))
+    dg = np.zeros(h.shape)
     _, H1, H2, _, _ = moments
+    s1, s2 = sens
     for i, (j, k, w) in enumerate(bs.pairs):
         waa = w * (alpha[j] * alpha[k])
         dh[j] -= waa * H2[i]
         dh[k] -= waa * H1[i]
-    return H_REL * _rowsum(np.abs(dh) * h)
+        dg[j] += waa * s1[i]
+        dg[k] += waa * s2[i]
+    eg = (orthant.G_ULPS + orthant.H2_OWN * h * h) * EPS
+    return H_REL * _rowsum(np.abs(dh) * h) + _rowsum(np.abs(dg) * eg)
 
 
 def _gathered(moments, at, swap):
@@ -193,11 +200,17 @@ def expect(act: Activation, q, rho, order: int = 0, refine: bool = True):
         j, k = (np.array(v) for v in zip(*bs.corners))
         at, swap = (np.array(v) for v in zip(*bs.gather))
         hj, hk, r = h[j], h[k], bs.sigma[j, None] * bs.sigma[k, None] * ra
-        lvl = level(bs, order)  # 1: the rounding of h through dE/dh (input_bound)
-        moments = orthant.orthant(hj, hk, r, orthant.H2_OWN if lvl == 1 else orthant.H2_ULPS)
+        lvl = level(bs, order)  # 1: the rounding of h, gamma(h) grouped (input_bound)
+        moments = orthant.orthant(hj, hk, r, grouped=lvl == 1)
+        inp = None
+        if lvl == 1:
+            *moments, (s1, s2) = moments
+            sw = swap[:, None]
+            sens = (np.where(sw, s2[at], s1[at]), np.where(sw, s1[at], s2[at]))
         gathered = _gathered(moments, at, swap)
         terms, perr = _pair_terms(bs, s, h, order, gathered)
-        inp = input_bound(bs, s, h, ra, gathered) if lvl == 1 else None
+        if lvl == 1:
+            inp = input_bound(bs, s, h, ra, gathered, sens)
         full = total + _rowsum(terms)  # the points, then the scale E[phi^2] per distinct q
         tol = RTOL * np.abs(full) + ATOL * np.abs(np.concatenate([full[n:][inv], full[n:]]))
         bad = ~(err + _rowsum(perr) + (0.0 if inp is None else inp) <= tol)

@@ -34,7 +34,7 @@ INV_2PI, INV_SQRT2PI = float(orthant.INV_2PI), float(orthant.INV_SQRT2PI)
 # orthant_wedge.gq_rel's ulps, on floats
 EXP_ULPS, H2_ULPS, STAR_ULPS = (float(v) for v in (orthant_wedge.EXP_ULPS, orthant_wedge.H2_ULPS,
                                                    orthant_wedge.STAR_ULPS))
-H2_OWN, H_REL = float(orthant.H2_OWN), float(pl_bivariate.H_REL)
+H2_OWN, H_REL, G_ULPS = (float(v) for v in (orthant.H2_OWN, pl_bivariate.H_REL, orthant.G_ULPS))
 SQRT_PI_2, SQRT2 = float(np.sqrt(np.pi / 2.0)), float(np.sqrt(2.0))
 _Y, _W = np.polynomial.legendre.leggauss(32)
 _Y, _W = (_Y + 1.0) / 2.0, _W / 2.0  # 32-point Gauss-Legendre on [0, 1], as orthant.py
@@ -205,10 +205,10 @@ def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float, level: int) ->
         rhk = r + hx * hy
         G = rhk * L - hy * gq1 - hx * gq2 + phi
         eG = orthant.g_bound(hx, hy, abs(r), rhk, L, eL, (gq1, gq2, phi),
-                             (s1[8], s2[8], gh[x] * s1[6], gh[y] * s2[6]), min,
-                             H2_OWN if level == 1 else H2_ULPS)
-        if level == 1:  # H1, H2 for dE/dh (:func:`.pl_bivariate.input_bound`), no bounds
-            res.append((L, gq1 + r * gq2 - hx * L, gq2 + r * gq1 - hy * L, G, eL, 0.0, 0.0, eG))
+                             (s1[8], s2[8], gh[x] * s1[6], gh[y] * s2[6]), min, level == 1)
+        if level == 1:  # H1, H2 and dG/dlog gamma for :func:`.pl_bivariate.input_bound`
+            res.append((L, gq1 + r * gq2 - hx * L, gq2 + r * gq1 - hy * L, G, eL, 0.0, 0.0, eG,
+                        phi - hy * gq1, -(hx * gq2)))
             continue
         ar, u1, u2 = abs(r), s1[7], s2[7]  # relative errors of gamma(h) Q(k*), gamma(k) Q(h*)
         res.append((L, gq1 + r * gq2 - hx * L, gq2 + r * gq1 - hy * L, G, eL,
@@ -253,14 +253,16 @@ def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, floa
     total, err = total + usum, err + esum
     level = kk.level[order]
     orth = _orthants(kk, h, qh, gh, rho, level)
-    if level == 1:  # dE/dh_m (:func:`.pl_bivariate.input_bound`): the one-kink terms
+    if level == 1:  # dE/dh_m, dE/dlog gamma(h_m) (:func:`.pl_bivariate.input_bound`)
         dh = [-2.0 * (A * (kk.sigma[m] * rho * (alpha[m] * gh[u])) + C * (alpha[m] * qh[u]))
               for m, u in enumerate(kk.at)]
+        dg = [0.0] * len(kk.at)
     usum = None
     for j, k, w, o, swapped in kk.pairs:
-        L, H1, H2, G, eL, eH1, eH2, eG = orth[o]
+        L, H1, H2, G, eL, eH1, eH2, eG, *sens = orth[o]
         if swapped:  # the pair's corners reversed (:func:`.pl_bivariate._gathered`)
             H1, H2, eH1, eH2 = H2, H1, eH2, eH1
+            sens = sens[::-1]
         if level == 0:
             dd = delta[j] * delta[k]
             terms = dd * L
@@ -272,6 +274,8 @@ def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, floa
             waa = w * aa  # dG/dh_j = -H2, dG/dh_k = -H1
             dh[j] -= waa * H2
             dh[k] -= waa * H1
+            dg[j] += waa * sens[0]
+            dg[k] += waa * sens[1]
         else:
             aj, ak, dj, dk = alpha[j], alpha[k], delta[j], delta[k]
             terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
@@ -280,10 +284,12 @@ def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, floa
         v = w * terms
         usum, esum = (v, e) if usum is None else (usum + v, esum + e)
     if level == 1:
-        inp = 0.0
+        inp, grp = 0.0, 0.0
         for m, u in enumerate(kk.at):
             inp += abs(dh[m]) * h[u]
-        return total + usum, err + esum + H_REL * inp
+        for m, u in enumerate(kk.at):
+            grp += abs(dg[m]) * ((G_ULPS + H2_OWN * h[u] * h[u]) * EPS)
+        return total + usum, err + esum + (H_REL * inp + grp)
     return total + usum, err + esum
 
 
