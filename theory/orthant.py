@@ -52,7 +52,8 @@ WEDGE_FROM = 2e-14  # a Rosenbaum bound above this relative size: try the apex f
 G_ULPS, Q_ULPS, PHI_ULPS = 2.0, 2.0, 4.25
 H2_ULPS, STAR_ULPS = orthant_wedge.H2_ULPS, orthant_wedge.STAR_ULPS
 H2_OWN = 0.25  # H2_ULPS less the caller's rounded h (grouped: pl_bivariate.input_bound)
-Q_EPS, STAR_EPS = Q_ULPS * EPS, STAR_ULPS * EPS
+Q_EPS, STAR_EPS, PHI_EPS, G_EPS = (float(u * EPS) for u in (Q_ULPS, STAR_ULPS, PHI_ULPS, G_ULPS))
+H2_EPS, QUARTER_EPS = float(H2_ULPS * EPS), float(0.25 * EPS)  # Python floats: pl_scalar's too
 
 
 def gamma(z):
@@ -130,9 +131,9 @@ def _stars(h, k, r, c):
 def orthant(h, k, r, grouped: bool = False):
     """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, correlation ``r`` (Rosenbaum).
 
-    ``bounds`` holds the four forward error bounds in the same order; ``grouped``: ``G``'s
-    without the rounding of ``gamma(h)``, ``gamma(k)`` (:func:`g_bound`), and a sixth item,
-    ``G``'s derivatives in ``log gamma(h)``, ``log gamma(k)``, for the caller to group."""
+    ``bounds`` holds the four forward error bounds in the same order; ``grouped``: a sixth
+    item, ``G``'s bound without the rounding of ``gamma(h)``, ``gamma(k)`` (:func:`g_bound`)
+    and ``G``'s derivatives in ``log gamma(h)``, ``log gamma(k)``, for the caller to group."""
     h, k, r = np.broadcast_arrays(*(np.asarray(x, float) for x in (h, k, r)))
     c = np.sqrt((1.0 - r) * (1.0 + r))
     ks, hs = _stars(h, k, r, c), _stars(k, h, r, c)
@@ -159,36 +160,39 @@ def orthant(h, k, r, grouped: bool = False):
     phi = c * gh * gks
     rhk = r + h * k
     G = rhk * L - k * gq1 - h * gq2 + phi
-    eG = g_bound(h, k, abs(r), rhk, L, eL, (gq1, gq2, phi), (ks, hs, gh * gks, gk * ghs),
-                 np.minimum, grouped)
+    own, eG = g_bound(h, k, abs(r), rhk, L, eL, (gq1, gq2, phi),
+                      share_terms(h, ks, gh * gks, np.minimum),
+                      share_terms(k, hs, gk * ghs, np.minimum))
     if grouped:
-        return L, H1, H2, G, (eL, eH1, eH2, eG), (phi - k * gq1, -(h * gq2))
+        return L, H1, H2, G, (eL, eH1, eH2, eG), (own, phi - k * gq1, -(h * gq2))
     return L, H1, H2, G, (eL, eH1, eH2, eG)
 
 
-def g_bound(h, k, ar, rhk, L, eL, terms, stars, minimum, grouped: bool = False):
+def share_terms(h, ks, gg, minimum) -> list:
+    """What :func:`g_bound` needs of one corner share ``(h, k*)``, ``gg = gamma(h)
+    gamma(k*)``: ``phi``'s own relative error ``(PHI_ULPS + k*^2/4) eps``, ``gg |k*|`` (``k*``'s
+    error is ``STAR_ULPS |k*| eps``) and ``gamma(h)``'s relative error ``(G_ULPS + H2_ULPS
+    h^2) eps``.  The same operations on arrays (``minimum=np.minimum``) and floats (``min``)."""
+    ka = minimum(abs(ks), 1e100)
+    return [PHI_EPS + QUARTER_EPS * (ka * ka), gg * ka, G_EPS + H2_EPS * (h * h)]
+
+
+def g_bound(h, k, ar, rhk, L, eL, terms, share1, share2):
     """Forward error bound of ``G = (r + h k) L - k gq1 - h gq2 + phi`` (``gq1 = gamma(h)
-    Q(k*)``, ``gq2 = gamma(k) Q(h*)``, ``phi = c gamma(h) gamma(k*)``; ``ar = |r|``;
-    ``stars = (k*, h*, gamma(h) gamma(k*), gamma(k) gamma(h*))``), docs/theory.md section 3.2,
+    Q(k*)``, ``gq2 = gamma(k) Q(h*)``, ``phi = c gamma(h) gamma(k*)``; ``ar = |r|``; the
+    shares ``(h, k*)`` and ``(k, h*)`` by :func:`share_terms`), docs/theory.md section 3.2,
     "the bound of G": a rounded quantity that feeds several terms enters once, through the
-    signed derivative of ``G``: ``gamma(h)`` (relative ``(G_ULPS + H2_ULPS h^2) eps``) through
-    ``phi - k gq1``, ``gamma(k)`` through ``h gq2``; ``k*`` (absolute ``STAR_ULPS |k*| eps``)
-    through ``dG/dk* = gamma(h) gamma(k*) r h``, ``h*`` through ``h gamma(k) gamma(h*)``; the
-    products' own roundings (``Q_ULPS``; ``PHI_ULPS`` plus ``phi``'s exponent ``k*^2/2``) term
-    by term.  The same operations on arrays (``minimum=np.minimum``) and floats (``min``).
-    ``grouped``: without the ``gamma(h)``, ``gamma(k)`` terms (the caller bounds them, and
-    the rounding of its ``h``, through the derivatives of its total:
-    :func:`.pl_bivariate.input_bound`)."""
+    signed derivative of ``G``: ``gamma(h)`` through ``phi - k gq1``, ``gamma(k)`` through
+    ``h gq2``; ``k*`` through ``dG/dk* = gamma(h) gamma(k*) r h``, ``h*`` through
+    ``h gamma(k) gamma(h*)``; the products' own roundings (``Q_ULPS``, ``PHI_ULPS``) term by
+    term.  ``(own, full)``: ``own`` without the ``gamma(h)``, ``gamma(k)`` terms (a caller
+    that bounds them, and the rounding of its ``h``, through the derivatives of its total:
+    :func:`.pl_bivariate.input_bound`).  :mod:`.pl_scalar` has these operations inline."""
     gq1, gq2, phi = terms
-    ks, hs, gg1, gg2 = stars
-    own = (abs(rhk) * eL + EPS * abs(rhk) * L + (k * gq1 + h * gq2) * Q_EPS
-           + phi * ((PHI_ULPS + 0.25 * minimum(ks * ks, 1e200)) * EPS)
-           + STAR_EPS * (gg1 * (ar * h) * minimum(abs(ks), 1e200)
-                         + h * gg2 * minimum(abs(hs), 1e200)))
-    if grouped:
-        return own
-    return (own + abs(phi - k * gq1) * ((G_ULPS + H2_ULPS * h * h) * EPS)
-            + h * gq2 * ((G_ULPS + H2_ULPS * k * k) * EPS))
+    kgq1 = k * gq1
+    own = (abs(rhk) * (eL + EPS * L) + (kgq1 + h * gq2) * Q_EPS + phi * share1[0]
+           + STAR_EPS * h * (share1[1] * ar + share2[1]))
+    return own, own + abs(phi - kgq1) * share1[2] + h * gq2 * share2[2]
 
 
 def refine(h, k, r, moments, at):

@@ -152,21 +152,22 @@ def level(bs: Basis, order: int) -> int:
     return 0 if order or not np.any(bs.J) else 1 if not np.any(bs.D) else 2
 
 
-def input_bound(bs: Basis, s, h, rho, moments, sens):
+def input_bound(bs: Basis, s, h, rho, moments, sens, at, swap):
     """Level 1 (:func:`level`): the rounding of each ``h_m = |b_m| / sqrt(q)`` (relative
     ``H_REL``) and of its ``gamma(h_m)`` (relative ``(G_ULPS + H2_OWN h_m^2) eps``: the
     exponent and ``exp``) through the signed derivatives of the total (docs/theory.md section
     3.2, "the bound of G"): ``dE/dh_m`` from the one-kink terms, ``-2 alpha_m (A sigma_m rho
     gamma(h_m) + C Q(h_m))``, and per pair ``dG/dh_j = -H2``, ``dG/dh_k = -H1``;
-    ``dE/dlog gamma(h_m)`` per pair from ``sens`` (:func:`.orthant.orthant`'s, gathered as
-    ``moments``).  Ramps that cancel in ``E`` cancel here too (the one-kink terms' own bounds
-    keep ``gamma``'s rounding)."""
+    ``dE/dlog gamma(h_m)`` per pair from ``sens`` (:func:`.orthant.orthant`'s, per corner;
+    ``moments`` per pair, :func:`_gathered`).  Ramps that cancel in ``E`` cancel here too
+    (the one-kink terms' own bounds keep ``gamma``'s rounding)."""
     A, C, alpha, _ = _coeffs(bs, s, h, 0)
     dh = -2.0 * (A * (bs.sigma[:, None] * rho * (alpha * orthant.gamma(h)))
                  + C * (alpha * ndtr(-h)))
     dg = np.zeros(h.shape)
     _, H1, H2, _, _ = moments
-    s1, s2 = sens
+    sw = swap[:, None]  # per pair: the derivatives in its first and second corner
+    s1, s2 = np.where(sw, sens[1][at], sens[0][at]), np.where(sw, sens[0][at], sens[1][at])
     for i, (j, k, w) in enumerate(bs.pairs):
         waa = w * (alpha[j] * alpha[k])
         dh[j] -= waa * H2[i]
@@ -175,6 +176,20 @@ def input_bound(bs: Basis, s, h, rho, moments, sens):
         dg[k] += waa * s2[i]
     eg = (orthant.G_ULPS + orthant.H2_OWN * h * h) * EPS
     return H_REL * _rowsum(np.abs(dh) * h) + _rowsum(np.abs(dg) * eg)
+
+
+def _grouped(bs: Basis, s, h, rho, moments, own, sens, at, swap):
+    """Level 1: the pairs' bound with ``G``'s ``own`` bounds (:func:`.orthant.g_bound`)
+    plus :func:`input_bound`; the caller takes the smaller of it and the term-by-term one."""
+    L, H1, H2, G, (eL, eH1, eH2, _) = moments
+    gathered = _gathered((L, H1, H2, G, (eL, eH1, eH2, own)), at, swap)
+    return _rowsum(_pair_terms(bs, s, h, 0, gathered)[1]) + input_bound(
+        bs, s, h, rho, gathered, sens, at, swap)
+
+
+def _least(a, b):
+    """``b`` where it is smaller, else ``a`` (a NaN ``b`` keeps ``a``; floats as in pl_scalar)."""
+    return np.where(b < a, b, a)
 
 
 def _gathered(moments, at, swap):
@@ -200,29 +215,32 @@ def expect(act: Activation, q, rho, order: int = 0, refine: bool = True):
         j, k = (np.array(v) for v in zip(*bs.corners))
         at, swap = (np.array(v) for v in zip(*bs.gather))
         hj, hk, r = h[j], h[k], bs.sigma[j, None] * bs.sigma[k, None] * ra
-        lvl = level(bs, order)  # 1: the rounding of h, gamma(h) grouped (input_bound)
+        lvl = level(bs, order)  # 1: also the bound with h, gamma(h) grouped (_grouped)
         moments = orthant.orthant(hj, hk, r, grouped=lvl == 1)
-        inp = None
         if lvl == 1:
-            *moments, (s1, s2) = moments
-            sw = swap[:, None]
-            sens = (np.where(sw, s2[at], s1[at]), np.where(sw, s1[at], s2[at]))
+            *moments, (own, *sens) = moments
         gathered = _gathered(moments, at, swap)
         terms, perr = _pair_terms(bs, s, h, order, gathered)
-        if lvl == 1:
-            inp = input_bound(bs, s, h, ra, gathered, sens)
         full = total + _rowsum(terms)  # the points, then the scale E[phi^2] per distinct q
         tol = RTOL * np.abs(full) + ATOL * np.abs(np.concatenate([full[n:][inv], full[n:]]))
-        bad = ~(err + _rowsum(perr) + (0.0 if inp is None else inp) <= tol)
+        e = err + _rowsum(perr)
+        if lvl == 1:
+            e = _least(e, err + _grouped(bs, s, h, ra, moments, own, sens, at, swap))
+        bad = ~(e <= tol)
         if refine and np.any(bad):  # Rosenbaum's sums cancel: the apex form, for the pairs that matter
             need = np.zeros(hj.shape, bool)
             np.logical_or.at(need, at, bad & (perr > 0.5 * tol / len(at)))
+            g0 = moments[3]
             moments = orthant.refine(hj, hk, r, [np.array(x, float) for x in moments[:4]]
                                      + [[np.array(x, float) for x in moments[4]]], need)
             terms, perr = _pair_terms(bs, s, h, order, _gathered(moments, at, swap))
-        total, err = total + _rowsum(terms), err + _rowsum(perr)
-        if inp is not None:
-            err = err + inp
+            e = err + _rowsum(perr)
+            if lvl == 1:  # a corner the apex form took carries its own whole bound
+                kept = moments[3] == g0
+                own = np.where(kept, own, moments[4][3])
+                sens = [np.where(kept, x, 0.0) for x in sens]
+                e = _least(e, err + _grouped(bs, s, h, ra, moments, own, sens, at, swap))
+        total, err = total + _rowsum(terms), e
     value, scale = total[:n], total[n:][inv]
     ok = (err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
     return value.reshape(shape), ok.reshape(shape)

@@ -35,6 +35,8 @@ INV_2PI, INV_SQRT2PI = float(orthant.INV_2PI), float(orthant.INV_SQRT2PI)
 EXP_ULPS, H2_ULPS, STAR_ULPS = (float(v) for v in (orthant_wedge.EXP_ULPS, orthant_wedge.H2_ULPS,
                                                    orthant_wedge.STAR_ULPS))
 H2_OWN, H_REL, G_ULPS = (float(v) for v in (orthant.H2_OWN, pl_bivariate.H_REL, orthant.G_ULPS))
+Q_EPS, STAR_EPS, PHI_EPS = orthant.Q_EPS, orthant.STAR_EPS, orthant.PHI_EPS
+G_EPS, H2_EPS, QUARTER_EPS = orthant.G_EPS, orthant.H2_EPS, orthant.QUARTER_EPS
 SQRT_PI_2, SQRT2 = float(np.sqrt(np.pi / 2.0)), float(np.sqrt(2.0))
 _Y, _W = np.polynomial.legendre.leggauss(32)
 _Y, _W = (_Y + 1.0) / 2.0, _W / 2.0  # 32-point Gauss-Legendre on [0, 1], as orthant.py
@@ -180,10 +182,15 @@ def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float, level: int) ->
         if hx == 0.0:  # Tc(0, b) = atan(1/b) / (2 pi)
             out = float(_ATAN2(1.0, b)) * INV_2PI
             err = out * (2 * EPS)
-        share.append([out, err, a < 0.0, q, hx, float(ndtr(-ks)) if level else 0.0,
-                      _gamma(ks) if level and c > 0.0 else 0.0,
-                      (EXP_ULPS + H2_ULPS * hx * hx) * EPS + STAR_ULPS * min(ks * ks, 1e200) * EPS,
-                      ks])
+        if level:  # :func:`.orthant.share_terms` inline
+            gk = _gamma(ks) if c > 0.0 else 0.0
+            ka = min(abs(ks), 1e100)
+            share.append([out, err, a < 0.0, q, hx, float(ndtr(-ks)), gk, (
+                EXP_ULPS + H2_ULPS * hx * hx) * EPS + STAR_ULPS * min(ks * ks, 1e200) * EPS
+                if level == 2 else 0.0, PHI_EPS + QUARTER_EPS * (ka * ka), gh[x] * gk * ka,
+                G_EPS + H2_EPS * (hx * hx)])
+        else:
+            share.append([out, err, a < 0.0, q, hx])
     if pending:
         for (i, hx, b), v in zip(pending, _tails([(hx, b) for _, hx, b in pending])):
             share[i][:2] = v, v * (64.0 + hx * hx * (1.0 + b * b)) * EPS
@@ -204,22 +211,26 @@ def _orthants(kk: Kinks, h: list, qh: list, gh: list, rho: float, level: int) ->
         phi = c * gh[x] * s1[6]  # gamma(k*) = 0 at c = 0 (orthant.orthant's phi)
         rhk = r + hx * hy
         G = rhk * L - hy * gq1 - hx * gq2 + phi
-        eG = orthant.g_bound(hx, hy, abs(r), rhk, L, eL, (gq1, gq2, phi),
-                             (s1[8], s2[8], gh[x] * s1[6], gh[y] * s2[6]), min, level == 1)
-        if level == 1:  # H1, H2 and dG/dlog gamma for :func:`.pl_bivariate.input_bound`
-            res.append((L, gq1 + r * gq2 - hx * L, gq2 + r * gq1 - hy * L, G, eL, 0.0, 0.0, eG,
-                        phi - hy * gq1, -(hx * gq2)))
+        # :func:`.orthant.g_bound` inline (a call costs ~3x its operations here)
+        ar, kgq1 = abs(r), hy * gq1
+        own = (abs(rhk) * (eL + EPS * L) + (kgq1 + hx * gq2) * Q_EPS + phi * s1[8]
+               + STAR_EPS * hx * (s1[9] * ar + s2[9]))
+        eG = own + abs(phi - kgq1) * s1[10] + hx * gq2 * s2[10]
+        if level == 1:  # and for :func:`.pl_bivariate._grouped`: own, H1, H2, dG/dlog gamma
+            res.append((L, G, eG, own, gq1 + r * gq2 - hx * L, gq2 + r * gq1 - hy * L,
+                        phi - kgq1, -(hx * gq2)))
             continue
-        ar, u1, u2 = abs(r), s1[7], s2[7]  # relative errors of gamma(h) Q(k*), gamma(k) Q(h*)
+        u1, u2 = s1[7], s2[7]  # relative errors of gamma(h) Q(k*), gamma(k) Q(h*)
         res.append((L, gq1 + r * gq2 - hx * L, gq2 + r * gq1 - hy * L, G, eL,
                     hx * eL + EPS * hx * L + gq1 * u1 + ar * gq2 * u2,
                     hy * eL + EPS * hy * L + gq2 * u2 + ar * gq1 * u1, eG))
     return res
 
 
-def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, float]:
-    """``(E, bound)`` at one point: :func:`.pl_bivariate._sum_terms` on floats (a kink pair's
-    term with a zero coefficient is an exact ``+ 0`` there, and skipped here)."""
+def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, float, tuple | None]:
+    """``(E, bound, again)`` at one point: :func:`.pl_bivariate.expect`'s sums on floats (a
+    kink pair's term with a zero coefficient is an exact ``+ 0`` there, and skipped here);
+    ``again``: at level 1 the arguments of :func:`_grouped`, the second bound."""
     s = math.sqrt(q)
     h, qh, gh, psi, e_psi = [], [], [], [], []
     for b in kk.mag:
@@ -241,7 +252,7 @@ def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, floa
         delta = kk.sJ
     total, err = A * A * rho + C * C, EPS * (abs(A * A * rho) + C * C)
     if not kk.at:
-        return total, err
+        return total, err, None
     two_eps, two_c, usum, esum = 2.0 * EPS, 2.0 * abs(C), None, None
     for m, u in enumerate(kk.at):
         al, de, hu, qu, pu = alpha[m], delta[m], h[u], qh[u], psi[u]
@@ -253,29 +264,24 @@ def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, floa
     total, err = total + usum, err + esum
     level = kk.level[order]
     orth = _orthants(kk, h, qh, gh, rho, level)
-    if level == 1:  # dE/dh_m, dE/dlog gamma(h_m) (:func:`.pl_bivariate.input_bound`)
-        dh = [-2.0 * (A * (kk.sigma[m] * rho * (alpha[m] * gh[u])) + C * (alpha[m] * qh[u]))
-              for m, u in enumerate(kk.at)]
-        dg = [0.0] * len(kk.at)
+    if level == 1:  # ramps only: G's terms; the grouped bound later, where needed
+        usum = None
+        for j, k, w, o, _ in kk.pairs:
+            aa = alpha[j] * alpha[k]
+            G, eG = orth[o][1:3]
+            terms = aa * G
+            v, e = w * terms, w * (abs(aa) * eG + 2 * EPS * abs(terms))
+            usum, esum = (v, e) if usum is None else (usum + v, esum + e)
+        return total + usum, err + esum, (kk, orth, alpha, A, C, h, qh, gh, rho, err)
     usum = None
     for j, k, w, o, swapped in kk.pairs:
-        L, H1, H2, G, eL, eH1, eH2, eG, *sens = orth[o]
+        L, H1, H2, G, eL, eH1, eH2, eG = orth[o]
         if swapped:  # the pair's corners reversed (:func:`.pl_bivariate._gathered`)
             H1, H2, eH1, eH2 = H2, H1, eH2, eH1
-            sens = sens[::-1]
         if level == 0:
             dd = delta[j] * delta[k]
             terms = dd * L
             e = w * (abs(dd) * eL + 2 * EPS * abs(terms))
-        elif level == 1:
-            aa = alpha[j] * alpha[k]
-            terms = aa * G
-            e = w * (abs(aa) * eG + 2 * EPS * abs(terms))
-            waa = w * aa  # dG/dh_j = -H2, dG/dh_k = -H1
-            dh[j] -= waa * H2
-            dh[k] -= waa * H1
-            dg[j] += waa * sens[0]
-            dg[k] += waa * sens[1]
         else:
             aj, ak, dj, dk = alpha[j], alpha[k], delta[j], delta[k]
             terms = aj * ak * G + aj * dk * H1 + dj * ak * H2 + dj * dk * L
@@ -283,14 +289,36 @@ def _sum_terms(kk: Kinks, q: float, rho: float, order: int) -> tuple[float, floa
                      + abs(dj * dk) * eL + 2 * EPS * abs(terms))
         v = w * terms
         usum, esum = (v, e) if usum is None else (usum + v, esum + e)
-    if level == 1:
-        inp, grp = 0.0, 0.0
-        for m, u in enumerate(kk.at):
-            inp += abs(dh[m]) * h[u]
-        for m, u in enumerate(kk.at):
-            grp += abs(dg[m]) * ((G_ULPS + H2_OWN * h[u] * h[u]) * EPS)
-        return total + usum, err + esum + (H_REL * inp + grp)
-    return total + usum, err + esum
+    return total + usum, err + esum, None
+
+
+def _grouped(kk: Kinks, orth: list, alpha: list, A: float, C: float, h: list, qh: list,
+             gh: list, rho: float, err: float) -> float:
+    """Level 1: the bound of :func:`.pl_bivariate._grouped` (``G``'s own bounds, and ``h``,
+    ``gamma(h)`` through the total's derivatives, :func:`.pl_bivariate.input_bound`) plus the
+    one-kink terms' ``err``, on floats."""
+    dh = [-2.0 * (A * (kk.sigma[m] * rho * (alpha[m] * gh[u])) + C * (alpha[m] * qh[u]))
+          for m, u in enumerate(kk.at)]
+    dg = [0.0] * len(kk.at)
+    esum = None
+    for j, k, w, o, swapped in kk.pairs:
+        _, G, _, own, H1, H2, sa, sb = orth[o]
+        if swapped:  # the pair's corners reversed (:func:`.pl_bivariate._gathered`)
+            H1, H2, sa, sb = H2, H1, sb, sa
+        aa = alpha[j] * alpha[k]
+        e = w * (abs(aa) * own + 2 * EPS * abs(aa * G))
+        esum = e if esum is None else esum + e
+        waa = w * aa  # dG/dh_j = -H2, dG/dh_k = -H1
+        dh[j] -= waa * H2
+        dh[k] -= waa * H1
+        dg[j] += waa * sa
+        dg[k] += waa * sb
+    inp, grp = 0.0, 0.0
+    for m, u in enumerate(kk.at):
+        inp += abs(dh[m]) * h[u]
+    for m, u in enumerate(kk.at):
+        grp += abs(dg[m]) * ((G_ULPS + H2_OWN * h[u] * h[u]) * EPS)
+    return err + (esum + (H_REL * inp + grp))
 
 
 def point(act: Activation, q: float, rho: float, order: int = 0) -> tuple[float, bool]:
@@ -299,11 +327,16 @@ def point(act: Activation, q: float, rho: float, order: int = 0) -> tuple[float,
     kk = kinks(act)
     if q == 0.0 and 0.0 in kk.mag:  # h = 0/0: the array route's nan, not served
         return math.nan, False
-    value, err = _sum_terms(kk, q, rho, order)
+    value, err, again = _sum_terms(kk, q, rho, order)
     if not math.isfinite(value):
         return value, False
     bound = RTOL * abs(value)
     if err <= bound:
         return value, True
-    scale, _ = _sum_terms(kk, q, 1.0, order)
+    if again is not None:  # the grouped bound (level 1), the smaller one (pl_bivariate._least)
+        other = _grouped(*again)
+        err = other if other < err else err
+        if err <= bound:
+            return value, True
+    scale = _sum_terms(kk, q, 1.0, order)[0]
     return value, bool(err <= bound + ATOL * abs(scale))
