@@ -1,0 +1,91 @@
+"""The apex form alone for one-signed piecewise-linear maps (docs/theory.md section 3.2,
+"One-signed maps: the apex form before the Mehler series").
+
+In the tail basis of :mod:`.pl_bivariate` the map is ``lin + sum_k uni_k + sum_jk w_jk
+E[B_j(z1) B_k(z2)]`` with ``lin = A^2 rho + C^2``, ``uni_k = 2 (A E[z1 B_k] + C E[B_k])`` and
+the pair terms ``alpha_j alpha_k G + alpha_j delta_k H1 + delta_j alpha_k H2 + delta_j delta_k
+L`` (``(A, C, alpha, delta) = (a s, c, J s, sigma D)`` for ``order = 0``, ``(0, a, 0, sigma
+J)`` for ``order = 1``).  Where ``A = 0`` and ``C``, every ``alpha_k`` and every ``delta_k``
+have one sign (:func:`one_signed`: JumpReLU, a shifted ReLU), every term is ``>= 0`` whatever
+``rho``: nothing cancels, and the apex form of :mod:`.orthant_wedge` (all of whose integrands
+are positive) gives the map within its moments' relative bounds (~50 ulps) wherever Rosenbaum's
+sums cancel.  Evaluated at every corner of the points this route receives (no Rosenbaum pass
+first): ``|r| < 1`` by :func:`.orthant_wedge.wedge`, ``r = 1`` by :func:`.orthant_wedge.diagonal`,
+``r = -1`` exactly 0 (the orthant ``z1 > h >= 0``, ``-z1 > k >= 0`` is empty).  The forward bound
+and the mask are :mod:`.pl_bivariate`'s (``RTOL |E| + ATOL E[phi^2]``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from . import orthant, orthant_wedge, pl_bivariate
+from .activations import Activation
+from .gaussian import with_scale_points
+from .pl_bivariate import ATOL, H_MAX, RTOL
+
+
+@lru_cache(maxsize=512)
+def one_signed(act: Activation, order: int) -> bool:
+    """Every term of the tail-basis expansion of ``E[phi^(order)(u1) phi^(order)(u2)]`` is of
+    one sign at every ``(q, rho)`` (module docstring): ``A = 0`` and ``C``, ``alpha_k``,
+    ``delta_k`` all ``>= 0`` or all ``<= 0``."""
+    if not act.is_piecewise_linear:
+        return False
+    bs = pl_bivariate.basis(act)
+    if not bs.pairs:
+        return False
+    if order == 0:
+        if bs.a != 0.0:
+            return False
+        signs = np.concatenate([[bs.c], bs.J, bs.sigma * bs.D])
+    else:
+        signs = np.concatenate([[bs.a], bs.sigma * bs.J])
+    return bool(np.all(signs >= 0.0) or np.all(signs <= 0.0))
+
+
+def moments(h, k, r):
+    """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, ``r`` in ``[-1, 1]`` (arrays of one
+    shape) by the apex form alone: :func:`.orthant_wedge.wedge` for ``|r| < 1``, the exact
+    limits at ``r = +-1``."""
+    out = [np.zeros(h.shape) for _ in range(8)]
+    c = np.sqrt((1.0 - r) * (1.0 + r))
+    inner, diag = c > 0.0, (c == 0.0) & (r > 0.0)
+    if np.any(inner):
+        hi, ki, ri, ci = h[inner], k[inner], r[inner], c[inner]
+        *v, e = orthant_wedge.wedge(hi, ki, ri, orthant._stars(hi, ki, ri, ci),
+                                    orthant._stars(ki, hi, ri, ci))
+        for o, x in zip(out, v + list(e)):
+            o[inner] = x
+    if np.any(diag):
+        *v, e = orthant_wedge.diagonal(h[diag], k[diag])
+        for o, x in zip(out, v + list(e)):
+            o[diag] = x
+    return (*out[:4], tuple(out[4:]))
+
+
+def expect(act: Activation, q, rho, order: int = 0):
+    """``(E[phi^(order)(u1) phi^(order)(u2)], ok)`` broadcasting ``q``, ``rho``: the tail basis
+    of :mod:`.pl_bivariate` with the apex-form moments at every pair; ``ok`` marks the points
+    whose forward bound meets ``RTOL``/``ATOL`` (none unless :func:`one_signed`)."""
+    bs = pl_bivariate.basis(act)
+    qa, ra, n, inv, shape = with_scale_points(q, rho)
+    if not one_signed(act, order):
+        return np.full(shape, np.nan)[()], np.zeros(shape, bool)[()]
+    s = np.sqrt(qa)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        h = np.minimum(np.abs(bs.breaks[:, None] / s), H_MAX)
+    total, err = pl_bivariate._uni_terms(bs, s, h, ra, order)
+    j, k = (np.array(v) for v in zip(*bs.corners))
+    at, swap = (np.array(v) for v in zip(*bs.gather))
+    r = bs.sigma[j, None] * bs.sigma[k, None] * ra
+    hj, hk, r = (x.ravel() for x in np.broadcast_arrays(h[j], h[k], r))
+    m = moments(hj, hk, np.clip(r, -1.0, 1.0))
+    m = (*(x.reshape(h[j].shape) for x in m[:4]), tuple(x.reshape(h[j].shape) for x in m[4]))
+    terms, perr = pl_bivariate._pair_terms(bs, s, h, order, pl_bivariate._gathered(m, at, swap))
+    total, err = total + pl_bivariate._rowsum(terms), err + pl_bivariate._rowsum(perr)
+    value, scale = total[:n], total[n:][inv]
+    ok = (err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
+    return value.reshape(shape)[()], ok.reshape(shape)[()]
