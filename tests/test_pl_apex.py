@@ -64,5 +64,5 @@ def test_one_signed_maps_only():
                          ("hard_threshold", {"theta": 1.0}), ("relu6", {})):
         act = get(name, **params)
         assert not pl_apex.one_signed(act, 0)
-        assert not pl_apex.expect(act, np.array([0.01, 1.0]), np.array([-0.5, 0.3]), 0)[1].any()
+        assert pl_apex.expect(act, np.array([0.01, 1.0]), np.array([-0.5, 0.3]), 0) == (None, False)
     assert pl_apex.one_signed(get("hard_threshold", theta=1.0), 1)

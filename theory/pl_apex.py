@@ -69,11 +69,11 @@ def moments(h, k, r):
 def expect(act: Activation, q, rho, order: int = 0):
     """``(E[phi^(order)(u1) phi^(order)(u2)], ok)`` broadcasting ``q``, ``rho``: the tail basis
     of :mod:`.pl_bivariate` with the apex-form moments at every pair; ``ok`` marks the points
-    whose forward bound meets ``RTOL``/``ATOL`` (none unless :func:`one_signed`)."""
+    whose forward bound meets ``RTOL``/``ATOL``; ``(None, False)`` unless :func:`one_signed`."""
+    if not one_signed(act, order):  # the other routes: nothing computed
+        return None, False
     bs = pl_bivariate.basis(act)
     qa, ra, n, inv, shape = with_scale_points(q, rho)
-    if not one_signed(act, order):
-        return np.full(shape, np.nan)[()], np.zeros(shape, bool)[()]
     s = np.sqrt(qa)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         h = np.minimum(np.abs(bs.breaks[:, None] / s), H_MAX)
