@@ -11,8 +11,8 @@ have one sign (:func:`one_signed`: JumpReLU, a shifted ReLU), every term is ``>=
 are positive) gives the map within its moments' relative bounds (~50 ulps) wherever Rosenbaum's
 sums cancel.  Evaluated at every corner of the points this route receives (no Rosenbaum pass
 first): ``|r| < 1`` by :func:`.orthant_wedge.wedge`, ``r = 1`` by :func:`.orthant_wedge.diagonal`,
-``r = -1`` exactly 0 (the orthant ``z1 > h >= 0``, ``-z1 > k >= 0`` is empty).  The forward bound
-and the mask are :mod:`.pl_bivariate`'s (``RTOL |E| + ATOL E[phi^2]``).
+``r = -1`` exactly 0 (the orthant ``z1 > h >= 0``, ``-z1 > k >= 0`` is empty).  The terms, the
+forward bound and the mask are :func:`.pl_bivariate.expect`'s (``RTOL |E| + ATOL E[phi^2]``).
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import orthant, orthant_wedge, pl_bivariate
+from . import orthant, pl_bivariate
 from .activations import Activation
-from .gaussian import with_scale_points
-from .pl_bivariate import ATOL, H_MAX, RTOL
 
 
 @lru_cache(maxsize=512)
@@ -48,22 +46,13 @@ def one_signed(act: Activation, order: int) -> bool:
 
 def moments(h, k, r):
     """``(L, H1, H2, G, bounds)`` at corners ``h, k >= 0``, ``r`` in ``[-1, 1]`` (arrays of one
-    shape) by the apex form alone: :func:`.orthant_wedge.wedge` for ``|r| < 1``, the exact
-    limits at ``r = +-1``."""
-    out = [np.zeros(h.shape) for _ in range(8)]
-    c = np.sqrt((1.0 - r) * (1.0 + r))
-    inner, diag = c > 0.0, (c == 0.0) & (r > 0.0)
-    if np.any(inner):
-        hi, ki, ri, ci = h[inner], k[inner], r[inner], c[inner]
-        *v, e = orthant_wedge.wedge(hi, ki, ri, orthant._stars(hi, ki, ri, ci),
-                                    orthant._stars(ki, hi, ri, ci))
-        for o, x in zip(out, v + list(e)):
-            o[inner] = x
-    if np.any(diag):
-        *v, e = orthant_wedge.diagonal(h[diag], k[diag])
-        for o, x in zip(out, v + list(e)):
-            o[diag] = x
-    return (*out[:4], tuple(out[4:]))
+    shape) by the apex form alone: :func:`.orthant.refine` from no moments (bound ``inf``)
+    takes :func:`.orthant_wedge.wedge` for ``|r| < 1`` and the exact limit at ``r = 1``; at
+    ``r = -1`` the moments are exactly 0."""
+    empty = np.zeros(np.shape(h))
+    unknown = np.where(r == -1.0, 0.0, np.inf)
+    return orthant.refine(h, k, r, [empty.copy() for _ in range(4)]
+                          + [[unknown.copy() for _ in range(4)]], np.ones(np.shape(h), bool))
 
 
 def expect(act: Activation, q, rho, order: int = 0):
@@ -72,20 +61,4 @@ def expect(act: Activation, q, rho, order: int = 0):
     whose forward bound meets ``RTOL``/``ATOL``; ``(None, False)`` unless :func:`one_signed`."""
     if not one_signed(act, order):  # the other routes: nothing computed
         return None, False
-    bs = pl_bivariate.basis(act)
-    qa, ra, n, inv, shape = with_scale_points(q, rho)
-    s = np.sqrt(qa)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        h = np.minimum(np.abs(bs.breaks[:, None] / s), H_MAX)
-    total, err = pl_bivariate._uni_terms(bs, s, h, ra, order)
-    j, k = (np.array(v) for v in zip(*bs.corners))
-    at, swap = (np.array(v) for v in zip(*bs.gather))
-    r = bs.sigma[j, None] * bs.sigma[k, None] * ra
-    hj, hk, r = (x.ravel() for x in np.broadcast_arrays(h[j], h[k], r))
-    m = moments(hj, hk, np.clip(r, -1.0, 1.0))
-    m = (*(x.reshape(h[j].shape) for x in m[:4]), tuple(x.reshape(h[j].shape) for x in m[4]))
-    terms, perr = pl_bivariate._pair_terms(bs, s, h, order, pl_bivariate._gathered(m, at, swap))
-    total, err = total + pl_bivariate._rowsum(terms), err + pl_bivariate._rowsum(perr)
-    value, scale = total[:n], total[n:][inv]
-    ok = (err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)
-    return value.reshape(shape)[()], ok.reshape(shape)[()]
+    return pl_bivariate.expect(act, q, rho, order, refine=False, corner_moments=moments)

@@ -154,10 +154,13 @@ def _gathered(moments, at, swap):
             (eL[at], np.where(s, eH2[at], eH1[at]), np.where(s, eH1[at], eH2[at]), eG[at]))
 
 
-def expect(act: Activation, q, rho, order: int = 0, refine: bool = True):
+def expect(act: Activation, q, rho, order: int = 0, refine: bool = True,
+           corner_moments=orthant.orthant):
     """``(E[phi^(order)(u1) phi^(order)(u2)], ok)``, ``order`` 0 or 1, broadcasting ``q``
     and ``rho``; ``ok`` marks the points whose error bound meets ``RTOL``/``ATOL``;
-    ``refine``: where Rosenbaum's sums miss it, the apex form of the pairs that matter."""
+    ``refine``: where Rosenbaum's sums miss it, the apex form of the pairs that matter;
+    ``corner_moments(h, k, r)``: the orthant moments and bounds per corner (:mod:`.pl_apex`: the
+    apex form alone)."""
     bs = basis(act)
     qa, ra, n, inv, shape = with_scale_points(q, rho)
     s = np.sqrt(qa)
@@ -168,7 +171,7 @@ def expect(act: Activation, q, rho, order: int = 0, refine: bool = True):
         j, k = (np.array(v) for v in zip(*bs.corners))
         at, swap = (np.array(v) for v in zip(*bs.gather))
         hj, hk, r = h[j], h[k], bs.sigma[j, None] * bs.sigma[k, None] * ra
-        moments = orthant.orthant(hj, hk, r)  # per distinct corner
+        moments = corner_moments(hj, hk, r)  # per distinct corner
         terms, perr = _pair_terms(bs, s, h, order, _gathered(moments, at, swap))
         full = total + _rowsum(terms)  # the points, then the scale E[phi^2] per distinct q
         tol = RTOL * np.abs(full) + ATOL * np.abs(np.concatenate([full[n:][inv], full[n:]]))
