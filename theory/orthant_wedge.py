@@ -126,7 +126,8 @@ def _taylor(m):
     the nearest centre (``dI_n/dm = -I_{n+1}``, Horner), then the downward recurrence
     ``I_{n-1} = (I_{n+1} + m I_n) / n`` (positive terms: nothing cancels)."""
     m0, c = _taylor_table()
-    idx = np.clip((m * (1.0 / STEP)).astype(np.intp), 0, len(m0) - 1)
+    with np.errstate(invalid="ignore"):  # NaN in, NaN out
+        idx = np.clip((m * (1.0 / STEP)).astype(np.intp), 0, len(m0) - 1)
     t = m0[idx] - m  # I_n(m0 - t) = sum_j t^j I_{n+j}(m0) / j!
     cf = np.take(c, idx, axis=2)  # (terms, 2, points); ~2x faster than c[:, :, idx]
     acc = cf[-1].copy()
