@@ -49,7 +49,7 @@ INV_SQRT2PI = 1.0 / np.sqrt(2.0 * np.pi)
 SQRT_PI_2 = np.sqrt(np.pi / 2.0)
 M_TAYLOR, STEP = 12.0, 1.0 / 16  # the Taylor table: centres STEP (i + 1/2) up to M_TAYLOR
 DEPTH = ((25.0, 12), (np.inf, 8))  # backward recurrence beyond M_TAYLOR: depth per range of m
-DEPTH_TABLE = 2000  # the table's backward recurrence (damping < e^-60 at m = 1/2)
+DEPTH_TABLE = 2000  # the table's backward recurrence (its start damped by < e^-42 at m = 1/2)
 
 
 def _gl(n):
