@@ -18,6 +18,7 @@ from sparsefield.theory import activations as A
 from sparsefield.theory import (
     exp_bivariate,
     exp_polar,
+    pl_apex,
     pl_bivariate,
     pl_mehler,
     pl_narrow,
@@ -59,16 +60,21 @@ def test_every_grid_point_has_its_own_route(name):
     elif name == "gelu":  # the closed form, regrouped for rho < 0: every point
         assert got == {"gelu": N}
     elif act.is_piecewise_linear:  # Rosenbaum's orthant sums where their own error bound
-        # holds; then the Mehler series where its bound holds (small |rho|); then the clamp
-        # basis of a bounded phi (theory/pl_narrow.py); then the orthant sums with the apex form
-        # (far corners, rho -> -1); the rest: the closed-form inner integral (never the panels)
+        # holds; where every term has one sign (JumpReLU, ReLU_tau) the apex form alone
+        # (theory/pl_apex.py); then the Mehler series where its bound holds (small |rho|); then
+        # the clamp basis of a bounded phi (theory/pl_narrow.py); then the orthant sums with the
+        # apex form (far corners, rho -> -1); the rest: the closed-form inner integral (never
+        # the panels)
         _, ok = pl_bivariate.expect(act, q, rho, 0, refine=False)
+        signed = ~ok & pl_apex.expect(act, q, rho, 0)[1]
+        assert got.get("pl_apex_signed", 0) == np.count_nonzero(signed)
+        assert (name in ("jumprelu", "relu_tau")) == pl_apex.one_signed(act, 0)
         _, series = pl_mehler.expect(act, q, rho, 0)
-        series &= ~ok
-        clamp = ~ok & ~series & (pl_narrow.expect(act, q, rho, 0)[1] if pl_narrow.applies(act)
-                                 else False)
-        apex = ~ok & ~series & ~clamp & pl_bivariate.expect(act, q, rho, 0)[1]
-        rest = ~ok & ~series & ~clamp & ~apex
+        series &= ~ok & ~signed
+        clamp = ~ok & ~signed & ~series & (
+            pl_narrow.expect(act, q, rho, 0)[1] if pl_narrow.applies(act) else False)
+        apex = ~ok & ~signed & ~series & ~clamp & pl_bivariate.expect(act, q, rho, 0)[1]
+        rest = ~ok & ~signed & ~series & ~clamp & ~apex
         assert got.get("pl_bivariate", 0) == np.count_nonzero(ok) > 0
         assert got.get("pl_mehler", 0) == np.count_nonzero(series)
         assert got.get("pl_narrow", 0) == np.count_nonzero(clamp)

@@ -201,10 +201,13 @@ def _gathered(moments, at, swap):
             (eL[at], np.where(s, eH2[at], eH1[at]), np.where(s, eH1[at], eH2[at]), eG[at]))
 
 
-def expect(act: Activation, q, rho, order: int = 0, refine: bool = True):
+def expect(act: Activation, q, rho, order: int = 0, refine: bool = True,
+           corner_moments=orthant.orthant):
     """``(E[phi^(order)(u1) phi^(order)(u2)], ok)``, ``order`` 0 or 1, broadcasting ``q``
     and ``rho``; ``ok`` marks the points whose error bound meets ``RTOL``/``ATOL``;
-    ``refine``: where Rosenbaum's sums miss it, the apex form of the pairs that matter."""
+    ``refine``: where Rosenbaum's sums miss it, the apex form of the pairs that matter;
+    ``corner_moments(h, k, r)``: the orthant moments and bounds per corner (:mod:`.pl_apex`: the
+    apex form alone)."""
     bs = basis(act)
     qa, ra, n, inv, shape = with_scale_points(q, rho)
     s = np.sqrt(qa)
@@ -215,8 +218,9 @@ def expect(act: Activation, q, rho, order: int = 0, refine: bool = True):
         j, k = (np.array(v) for v in zip(*bs.corners))
         at, swap = (np.array(v) for v in zip(*bs.gather))
         hj, hk, r = h[j], h[k], bs.sigma[j, None] * bs.sigma[k, None] * ra
-        lvl = level(bs, order)  # 1: also the bound with h, gamma(h) grouped (_grouped)
-        moments = orthant.orthant(hj, hk, r, grouped=lvl == 1)
+        # 1: also the bound with h, gamma(h) grouped (_grouped); the apex form alone carries its own
+        lvl = level(bs, order) if corner_moments is orthant.orthant else 0
+        moments = corner_moments(hj, hk, r, grouped=True) if lvl == 1 else corner_moments(hj, hk, r)
         if lvl == 1:
             *moments, (own, *sens) = moments
         gathered = _gathered(moments, at, swap)

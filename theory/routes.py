@@ -34,6 +34,7 @@ from . import (
     gelu_kernel,
     generic,
     panel_moments,
+    pl_apex,
     pl_bivariate,
     pl_mehler,
     pl_narrow,
@@ -243,6 +244,12 @@ def _pl_apex_accurate(act, quantity, q, rho, order):
     return pl_bivariate.expect(act, q, rho, order)
 
 
+def _pl_apex_signed(act, quantity, q, rho, order):
+    """The apex form alone where every term of the map has one sign (:mod:`.pl_apex`: no
+    cancellation, so it serves where Rosenbaum's sums cancel, before the Mehler series)."""
+    return pl_apex.expect(act, q, rho, order)
+
+
 def _pl_mehler(act, q, rho, order):
     """The Mehler series of :mod:`.pl_mehler` (``N_MAX`` terms) at every point."""
     return pl_mehler.expect(act, q, rho, order, everywhere=True)[0][()]
@@ -348,6 +355,9 @@ ROUTES: list[Route] = [
           {q: _pl_fn(q) for q in UNIVARIATE if q not in PL_TAIL}, accurate=_pl_accurate),
     Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": _pl_bivariate},
           accurate=_pl_bivariate_accurate),
+    Route("pl_apex_signed", lambda a: pl_apex.one_signed(a, 0) or pl_apex.one_signed(a, 1),
+          {"bivariate": lambda act, q, rho, order: pl_apex.expect(act, q, rho, order)[0]},
+          methods=frozenset({"auto"}), accurate=_pl_apex_signed),
     Route("pl_mehler", pl_mehler.applies, {"bivariate": _pl_mehler}, methods=frozenset({"auto"}),
           accurate=_pl_mehler_accurate),
     Route("pl_narrow", pl_narrow.applies, {"bivariate": _pl_narrow},
