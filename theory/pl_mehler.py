@@ -44,6 +44,7 @@ EPS = np.finfo(float).eps
 K_CRAMER = 1.086435  # |He_m(t)| <= K sqrt(m!) e^{t^2/4} (Cramer's inequality)
 N_MAX = 400  # the longest series (|rho| <= ~0.9); beyond, the other routes
 BUCKETS = (8, 24, 64, 160, N_MAX)  # Horner lengths: a point takes the shortest that suffices
+PRE = 8  # the short sum that screens long ones (:func:`_hopeless`)
 R_TRY = 0.9  # |rho| up to which N_MAX terms are tried where no lower bound of |E| decides
 T_FAR = 37.0  # gamma(t) is subnormal beyond: such a kink enters by its Cramer bound alone
 SQRT2PI = np.sqrt(2.0 * np.pi)
@@ -72,6 +73,12 @@ def parity(act: Activation) -> int:
             Dr[~zero[::-1]], -D[~zero]):
         return 1
     return 0
+
+
+def tried(rho):
+    """The points where :func:`series` sums (``|rho| <= R_TRY``, and beyond it only where
+    Cramer's tail is tiny): a test on ``rho`` alone, for the route order of grids."""
+    return np.abs(np.asarray(rho, float)) <= R_TRY
 
 
 def _t(breaks, q):
@@ -161,16 +168,41 @@ def _eta(t, t_lo, g, m: int):
     kappa = K_CRAMER * np.exp(-0.25 * t * t) / SQRT2PI
     eta = np.empty((m + 1,) + t.shape)
     eta[0] = np.where(far, 0.0, g)
-    eta[1] = t * eta[0]
+    np.multiply(t, eta[0], out=eta[1])
     root = np.sqrt(np.arange(m + 2.0))
-    for i in range(1, m):
-        eta[i + 1] = (t * eta[i] - root[i] * eta[i - 1]) / root[i + 1]
+    tmp = np.empty(t.shape)
+    for i in range(1, m):  # in place: the same operations as (t eta_i - r_i eta_{i-1}) / r_{i+1}
+        np.multiply(t, eta[i], out=eta[i + 1])
+        eta[i + 1] -= np.multiply(root[i], eta[i - 1], out=tmp)
+        eta[i + 1] /= root[i + 1]
     i = np.arange(m).reshape((-1,) + (1,) * t.ndim)
-    shift = root[1:m + 1].reshape(i.shape) * eta[1:] * t_lo
-    run = np.maximum.accumulate(np.abs(eta[:m]), axis=0)  # the running maximum |eta_i|, i <= j
-    err = (np.minimum((4.0 + 0.25 * i) * kappa, (4.0 + 0.5 * i) * run)
-           + np.sqrt(i + 1.0) * np.abs(t_lo) * kappa) * EPS
-    return eta[:m] - shift, np.where(far, kappa, err)
+    shift = root[1:m + 1].reshape(i.shape) * eta[1:]
+    shift *= t_lo
+    value = np.subtract(eta[:m], shift, out=shift)
+    run = np.abs(eta[:m])
+    np.maximum.accumulate(run, axis=0, out=run)  # the running maximum |eta_i|, i <= j
+    run *= 4.0 + 0.5 * i
+    err = np.minimum((4.0 + 0.25 * i) * kappa, run, out=run)
+    lo = np.sqrt(i + 1.0) * np.abs(t_lo)
+    lo *= kappa
+    err += lo
+    err *= EPS
+    np.copyto(err, np.broadcast_to(kappa, err.shape), where=np.broadcast_to(far, err.shape))
+    return value, err
+
+
+def _mirrored_eta(breaks, t, t_lo, g, m: int):
+    """:func:`_eta` per kink; kinks at ``-b`` and ``b`` (CST, hardtanh) share one recurrence:
+    ``t``, ``t_lo`` and ``gamma(t)`` are exactly odd, even in ``b``, so ``eta_j(-t) = (-1)^j
+    eta_j(t)`` and its bound, bit for bit."""
+    neg = int(np.searchsorted(breaks, 0.0, side="left"))  # kinks at b < 0
+    if neg == 0 or 2 * neg > len(breaks) or not np.array_equal(breaks[:neg], -breaks[::-1][:neg]):
+        return _eta(t, t_lo, g, m)
+    eta, err = _eta(t[neg:], t_lo[neg:], g[neg:], m)  # b >= 0; the last neg rows mirror b < 0
+    mirror = eta[:, -neg:][:, ::-1].copy()
+    mirror[1::2] *= -1.0
+    return (np.concatenate([mirror, eta], axis=1),
+            np.concatenate([err[:, -neg:][:, ::-1], err], axis=1))
 
 
 def prepare(act: Activation, q, order: int) -> tuple:
@@ -193,12 +225,15 @@ def coefficients(act: Activation, q, order: int, n: int, prep: tuple | None = No
     c[0], c[1], ec[0], ec[1] = low
     first = 2 if order == 0 else 1  # c_0, c_1 (d_0) in closed form
     if n >= first and len(bs.J):
-        eta, eeta = _eta(t, t_lo, g, n)
+        eta, eeta = _mirrored_eta(bs.breaks, t, t_lo, g, n)
         j = np.arange(first, n + 1)[:, None, None]
         if order == 0:  # J_k s eta_{j-2} / sqrt(j (j-1)) + D_k eta_{j-1} / sqrt(j)
-            fj, fd = bs.J[:, None] * s / np.sqrt(j * (j - 1.0)), bs.D[:, None] / np.sqrt(j)
-            terms = fj * eta[:-1] + fd * eta[1:]
-            e = np.abs(fj) * eeta[:-1] + np.abs(fd) * eeta[1:]
+            fj = bs.J[:, None] * s / np.sqrt(j * (j - 1.0))
+            terms, e = fj * eta[:-1], np.abs(fj) * eeta[:-1]
+            if np.any(bs.D):  # no value jumps (CReLU, CST): the terms are those alone
+                fd = bs.D[:, None] / np.sqrt(j)
+                terms += fd * eta[1:]
+                e += np.abs(fd) * eeta[1:]
         else:  # J_k eta_{j-1} / sqrt(j)
             fj = bs.J[:, None] / np.sqrt(j)
             terms, e = fj * eta, np.abs(fj) * eeta
@@ -278,7 +313,7 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
         need = np.full(rf.shape, N_MAX + 1)
         for nb in BUCKETS[::-1]:  # the shortest bucket whose tail bound meets tol / 4
             tail = _tail_factor(ab, order, nb)[inv] * r ** (nb + 1) / (1.0 - r)
-            need = np.where((r < 1.0) & (tail <= 0.25 * tol), nb, need)
+            need[(r < 1.0) & (tail <= 0.25 * tol)] = nb
     # a weak lower bound of |E| (far corners: the terms peak at n ~ |rho| h^2): where the
     # terms are of one sign the N_MAX partial sum is tried and its own bound decides
     p = parity(act) * (1 if order == 0 else -1)
@@ -295,12 +330,14 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     col = np.full(uq.size, -1)
     col[live] = np.arange(live.size)
     parseval = np.maximum(w - ew, 0.0).sum(axis=0) * (1.0 - (top + 2) * EPS)
+    if not everywhere:
+        need = _hopeless(need, w, ew, col[inv], rf, [v[inv] for v in ab], order, parseval[col[inv]])
     for nb in BUCKETS:
         at = np.flatnonzero(need == nb)
         if at.size == 0:
             continue
         k, x = col[inv[at]], rf[at]
-        y, err = _horner(w[: nb + 1, k], ew[: nb + 1, k], x)
+        y, err = _horner(w[: nb + 1], ew[: nb + 1], x, k)
         with np.errstate(over="ignore", invalid="ignore"):
             tail = _tail_factor([v[inv[at]] for v in ab], order, nb) * np.abs(x) ** (
                 nb + 1) / (1.0 - np.abs(x))
@@ -308,15 +345,45 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     return value.reshape(shape)[()], bound.reshape(shape)[()], scale.reshape(shape)[()]
 
 
-def _horner(w, ew, x):
-    """``sum_j w_j x^j`` by Horner with its running error bound (Higham 2002, Alg. 5.1)
-    plus ``sum_j ew_j |x|^j`` (the weights' own errors)."""
-    y = w[-1].copy()
-    mu = 0.5 * np.abs(y)
-    e = ew[-1].copy()
+def _hopeless(need, w, ew, k, x, ab, order: int, scale):
+    """``need`` with ``N_MAX + 1`` (not summed) at the long series (``> PRE`` terms) that
+    cannot meet the tolerance: the weights' errors of the first ``PRE`` terms, ``e =
+    sum_{j <= PRE} ew_j |x|^j``, already exceed ``RTOL (|y| + err + tail) + ATOL E[phi^2]``
+    (``y``, ``err``: the short sum and its bound, ``tail``: Cramer's beyond it, so ``|y| + err
+    + tail`` bounds the long sum; its bound is at least ``e``).  Cancelling kinks at large
+    ``q`` (CReLU) fail so; the point goes to the next route, no served value changes."""
+    long = np.flatnonzero((need <= N_MAX) & (need > PRE))
+    if long.size == 0:
+        return need
+    kk, xx = k[long], x[long]
+    y, err = _horner(w[: PRE + 1], ew[: PRE + 1], xx, kk)
+    ax = np.abs(xx)
+    e = ew[PRE, kk]
+    for j in range(PRE - 1, -1, -1):
+        e = e * ax + ew[j, kk]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        tail = _tail_factor([v[long] for v in ab], order, PRE) * ax ** (PRE + 1) / (1.0 - ax)
+        hopeless = e > 1.01 * (RTOL * (np.abs(y) + err + tail) + ATOL * scale[long])
+    need = need.copy()
+    need[long[hopeless]] = N_MAX + 1
+    return need
+
+
+def _horner(w, ew, x, k):
+    """``sum_j w_jk x^j`` by Horner with its running error bound (Higham 2002, Alg. 5.1)
+    plus ``sum_j ew_jk |x|^j`` (the weights' own errors): rows ``j``, column ``k`` per point.
+    The value and the weights' error run as one stacked pair of Horner sums (at ``x`` and
+    ``|x|``), the columns gathered row by row, in place (the same operations as one by one)."""
+    wk = np.stack([w, ew], axis=1)  # (j, 2, columns)
     ax = np.abs(x)
+    xs = np.stack([x, ax])
+    ye = wk[-1].take(k, axis=1)
+    y = ye[0]
+    mu = 0.5 * np.abs(y)
+    row, tmp = np.empty_like(ye), np.empty_like(y)
     for j in range(w.shape[0] - 2, -1, -1):
-        y = y * x + w[j]
-        mu = mu * ax + np.abs(y)
-        e = e * ax + ew[j]
-    return y, EPS / 2 * (2.0 * mu - np.abs(y)) + e * (1.0 + 1e-12)
+        ye *= xs
+        ye += wk[j].take(k, axis=1, out=row)
+        mu *= ax
+        mu += np.abs(y, out=tmp)
+    return y, EPS / 2 * (2.0 * mu - np.abs(y)) + ye[1] * (1.0 + 1e-12)
