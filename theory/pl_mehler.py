@@ -35,9 +35,10 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import erf, erfcx, ndtr
 
-from . import pl_bivariate, pl_univariate
+from . import pl_bivariate, pl_mean, pl_univariate
 from .activations import Activation
 from .dd_exp import gauss_exp, two_prod
+from .horner import horner
 from .pl_bivariate import ATOL, RTOL, Basis
 
 EPS = np.finfo(float).eps
@@ -133,22 +134,30 @@ def _low(act: Activation, bs: Basis, q, order: int, t, t_lo, g):
     s = np.sqrt(q)[None, :]
     sig, J, D = bs.sigma[:, None], bs.J[:, None], bs.D[:, None]
     h, h_lo = np.abs(t), np.abs(t_lo) * np.sign(t_lo * t + (t == 0))
-    Q = _upper(h, g) - g * h_lo  # Q' = -gamma
+    # g is gamma at the exact b / sqrt(q) (double-double exponent): only the factors taken at
+    # the rounded h move by h_lo (Q' = -gamma where Q = ndtr(-h); erfcx's drift is ~ h_lo / h)
+    Q = _upper(h, g) - np.where(h > 2.0, 0.0, g * h_lo)
     eQ = np.where(h > 2.0, 6.0, 2.0) * EPS * Q + 4.0 * EPS * g * np.abs(h_lo)
-    gh = g * (1.0 - h * h_lo)  # gamma' = -h gamma
+    gh = g
     eg = 4.0 * EPS * g
     slope, e_slope = (v[None, :] for v in _mean_slope(act, q))
     if order == 1:
         return slope, 0.0 * s, e_slope, 0.0 * s  # d_1 comes from eta_0
     # psi_1 of the tail basis (theory/pl_univariate.py): ~h^2 ulps up to h = 4, then few
     psi = np.stack([pl_univariate.tail_moments(hk, float(bk), q)[1] for hk, bk in zip(
-        h, bs.breaks)]) - Q * h_lo if len(h) else 0.0 * h  # psi' = -Q
+        h, bs.breaks)]) - np.where(h > pl_univariate.H_DIRECT, 0.0, Q * h_lo) if len(
+        h) else 0.0 * h  # psi' = -Q; beyond H_DIRECT its gamma is exact, psi / gamma drifts ~ h_lo / h
     e_psi = (4.0 + 2.0 * np.minimum(h, pl_univariate.H_DIRECT) ** 2) * EPS * np.abs(psi) + (
         EPS * Q * np.abs(h_lo))
-    terms0 = np.concatenate([bs.c + 0.0 * s, J * s * psi, sig * D * Q])
+    if pl_mean.clamps(bs.sigma):  # two kinks on a side: the ramps summed without cancelling
+        ramp, e_ramp = pl_mean.ramps(bs.breaks, bs.sigma, bs.J, h, h_lo, psi, e_psi, Q)
+        terms0 = np.concatenate([bs.c + 0.0 * s, s * ramp, sig * D * Q])
+        e0 = s[0] * e_ramp + (np.abs(D) * eQ).sum(axis=0)
+    else:
+        terms0 = np.concatenate([bs.c + 0.0 * s, J * s * psi, sig * D * Q])
+        e0 = (np.abs(J * s) * e_psi + np.abs(D) * eQ).sum(axis=0)
     c0 = terms0.sum(axis=0)
-    e0 = ((np.abs(J * s) * e_psi + np.abs(D) * eQ).sum(axis=0)
-          + (len(terms0) + 2) * EPS * np.abs(terms0).sum(axis=0))
+    e0 = e0 + (len(terms0) + 2) * EPS * np.abs(terms0).sum(axis=0)
     jump = (D * gh).sum(axis=0)
     c1 = s * slope + jump
     e1 = s * e_slope + (np.abs(D) * eg).sum(axis=0) + (len(bs.J) + 3) * EPS * (
@@ -226,19 +235,23 @@ def coefficients(act: Activation, q, order: int, n: int, prep: tuple | None = No
     first = 2 if order == 0 else 1  # c_0, c_1 (d_0) in closed form
     if n >= first and len(bs.J):
         eta, eeta = _mirrored_eta(bs.breaks, t, t_lo, g, n)
-        j = np.arange(first, n + 1)[:, None, None]
-        if order == 0:  # J_k s eta_{j-2} / sqrt(j (j-1)) + D_k eta_{j-1} / sqrt(j)
-            fj = bs.J[:, None] * s / np.sqrt(j * (j - 1.0))
-            terms, e = fj * eta[:-1], np.abs(fj) * eeta[:-1]
-            if np.any(bs.D):  # no value jumps (CReLU, CST): the terms are those alone
-                fd = bs.D[:, None] / np.sqrt(j)
-                terms += fd * eta[1:]
-                e += np.abs(fd) * eeta[1:]
-        else:  # J_k eta_{j-1} / sqrt(j)
-            fj = bs.J[:, None] / np.sqrt(j)
-            terms, e = fj * eta, np.abs(fj) * eeta
-        c[first:] = terms.sum(axis=1)
-        ec[first:] = e.sum(axis=1) + (len(bs.J) + 3) * EPS * np.abs(terms).sum(axis=1)
+        j = np.arange(first, n + 1)[:, None]
+        cs, es, mag = c[first:], ec[first:], np.zeros_like(ec[first:])
+        for k in range(len(bs.J)):  # kink by kink, on rows (j, q): sum_k in order, in place
+            if order == 0:  # J_k s eta_{j-2} / sqrt(j (j-1)) + D_k eta_{j-1} / sqrt(j)
+                fj = bs.J[k] * s / np.sqrt(j * (j - 1.0))
+                term, e = fj * eta[:-1, k], np.abs(fj) * eeta[:-1, k]
+                if bs.D[k]:  # no value jump (CReLU, CST): the ramp's term alone
+                    fd = bs.D[k] / np.sqrt(j)
+                    term += fd * eta[1:, k]
+                    e += np.abs(fd) * eeta[1:, k]
+            else:  # J_k eta_{j-1} / sqrt(j)
+                fj = bs.J[k] / np.sqrt(j)
+                term, e = fj * eta[:, k], np.abs(fj) * eeta[:, k]
+            cs += term
+            es += e
+            mag += np.abs(term, out=term)
+        es += (len(bs.J) + 3) * EPS * mag
     p = parity(act) * (1 if order == 0 else -1)  # phi odd: phi' even
     if p:
         wrong = (np.arange(n + 1) % 2 == 0) if p < 0 else (np.arange(n + 1) % 2 == 1)
@@ -305,15 +318,19 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     r = np.abs(rf)
     prep = prepare(act, uq, order)
     ab = cramer(act, uq, order)
-    w, ew = coefficients(act, uq, order, 1, prep)
+    w, ew = coefficients(act, uq, order, PRE, prep)  # the first terms: bounds, screening
     lo = _lower(act, (w[0] - ew[0])[inv], (w[1] - ew[1])[inv], rf, order)
     scale1 = (w[0] - ew[0] + w[1] - ew[1])[inv]
     tol = RTOL * np.maximum(lo, 0.0) + ATOL * np.maximum(scale1, 0.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         need = np.full(rf.shape, N_MAX + 1)
-        for nb in BUCKETS[::-1]:  # the shortest bucket whose tail bound meets tol / 4
-            tail = _tail_factor(ab, order, nb)[inv] * r ** (nb + 1) / (1.0 - r)
-            need[(r < 1.0) & (tail <= 0.25 * tol)] = nb
+        todo = np.flatnonzero(r < 1.0)
+        for nb in BUCKETS:  # the shortest bucket whose tail bound meets tol / 4
+            rt = r[todo]
+            tail = _tail_factor(ab, order, nb)[inv[todo]] * rt ** (nb + 1) / (1.0 - rt)
+            fits = tail <= 0.25 * tol[todo]
+            need[todo[fits]] = nb
+            todo = todo[~fits]
     # a weak lower bound of |E| (far corners: the terms peak at n ~ |rho| h^2): where the
     # terms are of one sign the N_MAX partial sum is tried and its own bound decides
     p = parity(act) * (1 if order == 0 else -1)
@@ -321,6 +338,8 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     if everywhere:
         maybe = r < 1.0
     need = np.where((need > N_MAX) & maybe, N_MAX, need)
+    if not everywhere:
+        need = _hopeless(need, w, ew, inv, rf, [v[inv] for v in ab], order)
     value, bound, scale = (np.full(rf.shape, v) for v in (np.nan, np.inf, 0.0))
     if not np.any(need <= N_MAX):
         return value.reshape(shape)[()], bound.reshape(shape)[()], scale.reshape(shape)[()]
@@ -330,14 +349,12 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     col = np.full(uq.size, -1)
     col[live] = np.arange(live.size)
     parseval = np.maximum(w - ew, 0.0).sum(axis=0) * (1.0 - (top + 2) * EPS)
-    if not everywhere:
-        need = _hopeless(need, w, ew, col[inv], rf, [v[inv] for v in ab], order, parseval[col[inv]])
     for nb in BUCKETS:
         at = np.flatnonzero(need == nb)
         if at.size == 0:
             continue
         k, x = col[inv[at]], rf[at]
-        y, err = _horner(w[: nb + 1], ew[: nb + 1], x, k)
+        y, err = horner(w[: nb + 1], ew[: nb + 1], x, k)
         with np.errstate(over="ignore", invalid="ignore"):
             tail = _tail_factor([v[inv[at]] for v in ab], order, nb) * np.abs(x) ** (
                 nb + 1) / (1.0 - np.abs(x))
@@ -345,45 +362,28 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     return value.reshape(shape)[()], bound.reshape(shape)[()], scale.reshape(shape)[()]
 
 
-def _hopeless(need, w, ew, k, x, ab, order: int, scale):
+def _hopeless(need, w, ew, k, x, ab, order: int):
     """``need`` with ``N_MAX + 1`` (not summed) at the long series (``> PRE`` terms) that
     cannot meet the tolerance: the weights' errors of the first ``PRE`` terms, ``e =
-    sum_{j <= PRE} ew_j |x|^j``, already exceed ``RTOL (|y| + err + tail) + ATOL E[phi^2]``
-    (``y``, ``err``: the short sum and its bound, ``tail``: Cramer's beyond it, so ``|y| + err
-    + tail`` bounds the long sum; its bound is at least ``e``).  Cancelling kinks at large
-    ``q`` (CReLU) fail so; the point goes to the next route, no served value changes."""
+    sum_{j <= PRE} ew_j |x|^j``, already exceed ``RTOL (|y| + err + tail) + ATOL S`` (``y``,
+    ``err``: the short sum and its bound, ``tail``: Cramer's beyond it, so ``|y| + err + tail``
+    bounds the long sum, whose bound is at least ``e``; ``S = sum_{j <= PRE} w_j + N_MAX
+    C_PRE`` bounds the Parseval scale).  Cancelling kinks at large ``q`` (CReLU) fail so; the
+    point goes to the next route, and no served value changes."""
     long = np.flatnonzero((need <= N_MAX) & (need > PRE))
     if long.size == 0:
         return need
     kk, xx = k[long], x[long]
-    y, err = _horner(w[: PRE + 1], ew[: PRE + 1], xx, kk)
+    y, err = horner(w[: PRE + 1], ew[: PRE + 1], xx, kk)
     ax = np.abs(xx)
     e = ew[PRE, kk]
     for j in range(PRE - 1, -1, -1):
         e = e * ax + ew[j, kk]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        tail = _tail_factor([v[long] for v in ab], order, PRE) * ax ** (PRE + 1) / (1.0 - ax)
-        hopeless = e > 1.01 * (RTOL * (np.abs(y) + err + tail) + ATOL * scale[long])
+        c_pre = _tail_factor([v[long] for v in ab], order, PRE)
+        tail = c_pre * ax ** (PRE + 1) / (1.0 - ax)
+        scale = w[: PRE + 1].sum(axis=0)[kk] + N_MAX * c_pre
+        hopeless = e > 1.01 * (RTOL * (np.abs(y) + err + tail) + ATOL * scale)
     need = need.copy()
     need[long[hopeless]] = N_MAX + 1
     return need
-
-
-def _horner(w, ew, x, k):
-    """``sum_j w_jk x^j`` by Horner with its running error bound (Higham 2002, Alg. 5.1)
-    plus ``sum_j ew_jk |x|^j`` (the weights' own errors): rows ``j``, column ``k`` per point.
-    The value and the weights' error run as one stacked pair of Horner sums (at ``x`` and
-    ``|x|``), the columns gathered row by row, in place (the same operations as one by one)."""
-    wk = np.stack([w, ew], axis=1)  # (j, 2, columns)
-    ax = np.abs(x)
-    xs = np.stack([x, ax])
-    ye = wk[-1].take(k, axis=1)
-    y = ye[0]
-    mu = 0.5 * np.abs(y)
-    row, tmp = np.empty_like(ye), np.empty_like(y)
-    for j in range(w.shape[0] - 2, -1, -1):
-        ye *= xs
-        ye += wk[j].take(k, axis=1, out=row)
-        mu *= ax
-        mu += np.abs(y, out=tmp)
-    return y, EPS / 2 * (2.0 * mu - np.abs(y)) + ye[1] * (1.0 + 1e-12)
