@@ -60,12 +60,13 @@ def test_every_grid_point_has_its_own_route(name):
     elif name == "gelu":  # the closed form, regrouped for rho < 0: every point
         assert got == {"gelu": N}
     elif act.is_piecewise_linear:  # Rosenbaum's orthant sums where their own error bound
-        # holds; where every term has one sign (JumpReLU, ReLU_tau) the apex form alone
-        # (theory/pl_apex.py); then the Mehler series where its bound holds (small |rho|); then
-        # the clamp basis of a bounded phi (theory/pl_narrow.py); then the orthant sums with the
-        # apex form (far corners, rho -> -1); the rest: the closed-form inner integral (never
-        # the panels)
+        # holds (for two corners or more only at |rho| > R_TRY: the series is tried first); where
+        # every term has one sign (JumpReLU, ReLU_tau) the apex form alone (theory/pl_apex.py);
+        # then the Mehler series where its bound holds (small |rho|); then the clamp basis of a
+        # bounded phi (theory/pl_narrow.py); then the orthant sums with the apex form (far
+        # corners, rho -> -1); the rest: the closed-form inner integral (never the panels)
         _, ok = pl_bivariate.expect(act, q, rho, 0, refine=False)
+        ok &= ~((len(pl_bivariate.basis(act).corners) > 1) & (np.abs(rho) <= pl_mehler.R_TRY))
         signed = ~ok & pl_apex.expect(act, q, rho, 0)[1]
         assert got.get("pl_apex_signed", 0) == np.count_nonzero(signed)
         assert (name in ("jumprelu", "relu_tau")) == pl_apex.one_signed(act, 0)
@@ -163,15 +164,16 @@ EXP_POINTS = [  # (name, alpha, q, rho, order, the route that takes the point)
 
 
 def test_one_bad_point_does_not_move_the_others():
-    """CST: each point goes to its own route -- the orthant closed form where its bound holds,
-    the Mehler series at rho = 0 (E = 0: no relative bound for the orthant sums), the clamp
-    basis where q (1 - rho^2) > (4 m)^2 (the panels before theory/pl_narrow.py; the former
-    ``np.all`` over the array sent all of them there)."""
+    """CST: each point goes to its own route -- the orthant closed form where its bound holds
+    beyond ``|rho| = 0.9`` (the series is tried first within), the Mehler series at rho = 0
+    (E = 0: no relative bound for the orthant sums) and rho = 0.5, the clamp basis where
+    q (1 - rho^2) > (4 m)^2 (the panels before theory/pl_narrow.py; the former ``np.all`` over
+    the array sent all of them there)."""
     act = A.get("cst", tau=0.4, m=0.6)
-    q, rho = np.array([1.0, 1.0, 1.0, 100.0, 100.0, 100.0]), np.array([0.5, 0.9, 0.0, 0.0,
-                                                                        0.95, 0.99])
+    q, rho = np.array([1.0, 1.0, 1.0, 100.0, 100.0, 100.0]), np.array([0.5, 0.95, 0.0, 0.0,
+                                                                         0.95, 0.99])
     assert routes.taken(act, "bivariate", (q, rho), order=0) == \
-        {"pl_bivariate": 2, "pl_mehler": 2, "pl_narrow": 2}
+        {"pl_bivariate": 1, "pl_mehler": 3, "pl_narrow": 2}
     both = M.e_phi_phi(act, q, rho)
     for at in (slice(0, 2), slice(2, 4), slice(4, 5), slice(5, 6)):
         np.testing.assert_allclose(both[at], M.e_phi_phi(act, q[at], rho[at]), rtol=1e-14)

@@ -35,15 +35,17 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import erf, erfcx, ndtr
 
-from . import pl_bivariate, pl_univariate
+from . import pl_bivariate, pl_mean, pl_univariate
 from .activations import Activation
 from .dd_exp import gauss_exp, two_prod
+from .horner import horner
 from .pl_bivariate import ATOL, RTOL, Basis
 
 EPS = np.finfo(float).eps
 K_CRAMER = 1.086435  # |He_m(t)| <= K sqrt(m!) e^{t^2/4} (Cramer's inequality)
 N_MAX = 400  # the longest series (|rho| <= ~0.9); beyond, the other routes
 BUCKETS = (8, 24, 64, 160, N_MAX)  # Horner lengths: a point takes the shortest that suffices
+PRE = 8  # the short sum that screens long ones (:func:`_hopeless`)
 R_TRY = 0.9  # |rho| up to which N_MAX terms are tried where no lower bound of |E| decides
 T_FAR = 37.0  # gamma(t) is subnormal beyond: such a kink enters by its Cramer bound alone
 SQRT2PI = np.sqrt(2.0 * np.pi)
@@ -72,6 +74,12 @@ def parity(act: Activation) -> int:
             Dr[~zero[::-1]], -D[~zero]):
         return 1
     return 0
+
+
+def tried(rho):
+    """The points where :func:`series` sums (``|rho| <= R_TRY``, and beyond it only where
+    Cramer's tail is tiny): a test on ``rho`` alone, for the route order of grids."""
+    return np.abs(np.asarray(rho, float)) <= R_TRY
 
 
 def _t(breaks, q):
@@ -126,22 +134,30 @@ def _low(act: Activation, bs: Basis, q, order: int, t, t_lo, g):
     s = np.sqrt(q)[None, :]
     sig, J, D = bs.sigma[:, None], bs.J[:, None], bs.D[:, None]
     h, h_lo = np.abs(t), np.abs(t_lo) * np.sign(t_lo * t + (t == 0))
-    Q = _upper(h, g) - g * h_lo  # Q' = -gamma
+    # g is gamma at the exact b / sqrt(q) (double-double exponent): only the factors taken at
+    # the rounded h move by h_lo (Q' = -gamma where Q = ndtr(-h); erfcx's drift is ~ h_lo / h)
+    Q = _upper(h, g) - np.where(h > 2.0, 0.0, g * h_lo)
     eQ = np.where(h > 2.0, 6.0, 2.0) * EPS * Q + 4.0 * EPS * g * np.abs(h_lo)
-    gh = g * (1.0 - h * h_lo)  # gamma' = -h gamma
+    gh = g
     eg = 4.0 * EPS * g
     slope, e_slope = (v[None, :] for v in _mean_slope(act, q))
     if order == 1:
         return slope, 0.0 * s, e_slope, 0.0 * s  # d_1 comes from eta_0
     # psi_1 of the tail basis (theory/pl_univariate.py): ~h^2 ulps up to h = 4, then few
     psi = np.stack([pl_univariate.tail_moments(hk, float(bk), q)[1] for hk, bk in zip(
-        h, bs.breaks)]) - Q * h_lo if len(h) else 0.0 * h  # psi' = -Q
+        h, bs.breaks)]) - np.where(h > pl_univariate.H_DIRECT, 0.0, Q * h_lo) if len(
+        h) else 0.0 * h  # psi' = -Q; beyond H_DIRECT its gamma is exact, psi / gamma drifts ~ h_lo / h
     e_psi = (4.0 + 2.0 * np.minimum(h, pl_univariate.H_DIRECT) ** 2) * EPS * np.abs(psi) + (
         EPS * Q * np.abs(h_lo))
-    terms0 = np.concatenate([bs.c + 0.0 * s, J * s * psi, sig * D * Q])
+    if pl_mean.clamps(bs.sigma):  # two kinks on a side: the ramps summed without cancelling
+        ramp, e_ramp = pl_mean.ramps(bs.breaks, bs.sigma, bs.J, h, h_lo, psi, e_psi, Q)
+        terms0 = np.concatenate([bs.c + 0.0 * s, s * ramp, sig * D * Q])
+        e0 = s[0] * e_ramp + (np.abs(D) * eQ).sum(axis=0)
+    else:
+        terms0 = np.concatenate([bs.c + 0.0 * s, J * s * psi, sig * D * Q])
+        e0 = (np.abs(J * s) * e_psi + np.abs(D) * eQ).sum(axis=0)
     c0 = terms0.sum(axis=0)
-    e0 = ((np.abs(J * s) * e_psi + np.abs(D) * eQ).sum(axis=0)
-          + (len(terms0) + 2) * EPS * np.abs(terms0).sum(axis=0))
+    e0 = e0 + (len(terms0) + 2) * EPS * np.abs(terms0).sum(axis=0)
     jump = (D * gh).sum(axis=0)
     c1 = s * slope + jump
     e1 = s * e_slope + (np.abs(D) * eg).sum(axis=0) + (len(bs.J) + 3) * EPS * (
@@ -161,16 +177,41 @@ def _eta(t, t_lo, g, m: int):
     kappa = K_CRAMER * np.exp(-0.25 * t * t) / SQRT2PI
     eta = np.empty((m + 1,) + t.shape)
     eta[0] = np.where(far, 0.0, g)
-    eta[1] = t * eta[0]
+    np.multiply(t, eta[0], out=eta[1])
     root = np.sqrt(np.arange(m + 2.0))
-    for i in range(1, m):
-        eta[i + 1] = (t * eta[i] - root[i] * eta[i - 1]) / root[i + 1]
+    tmp = np.empty(t.shape)
+    for i in range(1, m):  # in place: the same operations as (t eta_i - r_i eta_{i-1}) / r_{i+1}
+        np.multiply(t, eta[i], out=eta[i + 1])
+        eta[i + 1] -= np.multiply(root[i], eta[i - 1], out=tmp)
+        eta[i + 1] /= root[i + 1]
     i = np.arange(m).reshape((-1,) + (1,) * t.ndim)
-    shift = root[1:m + 1].reshape(i.shape) * eta[1:] * t_lo
-    run = np.maximum.accumulate(np.abs(eta[:m]), axis=0)  # the running maximum |eta_i|, i <= j
-    err = (np.minimum((4.0 + 0.25 * i) * kappa, (4.0 + 0.5 * i) * run)
-           + np.sqrt(i + 1.0) * np.abs(t_lo) * kappa) * EPS
-    return eta[:m] - shift, np.where(far, kappa, err)
+    shift = root[1:m + 1].reshape(i.shape) * eta[1:]
+    shift *= t_lo
+    value = np.subtract(eta[:m], shift, out=shift)
+    run = np.abs(eta[:m])
+    np.maximum.accumulate(run, axis=0, out=run)  # the running maximum |eta_i|, i <= j
+    run *= 4.0 + 0.5 * i
+    err = np.minimum((4.0 + 0.25 * i) * kappa, run, out=run)
+    lo = np.sqrt(i + 1.0) * np.abs(t_lo)
+    lo *= kappa
+    err += lo
+    err *= EPS
+    np.copyto(err, np.broadcast_to(kappa, err.shape), where=np.broadcast_to(far, err.shape))
+    return value, err
+
+
+def _mirrored_eta(breaks, t, t_lo, g, m: int):
+    """:func:`_eta` per kink; kinks at ``-b`` and ``b`` (CST, hardtanh) share one recurrence:
+    ``t``, ``t_lo`` and ``gamma(t)`` are exactly odd, even in ``b``, so ``eta_j(-t) = (-1)^j
+    eta_j(t)`` and its bound, bit for bit."""
+    neg = int(np.searchsorted(breaks, 0.0, side="left"))  # kinks at b < 0
+    if neg == 0 or 2 * neg > len(breaks) or not np.array_equal(breaks[:neg], -breaks[::-1][:neg]):
+        return _eta(t, t_lo, g, m)
+    eta, err = _eta(t[neg:], t_lo[neg:], g[neg:], m)  # b >= 0; the last neg rows mirror b < 0
+    mirror = eta[:, -neg:][:, ::-1].copy()
+    mirror[1::2] *= -1.0
+    return (np.concatenate([mirror, eta], axis=1),
+            np.concatenate([err[:, -neg:][:, ::-1], err], axis=1))
 
 
 def prepare(act: Activation, q, order: int) -> tuple:
@@ -193,17 +234,24 @@ def coefficients(act: Activation, q, order: int, n: int, prep: tuple | None = No
     c[0], c[1], ec[0], ec[1] = low
     first = 2 if order == 0 else 1  # c_0, c_1 (d_0) in closed form
     if n >= first and len(bs.J):
-        eta, eeta = _eta(t, t_lo, g, n)
-        j = np.arange(first, n + 1)[:, None, None]
-        if order == 0:  # J_k s eta_{j-2} / sqrt(j (j-1)) + D_k eta_{j-1} / sqrt(j)
-            fj, fd = bs.J[:, None] * s / np.sqrt(j * (j - 1.0)), bs.D[:, None] / np.sqrt(j)
-            terms = fj * eta[:-1] + fd * eta[1:]
-            e = np.abs(fj) * eeta[:-1] + np.abs(fd) * eeta[1:]
-        else:  # J_k eta_{j-1} / sqrt(j)
-            fj = bs.J[:, None] / np.sqrt(j)
-            terms, e = fj * eta, np.abs(fj) * eeta
-        c[first:] = terms.sum(axis=1)
-        ec[first:] = e.sum(axis=1) + (len(bs.J) + 3) * EPS * np.abs(terms).sum(axis=1)
+        eta, eeta = _mirrored_eta(bs.breaks, t, t_lo, g, n)
+        j = np.arange(first, n + 1)[:, None]
+        cs, es, mag = c[first:], ec[first:], np.zeros_like(ec[first:])
+        for k in range(len(bs.J)):  # kink by kink, on rows (j, q): sum_k in order, in place
+            if order == 0:  # J_k s eta_{j-2} / sqrt(j (j-1)) + D_k eta_{j-1} / sqrt(j)
+                fj = bs.J[k] * s / np.sqrt(j * (j - 1.0))
+                term, e = fj * eta[:-1, k], np.abs(fj) * eeta[:-1, k]
+                if bs.D[k]:  # no value jump (CReLU, CST): the ramp's term alone
+                    fd = bs.D[k] / np.sqrt(j)
+                    term += fd * eta[1:, k]
+                    e += np.abs(fd) * eeta[1:, k]
+            else:  # J_k eta_{j-1} / sqrt(j)
+                fj = bs.J[k] / np.sqrt(j)
+                term, e = fj * eta[:, k], np.abs(fj) * eeta[:, k]
+            cs += term
+            es += e
+            mag += np.abs(term, out=term)
+        es += (len(bs.J) + 3) * EPS * mag
     p = parity(act) * (1 if order == 0 else -1)  # phi odd: phi' even
     if p:
         wrong = (np.arange(n + 1) % 2 == 0) if p < 0 else (np.arange(n + 1) % 2 == 1)
@@ -270,15 +318,19 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     r = np.abs(rf)
     prep = prepare(act, uq, order)
     ab = cramer(act, uq, order)
-    w, ew = coefficients(act, uq, order, 1, prep)
+    w, ew = coefficients(act, uq, order, PRE, prep)  # the first terms: bounds, screening
     lo = _lower(act, (w[0] - ew[0])[inv], (w[1] - ew[1])[inv], rf, order)
     scale1 = (w[0] - ew[0] + w[1] - ew[1])[inv]
     tol = RTOL * np.maximum(lo, 0.0) + ATOL * np.maximum(scale1, 0.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         need = np.full(rf.shape, N_MAX + 1)
-        for nb in BUCKETS[::-1]:  # the shortest bucket whose tail bound meets tol / 4
-            tail = _tail_factor(ab, order, nb)[inv] * r ** (nb + 1) / (1.0 - r)
-            need = np.where((r < 1.0) & (tail <= 0.25 * tol), nb, need)
+        todo = np.flatnonzero(r < 1.0)
+        for nb in BUCKETS:  # the shortest bucket whose tail bound meets tol / 4
+            rt = r[todo]
+            tail = _tail_factor(ab, order, nb)[inv[todo]] * rt ** (nb + 1) / (1.0 - rt)
+            fits = tail <= 0.25 * tol[todo]
+            need[todo[fits]] = nb
+            todo = todo[~fits]
     # a weak lower bound of |E| (far corners: the terms peak at n ~ |rho| h^2): where the
     # terms are of one sign the N_MAX partial sum is tried and its own bound decides
     p = parity(act) * (1 if order == 0 else -1)
@@ -286,6 +338,8 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     if everywhere:
         maybe = r < 1.0
     need = np.where((need > N_MAX) & maybe, N_MAX, need)
+    if not everywhere:
+        need = _hopeless(need, w, ew, inv, rf, [v[inv] for v in ab], order)
     value, bound, scale = (np.full(rf.shape, v) for v in (np.nan, np.inf, 0.0))
     if not np.any(need <= N_MAX):
         return value.reshape(shape)[()], bound.reshape(shape)[()], scale.reshape(shape)[()]
@@ -300,7 +354,7 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
         if at.size == 0:
             continue
         k, x = col[inv[at]], rf[at]
-        y, err = _horner(w[: nb + 1, k], ew[: nb + 1, k], x)
+        y, err = horner(w[: nb + 1], ew[: nb + 1], x, k)
         with np.errstate(over="ignore", invalid="ignore"):
             tail = _tail_factor([v[inv[at]] for v in ab], order, nb) * np.abs(x) ** (
                 nb + 1) / (1.0 - np.abs(x))
@@ -308,15 +362,28 @@ def series(act: Activation, q, rho, order: int = 0, everywhere: bool = False):
     return value.reshape(shape)[()], bound.reshape(shape)[()], scale.reshape(shape)[()]
 
 
-def _horner(w, ew, x):
-    """``sum_j w_j x^j`` by Horner with its running error bound (Higham 2002, Alg. 5.1)
-    plus ``sum_j ew_j |x|^j`` (the weights' own errors)."""
-    y = w[-1].copy()
-    mu = 0.5 * np.abs(y)
-    e = ew[-1].copy()
-    ax = np.abs(x)
-    for j in range(w.shape[0] - 2, -1, -1):
-        y = y * x + w[j]
-        mu = mu * ax + np.abs(y)
-        e = e * ax + ew[j]
-    return y, EPS / 2 * (2.0 * mu - np.abs(y)) + e * (1.0 + 1e-12)
+def _hopeless(need, w, ew, k, x, ab, order: int):
+    """``need`` with ``N_MAX + 1`` (not summed) at the long series (``> PRE`` terms) that
+    cannot meet the tolerance: the weights' errors of the first ``PRE`` terms, ``e =
+    sum_{j <= PRE} ew_j |x|^j``, already exceed ``RTOL (|y| + err + tail) + ATOL S`` (``y``,
+    ``err``: the short sum and its bound, ``tail``: Cramer's beyond it, so ``|y| + err + tail``
+    bounds the long sum, whose bound is at least ``e``; ``S = sum_{j <= PRE} w_j + N_MAX
+    C_PRE`` bounds the Parseval scale).  Cancelling kinks at large ``q`` (CReLU) fail so; the
+    point goes to the next route, and no served value changes."""
+    long = np.flatnonzero((need <= N_MAX) & (need > PRE))
+    if long.size == 0:
+        return need
+    kk, xx = k[long], x[long]
+    y, err = horner(w[: PRE + 1], ew[: PRE + 1], xx, kk)
+    ax = np.abs(xx)
+    e = ew[PRE, kk]
+    for j in range(PRE - 1, -1, -1):
+        e = e * ax + ew[j, kk]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        c_pre = _tail_factor([v[long] for v in ab], order, PRE)
+        tail = c_pre * ax ** (PRE + 1) / (1.0 - ax)
+        scale = w[: PRE + 1].sum(axis=0)[kk] + N_MAX * c_pre
+        hopeless = e > 1.01 * (RTOL * (np.abs(y) + err + tail) + ATOL * scale)
+    need = need.copy()
+    need[long[hopeless]] = N_MAX + 1
+    return need

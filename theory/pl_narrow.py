@@ -132,16 +132,17 @@ def _narrow_pair(n, p1, p2, r, c, order):
     fy = GB.poly(ty, 0.0 * a2, order) * wy
     v = (y / cs[:, None])[:, None, :] - ((r / cs)[:, None] * x)[:, :, None]
     v2 = np.multiply(v, v, out=v)
-    g = np.exp(-0.5 * v2)
-    gy = g * fy[:, None, :]
+    gy = np.multiply(v2, -0.5)  # in place from here: the n^2 temporaries are the cost
+    np.exp(gy, out=gy)
+    gy *= fy[:, None, :]
     row = gy.sum(axis=2)  # per x node
-    value = np.einsum("pi,pi->p", gx, row) * GB.INV_SQRT2PI / cs
+    den = np.einsum("pi,pi->p", gx, row)
+    value = den * GB.INV_SQRT2PI / cs
     # exp of e = x^2/2 + v^2/2 per node, in ulps: e's rounding (2e), the nodes' (2 eps b
     # each) through x and v, and v's own: k = 4 + x^2 + 2 b1 |x| + 3.5 v^2 + |v| Z,
     # Z <= Zmax, averaged with the weights of the sum (mean |v| <= sqrt(mean v^2))
-    den = np.einsum("pi,pi->p", gx, row)
     inv = np.where(den > 0.0, 1.0 / np.where(den > 0.0, den, 1.0), 0.0)
-    mv2 = np.einsum("pi,pij,pij->p", gx, gy, v2) * inv
+    mv2 = np.einsum("pi,pi->p", gx, np.multiply(v2, gy, out=v2).sum(axis=2)) * inv
     Zmax = 2.0 * (2.0 * b2 + np.abs(r) * 2.0 * b1) / cs
     k_open = (np.einsum("pi,pi->p", gx * (4.0 + x * x + 2.0 * b1[:, None] * np.abs(x)), row) * inv
               + 3.5 * mv2 + Zmax * np.sqrt(mv2))

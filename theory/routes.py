@@ -59,13 +59,17 @@ class Route:
     one shape); ``accurate(act, quantity, *points, **kw)``, if given, returns
     ``(values or None, ok)``: ``ok`` marks the points where this route meets its error
     bound (``values``, if not ``None``, are the route's values at every point, so the
-    route is not called again); ``methods`` are the ``method`` values that may select it."""
+    route is not called again); ``methods`` are the ``method`` values that may select it;
+    ``defer(act, quantity, *points, **kw)``, if given, marks points (a priori, from the points
+    alone) that :func:`plan` offers to the later routes first: a later route must serve every
+    point this one does (``pl_apex`` covers ``pl_bivariate``), so no point loses its route."""
 
     name: str
     applies: Callable[[Activation], bool]
     fns: dict[str, Callable]
     methods: frozenset = field(default_factory=lambda: frozenset({"auto", "closed"}))
     accurate: Callable | None = None
+    defer: Callable | None = None
 
     def computes(self, act: Activation, quantity: str, method: str) -> bool:
         return method in self.methods and quantity in self.fns and self.applies(act)
@@ -106,10 +110,15 @@ def plan(act: Activation, quantity: str, points, method: str = "auto", **kw):
         if r.accurate is None:
             index[left], left[:] = j, False
             break
-        sub = [p[left] for p in pts]
+        try_at = left
+        if r.defer is not None:  # a later route serves these points at less cost
+            try_at = left & ~np.broadcast_to(r.defer(act, quantity, *pts, **kw), left.shape)
+            if not try_at.any():
+                continue
+        sub = [p[try_at] for p in pts]
         v, ok = r.accurate(act, quantity, *sub, **kw)
         ok = np.broadcast_to(np.asarray(ok, bool), sub[0].shape)
-        take = np.flatnonzero(left)[ok]
+        take = np.flatnonzero(try_at)[ok]
         index[take] = j
         if v is not None:
             values[j] = (take, np.broadcast_to(v, sub[0].shape)[ok])
@@ -238,6 +247,17 @@ def _pl_bivariate_accurate(act, quantity, q, rho, order):
     return pl_bivariate.expect(act, q, rho, order, refine=False)
 
 
+def _pl_bivariate_defer(act, quantity, q, rho, order):
+    """Grids of a ``phi`` with two kinks or more (two distinct orthant corners and up: CReLU
+    3, CST 6, ~1-2 us a point each): the points where the Mehler series is tried
+    (:func:`.pl_mehler.tried`, ~1.5 us a point) go to it first; Rosenbaum's sums serve them
+    only where it and the clamp basis decline, as ``pl_apex`` (the same sums, refined where
+    they cancel).  One corner (shifted ReLU, JumpReLU) is cheaper than the series: no change."""
+    if len(pl_bivariate.basis(act).corners) < 2:
+        return False
+    return pl_mehler.tried(rho)
+
+
 def _pl_apex_accurate(act, quantity, q, rho, order):
     """The orthant closed form with the apex form where Rosenbaum's sums cancel (far
     corners, ``rho -> -1``): its values and the points where its bound holds."""
@@ -354,7 +374,7 @@ ROUTES: list[Route] = [
     Route("piecewise_linear", lambda a: a.is_piecewise_linear,
           {q: _pl_fn(q) for q in UNIVARIATE if q not in PL_TAIL}, accurate=_pl_accurate),
     Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": _pl_bivariate},
-          accurate=_pl_bivariate_accurate),
+          accurate=_pl_bivariate_accurate, defer=_pl_bivariate_defer),
     Route("pl_apex_signed", lambda a: pl_apex.one_signed(a, 0) or pl_apex.one_signed(a, 1),
           {"bivariate": lambda act, q, rho, order: pl_apex.expect(act, q, rho, order)[0]},
           methods=frozenset({"auto"}), accurate=_pl_apex_signed),
