@@ -22,6 +22,9 @@ import subprocess
 import sys
 import time
 
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # the children: numpy's BLAS threads would spin (CPU > wall)
+
 DERIVE = ["-m", "sparsefield", "derive", "--activation", "crelu", "--sparsity", "0.85",
           "--vprime", "0.5", "--json"]
 COMMANDS = {
