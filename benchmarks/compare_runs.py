@@ -1,0 +1,107 @@
+"""Compare two runs of ``benchmarks/readme_numbers.sh``: every measured number of the README
+lines (times, rates and ratios) of run B against run A, and each one outside a tolerance
+(default 30%, the README's reproducibility claim) listed.
+
+A run is its output folder (``summary.txt`` in it is read) or any file holding README lines
+(``summary.txt``, or ``bench_peers.py``'s output).  Lines are paired by section (``### ...``)
+and by their text with the numbers taken out (the peers table: by its case); a line whose
+text changed (another fastest peer, another route mix) is paired with the line of the same
+case or position and said so.  Compared: numbers with a unit (``ns``, ``us``, ``ms``, ``s``),
+ratios (``1.8x``), rates (``network-layers/s``), and the plain numbers of the tables of
+``bench_cli``, ``bench_gpt`` and ``bench_training``; not compared: relative errors
+(``1.4e-11`` without ``x``), load averages, counts and parameters.
+
+Run: ``python benchmarks/compare_runs.py RUN_A RUN_B [--tol 0.3]``; exit status 1 when some
+number is outside the tolerance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+UNIT = r"x\b|\s*(?:ns|us|ms|s|network-layers/s|tokens/s)\b"
+NUMBER = re.compile(r"(?<![\w.^=/-])(\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?)(" + UNIT + ")?")
+LOAD = re.compile(r"load( average)?[^;|)]*")
+PLAIN = ("bench_cli", "bench_gpt", "bench_training")  # sections whose plain numbers are measured
+SKIP = re.compile(r"^(commit|load average|\d{4}-\d\d-\d\d|== |device |command )")
+
+
+def numbers(line: str, plain: bool) -> list[tuple[int, float]]:
+    """``(position, value)`` of the measured numbers in ``line``."""
+    out = []
+    for m in NUMBER.finditer(LOAD.sub(lambda x: " " * len(x.group()), line)):
+        text, unit = m.group(1), m.group(2)
+        if not unit and ("e" in text or not plain):
+            continue  # a relative error, a parameter, a count
+        out.append((m.start(), float(text.replace(",", ""))))
+    return out
+
+
+def skeleton(line: str) -> str:
+    return NUMBER.sub("#", line).strip()
+
+
+def read(path: Path) -> dict[tuple[str, str], tuple[str, list[float]]]:
+    """``{(section, line key): (the line without its numbers, its measured numbers)}``; the
+    key is the peers table's case, else the line without its numbers (numbered when it
+    repeats)."""
+    if path.is_dir():
+        path = path / "summary.txt"
+    section, out = "", {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if line.startswith("### "):
+            section = line[4:].split(" ")[0]
+            continue
+        if not line or SKIP.match(line) or line.startswith(("|---", "| case")):
+            continue
+        values = [v for _, v in numbers(line, plain=section in PLAIN)]
+        if not values:
+            continue
+        key = line.split("|")[1].strip() if line.startswith("| ") else skeleton(line)
+        while (section, key) in out:
+            key += " (again)"
+        out[(section, key)] = (skeleton(line), values)
+    return out
+
+
+def compare(a: dict, b: dict, tol: float) -> tuple[int, list[str], list[str]]:
+    """``(numbers compared, the ones outside tol, notes on lines that changed)``."""
+    n, bad, notes = 0, [], []
+    for (section, key), (text_a, va) in a.items():
+        if (section, key) not in b:
+            notes.append(f"  {section}: {key[:90]!r}: not in run B")
+            continue
+        text_b, vb = b[(section, key)]
+        if text_a != text_b:
+            notes.append(f"  {section}: {key[:90]!r}: the line's text changed (another peer or "
+                         "route mix); its numbers compared by position")
+        for i, (x, y) in enumerate(zip(va, vb)):
+            n += 1
+            r = y / x if x else float("inf") if y else 1.0
+            if not (1.0 / (1.0 + tol) <= r <= 1.0 + tol):
+                bad.append(f"  {section}: {key[:70]!r} number {i + 1}: {x:.4g} -> {y:.4g} "
+                           f"({r:.2f}x)")
+        if len(va) != len(vb):
+            notes.append(f"  {section}: {key[:90]!r}: {len(va)} numbers in A, {len(vb)} in B")
+    return n, bad, notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run_a", type=Path)
+    ap.add_argument("run_b", type=Path)
+    ap.add_argument("--tol", type=float, default=0.3, help="relative tolerance (default 0.3)")
+    args = ap.parse_args(argv)
+    n, bad, notes = compare(read(args.run_a), read(args.run_b), args.tol)
+    print(f"{n} numbers compared; {n - len(bad)} within {args.tol:.0%} "
+          f"(ratio B/A in [{1 / (1 + args.tol):.2f}, {1 + args.tol:.2f}])")
+    print("\n".join(bad + notes))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
