@@ -155,11 +155,11 @@ def peer_rows(table: Table, case: str, name: str, ref, nt: bool, dks: bool, qs=N
     if dks:
         f = P.dks_mean(name, qs, P.DKS_BEST)
         row(table, case, f"dks {P.DKS_BEST:,} nodes (one call)",
-            lambda: max_err(a * f()[QS_SUB] + b, ref), 1.0, per=qs.size)
+            lambda f=f: max_err(a * f()[QS_SUB] + b, ref), 1.0, per=qs.size)
         sub = qs[DKS_SUB]  # QS_SUB is every 1000th q, DKS_SUB every 100th: every 10th of it
         f = P.dks_mean(name, sub, P.DKS_DEFAULT)
         row(table, case, f"dks {P.DKS_DEFAULT:,} nodes (one call, 100 q)",
-            lambda: max_err(a * f()[::10] + b, ref), 1.0, per=sub.size)
+            lambda f=f: max_err(a * f()[::10] + b, ref), 1.0, per=sub.size)
 
 
 def limit_rows(table: Table, nt: bool, dks: bool) -> None:
@@ -171,6 +171,7 @@ def limit_rows(table: Table, nt: bool, dks: bool) -> None:
     row(table, case, "sparsefield", lambda: float(M.e_phi2(relu, 1.0)), ref)
     row(table, case, "numpy closed form", lambda: float(np_relu_e2(1.0)), ref)
     peer_rows(table, case, "relu", ref, nt, dks)
+    table.flush()
     refs = np.array([ref_univariate("relu", q) for q in QS[QS_SUB]])
     case = "E[phi^2] ReLU over 10^4 q"
     row(table, case, "sparsefield", lambda: max_err(M.e_phi2(relu, QS)[QS_SUB], refs), 1.0,
@@ -178,12 +179,14 @@ def limit_rows(table: Table, nt: bool, dks: bool) -> None:
     row(table, case, "numpy closed form", lambda: max_err(np_relu_e2(QS)[QS_SUB], refs), 1.0,
         per=QS.size)
     peer_rows(table, case, "relu", refs, nt, dks, QS)
+    table.flush()
     mf = MeanField(crelu, SW2, SB2)
     case = "V CReLU q=1"
     ref = SW2 * ref_univariate("crelu", 1.0) + SB2
     row(table, case, "sparsefield (MeanField.V)", lambda: float(mf.V(1.0)), ref)
     row(table, case, "numpy closed form", lambda: float(np_crelu_v(1.0)), ref)
     peer_rows(table, case, "crelu", ref, nt, dks, scale=(SW2, SB2))
+    table.flush()
     refs = np.array([SW2 * ref_univariate("crelu", q) + SB2 for q in QS[QS_SUB]])
     case = "V CReLU over 10^4 q"
     row(table, case, "sparsefield (MeanField.V)", lambda: max_err(mf.V(QS)[QS_SUB], refs), 1.0,
@@ -191,6 +194,7 @@ def limit_rows(table: Table, nt: bool, dks: bool) -> None:
     row(table, case, "numpy closed form", lambda: max_err(np_crelu_v(QS)[QS_SUB], refs), 1.0,
         per=QS.size)
     peer_rows(table, case, "crelu", refs, nt, dks, QS, scale=(SW2, SB2))
+    table.flush()
     qg, rg = np.broadcast_arrays(GRID_Q, GRID_RHO)
     idx = tuple(np.array(v) for v in zip(*SAMPLES))
     for name in ("relu", "crelu", "cst"):
@@ -208,13 +212,15 @@ def limit_rows(table: Table, nt: bool, dks: bool) -> None:
                   " error bound holds)")
             row(table, case, "closed form alone", lambda: max_err(
                 pl_bivariate.expect(act, qg, rg)[0][idx], refs), 1.0, per=qg.size)
+        table.flush()
 
 
 # --- the run ----------------------------------------------------------------------------
 class Table:
     """The rows ``(case, method, rel. error, CPU s per point)``; the rows of one case are
-    timed together when the next case starts (:meth:`flush`), their rounds interleaved, so
-    that a change in the machine's state moves the times compared in one ratio alike."""
+    timed together by :meth:`flush` at the end of the case (before the variables its
+    functions read change), their rounds interleaved, so that a change in the machine's
+    state moves the times compared in one ratio alike."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, float, float]] = []
@@ -236,7 +242,7 @@ def row(table: Table, case: str, method: str, fn, ref: float, warm: bool = True,
     the other rows of ``case`` (:func:`timing.cpu_medians`; ``warm=False``: the first call's
     time, for calls of seconds); ``per``: the time is per that many points."""
     if table.pending and table.pending[0][0] != case:
-        table.flush()
+        raise RuntimeError(f"rows of {table.pending[0][0]!r} not timed: flush() ends a case")
     t0 = time.process_time()
     value = fn()
     once = time.process_time() - t0
@@ -315,12 +321,14 @@ def main() -> int:
                 for order in (P.DKS_DEFAULT, P.DKS_BEST):
                     f = P.dks_mean(name, q, order)
                     row(table, case, f"dks {order:,} nodes", lambda f=f: float(f()), ref)
+            table.flush()
         refs = np.array([ref_univariate(name, q) for q in QS[QS_SUB]])
         case = f"E[phi^2] {name} over 10^4 q"
         act = get(name)
         row(table, case, "sparsefield (vectorised)",
             lambda: max_err(M.e_phi2(act, QS)[QS_SUB], refs), 1.0, per=QS.size)
         peer_rows(table, case, name, refs, nt, dks, QS)
+        table.flush()
     for name in ("gelu", "tanh", "silu", "sigmoid", "relu", "relu2", "crelu", "cst"):
         for rho in (0.5, 0.99):
             case = f"E[phi phi] {name} rho={rho:g}"
@@ -334,7 +342,7 @@ def main() -> int:
                     row(table, case, label, P.nt_kernel(layer, 1.0, rho), ref)
             if dks and (name == "crelu" or (name, rho) in (("cst", 0.99), ("tanh", 0.5))):
                 row(table, case, "dks dblquad", P.dks_bivariate(name, 1.0, rho), ref, warm=False)
-    table.flush()
+            table.flush()
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min)")
     print("\n| case | sparsefield: error, CPU time | numpy closed form: error, time "
           "| sparsefield / numpy | fastest peer reaching 1e-8: error, time "
