@@ -24,24 +24,35 @@ from pathlib import Path
 
 UNIT = r"x\b|\s*(?:ns|us|ms|s|network-layers/s|tokens/s)\b"
 NUMBER = re.compile(r"(?<![\w.^=/-])(\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?)(" + UNIT + ")?")
+ERROR = re.compile(r"\d\.\d+e[+-]\d+\b(?!x)")
 LOAD = re.compile(r"load( average)?[^;|)]*")
 PLAIN = ("bench_cli", "bench_gpt", "bench_training")  # sections whose plain numbers are measured
 SKIP = re.compile(r"^(commit|load average|\d{4}-\d\d-\d\d|== |device |command )")
 
 
-def numbers(line: str, plain: bool) -> list[tuple[int, float]]:
-    """``(position, value)`` of the measured numbers in ``line``."""
+def _unloaded(line: str) -> str:
+    """``line`` with its load averages blanked (same length)."""
+    return LOAD.sub(lambda x: "load" + " " * (len(x.group()) - 4), line)
+
+
+def numbers(line: str, plain: bool) -> list[tuple[int, int, float]]:
+    """``(start, end, value)`` of the measured numbers in ``line``."""
     out = []
-    for m in NUMBER.finditer(LOAD.sub(lambda x: " " * len(x.group()), line)):
+    for m in NUMBER.finditer(_unloaded(line)):
         text, unit = m.group(1), m.group(2)
         if not unit and ("e" in text or not plain):
             continue  # a relative error, a parameter, a count
-        out.append((m.start(), float(text.replace(",", ""))))
+        out.append((m.start(), m.end(), float(text.replace(",", ""))))
     return out
 
 
-def skeleton(line: str) -> str:
-    return NUMBER.sub("#", line).strip()
+def skeleton(line: str, spans: list[tuple[int, int, float]]) -> str:
+    """``line`` without its load averages, its measured numbers (``#``) and its relative
+    errors (``~``); labels such as ``deg 25`` are kept."""
+    line = _unloaded(line)
+    for start, end, _ in reversed(spans):
+        line = line[:start] + "#" + line[end:]
+    return " ".join(ERROR.sub("~", line).split())
 
 
 def read(path: Path) -> dict[tuple[str, str], tuple[str, list[float]]]:
@@ -58,13 +69,14 @@ def read(path: Path) -> dict[tuple[str, str], tuple[str, list[float]]]:
             continue
         if not line or SKIP.match(line) or line.startswith(("|---", "| case")):
             continue
-        values = [v for _, v in numbers(line, plain=section in PLAIN)]
-        if not values:
+        spans = numbers(line, plain=section in PLAIN)
+        if not spans:
             continue
-        key = line.split("|")[1].strip() if line.startswith("| ") else skeleton(line)
+        text = skeleton(line, spans)
+        key = line.split("|")[1].strip() if line.startswith("| ") else text
         while (section, key) in out:
             key += " (again)"
-        out[(section, key)] = (skeleton(line), values)
+        out[(section, key)] = (text, [v for *_, v in spans])
     return out
 
 
