@@ -24,6 +24,7 @@ from pathlib import Path
 
 UNIT = r"x\b|\s*(?:ns|us|ms|s|network-layers/s|tokens/s)\b"
 NUMBER = re.compile(r"(?<![\w.^=/-])(\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?)(" + UNIT + ")?")
+SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 ERROR = re.compile(r"\d\.\d+e[+-]\d+\b(?!x)")
 LOAD = re.compile(r"load( average)?[^;|)]*")
 PLAIN = ("bench_cli", "bench_gpt", "bench_training")  # sections whose plain numbers are measured
@@ -42,7 +43,8 @@ def numbers(line: str, plain: bool) -> list[tuple[int, int, float]]:
         text, unit = m.group(1), m.group(2)
         if not unit and ("e" in text or not plain):
             continue  # a relative error, a parameter, a count
-        out.append((m.start(), m.end(), float(text.replace(",", ""))))
+        scale = SECONDS.get((unit or "").strip(), 1.0)  # times in seconds: 1.66 ms vs 845 us
+        out.append((m.start(), m.end(), float(text.replace(",", "")) * scale))
     return out
 
 
@@ -95,11 +97,15 @@ def compare(a: dict, b: dict, tol: float) -> tuple[int, list[str], list[str]]:
             n += 1
             r = y / x if x else float("inf") if y else 1.0
             if not (1.0 / (1.0 + tol) <= r <= 1.0 + tol):
-                bad.append(f"  {section}: {key[:70]!r} number {i + 1}: {x:.4g} -> {y:.4g} "
+                bad.append(f"  {section}: {key[:70]!r} number {i + 1}: {_show(x)} -> {_show(y)} "
                            f"({r:.2f}x)")
         if len(va) != len(vb):
             notes.append(f"  {section}: {key[:90]!r}: {len(va)} numbers in A, {len(vb)} in B")
     return n, bad, notes
+
+
+def _show(v: float) -> str:
+    return f"{v * 1e6:.4g} us" if v < 1e-2 else f"{v:.4g}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """The one timing statistic of the benchmarks: the median CPU time (``time.process_time``:
-this process only, so other work on a shared machine affects it through caches, not the
-scheduler) of one call, over ``repeats`` rounds.
+all threads of this process, a library's helper threads included; other work on a shared
+machine affects it through caches, not the scheduler) of one call, over ``repeats`` rounds.
 
 Each round runs ``inner`` calls and lasts at least ``ROUND_S`` of CPU time: ``inner`` is
 sized as :mod:`timeit`'s ``autorange`` does (1, 2, 5, 10, 20, ... calls until a round is

@@ -83,4 +83,10 @@ def test_compare_runs_lists_exactly_the_numbers_that_moved(tmp_path, capsys):
     assert compare_runs.main([str(a), str(moved)]) == 1
     out = capsys.readouterr().out
     assert "7 numbers compared; 5 within 30%" in out
-    assert "27 -> 37 (1.37x)" in out and "4.31 -> 2.9 (0.67x)" in out
+    assert "27 us -> 37 us (1.37x)" in out and "4.31 us -> 2.9 us (0.67x)" in out
+
+
+def test_times_are_compared_in_seconds_whatever_their_unit():
+    (_, _, a), = compare_runs.numbers("dks: 1.66 ms", plain=False)
+    (_, _, b), = compare_runs.numbers("dks: 1,660 us", plain=False)
+    assert a == pytest.approx(b) == pytest.approx(1.66e-3)
