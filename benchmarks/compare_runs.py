@@ -3,12 +3,12 @@ lines (times, rates and ratios) of run B against run A, and each one outside a t
 (default 30%, the README's reproducibility claim) listed.
 
 A run is its output folder (``summary.txt`` in it is read) or any file holding README lines
-(``summary.txt``, or ``bench_peers.py``'s output).  Lines are paired by section (``### ...``)
-and by their text with the numbers taken out (the peers table: by its case); a line whose
-text changed (another fastest peer, another route mix) is paired with the line of the same
-case or position and said so.  Compared: numbers with a unit (``ns``, ``us``, ``ms``, ``s``),
+(``summary.txt``, or ``bench_peers.py``'s output).  Lines, and the items of ``;``-separated
+lists, are paired by section (``### ...``) and by their text without the measured numbers
+(the peers table: by its case); one whose text changed (another fastest peer, another count)
+is paired with the most similar one and said so.  Compared: numbers with a unit (``ns``, ``us``, ``ms``, ``s``),
 ratios (``1.8x``), rates (``network-layers/s``), and the plain numbers of the tables of
-``bench_cli``, ``bench_gpt`` and ``bench_training``; not compared: relative errors
+``bench_gpt`` and ``bench_training``; not compared (besides the wall times of ``bench_cli``): relative errors
 (``1.4e-11`` without ``x``), load averages, counts and parameters.
 
 Run: ``python benchmarks/compare_runs.py RUN_A RUN_B [--tol 0.3]``; exit status 1 when some
@@ -18,6 +18,7 @@ number is outside the tolerance.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ NUMBER = re.compile(r"(?<![\w.^=/-])(\d[\d,]*(?:\.\d+)?(?:e[+-]?\d+)?)(" + UNIT 
 SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 ERROR = re.compile(r"\d\.\d+e[+-]\d+\b(?!x)")
 LOAD = re.compile(r"load( average)?[^;|)]*")
-PLAIN = ("bench_cli", "bench_gpt", "bench_training")  # sections whose plain numbers are measured
+PLAIN = ("bench_gpt", "bench_training")  # sections whose plain numbers are measured
 SKIP = re.compile(r"^(commit|load average|\d{4}-\d\d-\d\d|== |device |command )")
 
 
@@ -71,14 +72,16 @@ def read(path: Path) -> dict[tuple[str, str], tuple[str, list[float]]]:
             continue
         if not line or SKIP.match(line) or line.startswith(("|---", "| case")):
             continue
-        spans = numbers(line, plain=section in PLAIN)
-        if not spans:
-            continue
-        text = skeleton(line, spans)
-        key = line.split("|")[1].strip() if line.startswith("| ") else text
-        while (section, key) in out:
-            key += " (again)"
-        out[(section, key)] = (text, [v for *_, v in spans])
+        table = line.startswith("| ")
+        for piece in [line] if table else line.split("; "):  # lists: one item a key
+            spans = numbers(piece, plain=section in PLAIN)
+            if not spans:
+                continue
+            text = skeleton(piece, spans)
+            key = piece.split("|")[1].strip() if table else text
+            while (section, key) in out:
+                key += " (again)"
+            out[(section, key)] = (text, [v for *_, v in spans])
     return out
 
 
@@ -86,9 +89,13 @@ def compare(a: dict, b: dict, tol: float) -> tuple[int, list[str], list[str]]:
     """``(numbers compared, the ones outside tol, notes on lines that changed)``."""
     n, bad, notes = 0, [], []
     for (section, key), (text_a, va) in a.items():
-        if (section, key) not in b:
-            notes.append(f"  {section}: {key[:90]!r}: not in run B")
-            continue
+        if (section, key) not in b:  # a line whose counts changed: the one most like it
+            near = max((k for s, k in b if s == section), default=None,
+                       key=lambda k: len(os.path.commonprefix([k, key])))
+            if near is None or len(os.path.commonprefix([near, key])) < 20:
+                notes.append(f"  {section}: {key[:90]!r}: not in run B")
+                continue
+            key = near
         text_b, vb = b[(section, key)]
         if text_a != text_b:
             notes.append(f"  {section}: {key[:90]!r}: the line's text changed (another peer or "
