@@ -13,15 +13,16 @@
 
 Run: ``python3 benchmarks/bench_numerics.py``.  Compile time is excluded (one warm-up
 call) and printed separately; times are CPU time of this process (``time.process_time``,
-median of ``REPEATS``); the load is printed at start and end, and the last lines are the
-README's (about a minute on a quiet machine).
+median of ``timing.REPEATS`` rounds for the Monte Carlo, of 3 for the networks, the rounds of
+the rows compared interleaved: ``benchmarks/timing.py``); the load is printed at start and
+end, and the last lines are the README's (about a minute on a quiet machine).
 """
 
 from __future__ import annotations
 
 import math
 import os
-import statistics
+import sys
 import time
 
 import numba
@@ -32,8 +33,10 @@ from sparsefield.numerics import finite_width, gaussian_mc
 from sparsefield.theory.activations import get
 from sparsefield.theory.clipping import derive
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import cpu_medians  # noqa: E402
+
 N_POINTS = 1 << 22
-REPEATS = 5
 QUANTITIES = {"e_phi2": "phi2", "e_dphi2": "dphi2", "e_phi_dphi": "phi_dphi"}
 
 
@@ -78,17 +81,11 @@ def bench_mc(name: str, params: dict) -> dict:
     t0 = time.perf_counter()
     gaussian_mc.moments(act, 1.0, n=1 << 14)
     compile_s = time.perf_counter() - t0
-    rows = {}
-    for label, fn in (
-            ("numpy", lambda: numpy_mc(phi, dphi, 1.0, N_POINTS, 1)),
-            ("numba plain", lambda: _ours(act, False)),
-            ("numba reduced", lambda: _ours(act, True))):
-        times = []
-        for _ in range(REPEATS):
-            t0 = time.process_time()
-            res = fn()
-            times.append(time.process_time() - t0)
-        rows[label] = (statistics.median(times), res)
+    fns = {"numpy": lambda: numpy_mc(phi, dphi, 1.0, N_POINTS, 1),
+           "numba plain": lambda: _ours(act, False),
+           "numba reduced": lambda: _ours(act, True)}
+    times = cpu_medians(fns)  # the rounds interleaved; fixed seeds: every call's result is the same
+    rows = {label: (times[label], fn()) for label, fn in fns.items()}
     base_t, base = rows["numpy"]
     ratios = {}
     print(f"\n{name}{tuple(params.values()) or ''}: {N_POINTS:,} points, "
@@ -145,11 +142,10 @@ def bench_finite_width() -> None:
                 act, d.sigma_w2, d.sigma_b2, depth, width, n, method="dense", dtype=np.float32)),
             "gram batched": (256, lambda n: finite_width.simulate(
                 act, d.sigma_w2, d.sigma_b2, depth, width, n, method="gram"))}
+    times = cpu_medians({k: lambda n=n, fn=fn: fn(n) for k, (n, fn) in runs.items()}, repeats=3)
     base = None
-    for label, (n, fn) in runs.items():
-        t0 = time.process_time()
-        fn(n)
-        rate = n * depth / (time.process_time() - t0)
+    for label, (n, _) in runs.items():
+        rate = n * depth / times[label]
         base = base or rate
         print(f"  {label:<18}{n:>5} networks {rate:>12.0f} network-layers/s "
               f"{rate / base:>8.1f}x")

@@ -27,9 +27,10 @@ one ``q`` and over 10^4 ``q``; CReLU and CST ``E[phi phi]`` at one ``(q, rho)`` 
 100 ``(q, rho)`` grid (``q`` in ``[0.1, 10]``, ``rho`` in ``[-1, 1]``); ReLU ``E[phi phi]`` on
 that grid (numpy arc-cosine kernel).  Grid errors: the largest over a few sub-sampled points.
 
-Timing: CPU time of this process (``time.process_time``: one thread, robust to other
-load), median over ``REPEATS`` runs after one warm-up (jit compilation excluded); the load
-average is printed at the start and the end.
+Timing (``benchmarks/timing.py``): CPU time of this process (``time.process_time``, one
+thread), the median of ``REPEATS`` rounds of at least ``ROUND_S`` each (as many calls per
+round as that takes), after a warm-up (jit compilation excluded); the rows of one case are
+timed with their rounds interleaved.  The load average is printed at the start and the end.
 
 Run: ``python benchmarks/bench_peers.py [--peers-venv /work/peers-venv]`` (about 2-3 CPU
 minutes; the last lines are the README's table).
@@ -61,9 +62,8 @@ from sparsefield.theory import moments as M  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peer_methods import CRELU, CST  # noqa: E402
-from timing import cpu_median  # noqa: E402
+from timing import REPEATS, ROUND_S, cpu_medians  # noqa: E402
 
-REPEATS = 7
 PEERS = ("neural_tangents", "jax", "dks")
 DKS_SUB = slice(None, None, 100)  # dks's default over "10^4 q": these 100 q (time per q)
 
@@ -128,7 +128,7 @@ def max_err(values, refs) -> float:
     return 1.0 + float(np.max(np.abs(np.asarray(values) / refs - 1.0)))
 
 
-def peer_rows(table: list, case: str, name: str, ref, nt: bool, dks: bool, qs=None,
+def peer_rows(table: Table, case: str, name: str, ref, nt: bool, dks: bool, qs=None,
               scale: tuple[float, float] = (1.0, 0.0)) -> None:
     """NT's and dks's ``E[phi^2]`` rows (``sw2 E[phi^2] + sb2`` with ``scale``) at ``q = 1``
     (``qs`` None, ``ref`` a number) or over ``qs`` (``ref`` the references at ``QS_SUB``)."""
@@ -151,19 +151,18 @@ def peer_rows(table: list, case: str, name: str, ref, nt: bool, dks: bool, qs=No
             sub, pick = (qs[::10], slice(None, None, 100)) if few else (qs, QS_SUB)
             f = P.nt_diagonal(layer, sub)
             row(table, case, f"{label} (one call{', 1000 q' if few else ''})",
-                lambda f=f, pick=pick: max_err(a * f()[pick] + b, ref), 1.0, repeats=3,
-                per=sub.size)
+                lambda f=f, pick=pick: max_err(a * f()[pick] + b, ref), 1.0, per=sub.size)
     if dks:
         f = P.dks_mean(name, qs, P.DKS_BEST)
         row(table, case, f"dks {P.DKS_BEST:,} nodes (one call)",
-            lambda: max_err(a * f()[QS_SUB] + b, ref), 1.0, repeats=3, per=qs.size)
+            lambda f=f: max_err(a * f()[QS_SUB] + b, ref), 1.0, per=qs.size)
         sub = qs[DKS_SUB]  # QS_SUB is every 1000th q, DKS_SUB every 100th: every 10th of it
         f = P.dks_mean(name, sub, P.DKS_DEFAULT)
         row(table, case, f"dks {P.DKS_DEFAULT:,} nodes (one call, 100 q)",
-            lambda: max_err(a * f()[::10] + b, ref), 1.0, repeats=3, per=sub.size)
+            lambda f=f: max_err(a * f()[::10] + b, ref), 1.0, per=sub.size)
 
 
-def limit_rows(table: list, nt: bool, dks: bool) -> None:
+def limit_rows(table: Table, nt: bool, dks: bool) -> None:
     """The issue-27 rows: scalar and grid calls beside the numpy closed form and the peers."""
     from sparsefield.theory import MeanField, pl_bivariate, routes
     relu, crelu = get("relu"), act_of("crelu")
@@ -172,6 +171,7 @@ def limit_rows(table: list, nt: bool, dks: bool) -> None:
     row(table, case, "sparsefield", lambda: float(M.e_phi2(relu, 1.0)), ref)
     row(table, case, "numpy closed form", lambda: float(np_relu_e2(1.0)), ref)
     peer_rows(table, case, "relu", ref, nt, dks)
+    table.flush()
     refs = np.array([ref_univariate("relu", q) for q in QS[QS_SUB]])
     case = "E[phi^2] ReLU over 10^4 q"
     row(table, case, "sparsefield", lambda: max_err(M.e_phi2(relu, QS)[QS_SUB], refs), 1.0,
@@ -179,12 +179,14 @@ def limit_rows(table: list, nt: bool, dks: bool) -> None:
     row(table, case, "numpy closed form", lambda: max_err(np_relu_e2(QS)[QS_SUB], refs), 1.0,
         per=QS.size)
     peer_rows(table, case, "relu", refs, nt, dks, QS)
+    table.flush()
     mf = MeanField(crelu, SW2, SB2)
     case = "V CReLU q=1"
     ref = SW2 * ref_univariate("crelu", 1.0) + SB2
     row(table, case, "sparsefield (MeanField.V)", lambda: float(mf.V(1.0)), ref)
     row(table, case, "numpy closed form", lambda: float(np_crelu_v(1.0)), ref)
     peer_rows(table, case, "crelu", ref, nt, dks, scale=(SW2, SB2))
+    table.flush()
     refs = np.array([SW2 * ref_univariate("crelu", q) + SB2 for q in QS[QS_SUB]])
     case = "V CReLU over 10^4 q"
     row(table, case, "sparsefield (MeanField.V)", lambda: max_err(mf.V(QS)[QS_SUB], refs), 1.0,
@@ -192,6 +194,7 @@ def limit_rows(table: list, nt: bool, dks: bool) -> None:
     row(table, case, "numpy closed form", lambda: max_err(np_crelu_v(QS)[QS_SUB], refs), 1.0,
         per=QS.size)
     peer_rows(table, case, "crelu", refs, nt, dks, QS, scale=(SW2, SB2))
+    table.flush()
     qg, rg = np.broadcast_arrays(GRID_Q, GRID_RHO)
     idx = tuple(np.array(v) for v in zip(*SAMPLES))
     for name in ("relu", "crelu", "cst"):
@@ -199,7 +202,7 @@ def limit_rows(table: list, nt: bool, dks: bool) -> None:
         refs = np.array([ref_bivariate(name, qg[i], rg[i], dps=20) for i in SAMPLES])
         case = f"E[phi phi] {name} 100x100 (q, rho)"
         row(table, case, "sparsefield", lambda: max_err(M.e_phi_phi(act, qg, rg)[idx], refs),
-            1.0, repeats=3, per=qg.size)
+            1.0, per=qg.size)
         if name == "relu":
             row(table, case, "numpy closed form", lambda: max_err(np_arccos(qg, rg)[idx], refs),
                 1.0, per=qg.size)
@@ -208,23 +211,43 @@ def limit_rows(table: list, nt: bool, dks: bool) -> None:
             print(f"    {name}: points per route {mix} (pl_bivariate: the closed form, where its"
                   " error bound holds)")
             row(table, case, "closed form alone", lambda: max_err(
-                pl_bivariate.expect(act, qg, rg)[0][idx], refs), 1.0, repeats=3, per=qg.size)
+                pl_bivariate.expect(act, qg, rg)[0][idx], refs), 1.0, per=qg.size)
+        table.flush()
 
 
 # --- the run ----------------------------------------------------------------------------
-def row(table: list, case: str, method: str, fn, ref: float, repeats: int = REPEATS,
-        inner: int | None = None, warm: bool = True, per: int = 1) -> None:
-    """Time ``fn`` (``inner`` calls per repeat, chosen for ~2 ms when ``None``) and record
-    its relative error against ``ref``; ``per``: the time is per that many points."""
+class Table:
+    """The rows ``(case, method, rel. error, CPU s per point)``; the rows of one case are
+    timed together by :meth:`flush` at the end of the case (before the variables its
+    functions read change), their rounds interleaved, so that a change in the machine's
+    state moves the times compared in one ratio alike."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, float, float]] = []
+        self.pending: list[tuple[str, str, object, float, float | None, int]] = []
+
+    def flush(self) -> None:
+        warm = {str(i): r[2] for i, r in enumerate(self.pending) if r[4] is None}
+        times = cpu_medians(warm)  # type: ignore[arg-type]
+        for i, (case, method, _, err, once, per) in enumerate(self.pending):
+            t = (times[str(i)] if once is None else once) / per
+            self.rows.append((case, method, err, t))
+            print(f"  {case:<36}{method:<28}{err:>10.1e}{t * 1e6:>14.4g} us", flush=True)
+        self.pending = []
+
+
+def row(table: Table, case: str, method: str, fn, ref: float, warm: bool = True,
+        per: int = 1) -> None:
+    """Record ``fn``'s relative error against ``ref`` (from its first call) and time it with
+    the other rows of ``case`` (:func:`timing.cpu_medians`; ``warm=False``: the first call's
+    time, for calls of seconds); ``per``: the time is per that many points."""
+    if table.pending and table.pending[0][0] != case:
+        raise RuntimeError(f"rows of {table.pending[0][0]!r} not timed: flush() ends a case")
     t0 = time.process_time()
     value = fn()
     once = time.process_time() - t0
     err = abs(value - ref) / abs(ref)
-    if inner is None:
-        inner = int(min(1000, max(1, 2e-3 / max(once, 1e-7))))
-    t = (cpu_median(fn, repeats, inner) if warm else once) / per
-    table.append((case, method, err, t))
-    print(f"  {case:<36}{method:<28}{err:>10.1e}{t * 1e6:>14.4g} us", flush=True)
+    table.pending.append((case, method, fn, err, None if warm else once, per))
 
 
 def summarise(table: list) -> list:
@@ -279,9 +302,10 @@ def main() -> int:
         jax.config.update("jax_enable_x64", True)
     import peer_methods as P
     warnings.filterwarnings("ignore", message="Numerical Activation Layer")  # NT, per layer
-    table: list = []
+    table = Table()
     print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs; "
-          f"peers not installed: {[m for m, ok in have.items() if not ok] or 'none'}")
+          f"peers not installed: {[m for m, ok in have.items() if not ok] or 'none'}; CPU time, "
+          f"median of {REPEATS} rounds of >= {ROUND_S * 1e3:g} ms, rows of a case interleaved")
     print(f"{'':2}{'case':<36}{'method':<28}{'rel. error':>10}{'CPU time / eval':>17}")
     limit_rows(table, nt, dks)
     for name in ("gelu", "tanh", "silu"):
@@ -297,12 +321,14 @@ def main() -> int:
                 for order in (P.DKS_DEFAULT, P.DKS_BEST):
                     f = P.dks_mean(name, q, order)
                     row(table, case, f"dks {order:,} nodes", lambda f=f: float(f()), ref)
+            table.flush()
         refs = np.array([ref_univariate(name, q) for q in QS[QS_SUB]])
         case = f"E[phi^2] {name} over 10^4 q"
         act = get(name)
         row(table, case, "sparsefield (vectorised)",
-            lambda: max_err(M.e_phi2(act, QS)[QS_SUB], refs), 1.0, repeats=3, per=QS.size)
+            lambda: max_err(M.e_phi2(act, QS)[QS_SUB], refs), 1.0, per=QS.size)
         peer_rows(table, case, name, refs, nt, dks, QS)
+        table.flush()
     for name in ("gelu", "tanh", "silu", "sigmoid", "relu", "relu2", "crelu", "cst"):
         for rho in (0.5, 0.99):
             case = f"E[phi phi] {name} rho={rho:g}"
@@ -316,12 +342,13 @@ def main() -> int:
                     row(table, case, label, P.nt_kernel(layer, 1.0, rho), ref)
             if dks and (name == "crelu" or (name, rho) in (("cst", 0.99), ("tanh", 0.5))):
                 row(table, case, "dks dblquad", P.dks_bivariate(name, 1.0, rho), ref, warm=False)
+            table.flush()
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min)")
     print("\n| case | sparsefield: error, CPU time | numpy closed form: error, time "
           "| sparsefield / numpy | fastest peer reaching 1e-8: error, time "
           "| peer / sparsefield | dks default (100,000 nodes): error, time |"
           "\n|---|---|---|---|---|---|---|")
-    print("\n".join(summarise(table)))
+    print("\n".join(summarise(table.rows)))
     return 0
 
 

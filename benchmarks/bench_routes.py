@@ -20,17 +20,18 @@ hand-written numpy Gauss-Hermite rule of 100 nodes, both against mpmath.
 
 Run: ``python benchmarks/bench_routes.py [--n 100] [--only cst,gelu] [--all]``.  Grids
 with more than ``SLOW_POINTS`` points in a nested-panel bivariate region (CReLU, CST,
-hardtanh: ~0.1-300 ms per point) are timed only with ``--all``.  Times are CPU
-medians of ``--repeat`` runs (one run where a call takes over a second), one thread; the
-load is printed at start and end, and the last lines are the README's.  About 1-2 minutes on a quiet machine.
+hardtanh: ~0.1-300 ms per point) are timed only with ``--all``.  Times are CPU medians of
+``--repeat`` rounds of at least ``timing.ROUND_S`` each (one call where a call takes over a
+second; ``benchmarks/timing.py``), a grid's rounds interleaved with its regions' (and the
+numpy form's), one thread; the load is printed at start and end, and the last lines are the
+README's.  About 1-2 minutes on a quiet machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
+import sys
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -40,6 +41,9 @@ from scipy.special import erfcx  # noqa: E402
 from sparsefield.theory import activations as A  # noqa: E402
 from sparsefield.theory import moments as M  # noqa: E402
 from sparsefield.theory import routes  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import ROUND_S, cpu_median, cpu_medians  # noqa: E402
 
 SLOW = {"panels"}
 # grids whose bivariate map was all nested panels before theory/exp_bivariate.py (GoLU:
@@ -60,42 +64,32 @@ def numpy_elu_e_phi2(act, q):
     return lam * lam * (0.5 * q + neg)  # the nested panel rule: ~0.1-300 ms per bivariate point (--skip-slow)
 
 
-def timed(fn, repeat: int) -> float:
-    t0 = time.process_time()
-    fn()  # warm-up (rules and caches); its time decides the repeats
-    times = [time.process_time() - t0]
-    if times[0] > 1.0:
-        return times[0]
-    times = []
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return statistics.median(times)
-
-
-def row(act, quantity, points, repeat, skip_slow):
-    """``(grid s/pt, {route: (share, s/pt)})`` for one grid."""
+def row(act, quantity, points, repeat, skip_slow, extra=None):
+    """``(grid s/pt, {route: (share, s/pt)}, {name: s per call of extra[name]})`` for one
+    grid; the grid, its regions and ``extra`` timed with their rounds interleaved."""
     kw = {"order": 0} if quantity == "bivariate" else {}
     fn = (lambda *p: M.e_phi_phi(act, *p)) if quantity == "bivariate" else \
         (lambda *p: M.e_phi2(act, *p))
     rs, index, _ = routes.plan(act, quantity, points, **kw)
     flat = [a.reshape(-1) for a in np.broadcast_arrays(*points)]
-    n = index.size
-    regions = {}
+    shares, fns = {}, {}
     for j, r in enumerate(rs):
         at = index == j
         if not at.any():
             continue
+        shares[r.name] = (at.mean(), at.sum())
         if skip_slow and quantity == "bivariate" and r.name in SLOW and at.sum() > SLOW_POINTS:
-            regions[r.name] = (at.mean(), float("nan"))
             continue
         sub = [p[at] for p in flat]
-        regions[r.name] = (at.mean(), timed(lambda: fn(*sub), repeat) / at.sum())
-    if skip_slow and quantity == "bivariate" and any(
-            r in SLOW and not np.isfinite(t) for r, (_, t) in regions.items()):
-        return float("nan"), regions
-    return timed(lambda: fn(*points), repeat) / n, regions
+        fns[r.name] = lambda sub=sub: fn(*sub)
+    untimed = len(fns) < len(shares)
+    if not untimed:
+        fns["grid"] = lambda: fn(*points)
+    times = cpu_medians({**fns, **{f"extra {k}": f for k, f in (extra or {}).items()}}, repeat)
+    regions = {k: (share, times[k] / count if k in fns else float("nan"))
+               for k, (share, count) in shares.items()}
+    out = {k: times[f"extra {k}"] for k in extra or {}}
+    return (float("nan") if untimed else times["grid"] / index.size), regions, out
 
 
 def index_size(points) -> int:
@@ -105,14 +99,15 @@ def index_size(points) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=7, help="rounds per timing (median)")
     ap.add_argument("--only", default="")
     ap.add_argument("--all", action="store_true",
                     help="also time grids with a nested-panel bivariate region")
     args = ap.parse_args()
     args.skip_slow = not args.all
     load0 = os.getloadavg()[0]
-    print(f"load average {load0:.1f}; n = {args.n}; CPU time, median of {args.repeat}")
+    print(f"load average {load0:.1f}; n = {args.n}; CPU time, median of {args.repeat} rounds "
+          f"of >= {ROUND_S * 1e3:g} ms (benchmarks/timing.py)")
     q = np.geomspace(1e-2, 1e2, args.n)
     rho = np.linspace(-1.0, 1.0, args.n)
     grids = {"bivariate": (q[:, None], rho[None, :]),
@@ -125,24 +120,28 @@ def main() -> None:
         fam = A.CATALOGUE[name]
         act = fam.bind(**fam.examples[0])
         for quantity, points in grids.items():
-            grid, regions = row(act, quantity, points, args.repeat, args.skip_slow)
+            elu = quantity == "e_phi2" and name in ELU_FAMILY
+            numpy_form = {"numpy": lambda: numpy_elu_e_phi2(act, points[0])} if elu else None
+            grid, regions, other = row(act, quantity, points, args.repeat, args.skip_slow,
+                                       numpy_form)
             per = [t for _, t in regions.values() if np.isfinite(t)]
             fastest = min(per) if per else float("nan")
             mix = sum(s * t for s, t in regions.values())
             desc = ", ".join(f"{k} {s:.0%} {t * 1e6:.3g}" for k, (s, t) in regions.items())
             print(f"{name:15s} {quantity:9s} {grid * 1e6:10.3g} {grid / fastest:8.2f} "
                   f"{grid / mix:6.2f}  {desc}")
-            if quantity == "e_phi2" and name in ELU_FAMILY:
+            if elu:
                 qq = points[0]
                 err = np.max(np.abs(M.e_phi2(act, qq) / numpy_elu_e_phi2(act, qq) - 1.0))
-                t_np = timed(lambda: numpy_elu_e_phi2(act, qq), args.repeat) / qq.size
+                t_np = other["numpy"] / qq.size
                 print(f"{'':15s} numpy closed form {t_np * 1e6:.3g} us/pt: grid / numpy "
                       f"{grid / t_np:.2f}x (max rel. difference {err:.0e})")
                 extra.append(f"{name} E[phi^2] {grid / t_np:.1f}x numpy")
             if quantity == "bivariate" and name in PANELS_BEFORE:
                 pick = np.random.default_rng(0).choice(index_size(points), 20, replace=False)
                 sub = [p.reshape(-1)[pick] for p in np.broadcast_arrays(*points)]
-                t_pan = timed(lambda: M.e_phi_phi(act, *sub, method="panels"), 1) / sub[0].size
+                t_pan = cpu_median(lambda: M.e_phi_phi(act, *sub, method="panels"),
+                                   1) / sub[0].size
                 print(f"{'':15s} nested panels {t_pan * 1e6:.3g} us/pt: {t_pan / grid:.0f}x the grid")
                 if t_pan / grid > 3:
                     extra.append(f"{name} {t_pan / grid:.0f}x faster than the panels")
@@ -181,9 +180,8 @@ def one_point() -> list[str]:
             ref = float(R.mp_e_phi2(act, q))
             gh = lambda: float(w @ f(np.sqrt(2.0 * q) * y) ** 2)  # noqa: E731
             ours = lambda: M.e_phi2(act, q)  # noqa: E731
-            n = 2000
-            t_ours = timed(lambda: [ours() for _ in range(n)], 3) / n
-            t_gh = timed(lambda: [gh() for _ in range(n)], 3) / n
+            t = cpu_medians({"ours": ours, "gh": gh})
+            t_ours, t_gh = t["ours"], t["gh"]
             e_ours, e_gh = abs(ours() / ref - 1), abs(gh() / ref - 1)
             print(f"{name:10s} {q:4.1f} {t_ours * 1e6:8.2f} {e_ours:8.1e} {t_gh * 1e6:9.2f} "
                   f"{e_gh:8.1e}")

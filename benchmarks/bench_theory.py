@@ -3,8 +3,8 @@ against the best straightforward alternative, in the same run: per point, ``bren
 the closed form ``V'(q*) = 1 - m gamma(tau + m) / (Phi(tau + m) - Phi(tau))`` written with
 ``erfc`` (what a competent user would write; no quadrature).
 
-Run: ``python benchmarks/bench_theory.py``.  Both are timed the same way (CPU time of this
-process, ``time.process_time``, median of ``REPEATS`` runs, one thread); the baseline on a
+Run: ``python benchmarks/bench_theory.py``.  Both are timed the same way, their rounds
+interleaved (CPU time of this process, ``benchmarks/timing.py``, one thread); the baseline on a
 10 x 10 sub-grid, reported per point; results are cross-checked; the load average is printed
 at the start and the end, and the last line is the README's.
 """
@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-import statistics
-import time
+import sys
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -23,17 +22,8 @@ from scipy import optimize, special  # noqa: E402
 
 from sparsefield.theory.clipping import derive, derive_grid, m_for_vprime  # noqa: E402
 
-REPEATS = 5
-
-
-def timed(fn, repeat: int = REPEATS) -> float:
-    """Median CPU time of ``repeat`` calls (the same statistic for ours and the baseline)."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return statistics.median(times)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import cpu_median, cpu_medians  # noqa: E402
 
 
 def baseline_m(s: float, v: float) -> float:
@@ -51,16 +41,16 @@ def main() -> None:
     load0 = os.getloadavg()[0]
     derive("crelu", 0.85)  # warm caches (generated forms, critical clips)
     sparsities = iter(np.linspace(0.61, 0.89, 1000))
-    t_cold = timed(lambda: derive("crelu", float(next(sparsities)), vprime=0.5))
-    t_one = timed(lambda: derive("crelu", 0.85, vprime=0.5))
-    t_m = timed(lambda: m_for_vprime("crelu", 0.85, 0.5))
+    t_cold = cpu_median(lambda: derive("crelu", float(next(sparsities)), vprime=0.5))
+    t_one = cpu_median(lambda: derive("crelu", 0.85, vprime=0.5))
+    t_m = cpu_median(lambda: m_for_vprime("crelu", 0.85, 0.5))
     s = np.linspace(0.55, 0.95, 100)[:, None]
     v = np.linspace(0.05, 0.95, 100)[None, :]
-    t_grid = timed(lambda: derive_grid("crelu", s, v), repeat=3)
     sub_s, sub_v = s[::10, 0], v[0, ::10]
     base = np.array([[baseline_m(a, b) for b in sub_v] for a in sub_s])
-    t_base = timed(lambda: [[baseline_m(a, b) for b in sub_v] for a in sub_s],
-                   repeat=3) / base.size
+    t = cpu_medians({"grid": lambda: derive_grid("crelu", s, v),
+                     "base": lambda: [[baseline_m(a, b) for b in sub_v] for a in sub_s]})
+    t_grid, t_base = t["grid"], t["base"] / base.size
     ours = derive_grid("crelu", sub_s[:, None], sub_v[None, :])["m"]
     err = np.max(np.abs(ours / base - 1))
     print(f"one derive at a new sparsity (critical clips too): {t_cold * 1e3:8.2f} ms")

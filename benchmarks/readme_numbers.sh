@@ -9,7 +9,9 @@
 # PYTHON: the interpreter with sparsefield installed (default: python3); PEERS_VENV: a
 # virtual environment holding neural-tangents, jax and dks (default /work/peers-venv if it
 # exists; the peer rows skip cleanly without it).  Full outputs go to $OUT (default
-# benchmarks/out/, ignored by git); the summary is printed at the end.
+# benchmarks/out/, ignored by git); the summary is printed at the end, followed by its
+# comparison with the previous run's summary, if any (kept as $OUT/summary.prev.txt;
+# benchmarks/compare_runs.py: every README number that moved by more than 30%).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${1:-python3}
@@ -30,10 +32,11 @@ run() {  # run NAME ARGS...: the script's output to $OUT/NAME.txt, its CPU time 
     echo "== $name: $* (wall $(( $(date +%s) - t0 )) s; load $before -> $(load))" >> "$OUT/summary.txt"
 }
 
+[ -s "$OUT/summary.txt" ] && mv "$OUT/summary.txt" "$OUT/summary.prev.txt"
 : > "$OUT/summary.txt"
 { echo "commit $(git rev-parse --short HEAD) $(git status --porcelain | grep -q . && echo '(modified)')";
   echo "$(date -u +%FT%TZ), $(getconf _NPROCESSORS_ONLN) CPUs, load $(load), $("$PY" -c 'import platform; print(platform.processor() or platform.machine())')"; } >> "$OUT/summary.txt"
-run cli benchmarks/bench_cli.py --runs 5
+run cli benchmarks/bench_cli.py --runs 9
 run theory benchmarks/bench_theory.py
 run numerics benchmarks/bench_numerics.py
 run routes benchmarks/bench_routes.py --all  # --all: GoLU (1% nested-panel points) too
@@ -55,3 +58,7 @@ summary() {  # the README lines of each script
 }
 summary >> "$OUT/summary.txt" 2>&1
 cat "$OUT/summary.txt"
+if [ -s "$OUT/summary.prev.txt" ]; then
+    echo; echo "### against the previous run ($OUT/summary.prev.txt -> summary.txt)"
+    "$PY" benchmarks/compare_runs.py "$OUT/summary.prev.txt" "$OUT/summary.txt" || true
+fi

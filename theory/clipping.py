@@ -185,7 +185,10 @@ def _max_gap(name: str, t, mus) -> np.ndarray:
         d1 = sigma_w2 * (pl.e_dphi2(qc) + pl.e_phi_d2phi(qc)) - 1.0
         d2 = sigma_w2 * pl.d2q_e_phi2(qc)
         with np.errstate(divide="ignore", invalid="ignore"):
-            qc = np.clip(np.where(d2 < 0, qc - d1 / d2, qc), lo, hi)
+            step = np.clip(np.where(d2 < 0, qc - d1 / d2, qc), lo, hi)
+        if np.array_equal(step, qc):  # a fixed point: the remaining steps would not move it
+            break
+        qc = step
     polished = (sigma_w2 * pl.e_phi2(qc) + sigma_b2 - qc)[:, 0]
     return np.maximum(best, polished)
 

@@ -25,6 +25,7 @@ import os
 import stat
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from types import ModuleType
@@ -48,13 +49,25 @@ def _refuse(param: str, path: Path, why: str):
                          f"and others cannot write (chmod 700 it): {why}")
 
 
+# folder -> (its stat signature, its entries' names) when its entries were last found private
+_CHECKED: dict[Path, tuple[tuple, tuple[str, ...]]] = {}
+SETTLED_NS = 1_000_000_000  # a folder unchanged this long before a check is not being written
+
+
 def private_folder(path: Path, param: str = "SPARSEFIELD_CACHE_DIR") -> Path:
     """Create ``path`` (mode 0700) if missing and check that only this user can write in it
-    or in the files it holds; :class:`ParameterError` (naming ``param``) otherwise."""
+    or in the files it holds; :class:`ParameterError` (naming ``param``) otherwise.  The
+    folder itself is checked on every call; its entries again only when the folder changed
+    (inode, mtime, ctime) since this process last found them private, so that a process
+    loading many generated modules pays one scan of a cache of many files, not one per module."""
+    return _check(path, param)[0]
+
+
+def _check(path: Path, param: str) -> tuple[Path, tuple[str, ...]]:
+    """``(path, the names in it)`` after the checks of :func:`private_folder`."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = path.stat()
-        entries = list(path.iterdir())
     except OSError as err:
         raise ParameterError(param, str(path), f"a folder this user can create and read "
                              f"({err.strerror or err})") from None
@@ -64,6 +77,15 @@ def private_folder(path: Path, param: str = "SPARSEFIELD_CACHE_DIR") -> Path:
         _refuse(param, path, f"owned by uid {st.st_uid}")
     if st.st_mode & 0o022:
         _refuse(param, path, f"mode {stat.filemode(st.st_mode)}")
+    sig = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+    seen = _CHECKED.get(path)
+    if seen is not None and seen[0] == sig:
+        return path, seen[1]
+    try:
+        entries = list(path.iterdir())
+    except OSError as err:
+        raise ParameterError(param, str(path), f"a folder this user can create and read "
+                             f"({err.strerror or err})") from None
     for entry in entries:
         try:
             est = entry.lstat()
@@ -72,14 +94,24 @@ def private_folder(path: Path, param: str = "SPARSEFIELD_CACHE_DIR") -> Path:
         if est.st_uid != os.geteuid() or (est.st_mode & 0o022 and not stat.S_ISLNK(est.st_mode)):
             _refuse(param, path, f"{entry.name} is owned by uid {est.st_uid}, "
                     f"mode {stat.filemode(est.st_mode)}")
-    return path
+    names = tuple(e.name for e in entries)
+    # file times are coarse (a clock tick): a folder written just before its stat may be
+    # written again with the same mtime, so only a settled folder's check is remembered
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_NS:
+        _CHECKED[path] = (sig, names)
+    return path, names
 
 
 def folder(name: str) -> Path:
     """The private folder ``cache_dir()/name``, with its private ``__pycache__``."""
-    path = private_folder(private_folder(cache_dir()) / name)
+    return _folder(name)[0]
+
+
+def _folder(name: str) -> tuple[Path, tuple[str, ...]]:
+    """``(folder(name), the names in it)``."""
+    path, names = _check(private_folder(cache_dir()) / name, "SPARSEFIELD_CACHE_DIR")
     private_folder(path / "__pycache__")
-    return path
+    return path, names
 
 
 def _digest(data: bytes) -> str:
@@ -135,11 +167,11 @@ def load_keyed(tag: str, key: str, build: Callable[[], str]) -> ModuleType:
     warning: a cache that is not private is never read."""
     prefix = f"sf_{tag}_{_digest(key.encode())}_"
     try:
-        where = folder("generated")
+        where, names = _folder("generated")
     except ParameterError as err:
         warnings.warn(f"generated-code cache not used: {err}", stacklevel=3)
         return in_memory(build(), prefix.rstrip("_"))
-    for path in where.glob(prefix + "*.py"):
+    for path in (where / n for n in sorted(names) if n.startswith(prefix) and n.endswith(".py")):
         if _digest(path.read_bytes()) == path.stem[len(prefix):]:
             try:
                 return _import(path)
