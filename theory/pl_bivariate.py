@@ -194,6 +194,8 @@ def _second(bs: Basis, s, h, rho, parts, at, swap, err, e, tol) -> None:
     sub = np.flatnonzero(~(e <= tol))
     if not sub.size:
         return
+    if 2 * sub.size > e.size:  # most points: no gathering (the same bits per point)
+        sub = slice(None)
     (L, H1, H2, G, bounds), own, sens = parts
     moments = [x[:, sub] for x in (L, H1, H2, G)] + [[b[:, sub] for b in bounds]]
     other = err[sub] + _grouped(bs, s[sub], h[:, sub], rho[sub], moments, own[:, sub],
