@@ -183,7 +183,10 @@ def _grouped(bs: Basis, s, h, rho, moments, own, sens, at, swap):
     plus :func:`input_bound` (:func:`_second` takes it where it is the smaller)."""
     L, H1, H2, G, (eL, eH1, eH2, _) = moments
     gathered = _gathered((L, H1, H2, G, (eL, eH1, eH2, own)), at, swap)
-    return _rowsum(_pair_terms(bs, s, h, 0, gathered)[1]) + input_bound(
+    alpha = _coeffs(bs, s, h, 0)[2]
+    j, k, w = (np.array(v) for v in zip(*bs.pairs))
+    aa, g, eg = alpha[j] * alpha[k], gathered[3], gathered[4][3]  # ramps: aa G per pair
+    return _rowsum(w[:, None] * (np.abs(aa) * eg + 2 * EPS * np.abs(aa * g))) + input_bound(
         bs, s, h, rho, gathered, sens, at, swap)
 
 
