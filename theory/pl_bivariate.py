@@ -180,16 +180,30 @@ def input_bound(bs: Basis, s, h, rho, moments, sens, at, swap):
 
 def _grouped(bs: Basis, s, h, rho, moments, own, sens, at, swap):
     """Level 1: the pairs' bound with ``G``'s ``own`` bounds (:func:`.orthant.g_bound`)
-    plus :func:`input_bound`; the caller takes the smaller of it and the term-by-term one."""
+    plus :func:`input_bound` (:func:`_second` takes it where it is the smaller)."""
     L, H1, H2, G, (eL, eH1, eH2, _) = moments
     gathered = _gathered((L, H1, H2, G, (eL, eH1, eH2, own)), at, swap)
-    return _rowsum(_pair_terms(bs, s, h, 0, gathered)[1]) + input_bound(
+    alpha = _coeffs(bs, s, h, 0)[2]
+    j, k, w = (np.array(v) for v in zip(*bs.pairs))
+    aa, g, eg = alpha[j] * alpha[k], gathered[3], gathered[4][3]  # ramps: aa G per pair
+    return _rowsum(w[:, None] * (np.abs(aa) * eg + 2 * EPS * np.abs(aa * g))) + input_bound(
         bs, s, h, rho, gathered, sens, at, swap)
 
 
-def _least(a, b):
-    """``b`` where it is smaller, else ``a`` (a NaN ``b`` keeps ``a``; floats as in pl_scalar)."""
-    return np.where(b < a, b, a)
+def _second(bs: Basis, s, h, rho, parts, at, swap, err, e, tol) -> None:
+    """Level 1: ``e`` (the term-by-term bound) lowered in place to :func:`_grouped`'s where
+    that is smaller, computed only at the points where ``e`` misses ``tol`` (as
+    :mod:`.pl_scalar` does; a NaN keeps ``e``)."""
+    sub = np.flatnonzero(~(e <= tol))
+    if not sub.size:
+        return
+    if 2 * sub.size > e.size:  # most points: no gathering (the same bits per point)
+        sub = slice(None)
+    (L, H1, H2, G, bounds), own, sens = parts
+    moments = [x[:, sub] for x in (L, H1, H2, G)] + [[b[:, sub] for b in bounds]]
+    other = err[sub] + _grouped(bs, s[sub], h[:, sub], rho[sub], moments, own[:, sub],
+                                [x[:, sub] for x in sens], at, swap)
+    e[sub] = np.where(other < e[sub], other, e[sub])
 
 
 def _gathered(moments, at, swap):
@@ -229,7 +243,7 @@ def expect(act: Activation, q, rho, order: int = 0, refine: bool = True,
         tol = RTOL * np.abs(full) + ATOL * np.abs(np.concatenate([full[n:][inv], full[n:]]))
         e = err + _rowsum(perr)
         if lvl == 1:
-            e = _least(e, err + _grouped(bs, s, h, ra, moments, own, sens, at, swap))
+            _second(bs, s, h, ra, (moments, own, sens), at, swap, err, e, tol)
         bad = ~(e <= tol)
         if refine and np.any(bad):  # Rosenbaum's sums cancel: the apex form, for the pairs that matter
             need = np.zeros(hj.shape, bool)
@@ -243,7 +257,7 @@ def expect(act: Activation, q, rho, order: int = 0, refine: bool = True,
                 kept = moments[3] == g0
                 own = np.where(kept, own, moments[4][3])
                 sens = [np.where(kept, x, 0.0) for x in sens]
-                e = _least(e, err + _grouped(bs, s, h, ra, moments, own, sens, at, swap))
+                _second(bs, s, h, ra, (moments, own, sens), at, swap, err, e, tol)
         total, err = total + _rowsum(terms), e
     value, scale = total[:n], total[n:][inv]
     ok = (err[:n] <= RTOL * np.abs(value) + ATOL * np.abs(scale)) & np.isfinite(value)

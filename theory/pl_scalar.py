@@ -333,7 +333,7 @@ def point(act: Activation, q: float, rho: float, order: int = 0) -> tuple[float,
     bound = RTOL * abs(value)
     if err <= bound:
         return value, True
-    if again is not None:  # the grouped bound (level 1), the smaller one (pl_bivariate._least)
+    if again is not None:  # the grouped bound (level 1), the smaller one (pl_bivariate._second)
         other = _grouped(*again)
         err = other if other < err else err
         if err <= bound:
