@@ -35,9 +35,9 @@ from . import (
     generic,
     panel_moments,
     pl_apex,
-    pl_bivariate,
     pl_mehler,
     pl_narrow,
+    pl_routes,
     pl_univariate,
     poly_narrow,
     smooth_bivariate,
@@ -235,72 +235,6 @@ def _pl_tail_accurate(act, quantity, q, **kw):
 PL_TAIL = ("e_phi2", "e_dphi2")  # the tail basis (theory/pl_univariate.py)
 
 
-def _pl_bivariate(act, q, rho, order):
-    """The orthant closed form of :mod:`.pl_bivariate` at every point (``method="closed"``)."""
-    return pl_bivariate.expect(act, q, rho, order)[0][()]
-
-
-def _pl_bivariate_accurate(act, quantity, q, rho, order):
-    """Its values, and the points where the forward error bound of Rosenbaum's sums holds
-    (:func:`.pl_bivariate.expect` without the apex form: the cheaper series and clamp routes
-    come next)."""
-    return pl_bivariate.expect(act, q, rho, order, refine=False)
-
-
-def _pl_bivariate_defer(act, quantity, q, rho, order):
-    """Grids of a ``phi`` with two kinks or more (two distinct orthant corners and up: CReLU
-    3, CST 6, ~1-2 us a point each): the points where the Mehler series is tried
-    (:func:`.pl_mehler.tried`, ~1.5 us a point) go to it first; Rosenbaum's sums serve them
-    only where it and the clamp basis decline, as ``pl_apex`` (the same sums, refined where
-    they cancel).  One corner (shifted ReLU, JumpReLU) is cheaper than the series: no change."""
-    if len(pl_bivariate.basis(act).corners) < 2:
-        return False
-    return pl_mehler.tried(rho)
-
-
-def _pl_apex_accurate(act, quantity, q, rho, order):
-    """The orthant closed form with the apex form where Rosenbaum's sums cancel (far
-    corners, ``rho -> -1``): its values and the points where its bound holds."""
-    return pl_bivariate.expect(act, q, rho, order)
-
-
-def _pl_apex_signed(act, quantity, q, rho, order):
-    """The apex form alone where every term of the map has one sign (:mod:`.pl_apex`: no
-    cancellation, so it serves where Rosenbaum's sums cancel, before the Mehler series)."""
-    return pl_apex.expect(act, q, rho, order)
-
-
-def _pl_mehler(act, q, rho, order):
-    """The Mehler series of :mod:`.pl_mehler` (``N_MAX`` terms) at every point."""
-    return pl_mehler.expect(act, q, rho, order, everywhere=True)[0][()]
-
-
-def _pl_mehler_accurate(act, quantity, q, rho, order):
-    """Its values, and the points where its forward error bound holds (small ``|rho|``)."""
-    return pl_mehler.expect(act, q, rho, order)
-def _pl_narrow(act, q, rho, order):
-    """The clamp basis of :mod:`.pl_narrow` at every point (``method="closed"``)."""
-    return pl_narrow.expect(act, q, rho, order)[0][()]
-
-
-def _pl_narrow_accurate(act, quantity, q, rho, order):
-    """Its values, and the points where its quadrature and rounding bounds hold."""
-    return pl_narrow.expect(act, q, rho, order)
-
-
-def _pl_inner(act, q, rho, order):
-    """Outer panel rule of the closed-form conditional expectation (:mod:`.panel_moments`)."""
-    return generic.bivariate(act, q, rho, order, closed_inner=True)
-
-
-def _pl_inner_accurate(act, quantity, q, rho, order):
-    """No interval narrower than ``NARROW_Z`` conditional sds (``Phi(b) - Phi(a)`` of nearly
-    equal numbers otherwise)."""
-    sd = np.sqrt(np.asarray(q, float) * ((1.0 - rho) * (1.0 + rho)))
-    w = np.diff(act.breakpoints).reshape((-1,) + (1,) * sd.ndim)
-    return None, np.all(w >= generic.NARROW_Z * sd, axis=0)
-
-
 def _exp_fn(quantity: str):
     return lambda act, q, **kw: exp_poly.moment(act, q, quantity, **kw)[0]
 
@@ -373,19 +307,20 @@ ROUTES: list[Route] = [
            for i, q in enumerate(PL_TAIL)}, accurate=_pl_tail_accurate),
     Route("piecewise_linear", lambda a: a.is_piecewise_linear,
           {q: _pl_fn(q) for q in UNIVARIATE if q not in PL_TAIL}, accurate=_pl_accurate),
-    Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": _pl_bivariate},
-          accurate=_pl_bivariate_accurate, defer=_pl_bivariate_defer),
+    Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": pl_routes.bivariate},
+          accurate=pl_routes.bivariate_accurate, defer=pl_routes.bivariate_defer),
     Route("pl_apex_signed", lambda a: pl_apex.one_signed(a, 0) or pl_apex.one_signed(a, 1),
           {"bivariate": lambda act, q, rho, order: pl_apex.expect(act, q, rho, order)[0]},
-          methods=frozenset({"auto"}), accurate=_pl_apex_signed),
-    Route("pl_mehler", pl_mehler.applies, {"bivariate": _pl_mehler}, methods=frozenset({"auto"}),
-          accurate=_pl_mehler_accurate),
-    Route("pl_narrow", pl_narrow.applies, {"bivariate": _pl_narrow},
-          accurate=_pl_narrow_accurate),
-    Route("pl_apex", lambda a: a.is_piecewise_linear, {"bivariate": _pl_bivariate},
-          methods=frozenset({"auto"}), accurate=_pl_apex_accurate),
-    Route("pl_inner", lambda a: a.is_piecewise_linear, {"bivariate": _pl_inner},
-          accurate=_pl_inner_accurate),
+          methods=frozenset({"auto"}), accurate=pl_routes.apex_signed),
+    Route("pl_mehler", pl_mehler.applies, {"bivariate": pl_routes.mehler},
+          methods=frozenset({"auto"}),
+          accurate=pl_routes.mehler_accurate),
+    Route("pl_narrow", pl_narrow.applies, {"bivariate": pl_routes.narrow},
+          accurate=pl_routes.narrow_accurate),
+    Route("pl_apex", lambda a: a.is_piecewise_linear, {"bivariate": pl_routes.bivariate},
+          methods=frozenset({"auto"}), accurate=pl_routes.apex_accurate),
+    Route("pl_inner", lambda a: a.is_piecewise_linear, {"bivariate": pl_routes.inner},
+          accurate=pl_routes.inner_accurate),
     Route("exp_poly", exp_poly.applies,
           {q: _exp_fn(q) for q in ("e_phi", "e_phi2", "e_dphi2", "e_phi_d2phi",
                                    "e_phi_dphi", "d2q_e_phi2")},
