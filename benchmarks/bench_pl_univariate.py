@@ -9,7 +9,7 @@ through :mod:`sparsefield.theory.moments`, each region's points timed alone, ``g
 fastest region``, and the plain numpy truncated-moment sums (``PiecewiseLinear.e_phi2``,
 inexact outside the band) on the same grid as the straightforward alternative.
 
-Run: ``python benchmarks/bench_pl_univariate.py [--repeat 5]``.  CPU medians, one thread,
+Run: ``python benchmarks/bench_pl_univariate.py [--repeat 9]``.  CPU medians (benchmarks/timing.py,\nthe rounds of a grid, its regions and numpy interleaved), one thread,
 the load printed at start and end.  A few seconds.
 """
 
@@ -21,7 +21,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-from timing import cpu_median  # noqa: E402
+from timing import REPEATS, cpu_medians  # noqa: E402
 
 from sparsefield.theory import activations as A  # noqa: E402
 from sparsefield.theory import generic, pl_series  # noqa: E402
@@ -30,7 +30,7 @@ from sparsefield.theory import moments as M  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=REPEATS)
     args = ap.parse_args()
     load0 = os.getloadavg()[0]
     q = np.geomspace(1e-3, 1e8, 10 ** 4)
@@ -48,10 +48,12 @@ def main() -> None:
         for quantity, fn, ref in (("e_phi2", M.e_phi2, pl.e_phi2), ("e_dphi2", M.e_dphi2, pl.e_dphi2)):
             if quantity == "e_dphi2" and act.has_jumps:
                 continue  # infinite: delta terms of phi'
-            grid = cpu_median(lambda: fn(act, q), args.repeat) / q.size
-            per = {k: (m.mean(), cpu_median(lambda: fn(act, q[m]), args.repeat) / m.sum())
-                   for k, m in regions.items() if m.any()}
-            base = cpu_median(lambda: ref(q), args.repeat) / q.size
+            fns = {"grid": lambda fn=fn: fn(act, q), "numpy": lambda ref=ref: ref(q)}
+            fns.update({k: (lambda fn=fn, qm=q[m]: fn(act, qm))
+                        for k, m in regions.items() if m.any()})
+            t = cpu_medians(fns, args.repeat)  # the rounds of the grid and its regions interleaved
+            grid, base = t.pop("grid") / q.size, t.pop("numpy") / q.size
+            per = {k: (regions[k].mean(), v / regions[k].sum()) for k, v in t.items()}
             fastest = min(t for _, t in per.values())
             worst.append((grid / fastest, name, quantity))
             desc = ", ".join(f"{k} {s:.0%} {t * 1e9:.0f}" for k, (s, t) in per.items())

@@ -40,6 +40,7 @@ run cli benchmarks/bench_cli.py --runs 9
 run theory benchmarks/bench_theory.py
 run numerics benchmarks/bench_numerics.py
 run routes benchmarks/bench_routes.py --all  # --all: GoLU (1% nested-panel points) too
+run pl_univariate benchmarks/bench_pl_univariate.py
 run training benchmarks/bench_training.py --members 4 --width 300 --depth 100 --threads 1 \
     --steps 20 --repeats 3 --stats-every 10
 run gpt benchmarks/bench_gpt.py
@@ -51,6 +52,7 @@ summary() {  # the README lines of each script
     echo; echo "### bench_numerics"; sed -n '/^README/,$p' "$OUT/numerics.txt"
     grep -A5 '^finite width' "$OUT/numerics.txt" || true
     echo; echo "### bench_routes"; grep '^README' "$OUT/routes.txt" || true
+    echo; echo "### bench_pl_univariate"; sed -n '/^activation/,$p' "$OUT/pl_univariate.txt"
     echo; echo "### bench_training"; grep -E 'load average|trainer /|stacked ensemble /|ms CPU' "$OUT/training.txt" || true
     echo; echo "### bench_gpt"; cat "$OUT/gpt.txt"
     echo; echo "### bench_peers (README table)"; grep -E '^load average' "$OUT/peers.txt" || true
