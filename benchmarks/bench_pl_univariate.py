@@ -9,7 +9,8 @@ through :mod:`sparsefield.theory.moments`, each region's points timed alone, ``g
 fastest region``, and the plain numpy truncated-moment sums (``PiecewiseLinear.e_phi2``,
 inexact outside the band) on the same grid as the straightforward alternative.
 
-Run: ``python benchmarks/bench_pl_univariate.py [--repeat 9]``.  CPU medians (benchmarks/timing.py,\nthe rounds of a grid, its regions and numpy interleaved), one thread,
+Run: ``python benchmarks/bench_pl_univariate.py [--repeat 9]``.  CPU medians (benchmarks/timing.py,
+the rounds of a grid, its regions and numpy interleaved), one thread,
 the load printed at start and end.  A few seconds.
 """
 
