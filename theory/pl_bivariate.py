@@ -216,12 +216,13 @@ def _gathered(moments, at, swap):
 
 
 def expect(act: Activation, q, rho, order: int = 0, refine: bool = True,
-           corner_moments=orthant.orthant):
+           corner_moments=None):
     """``(E[phi^(order)(u1) phi^(order)(u2)], ok)``, ``order`` 0 or 1, broadcasting ``q``
     and ``rho``; ``ok`` marks the points whose error bound meets ``RTOL``/``ATOL``;
     ``refine``: where Rosenbaum's sums miss it, the apex form of the pairs that matter;
-    ``corner_moments(h, k, r)``: the orthant moments and bounds per corner (:mod:`.pl_apex`: the
-    apex form alone)."""
+    ``corner_moments(h, k, r)``: other orthant moments and bounds per corner, carrying their own
+    whole bounds (:mod:`.pl_apex`: the apex form alone); ``None``: Rosenbaum's
+    (:func:`.orthant.orthant`), with the grouped second bound at level 1."""
     bs = basis(act)
     qa, ra, n, inv, shape = with_scale_points(q, rho)
     s = np.sqrt(qa)
@@ -232,11 +233,13 @@ def expect(act: Activation, q, rho, order: int = 0, refine: bool = True,
         j, k = (np.array(v) for v in zip(*bs.corners))
         at, swap = (np.array(v) for v in zip(*bs.gather))
         hj, hk, r = h[j], h[k], bs.sigma[j, None] * bs.sigma[k, None] * ra
-        # 1: also the bound with h, gamma(h) grouped (_grouped); the apex form alone carries its own
-        lvl = level(bs, order) if corner_moments is orthant.orthant else 0
-        moments = corner_moments(hj, hk, r, grouped=True) if lvl == 1 else corner_moments(hj, hk, r)
-        if lvl == 1:
-            *moments, (own, *sens) = moments
+        lvl = level(bs, order) if corner_moments is None else 0  # 1: also _grouped's bound
+        if corner_moments is not None:
+            moments = corner_moments(hj, hk, r)
+        elif lvl == 1:
+            *moments, (own, *sens) = orthant.orthant(hj, hk, r, grouped=True)
+        else:
+            moments = orthant.orthant(hj, hk, r)
         gathered = _gathered(moments, at, swap)
         terms, perr = _pair_terms(bs, s, h, order, gathered)
         full = total + _rowsum(terms)  # the points, then the scale E[phi^2] per distinct q

@@ -38,7 +38,7 @@ from scipy.special import erf, erfcx, ndtr
 from . import pl_bivariate, pl_mean, pl_univariate
 from .activations import Activation
 from .dd_exp import gauss_exp, two_prod
-from .horner import horner
+from .horner import horner, horner_parts
 from .pl_bivariate import ATOL, RTOL, Basis
 
 EPS = np.finfo(float).eps
@@ -374,11 +374,9 @@ def _hopeless(need, w, ew, k, x, ab, order: int):
     if long.size == 0:
         return need
     kk, xx = k[long], x[long]
-    y, err = horner(w[: PRE + 1], ew[: PRE + 1], xx, kk)
+    y, rounding, e = horner_parts(w[: PRE + 1], ew[: PRE + 1], xx, kk)
+    err = rounding + e * (1.0 + 1e-12)  # horner's bound
     ax = np.abs(xx)
-    e = ew[PRE, kk]
-    for j in range(PRE - 1, -1, -1):
-        e = e * ax + ew[j, kk]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         c_pre = _tail_factor([v[long] for v in ab], order, PRE)
         tail = c_pre * ax ** (PRE + 1) / (1.0 - ax)

@@ -41,6 +41,11 @@ def apex_accurate(act, quantity, q, rho, order):
     return pl_bivariate.expect(act, q, rho, order)
 
 
+def apex_signed_values(act, q, rho, order):
+    """The apex form alone (:mod:`.pl_apex`) at every point of a one-signed map."""
+    return pl_apex.expect(act, q, rho, order)[0]
+
+
 def apex_signed(act, quantity, q, rho, order):
     """The apex form alone where every term of the map has one sign (:mod:`.pl_apex`: no
     cancellation, so it serves where Rosenbaum's sums cancel, before the Mehler series)."""

@@ -314,9 +314,8 @@ def _grouped(kk: Kinks, orth: list, alpha: list, A: float, C: float, h: list, qh
         dg[j] += waa * sa
         dg[k] += waa * sb
     inp, grp = 0.0, 0.0
-    for m, u in enumerate(kk.at):
+    for m, u in enumerate(kk.at):  # two sums in order, as the array route's two row sums
         inp += abs(dh[m]) * h[u]
-    for m, u in enumerate(kk.at):
         grp += abs(dg[m]) * ((G_ULPS + H2_OWN * h[u] * h[u]) * EPS)
     return err + (esum + (H_REL * inp + grp))
 

@@ -310,7 +310,7 @@ ROUTES: list[Route] = [
     Route("pl_bivariate", lambda a: a.is_piecewise_linear, {"bivariate": pl_routes.bivariate},
           accurate=pl_routes.bivariate_accurate, defer=pl_routes.bivariate_defer),
     Route("pl_apex_signed", lambda a: pl_apex.one_signed(a, 0) or pl_apex.one_signed(a, 1),
-          {"bivariate": lambda act, q, rho, order: pl_apex.expect(act, q, rho, order)[0]},
+          {"bivariate": pl_routes.apex_signed_values},
           methods=frozenset({"auto"}), accurate=pl_routes.apex_signed),
     Route("pl_mehler", pl_mehler.applies, {"bivariate": pl_routes.mehler},
           methods=frozenset({"auto"}),
